@@ -73,6 +73,8 @@ int main(int argc, char **argv)
 {
     /* A closed stdout pipe (| head) is reported through write errors, not death. */
     signal(SIGPIPE, SIG_IGN);
+    /* Reconnect jitter only needs to differ between processes. */
+    srandom((unsigned)(real_ns() ^ ((uint64_t)getpid() << 16)));
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         msg_error("libcurl failed to initialise");
         return EXIT_FAIL;

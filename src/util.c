@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -261,6 +262,12 @@ int write_all(int fd, const void *p, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* An inherited non-blocking stdout: wait for the reader. */
+                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                poll(&pfd, 1, -1);
+                continue;
+            }
             return -1;
         }
         c += w;

@@ -57,7 +57,8 @@ int base64_decode(buf_t *out, const char *s, size_t n);
 /* Case-insensitive ASCII comparison of n bytes. */
 bool ascii_ieq(const char *a, const char *b, size_t n);
 
-/* Writes all of p to fd, retrying on EINTR and short writes (blocking fds only). */
+/* Writes all of p to fd, retrying on EINTR and short writes, and waiting when
+ * fd is non-blocking and full. Returns 0 or -1 (errno set). */
 int write_all(int fd, const void *p, size_t n);
 
 

@@ -88,13 +88,19 @@ expect_match() {
     fi
 }
 
-# expect_rc NAME EXPECTED_RC CMD...: runs CMD, compares its exit code.
+# expect_rc NAME EXPECTED_RC CMD...: runs CMD (its stdout and stderr kept in
+# $TMP/rc.out and $TMP/rc.err), compares its exit code.
 expect_rc() {
     local name=$1 want=$2 got
     shift 2
-    "$@"
+    "$@" >"$TMP/rc.out" 2>"$TMP/rc.err"
     got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name (exit $got, wanted $want)"; fi
+    if [ "$got" -eq "$want" ]; then
+        pass "$name"
+    else
+        fail "$name (exit $got, wanted $want)"
+        sed 's/^/  stderr: /' "$TMP/rc.err" | head -5
+    fi
 }
 
 # finish: the closing line, and the test's exit code.

@@ -1,0 +1,491 @@
+/* evcat listen URL — tail a stream: SSE over http(s), or a raw SSE capture
+ * on stdin ("-"). */
+#include "cliopt.h"
+#include "curlm.h"
+#include "evcat.h"
+#include "loop.h"
+#include "msg.h"
+#include "output.h"
+#include "parse.h"
+#include "sse_client.h"
+#include "sse_parser.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_EVENT (16u << 20)
+#define MAX_BODY          (64u << 20) /* -d @FILE */
+#define STDIN_CHUNK       (256u << 10)
+
+enum {
+    OPT_EVENT = OPT_CMD,
+    OPT_LAST_EVENT_ID,
+    OPT_NO_RECONNECT,
+    OPT_MAX_RETRIES,
+    OPT_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_HTTP11,
+    OPT_HTTP2,
+    OPT_MAX_EVENT_SIZE,
+};
+
+static const char usage_text[] =
+    "Usage: evcat listen [OPTIONS] URL\n"
+    "\n"
+    "Tail a Server-Sent Events stream with EventSource semantics (reconnect,\n"
+    "retry, Last-Event-ID). URL is http:// or https://, or - to parse a raw\n"
+    "event stream from standard input (curl -N URL | evcat listen -).\n"
+    "\n"
+    "Stream options:\n"
+    "  -X, --request METHOD        request method (default GET, POST with --data)\n"
+    "  -d, --data DATA|@FILE       send DATA (or FILE's contents, @- for stdin) as the body\n"
+    "      --event TYPE            print only events of TYPE (repeatable)\n"
+    "      --last-event-id ID      send Last-Event-ID: ID on the first connect\n"
+    "      --no-reconnect          end when the stream ends (exit 0) or breaks (exit 1)\n"
+    "      --max-retries N         give up after N reconnection attempts in all\n"
+    "  -n, --count N               exit 0 after N events\n"
+    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
+    "      --idle-timeout DUR      treat DUR without an event or comment as a drop\n"
+    "      --http1.1, --http2      HTTP version to use\n"
+    "      --max-event-size SIZE   largest line or event accepted (default 16M)\n"
+    "  -h, --help                  this help\n"
+    "\n"
+    "Shared options:\n";
+
+struct listen {
+    loop_t *loop;
+    out_t out;
+    const char **types; /* --event filters; argv strings */
+    size_t ntypes;
+    uint64_t count;     /* 0: unlimited */
+    uint64_t shown;
+    int exit_code;
+    bool done;
+
+    /* stdin mode */
+    sse_parser_t *parser;
+    char *inbuf;
+    loop_timer_t read_timer; /* for regular files, which epoll cannot watch */
+};
+
+static void finish(struct listen *L, int code)
+{
+    if (L->done)
+        return;
+    L->done = true;
+    L->exit_code = code;
+    loop_stop(L->loop);
+}
+
+static bool wanted(const struct listen *L, const sse_event_t *ev)
+{
+    if (!L->ntypes)
+        return true;
+    for (size_t i = 0; i < L->ntypes; i++)
+        if (strlen(L->types[i]) == ev->type_len && memcmp(L->types[i], ev->type, ev->type_len) == 0)
+            return true;
+    return false;
+}
+
+static void flush_out(struct listen *L)
+{
+    if (L->out.failed) { /* reported once already */
+        buf_reset(&L->out.buf);
+        return;
+    }
+    if (out_flush(&L->out) < 0) {
+        if (L->out.errno_saved != EPIPE)
+            msg_error("writing to standard output failed: %s", strerror(L->out.errno_saved));
+        /* A reader that went away (| head) is a normal end; a full disk is not. */
+        finish(L, L->out.errno_saved == EPIPE ? EXIT_OK : EXIT_FAIL);
+    }
+}
+
+static int on_event(void *ud, const sse_event_t *ev)
+{
+    struct listen *L = ud;
+    if (L->done)
+        return 1;
+    if (!wanted(L, ev))
+        return 0;
+    out_sse_event(&L->out, ev, real_ns());
+    L->shown++;
+    if (L->count && L->shown >= L->count) {
+        flush_out(L);
+        finish(L, EXIT_OK);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_batch(void *ud)
+{
+    flush_out(ud);
+}
+
+static void on_end(void *ud, int code)
+{
+    struct listen *L = ud;
+    flush_out(L);
+    finish(L, code);
+}
+
+static void on_signal(loop_t *l, int signo, void *ud)
+{
+    (void)l;
+    struct listen *L = ud;
+    flush_out(L);
+    msg_info("interrupted");
+    finish(L, signo == SIGINT ? EXIT_INTERRUPTED : 128 + signo);
+}
+
+static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct listen *L = ud;
+    flush_out(L);
+    if (L->count && L->shown < L->count) {
+        msg_error("--timeout reached after %llu of %llu events", (unsigned long long)L->shown,
+                  (unsigned long long)L->count);
+        finish(L, EXIT_TIMEOUT);
+    } else {
+        finish(L, EXIT_OK);
+    }
+}
+
+/* ---- stdin: a raw event stream ---- */
+
+static void stdin_read(struct listen *L, int fd)
+{
+    ssize_t n = read(fd, L->inbuf, STDIN_CHUNK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (n < 0)
+            msg_error("reading standard input failed: %s", strerror(errno));
+        sse_parser_end(L->parser);
+        flush_out(L);
+        finish(L, n < 0 ? EXIT_FAIL : EXIT_OK);
+        return;
+    }
+    int rc = sse_parser_feed(L->parser, L->inbuf, (size_t)n, NULL);
+    flush_out(L);
+    if (rc == SSE_ERR_TOO_BIG) {
+        msg_error("standard input: an event or line exceeded --max-event-size");
+        finish(L, EXIT_FAIL);
+    }
+}
+
+static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    (void)events;
+    stdin_read(ud, fd);
+}
+
+static void on_read_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    struct listen *L = ud;
+    stdin_read(L, STDIN_FILENO);
+    if (!L->done)
+        loop_timer_arm(l, t, 0);
+}
+
+static int run_stdin(struct listen *L, size_t max_event)
+{
+    static const sse_parser_callbacks_t cbs = {.on_event = on_event};
+    L->parser = sse_parser_new(max_event, &cbs, L);
+    L->inbuf = xmalloc(STDIN_CHUNK);
+    int fl = fcntl(STDIN_FILENO, F_GETFL);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+    if (loop_fd_add(L->loop, STDIN_FILENO, LOOP_READ, on_stdin, L) < 0) {
+        /* A regular file or /dev/null: always readable, so read a chunk per
+         * loop round instead, which keeps signals and --timeout working. */
+        loop_timer_init(&L->read_timer, on_read_timer, L);
+        loop_timer_arm(L->loop, &L->read_timer, 0);
+    }
+    int rc = loop_run(L->loop);
+    if (loop_timer_armed(&L->read_timer))
+        loop_timer_stop(L->loop, &L->read_timer);
+    loop_fd_del(L->loop, STDIN_FILENO);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, fl);
+    sse_parser_free(L->parser);
+    free(L->inbuf);
+    return rc;
+}
+
+/* ---- option helpers ---- */
+
+static int read_body(const char *arg, buf_t *body)
+{
+    if (arg[0] != '@') {
+        buf_append(body, arg, strlen(arg));
+        return 0;
+    }
+    const char *path = arg + 1;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        msg_error("listen: cannot read --data file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (body->len + n > MAX_BODY) {
+            msg_error("listen: --data file '%s' is larger than %u MiB", path, MAX_BODY >> 20);
+            if (f != stdin)
+                fclose(f);
+            return -1;
+        }
+        buf_append(body, chunk, n);
+    }
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        msg_error("listen: cannot read --data file '%s'", path);
+        return -1;
+    }
+    if (!body->p)
+        buf_append(body, "", 0);
+    return 0;
+}
+
+static int check_url(const char *url)
+{
+    CURLU *u = curl_url();
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    char *host = NULL;
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK) {
+        msg_error("listen: '%s' is not a valid URL: %s", url, curl_url_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_listen(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CONN_LONGOPTS,
+        {"request", required_argument, NULL, 'X'},
+        {"data", required_argument, NULL, 'd'},
+        {"event", required_argument, NULL, OPT_EVENT},
+        {"last-event-id", required_argument, NULL, OPT_LAST_EVENT_ID},
+        {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
+        {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+        {"count", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"http1.1", no_argument, NULL, OPT_HTTP11},
+        {"http2", no_argument, NULL, OPT_HTTP2},
+        {"max-event-size", required_argument, NULL, OPT_MAX_EVENT_SIZE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    conn_opts_t co;
+    conn_opts_init(&co);
+    sse_client_opts_t so = {
+        .max_event = DEFAULT_MAX_EVENT,
+        .reconnect = true,
+        .max_retries = -1,
+        .http_version = CURL_HTTP_VERSION_NONE,
+    };
+    struct listen L = {.exit_code = EXIT_OK};
+    const char *types[64];
+    buf_t body;
+    buf_init(&body);
+    bool have_body = false;
+    uint64_t timeout_ms = 0;
+    int rc = EXIT_USAGE, c;
+    curlm_t *m = NULL;
+    sse_client_t *client = NULL;
+
+    L.types = types;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
+        int h = conn_opts_handle(&co, "listen", c, optarg);
+        if (h < 0)
+            goto out;
+        if (h > 0)
+            continue;
+        uint64_t v;
+        switch (c) {
+        case 'h':
+            printf("%s%s", usage_text, conn_opts_help);
+            rc = EXIT_OK;
+            goto out;
+        case 'X':
+            if (!*optarg || strpbrk(optarg, " \t\r\n")) {
+                msg_error("listen: --request '%s' is not an HTTP method", optarg);
+                goto out;
+            }
+            so.method = optarg;
+            break;
+        case 'd':
+            if (read_body(optarg, &body) < 0)
+                goto out;
+            have_body = true;
+            break;
+        case OPT_EVENT:
+            if (L.ntypes == ARRAY_LEN(types)) {
+                msg_error("listen: at most %zu --event filters", ARRAY_LEN(types));
+                goto out;
+            }
+            types[L.ntypes++] = optarg;
+            break;
+        case OPT_LAST_EVENT_ID:
+            if (strpbrk(optarg, "\r\n")) {
+                msg_error("listen: --last-event-id must not contain a line break");
+                goto out;
+            }
+            so.last_event_id = optarg;
+            break;
+        case OPT_NO_RECONNECT:
+            so.reconnect = false;
+            break;
+        case OPT_MAX_RETRIES:
+            if (parse_uint(optarg, 1000000000, &v) < 0) {
+                msg_error("listen: --max-retries '%s' is not a whole number", optarg);
+                goto out;
+            }
+            so.max_retries = (int64_t)v;
+            break;
+        case 'n':
+            if (parse_uint(optarg, UINT64_MAX, &L.count) < 0 || L.count == 0) {
+                msg_error("listen: --count '%s' is not a positive whole number", optarg);
+                goto out;
+            }
+            break;
+        case OPT_TIMEOUT:
+            if (parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms == 0) {
+                msg_error("listen: --timeout '%s' is not a duration such as 10s or 500ms", optarg);
+                goto out;
+            }
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (parse_duration_ms(optarg, &so.idle_timeout_ms) < 0 || so.idle_timeout_ms == 0) {
+                msg_error("listen: --idle-timeout '%s' is not a duration such as 30s", optarg);
+                goto out;
+            }
+            break;
+        case OPT_HTTP11:
+            so.http_version = CURL_HTTP_VERSION_1_1;
+            break;
+        case OPT_HTTP2:
+            so.http_version = CURL_HTTP_VERSION_2_0;
+            break;
+        case OPT_MAX_EVENT_SIZE:
+            if (parse_size(optarg, &v) < 0 || v < 16 || v > (1u << 30)) {
+                msg_error("listen: --max-event-size '%s' is not a size from 16 to 1G", optarg);
+                goto out;
+            }
+            so.max_event = (size_t)v;
+            break;
+        case ':':
+            msg_error("listen: option '%s' needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            msg_error("listen: unknown option '%s' (see 'evcat listen --help')", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        msg_error(optind >= argc ? "listen: a URL is needed (see 'evcat listen --help')"
+                                 : "listen: one URL only, got '%s' too",
+                  optind < argc - 1 ? argv[optind + 1] : "");
+        goto out;
+    }
+    const char *url = argv[optind];
+    conn_opts_finish(&co);
+    bool from_stdin = strcmp(url, "-") == 0;
+    char *owned_url = NULL;
+    if (!from_stdin) {
+        if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
+            msg_error("listen: '%s': WebSocket URLs are not supported by this build yet", url);
+            goto out;
+        }
+        if (!strstr(url, "://")) {
+            /* As curl does: a bare host[:port]/path means http. */
+            buf_t u;
+            buf_init(&u);
+            buf_printf(&u, "http://%s", url);
+            owned_url = u.p;
+            url = owned_url;
+        } else if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+            msg_error("listen: '%s': the URL must start with http://, https://, ws:// or wss:// "
+                      "(or be - for standard input)",
+                      url);
+            goto out;
+        }
+        if (check_url(url) < 0) {
+            free(owned_url);
+            goto out;
+        }
+    } else if (have_body || so.method) {
+        msg_error("listen: --data and --request need an http(s) URL, not standard input");
+        goto out;
+    }
+    so.url = url;
+    so.conn = &co;
+    if (have_body) {
+        so.body = body.p;
+        so.body_len = body.len;
+    }
+
+    L.loop = loop_new();
+    out_init(&L.out, STDOUT_FILENO, co.format, out_use_color(co.color, STDOUT_FILENO));
+    loop_signal(L.loop, SIGINT, on_signal, &L);
+    loop_signal(L.loop, SIGTERM, on_signal, &L);
+    loop_timer_t timeout_timer;
+    loop_timer_init(&timeout_timer, on_timeout, &L);
+    if (timeout_ms)
+        loop_timer_arm_ms(L.loop, &timeout_timer, timeout_ms);
+
+    if (from_stdin) {
+        run_stdin(&L, so.max_event);
+    } else {
+        static const sse_client_callbacks_t cbs = {
+            .on_event = on_event,
+            .on_batch = on_batch,
+            .on_end = on_end,
+        };
+        m = curlm_new(L.loop);
+        client = m ? sse_client_new(L.loop, m, &so, &cbs, &L) : NULL;
+        if (!client) {
+            msg_error("listen: cannot initialise libcurl");
+            L.exit_code = EXIT_FAIL;
+        } else if (sse_client_start(client) < 0) {
+            L.exit_code = EXIT_FAIL;
+        } else {
+            loop_run(L.loop);
+        }
+        sse_client_free(client);
+        curlm_free(m);
+    }
+    flush_out(&L);
+    loop_timer_stop(L.loop, &timeout_timer);
+    rc = L.exit_code;
+    out_free(&L.out);
+    loop_free(L.loop);
+    free(owned_url);
+out:
+    buf_free(&body);
+    conn_opts_free(&co);
+    return rc;
+}

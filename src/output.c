@@ -1,0 +1,200 @@
+#include "output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define C_DIM   "\033[2m"
+#define C_TYPE  "\033[36m"
+#define C_ID    "\033[33m"
+#define C_RESET "\033[0m"
+
+int out_parse_format(const char *s, out_format_t *f)
+{
+    if (strcmp(s, "pretty") == 0)
+        *f = OUT_PRETTY;
+    else if (strcmp(s, "raw") == 0)
+        *f = OUT_RAW;
+    else if (strcmp(s, "json") == 0)
+        *f = OUT_JSON;
+    else
+        return -1;
+    return 0;
+}
+
+int out_parse_color(const char *s, color_mode_t *c)
+{
+    if (strcmp(s, "auto") == 0)
+        *c = COLOR_AUTO;
+    else if (strcmp(s, "always") == 0)
+        *c = COLOR_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        *c = COLOR_NEVER;
+    else
+        return -1;
+    return 0;
+}
+
+out_format_t out_default_format(int fd)
+{
+    return isatty(fd) ? OUT_PRETTY : OUT_RAW;
+}
+
+bool out_use_color(color_mode_t mode, int fd)
+{
+    if (mode != COLOR_AUTO)
+        return mode == COLOR_ALWAYS;
+    const char *nc = getenv("NO_COLOR");
+    if (nc && *nc)
+        return false;
+    const char *term = getenv("TERM");
+    if (term && strcmp(term, "dumb") == 0)
+        return false;
+    return isatty(fd);
+}
+
+void out_init(out_t *o, int fd, out_format_t format, bool color)
+{
+    memset(o, 0, sizeof(*o));
+    o->fd = fd;
+    o->format = format;
+    o->color = color;
+    buf_init(&o->buf);
+}
+
+void out_free(out_t *o)
+{
+    buf_free(&o->buf);
+}
+
+void json_quote(buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_reserve(b, n + 2);
+    buf_putc(b, '"');
+    size_t run = 0; /* bytes copied through unchanged, appended in one go */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0};
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            buf_append(b, esc, 6);
+            continue;
+        }
+        buf_append(b, esc, 2);
+    }
+    buf_append(b, s + run, n - run);
+    buf_putc(b, '"');
+}
+
+/* Text for a terminal: control characters (an ESC could repaint or retitle
+ * the user's terminal) shown as ^X; newlines continue on an indented line. */
+static void term_text(buf_t *b, const char *s, size_t n, size_t indent)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        if (c == '\n') {
+            buf_putc(b, '\n');
+            for (size_t k = 0; k < indent; k++)
+                buf_putc(b, ' ');
+        } else if (c == '\t') {
+            buf_putc(b, '\t');
+        } else {
+            buf_putc(b, '^');
+            buf_putc(b, c == 0x7f ? '?' : (char)(c + '@'));
+        }
+    }
+    buf_append(b, s + run, n - run);
+}
+
+static void pretty_time(buf_t *b, uint64_t real_ns)
+{
+    time_t secs = (time_t)(real_ns / 1000000000u);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    buf_printf(b, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+               (unsigned)(real_ns % 1000000000u / 1000000u));
+}
+
+void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
+{
+    buf_t *b = &o->buf;
+    switch (o->format) {
+    case OUT_RAW:
+        buf_reserve(b, ev->data_len + 1);
+        buf_append(b, ev->data, ev->data_len);
+        buf_putc(b, '\n');
+        break;
+    case OUT_JSON: {
+        char ts[RFC3339_LEN + 1];
+        buf_puts(b, "{\"ts\":\"");
+        buf_puts(b, fmt_rfc3339(ts, real_ns));
+        buf_puts(b, "\",\"proto\":\"sse\",\"event\":");
+        json_quote(b, ev->type, ev->type_len);
+        buf_puts(b, ",\"data\":");
+        json_quote(b, ev->data, ev->data_len);
+        buf_puts(b, ",\"id\":");
+        json_quote(b, ev->id, ev->id_len);
+        buf_puts(b, "}\n");
+        break;
+    }
+    case OUT_PRETTY: {
+        if (o->color)
+            buf_puts(b, C_DIM);
+        pretty_time(b, real_ns);
+        buf_puts(b, o->color ? C_RESET " " C_TYPE : " ");
+        term_text(b, ev->type, ev->type_len, 0);
+        if (ev->id_len) {
+            buf_puts(b, o->color ? C_RESET " " C_ID "#" : " #");
+            term_text(b, ev->id, ev->id_len, 0);
+        }
+        if (o->color)
+            buf_puts(b, C_RESET);
+        buf_putc(b, ' ');
+        /* Continuation lines of multi-line data line up under the first. */
+        size_t indent = 13; /* "HH:MM:SS.mmm " */
+        term_text(b, ev->data, ev->data_len, indent);
+        buf_putc(b, '\n');
+        break;
+    }
+    }
+}
+
+int out_flush(out_t *o)
+{
+    if (o->failed) {
+        buf_reset(&o->buf);
+        errno = o->errno_saved;
+        return -1;
+    }
+    if (o->buf.len && write_all(o->fd, o->buf.p, o->buf.len) < 0) {
+        o->failed = true;
+        o->errno_saved = errno;
+        buf_reset(&o->buf);
+        return -1;
+    }
+    buf_reset(&o->buf);
+    buf_shrink(&o->buf, 1 << 20);
+    return 0;
+}

@@ -1,0 +1,51 @@
+/* output: what evcat writes to stdout — messages only, in the format the user
+ * chose (SPEC.md "Output formats"). Lines are built in a buffer and written
+ * with write(2) when the caller flushes: commands flush once per batch of
+ * input (a network read or a stdin chunk), so a consumer such as `| jq` sees
+ * every event as soon as it has arrived, without a syscall per event when
+ * events come in bulk. */
+#ifndef EVCAT_OUTPUT_H
+#define EVCAT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sse_parser.h"
+#include "util.h"
+
+typedef enum { OUT_PRETTY, OUT_RAW, OUT_JSON } out_format_t;
+typedef enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_mode_t;
+
+typedef struct out {
+    int fd;
+    out_format_t format;
+    bool color;
+    bool failed;   /* a write failed; errno_saved says why */
+    int errno_saved;
+    buf_t buf;     /* pending output; owned */
+} out_t;
+
+/* Parses "pretty", "raw", "json". Returns 0 or -1. */
+int out_parse_format(const char *s, out_format_t *f);
+int out_parse_color(const char *s, color_mode_t *c);
+/* The default format for fd: pretty on a terminal, raw otherwise. */
+out_format_t out_default_format(int fd);
+/* Whether to colour fd: never/always as asked; auto = a terminal and no
+ * (non-empty) NO_COLOR in the environment. */
+bool out_use_color(color_mode_t mode, int fd);
+
+void out_init(out_t *o, int fd, out_format_t format, bool color);
+void out_free(out_t *o);
+
+/* One SSE event received at real_ns (CLOCK_REALTIME). */
+void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns);
+
+/* Writes what is pending. Returns 0, or -1 when the write failed (EPIPE from
+ * a closed pipe included); the error sticks. */
+int out_flush(out_t *o);
+
+/* Appends s as a JSON string literal (with quotes): UTF-8 passes through,
+ * control characters are escaped. */
+void json_quote(buf_t *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# evcat listen against nginx + nchan, a real SSE pub/sub server nobody here
+# wrote: every published message arrives in order with nchan's ids, and a
+# restarted evcat resumes with --last-event-id where it left off.
+. "$(dirname "$0")/lib.sh"
+
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+MOD=/usr/lib/nginx/modules/ngx_nchan_module.so
+if [ ! -x "$NGINX" ] || [ ! -f "$MOD" ]; then
+    echo "nginx-light and libnginx-mod-nchan are needed (scripts/test installs them)"
+    exit 1
+fi
+PORT=$(free_port)
+mkdir -p "$TMP/nginx/logs"
+cat >"$TMP/nginx/nginx.conf" <<CONF
+load_module $MOD;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$PORT;
+        location = /pub { nchan_publisher; nchan_channel_id test; nchan_message_buffer_length 100; }
+        location = /sub { nchan_subscriber; nchan_channel_id test; nchan_subscriber_first_message newest; }
+    }
+}
+CONF
+bg "$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx"
+wait_port "$PORT"
+U=http://127.0.0.1:$PORT
+
+publish() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$U/pub"; }
+
+# A subscriber first, then 20 messages.
+"$EVCAT" listen -o json -n 20 --timeout 20s "$U/sub" >"$TMP/first" 2>"$TMP/err" &
+sub=$!
+sleep 0.7
+codes=""
+for i in $(seq 1 20); do
+    codes+=$(publish "message $i")" "
+done
+wait $sub; rc=$?
+expect_eq "20 publishes accepted by nchan" "$(printf '%.0s202 ' {1..20})" "${codes// 201/ 202}"
+expect_eq "listen got all 20 (exit 0 at -n)" 0 "$rc"
+verdict=$($PY - "$TMP/first" <<'PYEOF'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+ok = [e["data"] for e in evs] == [f"message {i}" for i in range(1, 21)]
+ids = [e["id"] for e in evs]
+print("ok" if ok and all(ids) and len(set(ids)) == 20 else f"bad {[(e['data'], e['id']) for e in evs]}")
+PYEOF
+)
+expect_eq "in order, each with an nchan id" ok "$verdict"
+
+# evcat "restarts": resume after the 10th message's id, get 11..20 from nchan's buffer.
+tenth=$($PY -c 'import json,sys; print([json.loads(l)["id"] for l in open(sys.argv[1])][9])' "$TMP/first")
+out=$("$EVCAT" listen -o raw -n 10 --timeout 10s --last-event-id "$tenth" "$U/sub" 2>/dev/null); rc=$?
+expect_eq "--last-event-id resumes from nchan's buffer" "$(seq -f 'message %g' 11 20)" "$out"
+expect_eq "resume run exits 0" 0 "$rc"
+
+# Multi-line data and a reconnect: nchan ends no stream itself, so kill the
+# subscriber connection by restarting nginx while evcat keeps listening.
+"$EVCAT" listen -o json -n 2 --timeout 20s "$U/sub" >"$TMP/multi" 2>"$TMP/err2" &
+sub=$!
+sleep 0.7
+publish $'line one\nline two' >/dev/null
+sleep 0.3
+kill "$BG_PID"; wait "$BG_PID" 2>/dev/null
+bg "$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx"
+wait_port "$PORT"
+sleep 4.5   # evcat's reconnect after nchan's default retry
+publish "after restart" >/dev/null
+wait $sub; rc=$?
+expect_eq "reconnected after the server restarted and kept receiving" 0 "$rc"
+verdict=$($PY -c 'import json,sys
+d=[json.loads(l)["data"] for l in open(sys.argv[1])]
+print("ok" if d==["line one\nline two","after restart"] else repr(d))' "$TMP/multi")
+expect_eq "multi-line data and the post-restart message" ok "$verdict"
+check "the reconnect was announced" grep -q "reconnect" "$TMP/err2"
+
+finish

@@ -1,0 +1,88 @@
+/* Unit tests for src/util.c: buffers, RFC 3339 timestamps, base64. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "util.h"
+
+static void test_buf_grows_and_stays_terminated(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b);
+    for (int i = 0; i < 1000; i++)
+        buf_append(&b, "abc", 3);
+    assert_int_equal(b.len, 3000);
+    assert_int_equal(b.p[b.len], '\0');
+    buf_consume(&b, 2998);
+    assert_string_equal(b.p, "bc");
+    buf_printf(&b, "%d-%s", 42, "x");
+    assert_string_equal(b.p, "bc42-x");
+    buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    buf_shrink(&b, 16);
+    assert_null(b.p);
+    buf_append(&b, "", 0);
+    assert_non_null(b.p);
+    assert_string_equal(b.p, "");
+    buf_free(&b);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    char out[RFC3339_LEN + 1];
+    assert_string_equal(fmt_rfc3339(out, 1795460694123456789ull), "2026-11-23T19:04:54.123456Z");
+    assert_string_equal(fmt_rfc3339(out, 0), "1970-01-01T00:00:00.000000Z");
+    assert_string_equal(fmt_rfc3339(out, 951782400000001000ull), "2000-02-29T00:00:00.000001Z");
+    assert_int_equal(strlen(out), RFC3339_LEN);
+}
+
+static void test_base64_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *plain, *enc;
+    } cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+                 {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf_t b, d;
+        buf_init(&b);
+        buf_init(&d);
+        base64_append(&b, cases[i].plain, strlen(cases[i].plain));
+        assert_string_equal(b.p, cases[i].enc);
+        assert_int_equal(base64_decode(&d, b.p, b.len), 0);
+        assert_int_equal(d.len, strlen(cases[i].plain));
+        assert_memory_equal(d.p, cases[i].plain, d.len);
+        buf_free(&b);
+        buf_free(&d);
+    }
+    buf_t d;
+    buf_init(&d);
+    assert_int_equal(base64_decode(&d, "Zm9v!", 5), -1);
+    assert_int_equal(base64_decode(&d, "Z", 1), -1);
+    buf_free(&d);
+}
+
+static void test_ascii_ieq(void **state)
+{
+    (void)state;
+    assert_true(ascii_ieq("Content-Type", "content-type", 12));
+    assert_false(ascii_ieq("Content-Typf", "content-type", 12));
+    assert_false(ascii_ieq("\xc4", "\xe4", 1)); /* no locale folding */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_grows_and_stays_terminated),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_base64_round_trip),
+        cmocka_unit_test(test_ascii_ieq),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
