@@ -1,0 +1,154 @@
+/* Unit tests for src/output.c: the three formats of SSE events, JSON
+ * escaping, terminal safety, colour decisions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "output.h"
+
+/* 2026-11-23T19:04:54.123456Z */
+#define TS 1795460694123456789ull
+
+static sse_event_t ev(const char *type, const char *data, size_t dlen, const char *id)
+{
+    sse_event_t e = {type, strlen(type), data, dlen, id, strlen(id)};
+    return e;
+}
+
+static void test_json_quote_escapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+    } cases[] = {
+        {"plain", 5, "\"plain\""},
+        {"a\"b\\c", 5, "\"a\\\"b\\\\c\""},
+        {"\n\r\t\b\f", 5, "\"\\n\\r\\t\\b\\f\""},
+        {"\x01\x1f\x7f", 3, "\"\\u0001\\u001f\x7f\""},
+        {"nul\0x", 5, "\"nul\\u0000x\""},
+        {"h\xc3\xa9 \xe2\x82\xac", 7, "\"h\xc3\xa9 \xe2\x82\xac\""},
+        {"", 0, "\"\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf_t b;
+        buf_init(&b);
+        json_quote(&b, cases[i].in, cases[i].n);
+        assert_string_equal(b.p, cases[i].out);
+        buf_free(&b);
+    }
+}
+
+static void test_raw_is_data_and_newline(void **state)
+{
+    (void)state;
+    out_t o;
+    out_init(&o, -1, OUT_RAW, false);
+    sse_event_t e = ev("tick", "a\nb", 3, "7");
+    out_sse_event(&o, &e, TS);
+    e = ev("message", "", 0, "");
+    out_sse_event(&o, &e, TS);
+    assert_int_equal(o.buf.len, 5);
+    assert_memory_equal(o.buf.p, "a\nb\n\n", 5);
+    out_free(&o);
+}
+
+static void test_json_line_fields_in_order(void **state)
+{
+    (void)state;
+    out_t o;
+    out_init(&o, -1, OUT_JSON, true); /* colour never reaches JSON */
+    sse_event_t e = ev("greeting", "two\nlines \"q\"", 13, "42");
+    out_sse_event(&o, &e, TS);
+    assert_string_equal(o.buf.p, "{\"ts\":\"2026-11-23T19:04:54.123456Z\",\"proto\":\"sse\","
+                                 "\"event\":\"greeting\",\"data\":\"two\\nlines \\\"q\\\"\","
+                                 "\"id\":\"42\"}\n");
+    out_free(&o);
+}
+
+static void test_pretty_is_terminal_safe(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    out_t o;
+    out_init(&o, -1, OUT_PRETTY, false);
+    sse_event_t e = ev("x\x1b", "a\x1b[2Jb\nc\x07", 9, "");
+    out_sse_event(&o, &e, TS);
+    assert_string_equal(o.buf.p, "19:04:54.123 x^[ a^[[2Jb\n             c^G\n");
+    out_free(&o);
+}
+
+static void test_pretty_colour_marks_parts(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    out_t o;
+    out_init(&o, -1, OUT_PRETTY, true);
+    sse_event_t e = ev("tick", "d", 1, "9");
+    out_sse_event(&o, &e, TS);
+    assert_non_null(strstr(o.buf.p, "\033[36mtick"));
+    assert_non_null(strstr(o.buf.p, "#9"));
+    assert_non_null(strstr(o.buf.p, "\033[0m d\n"));
+    out_free(&o);
+}
+
+static void test_parse_format_and_colour(void **state)
+{
+    (void)state;
+    out_format_t f;
+    color_mode_t c;
+    assert_int_equal(out_parse_format("json", &f), 0);
+    assert_int_equal(f, OUT_JSON);
+    assert_int_equal(out_parse_format("JSON", &f), -1);
+    assert_int_equal(out_parse_color("never", &c), 0);
+    assert_int_equal(out_parse_color("no", &c), -1);
+    assert_false(out_use_color(COLOR_NEVER, STDOUT_FILENO));
+    assert_true(out_use_color(COLOR_ALWAYS, -1));
+    setenv("NO_COLOR", "1", 1);
+    assert_false(out_use_color(COLOR_AUTO, STDOUT_FILENO));
+    assert_true(out_use_color(COLOR_ALWAYS, STDOUT_FILENO)); /* an explicit flag wins */
+    unsetenv("NO_COLOR");
+    assert_false(out_use_color(COLOR_AUTO, -1)); /* not a terminal */
+}
+
+static void test_flush_failure_sticks(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    close(p[0]); /* nobody reads: EPIPE (SIGPIPE is ignored below) */
+    signal(SIGPIPE, SIG_IGN);
+    out_t o;
+    out_init(&o, p[1], OUT_RAW, false);
+    sse_event_t e = ev("m", "x", 1, "");
+    out_sse_event(&o, &e, TS);
+    assert_int_equal(out_flush(&o), -1);
+    assert_true(o.failed);
+    out_sse_event(&o, &e, TS);
+    assert_int_equal(out_flush(&o), -1);
+    assert_int_equal(o.buf.len, 0);
+    out_free(&o);
+    close(p[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_quote_escapes),
+        cmocka_unit_test(test_raw_is_data_and_newline),
+        cmocka_unit_test(test_json_line_fields_in_order),
+        cmocka_unit_test(test_pretty_is_terminal_safe),
+        cmocka_unit_test(test_pretty_colour_marks_parts),
+        cmocka_unit_test(test_parse_format_and_colour),
+        cmocka_unit_test(test_flush_failure_sticks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
