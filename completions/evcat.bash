@@ -1,0 +1,52 @@
+# bash completion for evcat                                  -*- shell-script -*-
+# Install: source this file, or copy it to
+# /usr/share/bash-completion/completions/evcat.
+
+_evcat() {
+    local cur prev words cword
+    _init_completion 2>/dev/null || {
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    }
+    local commands="listen serve help"
+    local conn="-H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy
+        --connect-timeout -v --verbose -q --quiet -o --format --color -h --help"
+    local listen_opts="$conn -X --request -d --data --event --last-event-id --no-reconnect
+        --max-retries -n --count --timeout --idle-timeout --http1.1 --http2 --max-event-size"
+    local serve_opts="--listen --tls --tick --retry --history --max-message --max-queue
+        --max-connections --header-timeout -v --verbose -q --quiet -h --help"
+
+    if [ "$cword" -eq 1 ]; then
+        COMPREPLY=($(compgen -W "$commands --version --help" -- "$cur"))
+        return
+    fi
+    local cmd=${words[1]}
+    case $prev in
+        -o|--format) COMPREPLY=($(compgen -W "pretty raw json" -- "$cur")); return ;;
+        --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+        --cacert|--cert|--key|--tls) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -d|--data)
+            if [[ $cur == @* ]]; then
+                COMPREPLY=($(compgen -f -- "${cur#@}" | sed 's/^/@/'))
+            fi
+            return ;;
+        -X|--request) COMPREPLY=($(compgen -W "GET POST PUT PATCH" -- "$cur")); return ;;
+        -H|--header|-u|--user|--bearer|-x|--proxy|--connect-timeout|--event|--last-event-id|\
+        --max-retries|-n|--count|--timeout|--idle-timeout|--max-event-size|--listen|--tick|\
+        --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout)
+            return ;;
+    esac
+    # --tls takes two files.
+    if [ "$cword" -ge 3 ] && [ "${words[cword-2]}" = "--tls" ]; then
+        COMPREPLY=($(compgen -f -- "$cur"))
+        return
+    fi
+    case $cmd in
+        listen) COMPREPLY=($(compgen -W "$listen_opts" -- "$cur")) ;;
+        serve) COMPREPLY=($(compgen -W "$serve_opts" -- "$cur")) ;;
+        help) COMPREPLY=($(compgen -W "listen serve" -- "$cur")) ;;
+    esac
+}
+complete -F _evcat evcat

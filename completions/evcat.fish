@@ -1,0 +1,56 @@
+# fish completion for evcat. Install: copy to ~/.config/fish/completions/evcat.fish
+
+set -l commands listen serve help
+complete -c evcat -f
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a listen -d 'tail an SSE stream'
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a serve -d 'built-in SSE server'
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a help -d 'help for a command'
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -l version -d 'print versions'
+complete -c evcat -n "__fish_seen_subcommand_from help" -a 'listen serve'
+
+# Options of every connecting command
+set -l conn "__fish_seen_subcommand_from listen"
+complete -c evcat -n $conn -s H -l header -x -d 'add a request header'
+complete -c evcat -n $conn -s u -l user -x -d 'basic auth USER:PASSWORD'
+complete -c evcat -n $conn -l bearer -x -d 'send Authorization: Bearer TOKEN'
+complete -c evcat -n $conn -l cacert -r -F -d 'trust the CA certificates in FILE'
+complete -c evcat -n $conn -l cert -r -F -d 'client certificate'
+complete -c evcat -n $conn -l key -r -F -d 'client private key'
+complete -c evcat -n $conn -s k -l insecure -d 'do not verify the server certificate'
+complete -c evcat -n $conn -s x -l proxy -x -d 'proxy URL'
+complete -c evcat -n $conn -l connect-timeout -x -d 'give up connecting after DUR'
+complete -c evcat -n $conn -s o -l format -x -a 'pretty raw json' -d 'output format'
+complete -c evcat -n $conn -l color -x -a 'auto always never' -d 'colour'
+
+# listen
+set -l listen "__fish_seen_subcommand_from listen"
+complete -c evcat -n $listen -s X -l request -x -a 'GET POST PUT PATCH' -d 'request method'
+complete -c evcat -n $listen -s d -l data -x -d 'request body, or @FILE'
+complete -c evcat -n $listen -l event -x -d 'print only events of TYPE'
+complete -c evcat -n $listen -l last-event-id -x -d 'Last-Event-ID for the first connect'
+complete -c evcat -n $listen -l no-reconnect -d 'end when the stream ends'
+complete -c evcat -n $listen -l max-retries -x -d 'give up after N reconnection attempts'
+complete -c evcat -n $listen -s n -l count -x -d 'exit after N events'
+complete -c evcat -n $listen -l timeout -x -d 'stop after DUR'
+complete -c evcat -n $listen -l idle-timeout -x -d 'treat DUR of silence as a drop'
+complete -c evcat -n $listen -l http1.1 -d 'use HTTP/1.1'
+complete -c evcat -n $listen -l http2 -d 'use HTTP/2'
+complete -c evcat -n $listen -l max-event-size -x -d 'largest line or event'
+
+# serve
+set -l serve "__fish_seen_subcommand_from serve"
+complete -c evcat -n $serve -l listen -x -d 'ADDR:PORT to listen on'
+complete -c evcat -n $serve -l tls -r -F -d 'certificate and key files'
+complete -c evcat -n $serve -l tick -x -d 'tick interval (0 = off)'
+complete -c evcat -n $serve -l retry -x -d 'reconnection time announced (ms)'
+complete -c evcat -n $serve -l history -x -d 'events kept for Last-Event-ID'
+complete -c evcat -n $serve -l max-message -x -d 'largest /publish body'
+complete -c evcat -n $serve -l max-queue -x -d 'unsent data per subscriber'
+complete -c evcat -n $serve -l max-connections -x -d 'refuse connections beyond N'
+complete -c evcat -n $serve -l header-timeout -x -d 'time allowed for a request head'
+
+# Both
+set -l any "__fish_seen_subcommand_from listen serve"
+complete -c evcat -n $any -s v -l verbose -d 'more detail on stderr'
+complete -c evcat -n $any -s q -l quiet -d 'errors only'
+complete -c evcat -n $any -s h -l help -d 'show help'
