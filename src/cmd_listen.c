@@ -318,7 +318,7 @@ int cmd_listen(int argc, char **argv)
     L.types = types;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
         int h = conn_opts_handle(&co, "listen", c, optarg);
         if (h < 0)
             goto out;

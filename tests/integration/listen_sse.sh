@@ -198,6 +198,7 @@ expect_eq "listen - parses stdin (BOM, CRLF, CR) and drops an unterminated event
 print(" ".join(json.dumps(v) for l in sys.stdin for v in (json.loads(l)["data"], json.loads(l)["id"])))')"
 printf 'data: x\n\ndata: y\n\n' >"$TMP/cap"
 expect_eq "listen - reads a regular file" $'x\ny' "$("$EVCAT" listen -o raw - <"$TMP/cap")"
+expect_eq "options may follow the URL" $'x\ny' "$("$EVCAT" listen - -o raw <"$TMP/cap")"
 
 # --- usage errors: one line, exit 2 ---
 usage() {
