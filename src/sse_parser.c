@@ -166,6 +166,26 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len)
     return true;
 }
 
+/* Index of the first byte >= 0x80 in u[i..n), or n. */
+static inline size_t skip_ascii(const unsigned char *u, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    while (n - i >= 16) {
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i)));
+        if (m)
+            return i + (unsigned)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    uint64_t w;
+    while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & 0x8080808080808080u) == 0))
+        i += 8;
+    while (i < n && u[i] < 0x80)
+        i++;
+    return i;
+}
+
 /* Appends s[0..n) to b decoded as UTF-8: valid text unchanged, each maximal
  * invalid subpart as one U+FFFD. */
 static void utf8_append(buf_t *b, const char *s, size_t n)
@@ -174,11 +194,7 @@ static void utf8_append(buf_t *b, const char *s, size_t n)
     size_t i = 0, run = 0; /* [run, i) is valid and not yet appended */
     while (i < n) {
         if (u[i] < 0x80) {
-            uint64_t w;
-            while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & 0x8080808080808080u) == 0))
-                i += 8;
-            while (i < n && u[i] < 0x80)
-                i++;
+            i = skip_ascii(u, i, n);
             continue;
         }
         size_t len;
@@ -231,9 +247,13 @@ static size_t keep_size(const sse_parser_t *p)
     return p->typical > KEEP_FLOOR / 4 ? p->typical * 4 : KEEP_FLOOR;
 }
 
-/* Cheap when nothing is big: six compares per event. */
+/* Runs after every event, so the usual case (nothing big) is one test: an
+ * OR of the capacities exceeds KEEP_FLOOR whenever one of them does. */
 static void trim_all(sse_parser_t *p)
 {
+    if ((p->line.cap | p->data.cap | p->type.cap | p->id.cap | p->last_id.cap | p->scratch.cap) <=
+        KEEP_FLOOR)
+        return;
     size_t keep = keep_size(p);
     trim(&p->line, keep);
     trim(&p->data, keep);
