@@ -2,8 +2,8 @@
  *
  * How it stays fast: a complete line is handled where it lies in the
  * caller's buffer; only the unfinished line at the end of a chunk is copied
- * (into p->line). One pass over each line finds its end (CR or LF, 16 bytes
- * at a time) and notes whether it holds any byte >= 0x80; an all-ASCII value
+ * (into p->line). One pass over each line finds its end (CR or LF, 32 bytes
+ * at a time with SSE2) and notes whether it holds a byte >= 0x80; an all-ASCII value
  * is valid UTF-8 as it stands and is memcpy'd straight into its buffer, so
  * the UTF-8 decoder only runs on lines that need it.
  *
@@ -17,7 +17,12 @@
  * its line end; the data (each value + LF, after U+FFFD replacement), type
  * and id buffers together at most max_event bytes. Past either, feed returns
  * SSE_ERR_TOO_BIG and keeps returning it until restart() or end(). The
- * outcome depends only on the bytes, never on how they were chunked. */
+ * outcome depends only on the bytes, never on how they were chunked (bytes
+ * that may still be a BOM are not yet part of a line). On that error
+ * *consumed says where the failing line began, or how far it got.
+ *
+ * Callbacks may read the parser (sse_parser_last_id) but must not feed,
+ * end, restart or free it. */
 #include "sse_parser.h"
 #include "util.h"
 

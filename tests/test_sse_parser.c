@@ -611,6 +611,9 @@ static const struct tcase cases[] = {
              "data:a\n\n"),
      .max_event = 6,
      .ev = {EV("message", "a", "")}},
+    {.name = "bound: a stream ending inside a possible BOM has no line to bound",
+     .in = B("\xEF\xBB"),
+     .max_event = 1},
     {.name = "bound: the bytes of an incomplete BOM count toward the first line",
      .in = B("\xEF\xBB"
              "data\n\n"),

@@ -372,9 +372,13 @@ static int ref_stream(struct ref *r, const uint8_t *in, size_t n)
             j++;
         i = j + 1;
     }
+    /* An unterminated line fails once too long; but a stream that is all a
+     * prefix of the BOM (EF, EF BB) had no line yet: those bytes were still
+     * waiting to be told apart from a BOM when it ended. */
     size_t next;
-    if (rc == SSE_OK && raw < n && raw_line(in, n, raw, &next) > r->max)
-        rc = SSE_ERR_TOO_BIG; /* an unterminated line fails once too long */
+    bool bom_prefix = n < 3 && memcmp(in, "\xEF\xBB", n) == 0;
+    if (rc == SSE_OK && raw < n && !bom_prefix && raw_line(in, n, raw, &next) > r->max)
+        rc = SSE_ERR_TOO_BIG;
     buf_free(&t);
     return rc;
 }
