@@ -19,7 +19,8 @@
  * SSE_ERR_TOO_BIG and keeps returning it until restart() or end(). The
  * outcome depends only on the bytes, never on how they were chunked (bytes
  * that may still be a BOM are not yet part of a line). On that error
- * *consumed says where the failing line began, or how far it got.
+ * *consumed is where it stopped: before this feed's bytes of a line too
+ * long, or after the line that made an event too big.
  *
  * Callbacks may read the parser (sse_parser_last_id) but must not feed,
  * end, restart or free it. */
