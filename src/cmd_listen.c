@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,8 @@ struct listen {
     sse_parser_t *parser;
     char *inbuf;
     loop_timer_t read_timer; /* for regular files, which epoll cannot watch */
+    const char *map;         /* a regular file on stdin, mapped; owned */
+    size_t map_len, map_pos, map_dropped;
 };
 
 static void finish(struct listen *L, int code)
@@ -116,7 +119,7 @@ static int on_event(void *ud, const sse_event_t *ev)
         return 1;
     if (!wanted(L, ev))
         return 0;
-    out_sse_event(&L->out, ev, real_ns());
+    out_sse_event(&L->out, ev, L->out.format == OUT_RAW ? 0 : real_ns());
     L->shown++;
     if (L->count && L->shown >= L->count) {
         flush_out(L);
@@ -192,12 +195,63 @@ static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
     stdin_read(ud, fd);
 }
 
+/* A mapped file is parsed where it lies: reading it would cost a copy of
+ * every byte, which is most of the time spent on a large capture. One slice
+ * per loop round keeps signals and --timeout responsive. */
+static void map_feed(struct listen *L)
+{
+    size_t n = L->map_len - L->map_pos;
+    if (n == 0) {
+        sse_parser_end(L->parser);
+        flush_out(L);
+        finish(L, EXIT_OK);
+        return;
+    }
+    if (n > STDIN_CHUNK * 4)
+        n = STDIN_CHUNK * 4;
+    int rc = sse_parser_feed(L->parser, L->map + L->map_pos, n, NULL);
+    L->map_pos += n;
+    flush_out(L);
+    /* Parsed pages leave our RSS (the parser copied what it keeps), so a
+     * capture of any size is parsed in bounded memory. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t done = L->map_pos / page * page;
+    if (done > L->map_dropped) {
+        madvise((void *)(L->map + L->map_dropped), done - L->map_dropped, MADV_DONTNEED);
+        L->map_dropped = done;
+    }
+    if (rc == SSE_ERR_TOO_BIG) {
+        msg_error("standard input: an event or line exceeded --max-event-size");
+        finish(L, EXIT_FAIL);
+    }
+}
+
 static void on_read_timer(loop_t *l, loop_timer_t *t, void *ud)
 {
     struct listen *L = ud;
-    stdin_read(L, STDIN_FILENO);
+    if (L->map)
+        map_feed(L);
+    else
+        stdin_read(L, STDIN_FILENO);
     if (!L->done)
         loop_timer_arm(l, t, 0);
+}
+
+static void map_stdin(struct listen *L)
+{
+    struct stat st;
+    if (fstat(STDIN_FILENO, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+        return;
+    off_t pos = lseek(STDIN_FILENO, 0, SEEK_CUR);
+    if (pos < 0 || pos >= st.st_size)
+        return;
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, STDIN_FILENO, 0);
+    if (p == MAP_FAILED)
+        return; /* read() will do */
+    madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+    L->map = p;
+    L->map_len = (size_t)st.st_size;
+    L->map_pos = (size_t)pos;
 }
 
 static int run_stdin(struct listen *L, size_t max_event)
@@ -205,10 +259,11 @@ static int run_stdin(struct listen *L, size_t max_event)
     static const sse_parser_callbacks_t cbs = {.on_event = on_event};
     L->parser = sse_parser_new(max_event, &cbs, L);
     L->inbuf = xmalloc(STDIN_CHUNK);
+    map_stdin(L);
     int fl = fcntl(STDIN_FILENO, F_GETFL);
     if (fl >= 0)
         fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
-    if (loop_fd_add(L->loop, STDIN_FILENO, LOOP_READ, on_stdin, L) < 0) {
+    if (L->map || loop_fd_add(L->loop, STDIN_FILENO, LOOP_READ, on_stdin, L) < 0) {
         /* A regular file or /dev/null: always readable, so read a chunk per
          * loop round instead, which keeps signals and --timeout working. */
         loop_timer_init(&L->read_timer, on_read_timer, L);
@@ -222,6 +277,8 @@ static int run_stdin(struct listen *L, size_t max_event)
         fcntl(STDIN_FILENO, F_SETFL, fl);
     sse_parser_free(L->parser);
     free(L->inbuf);
+    if (L->map)
+        munmap((void *)L->map, L->map_len);
     return rc;
 }
 
