@@ -13,38 +13,41 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: evcat serve [OPTIONS]\n"
-               "\n"
-               "A broadcast channel over HTTP/1.1 on loopback:\n"
-               "  GET  /sse                 the channel as Server-Sent Events\n"
-               "  POST /publish[?event=T]   publish the body (UTF-8) as one event; answers 202 "
-               "{\"id\":N}\n"
-               "\n"
-               "Options:\n"
-               "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080 "
-               "for IPv6;\n"
-               "                            port 0 picks a free one)\n"
-               "      --tls CERT KEY        serve https with this PEM certificate chain and key\n"
-               "      --tick DUR            a tick event every DUR (default 1s; 0 = none, then a\n"
-               "                            ': keepalive' comment every 15s)\n"
-               "      --retry MS            retry: sent to each subscriber (default 3000)\n"
-               "      --history N           events kept for Last-Event-ID resume (default 1000;\n"
-               "                            at most 64M of them)\n"
-               "      --max-message SIZE    largest publish body (default 1M; 413 beyond)\n"
-               "      --max-queue SIZE      bytes pending for a subscriber before it is dropped\n"
-               "                            (default 4M)\n"
-               "      --max-connections N   beyond this, answer 503 (default 10000)\n"
-               "      --header-timeout DUR  to receive a request head, and longest pause in a\n"
-               "                            body (default 10s)\n"
-               "      --idle-timeout DUR    keep-alive connection between requests (default 60s)\n"
-               "  -v, --verbose             one line per request and per closed connection\n"
-               "  -q, --quiet               errors only\n"
-               "  -h, --help                this help\n"
-               "\n"
-               "Events carry id: N, one sequence for the channel (ticks included); a\n"
-               "subscriber sending Last-Event-ID (or ?lastEventId=N) gets every later event\n"
-               "still in history, all of it when N is older, nothing when N is unknown.\n"
-               "SIGINT or SIGTERM ends every stream cleanly and exits 0.\n");
+    static const char *const lines[] = {
+        "Usage: evcat serve [OPTIONS]",
+        "",
+        "A broadcast channel over HTTP/1.1 on loopback:",
+        "  GET  /sse                 the channel as Server-Sent Events",
+        "  POST /publish[?event=T]   publish the body (UTF-8) as one event: 202 {\"id\":N}",
+        "",
+        "Options:",
+        "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080",
+        "                            for IPv6; port 0 picks a free one)",
+        "      --tls CERT KEY        serve https with this PEM certificate chain and key",
+        "      --tick DUR            a tick event every DUR (default 1s; 0 = none)",
+        "      --keepalive DUR       with --tick 0, a ': keepalive' comment every DUR so",
+        "                            proxies keep idle streams (default 15s; 0 = none)",
+        "      --retry MS            retry: sent to each subscriber (default 3000)",
+        "      --history N           events kept for Last-Event-ID resume (default 1000;",
+        "                            at most 64M of them)",
+        "      --max-message SIZE    largest publish body (default 1M; 413 beyond)",
+        "      --max-queue SIZE      bytes pending for a subscriber before it is dropped",
+        "                            (default 4M)",
+        "      --max-connections N   beyond this, answer 503 (default 10000)",
+        "      --header-timeout DUR  to receive a request head, and longest pause in a",
+        "                            body (default 10s)",
+        "      --idle-timeout DUR    keep-alive connection between requests (default 60s)",
+        "  -v, --verbose             one line per request and per closed connection",
+        "  -q, --quiet               errors only",
+        "  -h, --help                this help",
+        "",
+        "Events carry id: N, one sequence for the channel (ticks included); a",
+        "subscriber sending Last-Event-ID (or ?lastEventId=N) gets every later event",
+        "still in history, all of it when N is older, nothing when N is unknown.",
+        "SIGINT or SIGTERM ends every stream cleanly and exits 0.",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        fprintf(f, "%s\n", lines[i]);
 }
 
 enum {
@@ -58,6 +61,7 @@ enum {
     OPT_MAX_CONNECTIONS,
     OPT_HEADER_TIMEOUT,
     OPT_IDLE_TIMEOUT,
+    OPT_KEEPALIVE,
 };
 
 static const struct option options[] = {
@@ -65,6 +69,7 @@ static const struct option options[] = {
     {"help", no_argument, NULL, 'h'},
     {"history", required_argument, NULL, OPT_HISTORY},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
@@ -154,6 +159,11 @@ int cmd_serve(int argc, char **argv)
             if (parse_duration_ms(optarg, &v) < 0)
                 return bad_value(name, optarg, "a duration like 500ms or 1s; 0 = off");
             cfg.tick_ms = v;
+            break;
+        case OPT_KEEPALIVE:
+            if (parse_duration_ms(optarg, &v) < 0)
+                return bad_value(name, optarg, "a duration like 15s; 0 = off");
+            cfg.keepalive_ms = v;
             break;
         case OPT_RETRY:
             if (parse_uint(optarg, 86400000, &v) < 0)

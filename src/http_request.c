@@ -18,11 +18,14 @@ struct http_request {
     /* The request-line, as offsets into head (head moves while it grows). */
     size_t method_off, method_len, target_off, target_len;
 
-    /* Headers as offsets while the head grows, pointers once it is done. */
-    size_t name_off[HTTP_REQUEST_MAX_HEADERS];
-    size_t value_off[HTTP_REQUEST_MAX_HEADERS];
-    http_header_t headers[HTTP_REQUEST_MAX_HEADERS];
-    size_t nheaders;
+    /* Headers as offsets while the head grows, pointers once it is done.
+     * Both arrays grow on demand (most requests have a handful of headers:
+     * 10k connections should not each hold room for the maximum). */
+    struct hdr_off {
+        uint32_t name, value;
+    } * offs;               /* owned */
+    http_header_t *headers; /* owned */
+    size_t nheaders, cap;
 
     http_request_info_t info;
 };
@@ -92,6 +95,8 @@ void http_request_free(http_request_t *r)
     if (!r)
         return;
     buf_free(&r->head);
+    free(r->offs);
+    free(r->headers);
     free(r);
 }
 
@@ -211,10 +216,18 @@ static int parse_header_line(http_request_t *r, const char *line, size_t len)
 
     if (r->nheaders == HTTP_REQUEST_MAX_HEADERS)
         return fail(r, HTTP_REQUEST_ETOO_BIG, "too many header fields");
+    if (r->nheaders == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        if (r->cap > HTTP_REQUEST_MAX_HEADERS)
+            r->cap = HTTP_REQUEST_MAX_HEADERS;
+        r->offs = xrealloc(r->offs, r->cap * sizeof(*r->offs));
+        r->headers = xrealloc(r->headers, r->cap * sizeof(*r->headers));
+    }
     size_t i = r->nheaders++;
-    r->name_off[i] = (size_t)(line - r->head.p);
+    /* Offsets fit: the head is bounded far below 4 GiB. */
+    r->offs[i].name = (uint32_t)(line - r->head.p);
     r->headers[i].name_len = (size_t)(colon - line);
-    r->value_off[i] = (size_t)(v - r->head.p);
+    r->offs[i].value = (uint32_t)(v - r->head.p);
     r->headers[i].value_len = (size_t)(end - v);
     return 0;
 }
@@ -359,10 +372,10 @@ static int finish(http_request_t *r)
     in->query_len = query_len;
     for (size_t i = 0; i < r->nheaders; i++) {
         http_header_t *hd = &r->headers[i];
-        hd->name = h + r->name_off[i];
-        hd->value = h + r->value_off[i];
-        h[r->name_off[i] + hd->name_len] = '\0';
-        h[r->value_off[i] + hd->value_len] = '\0';
+        hd->name = h + r->offs[i].name;
+        hd->value = h + r->offs[i].value;
+        h[r->offs[i].name + hd->name_len] = '\0';
+        h[r->offs[i].value + hd->value_len] = '\0';
     }
     in->headers = r->headers;
     in->nheaders = r->nheaders;

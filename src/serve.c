@@ -719,6 +719,7 @@ static void request_done(struct conn *c)
     http_request_reset(c->req);
     buf_reset(&c->body);
     buf_shrink(&c->body, 64 * 1024);
+    buf_shrink(&c->in, 4096);
     c->state = CS_HEAD;
     c->waiting = c->in.len == 0;
     loop_timer_arm_ms(c->srv->loop, &c->timer,
@@ -945,7 +946,9 @@ static void conn_on_eof(struct conn *c)
 
 static void conn_read(struct conn *c)
 {
-    char scratch[4096];
+    /* Read on the stack, keep only what the parser has not taken: a GET
+     * costs its own size, not a 16 KiB buffer per connection. */
+    char rb[READ_CHUNK];
     for (int reads = 0; c->state != CS_DEAD; reads++) {
         bool discard = c->state == CS_STREAM || c->state == CS_LINGER;
         if (c->state == CS_CLOSING ||
@@ -955,17 +958,9 @@ static void conn_read(struct conn *c)
          * decrypted are not announced, so drain those now. */
         if (reads >= READS_PER_WAKE && !netio_pending(&c->io))
             return;
-        ssize_t r;
-        if (discard) {
-            r = netio_read(&c->io, scratch, sizeof(scratch));
-        } else {
-            buf_reserve(&c->in, READ_CHUNK);
-            r = netio_read(&c->io, c->in.p + c->in.len, READ_CHUNK);
-            if (r > 0) {
-                c->in.len += (size_t)r;
-                c->in.p[c->in.len] = '\0';
-            }
-        }
+        ssize_t r = netio_read(&c->io, rb, sizeof(rb));
+        if (r > 0 && !discard)
+            buf_append(&c->in, rb, (size_t)r);
         if (r == NETIO_AGAIN)
             return;
         if (r == 0) {

@@ -210,13 +210,17 @@ check "drop warned once: 'dropped 1 subscriber'" grep -q 'warning: serve: droppe
 check "serve's RSS stayed bounded (${rss0} -> ${rss1} KiB)" test "$rss1" -lt $((rss0 + 60000))
 
 # ------------------------------------------------------ S4: hostile clients
-start_serve --tick 0 --header-timeout 1s --max-connections 2 -v 2>"$TMP/s4.err"
+start_serve --tick 0 --header-timeout 1s --idle-timeout 1s --max-connections 2 -v 2>"$TMP/s4.err"
 S4_PORT=$SERVE_PORT S4_URL=$SERVE_URL
 out=$("${PEER[@]}" slowloris "$S4_PORT" 0.3)
 expect_match "slowloris cut off by --header-timeout" "^closed after (1|2)\.[0-9]s$" "$out"
-check "408 logged" grep -qE 'GET|-' "$TMP/s4.err"
+check "408 logged" grep -qE '^127\.0\.0\.1:[0-9]+ - - 408 request head not received' "$TMP/s4.err"
 r=$(timeout 5 "${PEER[@]}" raw "$S4_PORT" "")
 expect_eq "a silent connection is closed quietly" "" "$r"
+r=$("${PEER[@]}" status "$S4_PORT" "$(hex $'POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx')")
+expect_eq "an idle keep-alive publisher is closed after --idle-timeout" "202 closed" "$r"
+r=$("${PEER[@]}" status "$S4_PORT" "$(hex $'POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nx')")
+expect_eq "a stalled body gets 408" "408 closed" "$r"
 bg curl -sN --max-time 30 "$S4_URL/sse" -o "$TMP/c1.out"
 C1=$BG_PID
 bg curl -sN --max-time 30 "$S4_URL/sse" -o "$TMP/c2.out"
@@ -230,6 +234,38 @@ kill "$C1" "$C2" 2>/dev/null
 wait "$C1" "$C2" 2>/dev/null
 wait_until 3 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -d x '$S4_URL/publish')\" = 202 ]"
 check "capacity comes back when subscribers leave" true
+
+# ------------------------------------------- out of descriptors (EMFILE)
+PORT5=$(free_port)
+(
+    ulimit -n 40
+    exec "$EVCAT" serve --listen "127.0.0.1:$PORT5" --tick 0 --max-connections 100
+) 2>"$TMP/emfile.err" &
+EM=$!
+BG_PIDS+=("$EM")
+wait_port "$PORT5"
+"${PEER[@]}" hold "$PORT5" 60 3 >"$TMP/hold.out" &
+HOLD=$!
+sleep 1
+t0=$(awk '{print $14 + $15}' "/proc/$EM/stat")
+sleep 1
+t1=$(awk '{print $14 + $15}' "/proc/$EM/stat")
+check "EMFILE: accepts pause instead of spinning ($((t1 - t0)) cpu ticks in 1 s)" test $((t1 - t0)) -le 10
+wait "$HOLD"
+check "EMFILE: warned once" test "$(grep -c 'accept: Too many open files' "$TMP/emfile.err")" -eq 1
+wait_until 3 bash -c "curl -sN --max-time 0.5 'http://127.0.0.1:$PORT5/sse' | grep -q retry"
+check "EMFILE: accepting again once descriptors are free" \
+    bash -c "curl -sN --max-time 0.5 'http://127.0.0.1:$PORT5/sse' | grep -q retry"
+kill -TERM "$EM"
+wait "$EM"
+expect_eq "EMFILE: still exits 0" 0 "$?"
+
+# --------------------------------------------- keepalive comments, no ticks
+start_serve --tick 0 --keepalive 200ms 2>/dev/null
+curl -sN --max-time 1 "$SERVE_URL/sse" -o "$TMP/ka.out"
+n=$(grep -c '^: keepalive$' "$TMP/ka.out")
+check "--tick 0: a ': keepalive' comment every --keepalive ($n in 1 s)" test "$n" -ge 3
+check "--tick 0: no tick events" bash -c "! grep -q tick '$TMP/ka.out'"
 
 # ---------------------------------------------------------------- signals
 for sig in TERM INT; do

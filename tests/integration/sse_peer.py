@@ -17,6 +17,8 @@ bytes on the wire). Every mode is bounded in time and prints one result.
                                         JSON lines (id, event, data) (max 10 s)
   sse_peer.py parse FILE                the events of a captured stream (curl -N
                                         output) as JSON lines
+  sse_peer.py hold PORT N SECONDS       open N subscribers, hold them SECONDS,
+                                        close them; print how many got a 200
   sse_peer.py flood PORT N SIZE         N publishes of SIZE bytes, one after the
                                         other on one keep-alive connection; print
                                         the count of 202s and the last id
@@ -258,6 +260,24 @@ def mode_flood(port, n, size):
     print(ok, last)
 
 
+def mode_hold(port, n, seconds):
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /sse HTTP/1.1\r\nHost: t\r\n\r\n")
+        socks.append(s)
+    time.sleep(seconds)
+    ok = 0
+    for s in socks:
+        s.settimeout(0.01)
+        try:
+            ok += s.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            pass
+        s.close()
+    print(ok)
+
+
 def main():
     if sys.argv[1] == "parse":
         mode_parse(sys.argv[2])
@@ -276,6 +296,8 @@ def main():
         mode_stalled(port, float(args[0]))
     elif mode == "events":
         mode_events(port, int(args[0]), args[1:])
+    elif mode == "hold":
+        mode_hold(port, int(args[0]), float(args[1]))
     elif mode == "flood":
         mode_flood(port, int(args[0]), int(args[1]))
     else:
