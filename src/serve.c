@@ -163,6 +163,7 @@ struct conn {
     outq_t out;         /* owned references: what is queued for the client */
     loop_timer_t timer; /* the current state's timeout */
 
+    const struct route *route; /* of the request being received */
     const struct serve_upgrade *upgrade;
     void *upgrade_ud;
 
@@ -726,23 +727,13 @@ static void request_done(struct conn *c)
                       c->waiting ? c->srv->cfg.idle_timeout_ms : c->srv->cfg.header_timeout_ms);
 }
 
-static const struct route *pending_route(struct conn *c);
-
+/* The request (and its body) is complete: its handler answers it. */
 static void dispatch(struct conn *c)
 {
-    const struct route *r = pending_route(c);
     c->srv->stats.requests++;
-    r->fn(c);
+    c->route->fn(c);
     if (c->state == CS_HEAD || c->state == CS_BODY)
         request_done(c);
-}
-
-/* The route of the request in progress (found again; the table is tiny). */
-static const struct route *pending_route(struct conn *c)
-{
-    const http_request_info_t *in = http_request_info(c->req);
-    char allow[64];
-    return route_find(in->method, in->path, allow, sizeof(allow));
 }
 
 /* A complete head: route it, and read a body when one comes. */
@@ -785,6 +776,7 @@ static void on_head(struct conn *c)
         request_done(c);
         return;
     }
+    c->route = r;
     if (has_body && !r->takes_body) {
         respond_error(c, 400, "unexpected request body", NULL);
         return;
@@ -1007,8 +999,10 @@ static void conn_on_io(loop_t *l, int fd, unsigned events, void *ud)
             return;
         events |= LOOP_READ; /* TLS may hold decrypted bytes already */
     }
+    /* TLS: either readiness may unblock either direction. A hangup: the
+     * write that fails tells what happened, even when only writing. */
     bool tls = c->io.ssl != NULL;
-    if ((events & LOOP_WRITE) || tls) {
+    if ((events & (LOOP_WRITE | LOOP_HUP)) || tls) {
         if (outq_pending(&c->out) > 0 || c->state == CS_CLOSING)
             conn_flush(c);
         if (c->state == CS_DEAD)
