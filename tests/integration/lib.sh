@@ -58,6 +58,22 @@ start_serve() {
     wait_port "$SERVE_PORT"
 }
 
+# wait_until SECONDS CMD...: polls CMD every 50 ms until it succeeds; fails after SECONDS.
+wait_until() {
+    local limit=$1 i
+    shift
+    for ((i = 0; i < limit * 20; i++)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# rss_kb PID: resident set size of a process in KiB (0 when it is gone).
+rss_kb() {
+    awk '/^VmRSS:/ {print $2; found=1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
 pass() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
 

@@ -1,0 +1,261 @@
+#include "netio.h"
+#include "loop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+/* TLS writes gather small queued pieces into one record of up to this size
+ * (the TLS maximum), instead of a record and a syscall per event. */
+#define TLS_GATHER 16384
+
+void netio_init_plain(netio_t *io, int fd)
+{
+    memset(io, 0, sizeof(*io));
+    io->fd = fd;
+    io->read_wants = LOOP_READ;
+    io->write_wants = LOOP_WRITE;
+    io->handshaken = true;
+}
+
+static void set_tls_error(netio_t *io, const char *what)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (e) {
+        char reason[96];
+        ERR_error_string_n(e, reason, sizeof(reason));
+        snprintf(io->error, sizeof(io->error), "%s: %s", what, reason);
+    } else if (errno) {
+        snprintf(io->error, sizeof(io->error), "%s: %s", what, strerror(errno));
+    } else {
+        snprintf(io->error, sizeof(io->error), "%s: connection closed", what);
+    }
+    ERR_clear_error();
+}
+
+int netio_init_tls(netio_t *io, int fd, SSL_CTX *ctx)
+{
+    netio_init_plain(io, fd);
+    io->handshaken = false;
+    io->ssl = SSL_new(ctx);
+    if (!io->ssl || SSL_set_fd(io->ssl, fd) != 1) {
+        set_tls_error(io, "TLS setup");
+        return NETIO_ERR;
+    }
+    SSL_set_accept_state(io->ssl);
+    return 0;
+}
+
+/* Maps an SSL_* failure; *wants receives what it waits for. */
+static int tls_result(netio_t *io, int rc, unsigned *wants, const char *what)
+{
+    int err = SSL_get_error(io->ssl, rc);
+    switch (err) {
+    case SSL_ERROR_WANT_READ:
+        *wants = LOOP_READ;
+        return NETIO_AGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        *wants = LOOP_WRITE;
+        return NETIO_AGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        io->broken = true;
+        if (ERR_peek_error() == 0 && errno == 0)
+            return 0; /* EOF without close_notify */
+        set_tls_error(io, what);
+        return NETIO_ERR;
+    default:
+        io->broken = true;
+        set_tls_error(io, what);
+        return NETIO_ERR;
+    }
+}
+
+int netio_handshake(netio_t *io)
+{
+    if (io->handshaken)
+        return 0;
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_do_handshake(io->ssl);
+    if (rc == 1) {
+        io->handshaken = true;
+        io->read_wants = LOOP_READ;
+        io->write_wants = LOOP_WRITE;
+        return 0;
+    }
+    unsigned wants = LOOP_READ;
+    int r = tls_result(io, rc, &wants, "TLS handshake");
+    if (r == NETIO_AGAIN) {
+        io->read_wants = io->write_wants = wants;
+        return NETIO_AGAIN;
+    }
+    if (r == 0)
+        snprintf(io->error, sizeof(io->error), "TLS handshake: connection closed");
+    return NETIO_ERR;
+}
+
+ssize_t netio_read(netio_t *io, void *p, size_t n)
+{
+    if (!io->ssl) {
+        for (;;) {
+            ssize_t r = recv(io->fd, p, n, 0);
+            if (r >= 0)
+                return r;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return NETIO_AGAIN;
+            snprintf(io->error, sizeof(io->error), "read: %s", strerror(errno));
+            return NETIO_ERR;
+        }
+    }
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_read(io->ssl, p, (int)n);
+    if (rc > 0) {
+        io->read_wants = LOOP_READ;
+        return rc;
+    }
+    return tls_result(io, rc, &io->read_wants, "TLS read");
+}
+
+static ssize_t tls_write(netio_t *io, const void *p, size_t n)
+{
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_write(io->ssl, p, (int)n);
+    if (rc > 0) {
+        io->write_wants = LOOP_WRITE;
+        return rc;
+    }
+    int r = tls_result(io, rc, &io->write_wants, "TLS write");
+    if (r == 0) {
+        snprintf(io->error, sizeof(io->error), "TLS write: connection closed");
+        return NETIO_ERR;
+    }
+    return r;
+}
+
+ssize_t netio_writev(netio_t *io, const struct iovec *iov, int cnt)
+{
+    if (cnt <= 0)
+        return 0;
+    if (!io->ssl) {
+        struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+        for (;;) {
+            ssize_t r = sendmsg(io->fd, &mh, MSG_NOSIGNAL);
+            if (r >= 0)
+                return r;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return NETIO_AGAIN;
+            snprintf(io->error, sizeof(io->error), "write: %s", strerror(errno));
+            return NETIO_ERR;
+        }
+    }
+
+    /* TLS: SSL_MODE_ENABLE_PARTIAL_WRITE lets SSL_write return after each
+     * record; SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets a retry present the
+     * same bytes from another address (the gather buffer is on the stack). */
+    size_t total = 0;
+    int i = 0;
+    while (i < cnt) {
+        ssize_t r;
+        size_t len;
+        if (iov[i].iov_len >= TLS_GATHER) {
+            len = iov[i].iov_len > INT32_MAX ? INT32_MAX : iov[i].iov_len;
+            r = tls_write(io, iov[i].iov_base, len);
+            i++;
+        } else {
+            char gather[TLS_GATHER];
+            len = 0;
+            while (i < cnt && len + iov[i].iov_len <= TLS_GATHER) {
+                memcpy(gather + len, iov[i].iov_base, iov[i].iov_len);
+                len += iov[i].iov_len;
+                i++;
+            }
+            if (len == 0 && i < cnt) { /* the next piece alone is larger */
+                len = TLS_GATHER;
+                memcpy(gather, iov[i].iov_base, len);
+                i++;
+            }
+            r = tls_write(io, gather, len);
+        }
+        if (r < 0)
+            return total > 0 ? (ssize_t)total : r;
+        total += (size_t)r;
+        if ((size_t)r < len)
+            break;
+    }
+    return (ssize_t)total;
+}
+
+bool netio_pending(const netio_t *io)
+{
+    return io->ssl && SSL_pending(io->ssl) > 0;
+}
+
+void netio_shutdown(netio_t *io)
+{
+    if (io->ssl && io->handshaken && !io->broken) {
+        ERR_clear_error();
+        SSL_shutdown(io->ssl); /* sends close_notify; the peer's is not awaited */
+        ERR_clear_error();
+    }
+    shutdown(io->fd, SHUT_WR);
+}
+
+void netio_close(netio_t *io)
+{
+    if (io->ssl) {
+        SSL_free(io->ssl);
+        io->ssl = NULL;
+    }
+    if (io->fd >= 0)
+        close(io->fd);
+    io->fd = -1;
+}
+
+SSL_CTX *netio_tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *what = "TLS";
+    if (!ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* A client that just closes its socket ends a stream, not an error. */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+    /* Partial writes and a moving buffer: see netio_writev. Released
+     * buffers: 10k idle subscribers should not each hold 2 x 16 KiB. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    what = cert;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        goto fail;
+    what = key;
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        goto fail;
+    what = "certificate and key";
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    return ctx;
+fail:;
+    unsigned long e = ERR_peek_last_error();
+    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    if (!reason && errno)
+        reason = strerror(errno);
+    snprintf(err, errlen, "%s: %s", what, reason ? reason : "unusable");
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
+}

@@ -1,0 +1,63 @@
+/* netio: a connection's byte stream, plain TCP or TLS (OpenSSL), on a
+ * non-blocking socket, behind one small interface so the server above does
+ * not care which. Every call returns at once: when one would block, it says
+ * so and records which readiness (LOOP_READ or LOOP_WRITE) lets it go on:
+ * a TLS read may need the socket writable and a TLS write readable. */
+#ifndef EVCAT_NETIO_H
+#define EVCAT_NETIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <openssl/ssl.h>
+
+enum {
+    NETIO_AGAIN = -1, /* would block: wait for read_wants / write_wants */
+    NETIO_ERR = -2,   /* the connection is broken: close it */
+};
+
+typedef struct netio {
+    int fd;               /* owned */
+    SSL *ssl;             /* owned; NULL for plain TCP */
+    unsigned read_wants;  /* what a read that returned NETIO_AGAIN waits for */
+    unsigned write_wants; /* what a write that returned NETIO_AGAIN waits for */
+    bool handshaken;      /* plain TCP: always */
+    bool broken;          /* a fatal TLS error: no close_notify may follow */
+    char error[120];      /* why the last NETIO_ERR happened, for -v */
+} netio_t;
+
+void netio_init_plain(netio_t *io, int fd);
+/* TLS server side on an accepted socket. Returns 0 or NETIO_ERR. */
+int netio_init_tls(netio_t *io, int fd, SSL_CTX *ctx);
+
+/* Drives the TLS handshake: 0 when done (at once for plain TCP),
+ * NETIO_AGAIN or NETIO_ERR. */
+int netio_handshake(netio_t *io);
+
+/* Reads up to n bytes: > 0 bytes, 0 at end of stream, NETIO_AGAIN, NETIO_ERR. */
+ssize_t netio_read(netio_t *io, void *p, size_t n);
+
+/* Writes the front of iov[0..cnt): > 0 bytes written (maybe fewer than all),
+ * NETIO_AGAIN or NETIO_ERR. Never raises SIGPIPE. After NETIO_AGAIN, the next
+ * call must start with the same bytes (TLS needs that), which a queue that
+ * only drops written bytes does naturally. */
+ssize_t netio_writev(netio_t *io, const struct iovec *iov, int cnt);
+
+/* Whether decrypted bytes wait inside TLS, which the socket's readiness
+ * will not announce. */
+bool netio_pending(const netio_t *io);
+
+/* Ends our direction: TLS close_notify (best effort), then FIN. Reading
+ * stays possible (for a lingering close). */
+void netio_shutdown(netio_t *io);
+
+/* Frees TLS state and closes the socket. */
+void netio_close(netio_t *io);
+
+/* A server context for cert (a PEM chain) and key (PEM). Returns NULL with a
+ * one-line reason in err. */
+SSL_CTX *netio_tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1385 @@
+#include "serve.h"
+#include "channel.h"
+#include "http_request.h"
+#include "msg.h"
+#include "netio.h"
+#include "outq.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bounds and periods that are not options. */
+#define READ_CHUNK       16384         /* one read from a request connection */
+#define READS_PER_WAKE   8             /* then let other connections run */
+#define PIPELINE_OUT_MAX (64u * 1024u) /* responses queued before reading pauses */
+#define LINGER_MS        2000          /* discarding after our FIN */
+#define CLOSING_MS       5000          /* to flush a final response */
+#define STOP_GRACE_MS    3000          /* SIGTERM: then close what is left */
+#define ACCEPT_PAUSE_MS  100           /* after EMFILE and the like */
+#define REJECT_SLACK     256           /* 503s in flight beyond --max-connections */
+#define WARN_INTERVAL_NS 1000000000ull /* rate limit of repeated warnings */
+#define IOV_BATCH        64
+
+void serve_config_defaults(serve_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    serve_parse_listen("127.0.0.1:8080", &cfg->addr, &cfg->addr_len);
+    cfg->tick_ms = 1000;
+    cfg->retry_ms = 3000;
+    cfg->history = 1000;
+    cfg->history_bytes = 64u * 1024 * 1024;
+    cfg->max_message = 1024u * 1024;
+    cfg->max_queue = 4u * 1024 * 1024;
+    cfg->max_connections = 10000;
+    cfg->max_head = HTTP_REQUEST_MAX_HEAD_DEFAULT;
+    cfg->header_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 60000;
+    cfg->keepalive_ms = 15000;
+}
+
+/* ---- addresses ---- */
+
+int serve_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *port;
+    int flags = 0;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+            return -1;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port = close + 2;
+        flags = AI_NUMERICHOST;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon) { /* a bare port */
+            strcpy(host, "127.0.0.1");
+            port = s;
+        } else {
+            if (memchr(s, ':', (size_t)(colon - s)) || (size_t)(colon - s) >= sizeof(host))
+                return -1; /* an IPv6 address needs brackets */
+            memcpy(host, s, (size_t)(colon - s));
+            host[colon - s] = '\0';
+            if (!host[0])
+                strcpy(host, "127.0.0.1");
+            port = colon + 1;
+        }
+    }
+    if (!port[0] || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+        return -1;
+    long p = strtol(port, NULL, 10);
+    if (p > 65535)
+        return -1;
+
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = flags | AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)p);
+    else if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)p);
+    else
+        return -1;
+    return 0;
+}
+
+void serve_format_addr(const struct sockaddr *sa, char *out, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        snprintf(out, n, "[%s]:%u", ip, ntohs(a->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        snprintf(out, n, "%s:%u", ip, ntohs(a->sin_port));
+    } else {
+        snprintf(out, n, "?");
+    }
+}
+
+/* ---- the server's structures ---- */
+
+enum conn_state {
+    CS_HANDSHAKE, /* TLS handshake */
+    CS_HEAD,      /* receiving a request head (or idle between requests) */
+    CS_BODY,      /* receiving a request body */
+    CS_STREAM,    /* an SSE subscriber */
+    CS_UPGRADED,  /* taken over by another protocol (struct serve_upgrade) */
+    CS_CLOSING,   /* flushing the last response, then FIN */
+    CS_LINGER,    /* FIN sent: discarding input until the client closes */
+    CS_DEAD,      /* closed; memory freed at the end of the round */
+};
+
+struct conn;
+
+/* A protocol that takes over a connection after its request: WebSocket's
+ * GET /ws and GET /echo will be one. Its route handler queues the 101
+ * response, sets c->upgrade (and c->upgrade_ud) and state CS_UPGRADED; from
+ * then on bytes read (those already read past the head first) go to
+ * on_data, output goes through the connection's queue (conn_send), and
+ * on_shutdown runs when the server stops (send close 1001 there, then
+ * conn_finish). Returning < 0 from on_data closes the connection. */
+struct serve_upgrade {
+    int (*on_data)(struct conn *c, const char *p, size_t n);
+    void (*on_shutdown)(struct conn *c);
+    void (*on_close)(struct conn *c);
+};
+
+struct conn {
+    serve_t *srv;
+    netio_t io; /* owns the socket and TLS state */
+    enum conn_state state;
+    bool reject;        /* over --max-connections: answer 503 */
+    bool write_blocked; /* the last write would have blocked: wait for writability */
+    bool dirty;         /* on srv->dirty: to flush at the end of the round */
+    bool read_paused;   /* pipelined responses pile up: stop reading */
+    bool keep_alive;    /* the current request allows another after it */
+    bool waiting;       /* idle between requests: the idle timeout runs */
+    bool subscribed;    /* on srv->subs */
+
+    http_request_t *req; /* owned; NULL once streaming */
+    buf_t in;            /* owned: bytes read and not yet parsed */
+    buf_t body;          /* owned: the request body so far */
+    http_request_chunked_t chunk;
+    int64_t body_left;  /* Content-Length bytes still to come; -1 chunked */
+    outq_t out;         /* owned references: what is queued for the client */
+    loop_timer_t timer; /* the current state's timeout */
+
+    const struct route *route; /* of the request being received */
+    const struct serve_upgrade *upgrade;
+    void *upgrade_ud;
+
+    struct conn *prev, *next;         /* srv->conns */
+    struct conn *sub_prev, *sub_next; /* srv->subs */
+    struct conn *dirty_next;          /* srv->dirty */
+    struct conn *dead_next;           /* srv->dead */
+    char peer[INET6_ADDRSTRLEN + 10];
+};
+
+struct serve {
+    loop_t *loop;
+    serve_config_t cfg;
+    int lfd;
+    SSL_CTX *tls; /* owned; NULL for plain http */
+    channel_t *ch;
+    char local[INET6_ADDRSTRLEN + 10];
+
+    struct conn *conns; /* owned: every live connection */
+    size_t nconns;
+    struct conn *subs; /* the SSE subscribers among them */
+    struct conn *dirty;
+    struct conn *dead; /* owned: closed, to free */
+
+    loop_timer_t defer_timer; /* end of round: flush dirty, free dead */
+    loop_timer_t tick_timer;  /* tick events */
+    loop_timer_t keepalive_timer;
+    loop_timer_t accept_timer; /* resume accepting after EMFILE */
+    loop_timer_t warn_timer;   /* rate-limited drop warnings */
+    loop_timer_t stop_timer;   /* graceful stop's deadline */
+    uint64_t tick_seq;
+    uint64_t last_warn_ns, last_accept_warn_ns;
+    uint64_t drops_unreported;
+    bool stopping;
+
+    char date[40]; /* the Date header's value, updated once a second */
+    time_t date_sec;
+    serve_stats_t stats;
+};
+
+static void conn_on_io(loop_t *l, int fd, unsigned events, void *ud);
+static void conn_read(struct conn *c);
+static void conn_process(struct conn *c);
+static void conn_flush(struct conn *c);
+static void conn_close(struct conn *c, const char *why);
+
+/* ---- small helpers ---- */
+
+static void defer(serve_t *s)
+{
+    if (!loop_timer_armed(&s->defer_timer))
+        loop_timer_arm(s->loop, &s->defer_timer, 0);
+}
+
+static const char *http_date(serve_t *s)
+{
+    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = (time_t)(real_ns() / 1000000000u);
+    if (now != s->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        /* By hand: strftime's names follow the locale. */
+        snprintf(s->date, sizeof(s->date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                 days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        s->date_sec = now;
+    }
+    return s->date;
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 417:
+        return "Expectation Failed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
+    }
+}
+
+/* RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF. */
+static bool utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0) {
+            len = 2, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* ---- lists ---- */
+
+static void subs_add(serve_t *s, struct conn *c)
+{
+    c->sub_prev = NULL;
+    c->sub_next = s->subs;
+    if (s->subs)
+        s->subs->sub_prev = c;
+    s->subs = c;
+    c->subscribed = true;
+    s->stats.subscribers++;
+}
+
+static void subs_remove(serve_t *s, struct conn *c)
+{
+    if (!c->subscribed)
+        return;
+    if (c->sub_prev)
+        c->sub_prev->sub_next = c->sub_next;
+    else
+        s->subs = c->sub_next;
+    if (c->sub_next)
+        c->sub_next->sub_prev = c->sub_prev;
+    c->subscribed = false;
+    s->stats.subscribers--;
+}
+
+static void mark_dirty(struct conn *c)
+{
+    if (c->dirty || c->write_blocked || c->state == CS_DEAD)
+        return;
+    c->dirty = true;
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+    defer(c->srv);
+}
+
+/* ---- poll interest: derived from the state, in one place ---- */
+
+static void conn_update_interest(struct conn *c)
+{
+    if (c->state == CS_DEAD)
+        return;
+    bool want_read;
+    switch (c->state) {
+    case CS_HANDSHAKE:
+        loop_fd_mod(c->srv->loop, c->io.fd, c->io.read_wants);
+        return;
+    case CS_HEAD:
+    case CS_BODY:
+        want_read = !c->read_paused;
+        break;
+    case CS_CLOSING:
+        want_read = false; /* hangups are reported anyway */
+        break;
+    default:
+        want_read = true;
+    }
+    unsigned mask = want_read ? c->io.read_wants : 0;
+    if (c->write_blocked && outq_pending(&c->out) > 0)
+        mask |= c->io.write_wants;
+    loop_fd_mod(c->srv->loop, c->io.fd, mask);
+}
+
+/* ---- responses ---- */
+
+/* Queues bytes of this connection's own (not shared). */
+static void conn_send(struct conn *c, const void *p, size_t n)
+{
+    outq_push_owned(&c->out, outq_buf_copy(p, n));
+    mark_dirty(c);
+}
+
+static void log_request(struct conn *c, int status, const char *note)
+{
+    if (msg_level < 1)
+        return;
+    const http_request_info_t *in = c->req ? http_request_info(c->req) : NULL;
+    msg_verbose("%s %s %s %d%s%s", c->peer, in ? in->method : "-", in ? in->target : "-", status,
+                note && note[0] ? " " : "", note ? note : "");
+}
+
+/* Queues a complete response: status line, common headers, extra (each line
+ * ending in CRLF), and a body with its Content-Length. A HEAD request gets
+ * the headers only. close: ends the connection after it. */
+static void respond(struct conn *c, int status, const char *extra, const char *ctype,
+                    const char *body, size_t blen, bool close)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_printf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\nAccess-Control-Allow-Origin: *\r\n", status,
+               status_text(status), http_date(c->srv));
+    if (extra)
+        buf_puts(&b, extra);
+    if (status != 204 && status >= 200) {
+        if (ctype)
+            buf_printf(&b, "Content-Type: %s\r\n", ctype);
+        buf_printf(&b, "Content-Length: %zu\r\n", blen);
+    }
+    const http_request_info_t *in = c->req ? http_request_info(c->req) : NULL;
+    if (close)
+        buf_puts(&b, "Connection: close\r\n");
+    else if (in && in->version_minor == 0)
+        buf_puts(&b, "Connection: keep-alive\r\n");
+    buf_puts(&b, "\r\n");
+    bool head = in && strcmp(in->method, "HEAD") == 0;
+    if (!head && status != 204 && blen)
+        buf_append(&b, body, blen);
+    conn_send(c, b.p, b.len);
+    buf_free(&b);
+    if (close)
+        c->keep_alive = false;
+}
+
+/* Enters CS_CLOSING: the queued output goes out, then FIN and linger. */
+static void conn_finish(struct conn *c)
+{
+    if (c->state == CS_DEAD || c->state == CS_CLOSING || c->state == CS_LINGER)
+        return;
+    subs_remove(c->srv, c);
+    c->state = CS_CLOSING;
+    c->read_paused = true;
+    loop_timer_arm_ms(c->srv->loop, &c->timer, CLOSING_MS);
+    mark_dirty(c);
+    if (outq_pending(&c->out) == 0)
+        conn_flush(c); /* nothing to send: straight to FIN */
+}
+
+/* An error answer; the connection closes after it. */
+static void respond_error(struct conn *c, int status, const char *why, const char *extra)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%d %s%s%s\n", status, status_text(status),
+                     why && why[0] ? ": " : "", why ? why : "");
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)strlen(body);
+    log_request(c, status, why);
+    respond(c, status, extra, "text/plain; charset=utf-8", body, (size_t)n, true);
+    conn_finish(c);
+}
+
+/* ---- routes ---- */
+
+typedef void (*route_fn)(struct conn *c);
+
+static void route_sse(struct conn *c);
+static void route_publish(struct conn *c);
+static void route_options(struct conn *c);
+
+/* The dispatch table: a path with a method per row. A known path with
+ * another method gets 405 with Allow built from its rows. takes_body: the
+ * request body is read (bounded by --max-message) before the handler runs;
+ * otherwise a request with a body is answered and the connection closed. */
+static const struct route {
+    const char *method;
+    const char *path;
+    route_fn fn;
+    bool takes_body;
+} routes[] = {
+    {"GET", "/sse", route_sse, false},
+    {"OPTIONS", "/sse", route_options, false},
+    {"POST", "/publish", route_publish, true},
+    {"OPTIONS", "/publish", route_options, false},
+    /* WebSocket (a later change): {"GET", "/ws", route_ws, false},
+     * {"GET", "/echo", route_echo, false}, each upgrading through
+     * struct serve_upgrade. */
+};
+
+/* The route for method and path; NULL with *allow filled when the path is
+ * known under other methods, NULL with allow empty when it is not. */
+static const struct route *route_find(const char *method, const char *path, char *allow,
+                                      size_t allow_len)
+{
+    allow[0] = '\0';
+    for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+        if (strcmp(routes[i].path, path) != 0)
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+        size_t used = strlen(allow);
+        snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
+    }
+    return NULL;
+}
+
+/* ---- fan-out ---- */
+
+static void warn_drops(serve_t *s)
+{
+    if (!s->drops_unreported)
+        return;
+    char q[32];
+    if (s->cfg.max_queue % (1024 * 1024) == 0)
+        snprintf(q, sizeof(q), "%zuM", s->cfg.max_queue / (1024 * 1024));
+    else if (s->cfg.max_queue % 1024 == 0)
+        snprintf(q, sizeof(q), "%zuk", s->cfg.max_queue / 1024);
+    else
+        snprintf(q, sizeof(q), "%zu", s->cfg.max_queue);
+    msg_warn("serve: dropped %llu subscriber%s that stopped reading (over --max-queue %s; "
+             "%llu in all)",
+             (unsigned long long)s->drops_unreported, s->drops_unreported == 1 ? "" : "s", q,
+             (unsigned long long)s->stats.dropped);
+    s->drops_unreported = 0;
+    s->last_warn_ns = loop_now(s->loop);
+}
+
+static void on_warn_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    warn_drops(ud);
+}
+
+static void conn_drop(struct conn *c)
+{
+    serve_t *s = c->srv;
+    s->stats.dropped++;
+    s->drops_unreported++;
+    msg_verbose("%s dropped: %zu bytes pending (over --max-queue)", c->peer, outq_pending(&c->out));
+    /* An abortive close: the kernel's send buffer (megabytes for a stalled
+     * peer) is freed now instead of waiting for a reader that is not there. */
+    struct linger lg = {1, 0};
+    setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    conn_close(c, NULL);
+    if (loop_timer_armed(&s->warn_timer))
+        return;
+    uint64_t now = loop_now(s->loop);
+    if (s->last_warn_ns == 0 || now - s->last_warn_ns >= WARN_INTERVAL_NS)
+        warn_drops(s);
+    else
+        loop_timer_arm_at(s->loop, &s->warn_timer, s->last_warn_ns + WARN_INTERVAL_NS);
+}
+
+/* Queues a shared buffer on every subscriber. */
+static void broadcast(serve_t *s, outq_buf_t *b)
+{
+    struct conn *next;
+    for (struct conn *c = s->subs; c; c = next) {
+        next = c->sub_next;
+        outq_push(&c->out, b);
+        if (outq_pending(&c->out) > s->cfg.max_queue)
+            conn_drop(c);
+        else
+            mark_dirty(c);
+    }
+}
+
+static uint64_t publish(serve_t *s, const char *type, size_t tlen, const char *data, size_t dlen)
+{
+    const channel_event_t *ev = channel_publish(s->ch, type, tlen, data, dlen);
+    broadcast(s, ev->sse);
+    return ev->seq;
+}
+
+static void on_tick(loop_t *l, loop_timer_t *t, void *ud)
+{
+    serve_t *s = ud;
+    char data[80];
+    int n = snprintf(data, sizeof(data), "{\"seq\":%llu,\"ts_ns\":%llu}",
+                     (unsigned long long)++s->tick_seq, (unsigned long long)real_ns());
+    publish(s, "tick", 4, data, (size_t)n);
+    s->stats.ticks++;
+    /* On a fixed grid (no drift); after a stall, skip ahead, no burst. */
+    uint64_t period = s->cfg.tick_ms * 1000000u, due = t->due_ns + period, now = mono_ns();
+    if (due <= now)
+        due = now + period;
+    loop_timer_arm_at(l, t, due);
+}
+
+static void on_keepalive(loop_t *l, loop_timer_t *t, void *ud)
+{
+    serve_t *s = ud;
+    if (s->subs) {
+        static const char comment[] = ": keepalive\n\n";
+        outq_buf_t *b = outq_buf_copy(comment, sizeof(comment) - 1);
+        broadcast(s, b);
+        outq_buf_unref(b);
+    }
+    loop_timer_arm_ms(l, t, s->cfg.keepalive_ms);
+}
+
+/* ---- handlers ---- */
+
+static void route_options(struct conn *c)
+{
+    const http_request_info_t *in = http_request_info(c->req);
+    char allow[64];
+    route_find("", in->path, allow, sizeof(allow));
+    size_t hlen;
+    const char *req_headers = http_request_header(in, "access-control-request-headers", &hlen);
+    buf_t extra;
+    buf_init(&extra);
+    buf_printf(&extra,
+               "Allow: %s\r\nAccess-Control-Allow-Methods: %s\r\n"
+               "Access-Control-Allow-Headers: %s\r\nAccess-Control-Max-Age: 86400\r\n",
+               allow, allow, req_headers && hlen ? req_headers : "Content-Type, Last-Event-ID");
+    log_request(c, 204, NULL);
+    respond(c, 204, extra.p, NULL, NULL, 0, !c->keep_alive);
+    buf_free(&extra);
+}
+
+static void route_publish(struct conn *c)
+{
+    serve_t *s = c->srv;
+    const http_request_info_t *in = http_request_info(c->req);
+    buf_t type;
+    buf_init(&type);
+    int rc = http_request_query_param(in->query, in->query_len, "event", &type);
+    const char *why = NULL;
+    if (rc < 0)
+        why = "bad %-escape in event type";
+    else if (rc > 0 && (memchr(type.p, '\r', type.len) || memchr(type.p, '\n', type.len) ||
+                        memchr(type.p, '\0', type.len)))
+        why = "event type contains CR, LF or NUL";
+    else if (rc > 0 && !utf8_valid((const unsigned char *)type.p, type.len))
+        why = "event type is not UTF-8";
+    else if (!utf8_valid((const unsigned char *)c->body.p, c->body.len))
+        why = "body is not UTF-8 (an event stream is UTF-8 text)";
+    if (why) {
+        buf_free(&type);
+        respond_error(c, 400, why, NULL);
+        return;
+    }
+    if (rc == 0 || type.len == 0) {
+        buf_reset(&type);
+        buf_puts(&type, "message");
+    }
+    uint64_t id = publish(s, type.p, type.len, c->body.p ? c->body.p : "", c->body.len);
+    s->stats.published++;
+    buf_free(&type);
+
+    char body[48];
+    int n = snprintf(body, sizeof(body), "{\"id\":%llu}\n", (unsigned long long)id);
+    char note[40];
+    snprintf(note, sizeof(note), "id=%llu", (unsigned long long)id);
+    log_request(c, 202, note);
+    respond(c, 202, NULL, "application/json", body, (size_t)n, !c->keep_alive);
+}
+
+static void route_sse(struct conn *c)
+{
+    serve_t *s = c->srv;
+    const http_request_info_t *in = http_request_info(c->req);
+
+    /* Close-delimited for HTTP/1.1 as for 1.0 (Connection: close, no
+     * chunking): a stream never ends by itself, so the connection could not
+     * carry another request anyway; every subscriber gets identical bytes,
+     * so one formatted buffer per event serves them all with no per-write
+     * chunk framing; browsers' EventSource, curl and every SSE client read
+     * to EOF. X-Accel-Buffering keeps nginx-style proxies from buffering. */
+    buf_t b;
+    buf_init(&b);
+    buf_printf(&b,
+               "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Type: text/event-stream\r\n"
+               "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
+               "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: %llu\n\n",
+               http_date(s), (unsigned long long)s->cfg.retry_ms);
+    conn_send(c, b.p, b.len);
+
+    /* Resume: the Last-Event-ID header (what EventSource sends), else a
+     * lastEventId query parameter (for clients that cannot set headers). */
+    size_t idlen = 0;
+    const char *id = http_request_header(in, "last-event-id", &idlen);
+    buf_reset(&b);
+    if (!id && http_request_query_param(in->query, in->query_len, "lastEventId", &b) > 0) {
+        id = b.p;
+        idlen = b.len;
+    }
+    char note[96] = "";
+    if (id) {
+        size_t first;
+        int kind = channel_resume(s->ch, id, idlen, &first);
+        size_t n = channel_history_len(s->ch);
+        for (size_t i = first; i < n; i++)
+            outq_push(&c->out, channel_history_at(s->ch, i)->sse);
+        bool printable = idlen <= 24;
+        for (size_t i = 0; i < idlen && printable; i++)
+            printable = id[i] > 0x20 && id[i] < 0x7f;
+        snprintf(note, sizeof(note), "last-event-id=%.*s replay=%zu%s", printable ? (int)idlen : 1,
+                 printable ? id : "?", n - first,
+                 kind == CHANNEL_RESUME_GAP    ? " (gap: older than history)"
+                 : kind == CHANNEL_RESUME_NONE ? " (unknown id)"
+                                               : "");
+    }
+    buf_free(&b);
+    log_request(c, 200, note);
+
+    /* The request parser and buffers are not needed by a stream: an idle
+     * subscriber keeps only the connection struct and its queue. */
+    c->state = CS_STREAM;
+    loop_timer_stop(s->loop, &c->timer);
+    http_request_free(c->req);
+    c->req = NULL;
+    buf_free(&c->in);
+    buf_free(&c->body);
+    subs_add(s, c);
+    mark_dirty(c);
+}
+
+/* ---- request flow ---- */
+
+/* The request is answered: the next one, or the end. */
+static void request_done(struct conn *c)
+{
+    if (c->state == CS_DEAD || c->state == CS_CLOSING || c->state == CS_LINGER)
+        return;
+    if (!c->keep_alive || c->srv->stopping) {
+        conn_finish(c);
+        return;
+    }
+    http_request_reset(c->req);
+    buf_reset(&c->body);
+    buf_shrink(&c->body, 64 * 1024);
+    buf_shrink(&c->in, 4096);
+    c->state = CS_HEAD;
+    c->waiting = c->in.len == 0;
+    loop_timer_arm_ms(c->srv->loop, &c->timer,
+                      c->waiting ? c->srv->cfg.idle_timeout_ms : c->srv->cfg.header_timeout_ms);
+}
+
+/* The request (and its body) is complete: its handler answers it. */
+static void dispatch(struct conn *c)
+{
+    c->srv->stats.requests++;
+    c->route->fn(c);
+    if (c->state == CS_HEAD || c->state == CS_BODY)
+        request_done(c);
+}
+
+/* A complete head: route it, and read a body when one comes. */
+static void on_head(struct conn *c)
+{
+    const http_request_info_t *in = http_request_info(c->req);
+    bool has_body = in->chunked || in->content_length > 0;
+    c->keep_alive = in->keep_alive;
+
+    if (in->expect_other) {
+        respond_error(c, 417, "only 100-continue is supported", NULL);
+        return;
+    }
+    char allow[64];
+    const struct route *r = route_find(in->method, in->path, allow, sizeof(allow));
+    if (!r && !has_body && strcmp(in->path, "*") == 0) { /* OPTIONS * */
+        c->srv->stats.requests++;
+        log_request(c, 204, NULL);
+        respond(c, 204, "Allow: GET, POST, OPTIONS\r\n", NULL, NULL, 0, !c->keep_alive);
+        request_done(c);
+        return;
+    }
+    if (!r) {
+        char extra[96] = "";
+        int status = 404;
+        if (allow[0]) {
+            status = 405;
+            snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+        }
+        if (has_body) {
+            /* Not read: the connection cannot carry another request. */
+            respond_error(c, status, NULL, extra);
+            return;
+        }
+        char body[64];
+        int n = snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
+        c->srv->stats.requests++;
+        log_request(c, status, NULL);
+        respond(c, status, extra, "text/plain; charset=utf-8", body, (size_t)n, !c->keep_alive);
+        request_done(c);
+        return;
+    }
+    c->route = r;
+    if (has_body && !r->takes_body) {
+        respond_error(c, 400, "unexpected request body", NULL);
+        return;
+    }
+    if (!has_body) {
+        dispatch(c);
+        return;
+    }
+    if (in->content_length > (int64_t)c->srv->cfg.max_message) {
+        respond_error(c, 413, "body larger than --max-message", NULL);
+        return;
+    }
+    if (in->chunked) {
+        http_request_chunked_init(&c->chunk, c->srv->cfg.max_message);
+        c->body_left = -1;
+    } else {
+        c->body_left = in->content_length;
+    }
+    buf_reset(&c->body);
+    c->state = CS_BODY;
+    loop_timer_arm_ms(c->srv->loop, &c->timer, c->srv->cfg.header_timeout_ms);
+    if (in->expect_continue && c->in.len == 0) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn_send(c, cont, sizeof(cont) - 1);
+    }
+}
+
+/* Parses what c->in holds, as far as the state allows. */
+static void conn_process(struct conn *c)
+{
+    serve_t *s = c->srv;
+    while (c->state != CS_DEAD) {
+        if (c->state == CS_HEAD) {
+            if (c->in.len == 0)
+                return;
+            if (outq_pending(&c->out) > PIPELINE_OUT_MAX) {
+                c->read_paused = true; /* resumed by conn_flush */
+                return;
+            }
+            if (c->waiting) {
+                c->waiting = false;
+                loop_timer_arm_ms(s->loop, &c->timer, s->cfg.header_timeout_ms);
+            }
+            size_t used = 0;
+            int rc = http_request_feed(c->req, c->in.p, c->in.len, &used);
+            buf_consume(&c->in, used);
+            if (rc == HTTP_REQUEST_AGAIN)
+                return;
+            if (rc < 0) {
+                respond_error(c, http_request_status(rc), http_request_error(c->req), NULL);
+                return;
+            }
+            on_head(c);
+        } else if (c->state == CS_BODY) {
+            if (c->in.len == 0)
+                return;
+            loop_timer_arm_ms(s->loop, &c->timer, s->cfg.header_timeout_ms);
+            if (c->body_left >= 0) {
+                size_t take = c->in.len < (uint64_t)c->body_left ? c->in.len : (size_t)c->body_left;
+                buf_append(&c->body, c->in.p, take);
+                buf_consume(&c->in, take);
+                c->body_left -= (int64_t)take;
+                if (c->body_left > 0)
+                    return;
+            } else {
+                size_t used = 0;
+                int rc = http_request_chunked_feed(&c->chunk, c->in.p, c->in.len, &c->body, &used);
+                buf_consume(&c->in, used);
+                if (rc == HTTP_REQUEST_AGAIN)
+                    return;
+                if (rc < 0) {
+                    respond_error(c, http_request_status(rc), http_request_chunked_error(&c->chunk),
+                                  NULL);
+                    return;
+                }
+            }
+            dispatch(c);
+        } else if (c->state == CS_UPGRADED) {
+            if (c->in.len) {
+                int rc = c->upgrade->on_data(c, c->in.p, c->in.len);
+                buf_reset(&c->in);
+                if (rc < 0)
+                    conn_close(c, "upgrade handler");
+            }
+            return;
+        } else {
+            /* A stream, or closing: what the client sends is ignored. */
+            buf_reset(&c->in);
+            return;
+        }
+    }
+}
+
+/* ---- I/O ---- */
+
+static void conn_flush(struct conn *c)
+{
+    serve_t *s = c->srv;
+    if (c->state == CS_DEAD || c->state == CS_HANDSHAKE)
+        return;
+    while (outq_pending(&c->out) > 0) {
+        struct iovec iov[IOV_BATCH];
+        int n = outq_iov(&c->out, iov, IOV_BATCH);
+        ssize_t w = netio_writev(&c->io, iov, n);
+        if (w == NETIO_AGAIN)
+            break;
+        if (w < 0) {
+            conn_close(c, c->io.error);
+            return;
+        }
+        outq_consume(&c->out, (size_t)w);
+    }
+    c->write_blocked = outq_pending(&c->out) > 0;
+    if (!c->write_blocked) {
+        outq_shrink(&c->out);
+        if (c->state == CS_CLOSING) {
+            netio_shutdown(&c->io);
+            c->state = CS_LINGER;
+            loop_timer_arm_ms(s->loop, &c->timer, LINGER_MS);
+        }
+    }
+    if (c->read_paused && (c->state == CS_HEAD || c->state == CS_BODY) &&
+        outq_pending(&c->out) <= PIPELINE_OUT_MAX / 2) {
+        c->read_paused = false;
+        conn_process(c); /* pipelined requests already read */
+        if (c->state == CS_DEAD)
+            return;
+        if (netio_pending(&c->io))
+            conn_read(c); /* decrypted bytes that epoll will not announce */
+        if (c->state == CS_DEAD)
+            return;
+    }
+    conn_update_interest(c);
+}
+
+/* EOF from the client. */
+static void conn_on_eof(struct conn *c)
+{
+    switch (c->state) {
+    case CS_HEAD:
+        /* A half-close after pipelined requests: answer them, then close. */
+        if (outq_pending(&c->out) > 0 && !http_request_started(c->req)) {
+            c->keep_alive = false;
+            conn_finish(c);
+            return;
+        }
+        conn_close(c, http_request_started(c->req) ? "client closed mid-request" : NULL);
+        return;
+    case CS_BODY:
+        conn_close(c, "client closed mid-body");
+        return;
+    case CS_STREAM:
+        conn_close(c, "subscriber left");
+        return;
+    default:
+        conn_close(c, NULL);
+    }
+}
+
+static void conn_read(struct conn *c)
+{
+    /* Read on the stack, keep only what the parser has not taken: a GET
+     * costs its own size, not a 16 KiB buffer per connection. */
+    char rb[READ_CHUNK];
+    for (int reads = 0; c->state != CS_DEAD; reads++) {
+        bool discard = c->state == CS_STREAM || c->state == CS_LINGER;
+        if (c->state == CS_CLOSING ||
+            ((c->state == CS_HEAD || c->state == CS_BODY) && c->read_paused))
+            return;
+        /* Plain TCP: epoll reports again what is left. TLS: bytes already
+         * decrypted are not announced, so drain those now. */
+        if (reads >= READS_PER_WAKE && !netio_pending(&c->io))
+            return;
+        ssize_t r = netio_read(&c->io, rb, sizeof(rb));
+        if (r > 0 && !discard)
+            buf_append(&c->in, rb, (size_t)r);
+        if (r == NETIO_AGAIN)
+            return;
+        if (r == 0) {
+            conn_on_eof(c);
+            return;
+        }
+        if (r < 0) {
+            conn_close(c, c->io.error);
+            return;
+        }
+        if (!discard)
+            conn_process(c);
+    }
+}
+
+static void conn_start_http(struct conn *c)
+{
+    if (c->reject) {
+        c->req = NULL;
+        c->state = CS_HEAD;
+        respond_error(c, 503, "too many connections", "Retry-After: 1\r\n");
+        return;
+    }
+    c->state = CS_HEAD;
+}
+
+static void conn_on_io(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    (void)fd;
+    struct conn *c = ud;
+    if (c->state == CS_HANDSHAKE) {
+        int rc = netio_handshake(&c->io);
+        if (rc == NETIO_AGAIN) {
+            conn_update_interest(c);
+            return;
+        }
+        if (rc < 0) {
+            conn_close(c, c->io.error);
+            return;
+        }
+        conn_start_http(c);
+        if (c->state == CS_DEAD)
+            return;
+        events |= LOOP_READ; /* TLS may hold decrypted bytes already */
+    }
+    /* TLS: either readiness may unblock either direction. A hangup: the
+     * write that fails tells what happened, even when only writing. */
+    bool tls = c->io.ssl != NULL;
+    if ((events & (LOOP_WRITE | LOOP_HUP)) || tls) {
+        if (outq_pending(&c->out) > 0 || c->state == CS_CLOSING)
+            conn_flush(c);
+        if (c->state == CS_DEAD)
+            return;
+    }
+    if ((events & (LOOP_READ | LOOP_HUP)) || tls) {
+        conn_read(c);
+        if (c->state == CS_DEAD)
+            return;
+    }
+    conn_update_interest(c);
+}
+
+static void on_conn_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct conn *c = ud;
+    switch (c->state) {
+    case CS_HANDSHAKE:
+        conn_close(c, "TLS handshake timed out");
+        break;
+    case CS_HEAD:
+        if (c->waiting || !http_request_started(c->req)) {
+            conn_close(c, c->waiting ? NULL : "no request");
+        } else {
+            respond_error(c, 408, "request head not received in time (--header-timeout)", NULL);
+        }
+        break;
+    case CS_BODY:
+        respond_error(c, 408, "request body stalled (--header-timeout)", NULL);
+        break;
+    case CS_CLOSING:
+        conn_close(c, "client did not read the response");
+        break;
+    case CS_LINGER:
+        conn_close(c, NULL);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- connection lifecycle ---- */
+
+static void conn_new(serve_t *s, int fd, const struct sockaddr *sa, bool reject)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->srv = s;
+    c->reject = reject;
+    buf_init(&c->in);
+    buf_init(&c->body);
+    outq_init(&c->out);
+    serve_format_addr(sa, c->peer, sizeof(c->peer));
+    loop_timer_init(&c->timer, on_conn_timer, c);
+
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->stats.connections++;
+
+    if (s->tls) {
+        if (netio_init_tls(&c->io, fd, s->tls) < 0) {
+            c->state = CS_HANDSHAKE;
+            conn_close(c, c->io.error);
+            return;
+        }
+        c->state = CS_HANDSHAKE;
+    } else {
+        netio_init_plain(&c->io, fd);
+    }
+    if (!reject)
+        c->req = http_request_new(s->cfg.max_head);
+    if (loop_fd_add(s->loop, fd, LOOP_READ, conn_on_io, c) < 0) {
+        conn_close(c, "cannot watch the socket");
+        return;
+    }
+    loop_timer_arm_ms(s->loop, &c->timer, s->cfg.header_timeout_ms);
+    if (!s->tls)
+        conn_start_http(c);
+}
+
+/* Closes at once (no flush) and frees at the end of the round, so that
+ * callers up the stack may still look at c->state. why: a -v note. */
+static void conn_close(struct conn *c, const char *why)
+{
+    serve_t *s = c->srv;
+    if (c->state == CS_DEAD)
+        return;
+    if (why)
+        msg_verbose("%s closed: %s", c->peer, why);
+    if (c->upgrade && c->upgrade->on_close)
+        c->upgrade->on_close(c);
+    c->state = CS_DEAD;
+    subs_remove(s, c);
+    loop_timer_stop(s->loop, &c->timer);
+    loop_fd_del(s->loop, c->io.fd);
+    netio_close(&c->io);
+    outq_free(&c->out);
+    http_request_free(c->req);
+    c->req = NULL;
+    buf_free(&c->in);
+    buf_free(&c->body);
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+
+    c->dead_next = s->dead;
+    s->dead = c;
+    defer(s);
+    if (s->stopping && s->nconns == 0)
+        loop_stop(s->loop);
+}
+
+static void on_defer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    serve_t *s = ud;
+    /* Flush what this round queued: one writev per connection, however
+     * many events were published meanwhile. */
+    struct conn *list = s->dirty;
+    s->dirty = NULL;
+    while (list) {
+        struct conn *c = list;
+        list = c->dirty_next;
+        c->dirty = false;
+        if (c->state != CS_DEAD)
+            conn_flush(c);
+    }
+    /* A connection that died after being queued on the new dirty list is
+     * still linked there: it is freed next round, once that list let go. */
+    struct conn *keep = NULL;
+    while (s->dead) {
+        struct conn *c = s->dead;
+        s->dead = c->dead_next;
+        if (c->dirty) {
+            c->dead_next = keep;
+            keep = c;
+        } else {
+            free(c);
+        }
+    }
+    s->dead = keep;
+}
+
+/* ---- accepting ---- */
+
+static void on_accept(loop_t *l, int fd, unsigned events, void *ud);
+static void on_stop_timer(loop_t *l, loop_timer_t *t, void *ud);
+
+static void on_accept_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)t;
+    serve_t *s = ud;
+    if (s->lfd >= 0 && !s->stopping) {
+        loop_fd_mod(l, s->lfd, LOOP_READ);
+        on_accept(l, s->lfd, LOOP_READ, s);
+    }
+}
+
+static void on_accept(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)events;
+    serve_t *s = ud;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            /* Out of descriptors or memory: the pending connection stays in
+             * the backlog and readiness would fire again at once. Stop
+             * watching briefly instead of spinning. */
+            uint64_t now = loop_now(l);
+            if (now - s->last_accept_warn_ns >= 10 * WARN_INTERVAL_NS || !s->last_accept_warn_ns) {
+                msg_warn("serve: accept: %s (pausing accepts for %d ms)", strerror(errno),
+                         ACCEPT_PAUSE_MS);
+                s->last_accept_warn_ns = now;
+            }
+            loop_fd_mod(l, fd, 0);
+            loop_timer_arm_ms(l, &s->accept_timer, ACCEPT_PAUSE_MS);
+            return;
+        }
+        if (s->nconns >= s->cfg.max_connections + REJECT_SLACK) {
+            close(cfd); /* even a 503 would cost more than we should spend */
+            s->stats.rejected++;
+            continue;
+        }
+        bool reject = s->nconns >= s->cfg.max_connections;
+        if (reject)
+            s->stats.rejected++;
+        conn_new(s, cfd, (struct sockaddr *)&ss, reject);
+    }
+}
+
+/* ---- start and stop ---- */
+
+int serve_start(loop_t *l, const serve_config_t *cfg, serve_t **out, char *err, size_t errlen)
+{
+    serve_t *s = xcalloc(1, sizeof(*s));
+    s->loop = l;
+    s->cfg = *cfg;
+    s->lfd = -1;
+    loop_timer_init(&s->defer_timer, on_defer, s);
+    loop_timer_init(&s->tick_timer, on_tick, s);
+    loop_timer_init(&s->keepalive_timer, on_keepalive, s);
+    loop_timer_init(&s->accept_timer, on_accept_timer, s);
+    loop_timer_init(&s->warn_timer, on_warn_timer, s);
+    loop_timer_init(&s->stop_timer, on_stop_timer, s);
+    char addr[INET6_ADDRSTRLEN + 10];
+    serve_format_addr((const struct sockaddr *)&cfg->addr, addr, sizeof(addr));
+
+    if (cfg->tls_cert) {
+        char why[256];
+        s->tls = netio_tls_server_ctx(cfg->tls_cert, cfg->tls_key, why, sizeof(why));
+        if (!s->tls) {
+            snprintf(err, errlen, "serve: --tls: %s", why);
+            serve_free(s);
+            return SERVE_EUSAGE;
+        }
+    }
+
+    int fd = socket(cfg->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, (const struct sockaddr *)&cfg->addr, cfg->addr_len) < 0 ||
+        listen(fd, SOMAXCONN) < 0) {
+        snprintf(err, errlen, "serve: cannot listen on %s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        serve_free(s);
+        return SERVE_EFAIL;
+    }
+    s->lfd = fd;
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+        serve_format_addr((struct sockaddr *)&local, s->local, sizeof(s->local));
+    else
+        snprintf(s->local, sizeof(s->local), "%s", addr);
+    int rc = loop_fd_add(l, fd, LOOP_READ, on_accept, s);
+    if (rc < 0) {
+        snprintf(err, errlen, "serve: cannot watch the listening socket: %s", strerror(-rc));
+        serve_free(s);
+        return SERVE_EFAIL;
+    }
+
+    s->ch = channel_new(cfg->history, cfg->history_bytes);
+    if (cfg->tick_ms)
+        loop_timer_arm_ms(l, &s->tick_timer, cfg->tick_ms);
+    else if (cfg->keepalive_ms)
+        loop_timer_arm_ms(l, &s->keepalive_timer, cfg->keepalive_ms);
+    *out = s;
+    return 0;
+}
+
+void serve_local_addr(const serve_t *s, char *out, size_t n)
+{
+    snprintf(out, n, "%s", s->local);
+}
+
+bool serve_is_tls(const serve_t *s)
+{
+    return s->tls != NULL;
+}
+
+const serve_stats_t *serve_stats(const serve_t *s)
+{
+    return &s->stats;
+}
+
+static void close_all(serve_t *s)
+{
+    while (s->conns)
+        conn_close(s->conns, NULL);
+}
+
+static void on_stop_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)t;
+    serve_t *s = ud;
+    if (s->nconns)
+        msg_verbose("serve: closing %zu connection%s that did not finish in time", s->nconns,
+                    s->nconns == 1 ? "" : "s");
+    close_all(s);
+    loop_stop(l);
+}
+
+void serve_stop(serve_t *s)
+{
+    if (s->stopping) {
+        close_all(s);
+        loop_stop(s->loop);
+        return;
+    }
+    s->stopping = true;
+    if (s->lfd >= 0) {
+        loop_fd_del(s->loop, s->lfd);
+        close(s->lfd);
+        s->lfd = -1;
+    }
+    loop_timer_stop(s->loop, &s->tick_timer);
+    loop_timer_stop(s->loop, &s->keepalive_timer);
+    loop_timer_stop(s->loop, &s->accept_timer);
+    warn_drops(s);
+    loop_timer_stop(s->loop, &s->warn_timer);
+
+    struct conn *next;
+    for (struct conn *c = s->conns; c; c = next) {
+        next = c->next;
+        switch (c->state) {
+        case CS_STREAM:
+            conn_finish(c); /* the stream just ends: queued events, then EOF */
+            break;
+        case CS_UPGRADED:
+            if (c->upgrade->on_shutdown)
+                c->upgrade->on_shutdown(c);
+            else
+                conn_finish(c);
+            break;
+        case CS_HEAD:
+            if (outq_pending(&c->out) > 0 && !http_request_started(c->req))
+                conn_finish(c); /* answers in flight go out first */
+            else
+                conn_close(c, NULL);
+            break;
+        case CS_CLOSING:
+        case CS_LINGER:
+        case CS_DEAD:
+            break;
+        default:
+            conn_close(c, NULL);
+        }
+    }
+    if (s->nconns == 0) {
+        loop_stop(s->loop);
+        return;
+    }
+    loop_timer_arm_ms(s->loop, &s->stop_timer, STOP_GRACE_MS);
+}
+
+void serve_free(serve_t *s)
+{
+    if (!s)
+        return;
+    close_all(s);
+    s->dirty = NULL;
+    while (s->dead) {
+        struct conn *c = s->dead;
+        s->dead = c->dead_next;
+        free(c);
+    }
+    loop_timer_stop(s->loop, &s->defer_timer);
+    loop_timer_stop(s->loop, &s->tick_timer);
+    loop_timer_stop(s->loop, &s->keepalive_timer);
+    loop_timer_stop(s->loop, &s->accept_timer);
+    loop_timer_stop(s->loop, &s->warn_timer);
+    loop_timer_stop(s->loop, &s->stop_timer);
+    if (s->lfd >= 0) {
+        loop_fd_del(s->loop, s->lfd);
+        close(s->lfd);
+    }
+    channel_free(s->ch);
+    SSL_CTX_free(s->tls);
+    free(s);
+}

@@ -1,0 +1,81 @@
+/* serve: the server of `evcat serve` — one broadcast channel over HTTP/1.1
+ * on the loop: GET /sse streams it as Server-Sent Events, POST /publish
+ * adds to it. Plain TCP or TLS (netio), requests parsed by http_request,
+ * events formatted once and shared by every subscriber (channel, outq).
+ *
+ * Life of a connection (one state at a time, one timer re-armed per state):
+ *   HANDSHAKE (TLS) -> HEAD -> [BODY] -> handler
+ *     handler: /sse   -> STREAM until the client leaves, is dropped for not
+ *                        reading, or the server stops
+ *              other  -> response queued; HEAD again (keep-alive) or CLOSING
+ *   CLOSING: flush what is queued, then FIN -> LINGER: discard what the
+ *   client still sends until it closes (or 2 s), so that our last response
+ *   is not destroyed by a reset. */
+#ifndef EVCAT_SERVE_H
+#define EVCAT_SERVE_H
+
+#include "loop.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct serve_config {
+    struct sockaddr_storage addr; /* where to listen (serve_parse_listen) */
+    socklen_t addr_len;
+    const char *tls_cert; /* both or neither: https */
+    const char *tls_key;
+    uint64_t tick_ms;           /* tick event period; 0 = no ticks */
+    uint64_t retry_ms;          /* the retry: field sent on connect */
+    size_t history;             /* events kept for Last-Event-ID resume */
+    size_t history_bytes;       /* and the bytes they may hold together */
+    size_t max_message;         /* publish body bound (413 beyond) */
+    size_t max_queue;           /* bytes pending for one subscriber before it is dropped */
+    size_t max_connections;     /* beyond: 503 and close */
+    size_t max_head;            /* request head bound (431 beyond) */
+    uint64_t header_timeout_ms; /* to receive a head; also body inactivity */
+    uint64_t idle_timeout_ms;   /* keep-alive connection between requests */
+    uint64_t keepalive_ms;      /* ": keepalive" comment period when ticks are off */
+} serve_config_t;
+
+void serve_config_defaults(serve_config_t *cfg);
+
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" or "8080"
+ * (both meaning 127.0.0.1). Returns 0, or -1 when s is not an address. */
+int serve_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* "127.0.0.1:8080" / "[::1]:8080" into out. */
+void serve_format_addr(const struct sockaddr *sa, char *out, size_t n);
+
+typedef struct serve_stats {
+    uint64_t connections; /* accepted */
+    uint64_t requests;
+    uint64_t published; /* events from POST /publish */
+    uint64_t ticks;
+    uint64_t dropped;  /* subscribers closed for not reading */
+    uint64_t rejected; /* connections over --max-connections */
+    size_t subscribers;
+} serve_stats_t;
+
+typedef struct serve serve_t;
+
+enum {
+    SERVE_EUSAGE = -2, /* a bad TLS file or key: a usage error */
+    SERVE_EFAIL = -1,  /* cannot listen (address in use, ...) */
+};
+
+/* Listens and starts serving on l. Returns 0, or an error above with a
+ * one-line reason in err. */
+int serve_start(loop_t *l, const serve_config_t *cfg, serve_t **out, char *err, size_t errlen);
+/* The address actually listened on (port 0 picks one). */
+void serve_local_addr(const serve_t *s, char *out, size_t n);
+bool serve_is_tls(const serve_t *s);
+/* Graceful stop: no more accepts, every connection ended cleanly (streams
+ * flushed and closed, keep-alive connections closed); loop_stop() once the
+ * last one is gone, or after a short grace. A second call stops at once. */
+void serve_stop(serve_t *s);
+const serve_stats_t *serve_stats(const serve_t *s);
+/* Closes everything left and frees. */
+void serve_free(serve_t *s);
+
+#endif
