@@ -16,7 +16,7 @@ _evcat() {
     local listen_opts="$conn -X --request -d --data --event --last-event-id --no-reconnect
         --max-retries -n --count --timeout --idle-timeout --http1.1 --http2 --max-event-size"
     local serve_opts="--listen --tls --tick --retry --history --max-message --max-queue
-        --max-connections --header-timeout -v --verbose -q --quiet -h --help"
+        --max-connections --header-timeout --keepalive --idle-timeout -v --verbose -q --quiet -h --help"
 
     if [ "$cword" -eq 1 ]; then
         COMPREPLY=($(compgen -W "$commands --version --help" -- "$cur"))
@@ -35,7 +35,7 @@ _evcat() {
         -X|--request) COMPREPLY=($(compgen -W "GET POST PUT PATCH" -- "$cur")); return ;;
         -H|--header|-u|--user|--bearer|-x|--proxy|--connect-timeout|--event|--last-event-id|\
         --max-retries|-n|--count|--timeout|--idle-timeout|--max-event-size|--listen|--tick|\
-        --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout)
+        --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--keepalive)
             return ;;
     esac
     # --tls takes two files.

@@ -48,6 +48,8 @@ complete -c evcat -n $serve -l max-message -x -d 'largest /publish body'
 complete -c evcat -n $serve -l max-queue -x -d 'unsent data per subscriber'
 complete -c evcat -n $serve -l max-connections -x -d 'refuse connections beyond N'
 complete -c evcat -n $serve -l header-timeout -x -d 'time allowed for a request head'
+complete -c evcat -n $serve -l keepalive -x -d 'comment interval with --tick 0'
+complete -c evcat -n $serve -l idle-timeout -x -d 'keep-alive wait between requests'
 
 # Both
 set -l any "__fish_seen_subcommand_from listen serve"
