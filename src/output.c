@@ -181,6 +181,94 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
     }
 }
 
+static const char *ws_type_name(int type)
+{
+    switch (type) {
+    case 1: return "text";
+    case 2: return "binary";
+    case 8: return "close";
+    case 9: return "ping";
+    case 10: return "pong";
+    default: return "?";
+    }
+}
+
+void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt_ns, uint64_t real_ns)
+{
+    buf_t *b = &o->buf;
+    const char *s = p;
+    switch (o->format) {
+    case OUT_RAW:
+        if (!in || (type != 1 && type != 2))
+            return;
+        if (type == 1)
+            buf_append(b, s, n);
+        else
+            base64_append(b, s, n);
+        buf_putc(b, '\n');
+        return;
+    case OUT_JSON: {
+        char ts[RFC3339_LEN + 1];
+        buf_puts(b, "{\"ts\":\"");
+        buf_puts(b, fmt_rfc3339(ts, real_ns));
+        buf_puts(b, in ? "\",\"proto\":\"ws\",\"dir\":\"in\",\"type\":\""
+                       : "\",\"proto\":\"ws\",\"dir\":\"out\",\"type\":\"");
+        buf_puts(b, ws_type_name(type));
+        buf_putc(b, '"');
+        if (type == 1) {
+            buf_puts(b, ",\"data\":");
+            json_quote(b, s, n);
+        } else if (type == 8) {
+            buf_printf(b, ",\"code\":%u,\"reason\":", (unsigned)code);
+            json_quote(b, s, n);
+        } else {
+            buf_puts(b, ",\"data_b64\":\"");
+            base64_append(b, s, n);
+            buf_putc(b, '"');
+        }
+        buf_puts(b, "}\n");
+        return;
+    }
+    case OUT_PRETTY:
+        if (o->color)
+            buf_puts(b, C_DIM);
+        pretty_time(b, real_ns);
+        if (o->color)
+            buf_puts(b, C_RESET);
+        buf_puts(b, in ? (o->color ? " \033[32m<\033[0m " : " < ")
+                       : (o->color ? " \033[34m>\033[0m " : " > "));
+        switch (type) {
+        case 1:
+            term_text(b, s, n, 15);
+            break;
+        case 2:
+            buf_printf(b, o->color ? C_TYPE "[binary %zu bytes]" C_RESET " " : "[binary %zu bytes] ",
+                       n);
+            base64_append(b, s, n);
+            break;
+        case 8:
+            buf_printf(b, o->color ? C_TYPE "[close %u]" C_RESET : "[close %u]", (unsigned)code);
+            if (n) {
+                buf_putc(b, ' ');
+                term_text(b, s, n, 15);
+            }
+            break;
+        default:
+            buf_printf(b, o->color ? C_TYPE "[%s]" C_RESET : "[%s]", ws_type_name(type));
+            if (type == 10 && rtt_ns)
+                buf_printf(b, " %.3f ms", (double)rtt_ns / 1e6);
+            if (n) {
+                buf_putc(b, ' ');
+                term_text(b, s, n, 15);
+            }
+            break;
+        }
+        buf_putc(b, '\n');
+        return;
+    }
+}
+
 int out_flush(out_t *o)
 {
     if (o->failed) {

@@ -40,6 +40,14 @@ void out_free(out_t *o);
 /* One SSE event received at real_ns (CLOCK_REALTIME). */
 void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns);
 
+/* One WebSocket message or control frame, in (incoming) or out (sent by
+ * us). type: 1 text, 2 binary, 8 close, 9 ping, 10 pong (ws_type_t values).
+ * For a close, p/n is the reason and code its code. raw shows incoming text
+ * and binary (as base64) only; pretty and json show everything. rtt_ns: a
+ * pong's round trip, shown in pretty (0: none). */
+void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt_ns, uint64_t real_ns);
+
 /* Writes what is pending. Returns 0, or -1 when the write failed (EPIPE from
  * a closed pipe included); the error sticks. */
 int out_flush(out_t *o);

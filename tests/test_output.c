@@ -139,6 +139,54 @@ static void test_flush_failure_sticks(void **state)
     close(p[1]);
 }
 
+static void test_ws_raw_shows_incoming_payloads_only(void **state)
+{
+    (void)state;
+    out_t o;
+    out_init(&o, -1, OUT_RAW, false);
+    out_ws_message(&o, true, 1, "hi", 2, 0, 0, TS);
+    out_ws_message(&o, true, 2, "\x00\xff", 2, 0, 0, TS);
+    out_ws_message(&o, false, 1, "sent", 4, 0, 0, TS);  /* ours: not shown */
+    out_ws_message(&o, true, 9, "p", 1, 0, 0, TS);      /* control: not shown */
+    out_ws_message(&o, true, 8, "bye", 3, 1000, 0, TS); /* close: lifecycle, stderr */
+    assert_string_equal(o.buf.p, "hi\nAP8=\n");
+    out_free(&o);
+}
+
+static void test_ws_json_fields(void **state)
+{
+    (void)state;
+    out_t o;
+    out_init(&o, -1, OUT_JSON, false);
+    out_ws_message(&o, true, 1, "a\"b", 3, 0, 0, TS);
+    out_ws_message(&o, false, 2, "\x01\x02\x03", 3, 0, 0, TS);
+    out_ws_message(&o, true, 10, "xy", 2, 0, 12345, TS);
+    out_ws_message(&o, true, 8, "bye", 3, 1012, 0, TS);
+    assert_string_equal(o.buf.p,
+        "{\"ts\":\"2026-11-23T19:04:54.123456Z\",\"proto\":\"ws\",\"dir\":\"in\",\"type\":\"text\",\"data\":\"a\\\"b\"}\n"
+        "{\"ts\":\"2026-11-23T19:04:54.123456Z\",\"proto\":\"ws\",\"dir\":\"out\",\"type\":\"binary\",\"data_b64\":\"AQID\"}\n"
+        "{\"ts\":\"2026-11-23T19:04:54.123456Z\",\"proto\":\"ws\",\"dir\":\"in\",\"type\":\"pong\",\"data_b64\":\"eHk=\"}\n"
+        "{\"ts\":\"2026-11-23T19:04:54.123456Z\",\"proto\":\"ws\",\"dir\":\"in\",\"type\":\"close\",\"code\":1012,\"reason\":\"bye\"}\n");
+    out_free(&o);
+}
+
+static void test_ws_pretty_markers(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    out_t o;
+    out_init(&o, -1, OUT_PRETTY, false);
+    out_ws_message(&o, true, 1, "two\nlines", 9, 0, 0, TS);
+    out_ws_message(&o, false, 2, "hey", 3, 0, 0, TS);
+    out_ws_message(&o, true, 10, "", 0, 0, 1500000, TS);
+    out_ws_message(&o, true, 8, "bye", 3, 4000, 0, TS);
+    assert_string_equal(o.buf.p, "19:04:54.123 < two\n               lines\n"
+                                 "19:04:54.123 > [binary 3 bytes] aGV5\n"
+                                 "19:04:54.123 < [pong] 1.500 ms\n"
+                                 "19:04:54.123 < [close 4000] bye\n");
+    out_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +197,9 @@ int main(void)
         cmocka_unit_test(test_pretty_colour_marks_parts),
         cmocka_unit_test(test_parse_format_and_colour),
         cmocka_unit_test(test_flush_failure_sticks),
+        cmocka_unit_test(test_ws_raw_shows_incoming_payloads_only),
+        cmocka_unit_test(test_ws_json_fields),
+        cmocka_unit_test(test_ws_pretty_markers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
