@@ -25,6 +25,71 @@ const char conn_opts_help[] =
     "  -o, --format FMT            pretty, raw or json (default: pretty on a terminal, else raw)\n"
     "      --color WHEN            auto, always or never (default auto; honours NO_COLOR)\n";
 
+const char ws_opts_help[] =
+    "      --subprotocol P         offer subprotocol P (repeatable; the server must pick one)\n"
+    "      --origin ORIGIN         send Origin: ORIGIN\n"
+    "      --ping-interval DUR     ping every DUR; no pong by the next ping = a dead peer\n"
+    "      --on-open MSG           send MSG right after the handshake (repeatable)\n"
+    "      --binary                send messages as binary frames\n"
+    "      --max-message SIZE      largest incoming message (default 16M; close 1009 beyond)\n"
+    "      --reconnect             reconnect with backoff after the connection ends\n";
+
+void ws_cli_opts_init(ws_cli_opts_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->max_message = 16u << 20;
+}
+
+int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_SUBPROTOCOL:
+        if (w->nprotocols == WS_MAX_LIST || !*arg || strpbrk(arg, " ,\t\r\n")) {
+            msg_error("%s: --subprotocol '%s' is not a single protocol token", cmd, arg);
+            return -1;
+        }
+        w->protocols[w->nprotocols++] = arg;
+        break;
+    case OPT_ORIGIN:
+        if (strpbrk(arg, "\r\n")) {
+            msg_error("%s: --origin must not contain a line break", cmd);
+            return -1;
+        }
+        w->origin = arg;
+        break;
+    case OPT_PING_INTERVAL:
+        if (parse_duration_ms(arg, &w->ping_interval_ms) < 0 || w->ping_interval_ms == 0) {
+            msg_error("%s: --ping-interval '%s' is not a duration such as 30s", cmd, arg);
+            return -1;
+        }
+        break;
+    case OPT_ON_OPEN:
+        if (w->non_open == WS_MAX_LIST) {
+            msg_error("%s: at most %d --on-open messages", cmd, WS_MAX_LIST);
+            return -1;
+        }
+        w->on_open[w->non_open++] = arg;
+        break;
+    case OPT_BINARY:
+        w->binary = true;
+        break;
+    case OPT_MAX_MESSAGE:
+        if (parse_size(arg, &w->max_message) < 0 || w->max_message < 125 ||
+            w->max_message > (1u << 30)) {
+            msg_error("%s: --max-message '%s' is not a size from 125 to 1G", cmd, arg);
+            return -1;
+        }
+        break;
+    case OPT_RECONNECT:
+        w->reconnect = true;
+        break;
+    default:
+        return 0;
+    }
+    w->any = true;
+    return 1;
+}
+
 void conn_opts_init(conn_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
@@ -217,19 +282,10 @@ static bool secret_header(const char *line, size_t n)
     return false;
 }
 
-/* CURLOPT_DEBUGFUNCTION: curl's trace as "> "/"< "/"* " lines on stderr,
- * with every secret header's value replaced. */
-static int trace_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
+void verbose_lines(const char *prefix, const char *data, size_t size, bool headers)
 {
-    (void)e;
-    (void)ud;
-    const char *prefix;
-    switch (type) {
-    case CURLINFO_TEXT: prefix = "* "; break;
-    case CURLINFO_HEADER_OUT: prefix = "> "; break;
-    case CURLINFO_HEADER_IN: prefix = "< "; break;
-    default: return 0;
-    }
+    if (msg_level < 1)
+        return;
     size_t pos = 0;
     while (pos < size) {
         size_t end = pos;
@@ -238,15 +294,27 @@ static int trace_cb(CURL *e, curl_infotype type, char *data, size_t size, void *
         size_t len = end - pos;
         if (len && data[pos + len - 1] == '\r')
             len--;
-        if (len || type == CURLINFO_TEXT) {
-            if (type != CURLINFO_TEXT && secret_header(data + pos, len)) {
-                const char *colon = memchr(data + pos, ':', len);
-                msg_verbose("%s%.*s: [redacted]", prefix, (int)(colon - (data + pos)), data + pos);
-            } else if (len) {
-                msg_verbose("%s%.*s", prefix, (int)len, data + pos);
-            }
+        if (headers && len && secret_header(data + pos, len)) {
+            const char *colon = memchr(data + pos, ':', len);
+            msg_verbose("%s%.*s: [redacted]", prefix, (int)(colon - (data + pos)), data + pos);
+        } else if (len) {
+            msg_verbose("%s%.*s", prefix, (int)len, data + pos);
         }
         pos = end + 1;
+    }
+}
+
+/* CURLOPT_DEBUGFUNCTION: curl's trace as "> "/"< "/"* " lines on stderr,
+ * with every secret header's value replaced. */
+static int trace_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
+{
+    (void)e;
+    (void)ud;
+    switch (type) {
+    case CURLINFO_TEXT: verbose_lines("* ", data, size, false); break;
+    case CURLINFO_HEADER_OUT: verbose_lines("> ", data, size, true); break;
+    case CURLINFO_HEADER_IN: verbose_lines("< ", data, size, true); break;
+    default: break;
     }
     return 0;
 }

@@ -20,6 +20,13 @@ enum {
     OPT_KEY,
     OPT_CONNECT_TIMEOUT,
     OPT_COLOR,
+    OPT_SUBPROTOCOL,
+    OPT_ORIGIN,
+    OPT_PING_INTERVAL,
+    OPT_ON_OPEN,
+    OPT_BINARY,
+    OPT_MAX_MESSAGE,
+    OPT_RECONNECT,
     OPT_CMD = 300,
 };
 
@@ -36,6 +43,37 @@ enum {
 
 /* The --help lines for the options above. */
 extern const char conn_opts_help[];
+
+/* WebSocket options (listen ws://, ws, send). */
+#define WS_LONGOPTS                                                                        \
+    {"subprotocol", required_argument, NULL, OPT_SUBPROTOCOL},                             \
+        {"origin", required_argument, NULL, OPT_ORIGIN},                                   \
+        {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},                     \
+        {"on-open", required_argument, NULL, OPT_ON_OPEN},                                 \
+        {"binary", no_argument, NULL, OPT_BINARY},                                         \
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},                         \
+        {"reconnect", no_argument, NULL, OPT_RECONNECT}
+
+extern const char ws_opts_help[];
+
+#define WS_MAX_LIST 64
+
+typedef struct ws_cli_opts {
+    const char *protocols[WS_MAX_LIST]; /* argv strings */
+    size_t nprotocols;
+    const char *origin;
+    uint64_t ping_interval_ms;
+    const char *on_open[WS_MAX_LIST];
+    size_t non_open;
+    bool binary;
+    uint64_t max_message; /* default 16 MiB */
+    bool reconnect;
+    bool any;             /* some WebSocket option was given */
+} ws_cli_opts_t;
+
+void ws_cli_opts_init(ws_cli_opts_t *w);
+/* Like conn_opts_handle, for the options above. */
+int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg);
 
 typedef struct conn_opts {
     struct curl_slist *headers; /* -H and --bearer, in order; owned */
@@ -67,6 +105,11 @@ void conn_opts_apply_curl(const conn_opts_t *o, CURL *e);
 
 /* Whether the user gave a header of this name (case-insensitive). */
 bool conn_opts_has_header(const conn_opts_t *o, const char *name);
+
+/* Prints each line of data on stderr with prefix when -v is on; with
+ * headers, the values of Authorization, Proxy-Authorization, Cookie and
+ * Set-Cookie are replaced by [redacted]. */
+void verbose_lines(const char *prefix, const char *data, size_t size, bool headers);
 
 /* Copies url with a password in its userinfo replaced by "***", for lines
  * the user will see. Returns a malloc'd string. */

@@ -1,6 +1,7 @@
 /* evcat listen URL — tail a stream: SSE over http(s), or a raw SSE capture
  * on stdin ("-"). */
 #include "cliopt.h"
+#include "cmd_ws.h"
 #include "curlm.h"
 #include "evcat.h"
 #include "loop.h"
@@ -41,25 +42,28 @@ enum {
 static const char usage_text[] =
     "Usage: evcat listen [OPTIONS] URL\n"
     "\n"
-    "Tail a Server-Sent Events stream with EventSource semantics (reconnect,\n"
-    "retry, Last-Event-ID). URL is http:// or https://, or - to parse a raw\n"
-    "event stream from standard input (curl -N URL | evcat listen -).\n"
+    "Tail a stream. http:// and https:// URLs are Server-Sent Events, with\n"
+    "EventSource semantics (reconnect, retry, Last-Event-ID); ws:// and wss://\n"
+    "URLs are WebSocket (incoming messages are printed); - parses a raw event\n"
+    "stream from standard input (curl -N URL | evcat listen -).\n"
     "\n"
-    "Stream options:\n"
+    "Both:\n"
+    "  -n, --count N               exit 0 after N events or messages\n"
+    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
+    "\n"
+    "SSE options:\n"
     "  -X, --request METHOD        request method (default GET, POST with --data)\n"
     "  -d, --data DATA|@FILE       send DATA (or FILE's contents, @- for stdin) as the body\n"
     "      --event TYPE            print only events of TYPE (repeatable)\n"
     "      --last-event-id ID      send Last-Event-ID: ID on the first connect\n"
     "      --no-reconnect          end when the stream ends (exit 0) or breaks (exit 1)\n"
     "      --max-retries N         give up after N reconnection attempts in all\n"
-    "  -n, --count N               exit 0 after N events\n"
-    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
     "      --idle-timeout DUR      treat DUR without an event or comment as a drop\n"
     "      --http1.1, --http2      HTTP version to use\n"
     "      --max-event-size SIZE   largest line or event accepted (default 16M)\n"
     "  -h, --help                  this help\n"
     "\n"
-    "Shared options:\n";
+    "WebSocket options:\n";
 
 struct listen {
     loop_t *loop;
@@ -339,6 +343,7 @@ int cmd_listen(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CONN_LONGOPTS,
+        WS_LONGOPTS,
         {"request", required_argument, NULL, 'X'},
         {"data", required_argument, NULL, 'd'},
         {"event", required_argument, NULL, OPT_EVENT},
@@ -356,6 +361,9 @@ int cmd_listen(int argc, char **argv)
     };
     conn_opts_t co;
     conn_opts_init(&co);
+    ws_cli_opts_t w;
+    ws_cli_opts_init(&w);
+    bool sse_only = false; /* an option that means nothing for WebSocket was given */
     sse_client_opts_t so = {
         .max_event = DEFAULT_MAX_EVENT,
         .reconnect = true,
@@ -377,14 +385,18 @@ int cmd_listen(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
         int h = conn_opts_handle(&co, "listen", c, optarg);
+        if (h == 0)
+            h = ws_cli_opts_handle(&w, "listen", c, optarg);
         if (h < 0)
             goto out;
         if (h > 0)
             continue;
         uint64_t v;
+        if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?')
+            sse_only = true;
         switch (c) {
         case 'h':
-            printf("%s%s", usage_text, conn_opts_help);
+            printf("%s%s\nShared options:\n%s", usage_text, ws_opts_help, conn_opts_help);
             rc = EXIT_OK;
             goto out;
         case 'X':
@@ -474,7 +486,19 @@ int cmd_listen(int argc, char **argv)
     char *owned_url = NULL;
     if (!from_stdin) {
         if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
-            msg_error("listen: '%s': WebSocket URLs are not supported by this build yet", url);
+            if (sse_only) {
+                msg_error("listen: an SSE option was given with the WebSocket URL '%s' (see "
+                          "'evcat listen --help')",
+                          url);
+                goto out;
+            }
+            rc = ws_run(WS_RUN_LISTEN, url, &co, &w, L.count, timeout_ms, NULL, 0);
+            goto out;
+        }
+        if (w.any) {
+            msg_error("listen: a WebSocket option was given with '%s', which is not a ws:// or "
+                      "wss:// URL",
+                      url);
             goto out;
         }
         if (!strstr(url, "://")) {

@@ -15,5 +15,7 @@ enum evcat_exit {
  * an exit code; none of them calls exit(). */
 int cmd_listen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_ws(int argc, char **argv);
+int cmd_send(int argc, char **argv);
 
 #endif

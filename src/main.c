@@ -22,14 +22,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"listen", cmd_listen, "tail an SSE stream (http/https URL, or - for stdin)"},
-    {"serve", cmd_serve, "built-in SSE server on loopback"},
+    {"listen", cmd_listen, "tail a stream: SSE (http/https, or - for stdin) or WebSocket (ws/wss)"},
+    {"ws", cmd_ws, "interactive WebSocket session (a REPL on a terminal, a pipe otherwise)"},
+    {"send", cmd_send, "send WebSocket messages, optionally wait for replies, close cleanly"},
+    {"serve", cmd_serve, "built-in SSE and WebSocket server on loopback"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: evcat COMMAND [OPTIONS] [ARGS]\n\n"
-               "A command-line client, server and load tester for Server-Sent Events.\n\n"
+               "A command-line client, server and load tester for Server-Sent Events and\nWebSocket.\n\n"
                "Commands:\n");
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);

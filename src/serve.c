@@ -272,41 +272,6 @@ static const char *status_text(int status)
     }
 }
 
-/* RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* ---- lists ---- */
 
 static void subs_add(serve_t *s, struct conn *c)
@@ -621,9 +586,9 @@ static void route_publish(struct conn *c)
     else if (rc > 0 && (memchr(type.p, '\r', type.len) || memchr(type.p, '\n', type.len) ||
                         memchr(type.p, '\0', type.len)))
         why = "event type contains CR, LF or NUL";
-    else if (rc > 0 && !utf8_valid((const unsigned char *)type.p, type.len))
+    else if (rc > 0 && !utf8_valid(type.p, type.len))
         why = "event type is not UTF-8";
-    else if (!utf8_valid((const unsigned char *)c->body.p, c->body.len))
+    else if (!utf8_valid(c->body.p, c->body.len))
         why = "body is not UTF-8 (an event stream is UTF-8 text)";
     if (why) {
         buf_free(&type);

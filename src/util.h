@@ -54,6 +54,9 @@ void base64_append(buf_t *b, const void *p, size_t n);
 /* Decodes standard base64 (padding optional, no whitespace). Returns 0 or -1. */
 int base64_decode(buf_t *out, const char *s, size_t n);
 
+/* Whether p[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+bool utf8_valid(const char *p, size_t n);
+
 /* Case-insensitive ASCII comparison of n bytes. */
 bool ascii_ieq(const char *a, const char *b, size_t n);
 

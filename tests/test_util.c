@@ -76,6 +76,23 @@ static void test_ascii_ieq(void **state)
     assert_false(ascii_ieq("\xc4", "\xe4", 1)); /* no locale folding */
 }
 
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+    } cases[] = {
+        {"plain", true},          {"h\xc3\xa9", true},       {"\xe2\x82\xac", true},
+        {"\xf0\x9f\x98\x80", true}, {"\xc0\xaf", false},       {"\xe0\x80\xaf", false},
+        {"\xed\xa0\x80", false},  {"\xf4\x90\x80\x80", false}, {"\xc3", false},
+        {"\xff", false},          {"\x80", false},           {"\xe2\x82", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+            fail_msg("utf8_valid case %zu", i);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -83,6 +100,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_base64_round_trip),
         cmocka_unit_test(test_ascii_ieq),
+        cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
