@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# evcat's WebSocket client (listen ws://, send, ws) against a raw scripted
+# server that writes frames by hand: the Autobahn categories that apply to a
+# client (framing and lengths, ping/pong, reserved bits and opcodes,
+# fragmentation, UTF-8, close handling), handshake failures, limits, and the
+# commands' options and exit codes.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$(free_port)
+SLOG=$TMP/server.log
+bg $PY "$EVCAT_SRC/tests/integration/ws_script_server.py" "$PORT" 2>"$SLOG"
+wait_port "$PORT"
+U=ws://127.0.0.1:$PORT
+
+# closed_with PATH: the close code the server saw from evcat for PATH.
+closed_with() {
+    local i
+    for i in $(seq 50); do
+        grep -q "client closed /$1 " "$SLOG" && break
+        sleep 0.05
+    done
+    grep "client closed /$1 " "$SLOG" | tail -1 | awk '{print $NF}'
+}
+
+max_rss_kib() {
+    $PY -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+
+# --- framing and lengths ---
+for n in 0 125 126 65535 65536; do
+    out=$("$EVCAT" listen -o raw "$U/len/$n" 2>/dev/null); rc=$?
+    expect_eq "a $n-byte text message arrives whole (exit 0 on close 1000)" "$n/0" "${#out}/$rc"
+done
+out=$("$EVCAT" listen -o raw "$U/binary" 2>/dev/null)
+expect_eq "binary in raw output is base64" "$($PY -c 'import base64; print(base64.b64encode(bytes(range(256))*4).decode())')" "$out"
+out=$("$EVCAT" listen -o json "$U/binary" 2>/dev/null | head -1)
+expect_match "binary in json has data_b64" '"dir":"in","type":"binary","data_b64":"AAECAwQF' "$out"
+
+# --- ping/pong ---
+expect_eq "a 125-byte ping is answered with the same payload" "pong ok" "$("$EVCAT" listen -o raw "$U/ping125" 2>/dev/null)"
+out=$("$EVCAT" listen -o json "$U/unsolicited-pong" 2>/dev/null | $PY -c 'import json,sys; print(" ".join(json.loads(l)["type"] for l in sys.stdin))')
+expect_eq "an unsolicited pong is shown, not an error" "pong text close" "$out"
+out=$("$EVCAT" listen -o raw "$U/frag-ping" 2>/dev/null); rc=$?
+expect_eq "fragments with a ping in between: one message, ping answered" $'Hello world\npong:mid/0' "$out/$rc"
+
+# --- protocol violations: close 1002 and exit 1 ---
+for case in rsv opcode orphan frag-control masked close-bad-code; do
+    "$EVCAT" listen "$U/$case" >/dev/null 2>"$TMP/err"; rc=$?
+    expect_eq "$case: exit 1, closed with 1002" "1/1002" "$rc/$(closed_with $case)"
+    check "$case: one line on stderr" test "$(wc -l <"$TMP/err")" -eq 1
+done
+
+# --- UTF-8 ---
+expect_eq "valid UTF-8 split across fragments" "café €" "$("$EVCAT" listen -o raw "$U/utf8-split" 2>/dev/null)"
+for case in utf8-bad utf8-split-bad; do
+    "$EVCAT" listen "$U/$case" >/dev/null 2>"$TMP/err"; rc=$?
+    expect_eq "$case: exit 1, closed with 1007" "1/1007" "$rc/$(closed_with $case)"
+    check "$case: explained" grep -qi "utf-8" "$TMP/err"
+done
+
+# --- limits ---
+"$EVCAT" listen "$U/big" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "an absurd announced length: exit 1, closed with 1009" "1/1009" "$rc/$(closed_with big)"
+rss=$(max_rss_kib "$EVCAT" listen "$U/big")
+check "and nothing of it was allocated (${rss} KiB)" test "$rss" -lt 65536
+"$EVCAT" listen --max-message 1M "$U/nofin" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a message that never ends: exit 1 at --max-message" 1 "$rc"
+check "the limit is named" grep -q "max-message" "$TMP/err"
+
+# --- close handling ---
+for spec in "1000/0" "1001/0" "1012/1" "4000/1"; do
+    code=${spec%/*}
+    "$EVCAT" listen -o json "$U/close/$code/bye" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    expect_eq "server closes with $code: exit ${spec#*/}" "${spec#*/}" "$rc"
+    check "close $code shown with its code and reason" grep -q "\"type\":\"close\",\"code\":$code,\"reason\":\"bye\"" "$TMP/out"
+done
+check "1012 is shown as 1012 (service restart) on stderr" grep -q "1012 (service restart)" "$TMP/err" 2>/dev/null || \
+    grep -q "1012" <("$EVCAT" listen "$U/close/1012/x" 2>&1 >/dev/null)
+expect_rc "a close without a code (1005) is a normal end" 0 "$EVCAT" listen "$U/close-empty"
+out=$("$EVCAT" listen -o json "$U/close-123" 2>/dev/null | $PY -c 'import json,sys; print(len(json.loads(sys.stdin.readline())["reason"]))')
+expect_eq "a 123-byte close reason arrives whole" 123 "$out"
+out=$("$EVCAT" listen -o raw "$U/no-close" 2>"$TMP/err"); rc=$?
+expect_eq "end of stream without a close: what arrived is kept, exit 1" "then gone/1" "$out/$rc"
+out=$("$EVCAT" listen -o raw "$U/reset" 2>/dev/null); rc=$?
+expect_eq "a reset mid-frame: exit 1" "whole/1" "$out/$rc"
+
+# --- handshake ---
+"$EVCAT" listen "$U/bad-accept" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a wrong Sec-WebSocket-Accept: exit 1" 1 "$rc"
+check "named" grep -qi "accept" "$TMP/err"
+"$EVCAT" listen "$U/status/403" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a 403 instead of 101: exit 1" 1 "$rc"
+check "the status is named" grep -q "403" "$TMP/err"
+"$EVCAT" listen "$U/nothing-here" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a 404: exit 1" "1" "$rc"
+"$EVCAT" listen --connect-timeout 5s "$U/head-forever" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a response head that never ends: exit 1" 1 "$rc"
+expect_eq "frames in the same packet as the 101 are not lost" "in the same packet" \
+    "$("$EVCAT" listen -o raw "$U/with-101" 2>/dev/null)"
+out=$("$EVCAT" listen -o raw --subprotocol chat --subprotocol superchat "$U/proto" 2>/dev/null)
+expect_eq "subprotocols offered in order, the chosen one accepted" "protocol chat offered chat, superchat" "$out"
+expect_rc "a subprotocol that was not offered: exit 1" 1 "$EVCAT" listen --subprotocol chat "$U/proto/bogus"
+expect_rc "an extension that was not offered: exit 1" 1 "$EVCAT" listen "$U/ext"
+"$EVCAT" listen -o raw -v --origin http://example.test -H 'X-Custom: 1' --bearer t0ken "$U/headers" >"$TMP/out" 2>"$TMP/err"
+expect_eq "Origin, -H, --bearer, version 13, no extension offered" \
+    "origin=http://example.test|authorization=Bearer t0ken|x-custom=1|sec-websocket-version=13|sec-websocket-extensions=-" \
+    "$(paste -sd'|' "$TMP/out")"
+check "-v shows the handshake" bash -c "grep -q '^> GET /headers HTTP/1.1' '$TMP/err' && grep -q '^< HTTP/1.1 101' '$TMP/err'"
+check "-v redacts the bearer token" bash -c "! grep -q t0ken '$TMP/err'"
+dead=$(free_port)
+expect_rc "nothing listening: exit 1" 1 "$EVCAT" listen "ws://127.0.0.1:$dead/"
+
+# --- commands: on-open, count, timeout, send, ws pipe ---
+out=$("$EVCAT" listen -o raw --on-open 'sub:a' --on-open 'sub:b' -n 2 "$U/subscribe" 2>/dev/null); rc=$?
+expect_eq "--on-open messages are sent after the handshake; -n 2" $'ack: sub:a\nack: sub:b/0' "$out/$rc"
+out=$("$EVCAT" listen -o raw -n 3 "$U/drip" 2>/dev/null); rc=$?
+expect_eq "-n 3" $'msg 1\nmsg 2\nmsg 3/0' "$out/$rc"
+expect_rc "--timeout before --count: exit 4" 4 "$EVCAT" listen -n 1000 --timeout 300ms "$U/drip"
+expect_rc "--timeout without --count: exit 0" 0 "$EVCAT" listen --timeout 300ms "$U/drip"
+"$EVCAT" listen --ping-interval 300ms "$U/silent" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a peer that never answers pings is dead: exit 1" 1 "$rc"
+check "and named" grep -q "no pong" "$TMP/err"
+out=$("$EVCAT" send -o raw -n 2 "$U/subscribe" hello world 2>/dev/null); rc=$?
+expect_eq "send MSG...: -n waits for the replies" $'ack: hello\nack: world/0' "$out/$rc"
+out=$(printf 'one\ntwo\r\nthree' | "$EVCAT" send -o raw -n 3 "$U/subscribe" - 2>/dev/null); rc=$?
+expect_eq "send -: lines of stdin (CRLF and a last line without newline)" $'ack: one\nack: two\nack: three/0' "$out/$rc"
+out=$("$EVCAT" send --binary -o json -n 1 "$U/subscribe" hi 2>/dev/null | grep '"dir":"in"')
+expect_match "send --binary sends binary frames" '"type":"binary","data_b64":"YWNrOiBoaQ=="' "$out"
+out=$(printf 'a\nb\n' | "$EVCAT" ws -o raw "$U/subscribe" 2>/dev/null); rc=$?
+expect_eq "ws in a pipe: lines out, messages in, clean close at EOF" $'ack: a\nack: b/0' "$out/$rc"
+"$EVCAT" listen -o raw "$U/drip" >"$TMP/out" 2>/dev/null &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait $pid; rc=$?
+expect_eq "SIGINT: exit 130" 130 "$rc"
+check "SIGINT: what arrived is on stdout" test "$(wc -l <"$TMP/out")" -ge 3
+
+# --- usage errors: one line, exit 2 ---
+usage() {
+    local name=$1
+    shift
+    "$EVCAT" "$@" >/dev/null 2>"$TMP/err"
+    local rc=$?
+    if [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ]; then pass "usage: $name"; else fail "usage: $name (exit $rc: $(cat "$TMP/err"))"; fi
+}
+usage "send to an http URL says SSE is server-to-client" send http://127.0.0.1:1/ hi
+check "  ... and says so" grep -q "server-to-client" "$TMP/err"
+usage "send without a message" send "$U/subscribe"
+usage "ws with a message" ws "$U/subscribe" hello
+usage "an SSE option with ws://" listen --event x "$U/drip"
+usage "a WebSocket option with http://" listen --subprotocol x http://127.0.0.1:1/
+usage "bad --ping-interval" listen --ping-interval never "$U/drip"
+usage "bad --max-message" listen --max-message 1Q "$U/drip"
+usage "bad ws URL" listen 'ws://[::1'
+usage "a ws URL without host" send ws:///x hi
+
+finish
