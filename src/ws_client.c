@@ -231,7 +231,8 @@ static bool check_session(ws_client_t *c)
         bool peer = ws_session_peer_close(c->sess, &code, &reason, &rlen);
         int rc = EXIT_OK;
         if (!c->user_closed) {
-            rc = peer && (code == 1000 || code == 1001) ? EXIT_OK : EXIT_FAIL;
+            /* A close frame without a code (1005) is as normal as 1000. */
+            rc = peer && (code == 1000 || code == 1001 || code == 1005) ? EXIT_OK : EXIT_FAIL;
             if (rc == EXIT_OK)
                 msg_info("closed by the server: %u (%s)%s%.*s", code, ws_close_code_name(code),
                          rlen ? ": " : "", (int)rlen, reason);

@@ -5,7 +5,8 @@
  * backoff and jitter.
  *
  * How a connection ends, as an exit code (SPEC.md):
- *   0  the peer closed with 1000 or 1001, or we closed because the user asked;
+ *   0  the peer closed with 1000 or 1001 (or a close without a code), or we
+ *      closed because the user asked;
  *   1  any other close code, a close-less end, a protocol violation (we close
  *      with 1002/1007/1009 as the case may be), a handshake or connect error,
  *      a silent peer (no pong within the ping interval). */
