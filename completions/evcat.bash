@@ -10,10 +10,12 @@ _evcat() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="listen serve help"
+    local commands="listen ws send serve help"
     local conn="-H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy
         --connect-timeout -v --verbose -q --quiet -o --format --color -h --help"
-    local listen_opts="$conn -X --request -d --data --event --last-event-id --no-reconnect
+    local ws_opts="--subprotocol --origin --ping-interval --on-open --binary --max-message
+        --reconnect -n --count --timeout"
+    local listen_opts="$conn $ws_opts -X --request -d --data --event --last-event-id --no-reconnect
         --max-retries -n --count --timeout --idle-timeout --http1.1 --http2 --max-event-size"
     local serve_opts="--listen --tls --tick --retry --history --max-message --max-queue
         --max-connections --header-timeout --keepalive --idle-timeout -v --verbose -q --quiet -h --help"
@@ -35,7 +37,8 @@ _evcat() {
         -X|--request) COMPREPLY=($(compgen -W "GET POST PUT PATCH" -- "$cur")); return ;;
         -H|--header|-u|--user|--bearer|-x|--proxy|--connect-timeout|--event|--last-event-id|\
         --max-retries|-n|--count|--timeout|--idle-timeout|--max-event-size|--listen|--tick|\
-        --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--keepalive)
+        --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--keepalive|\
+        --subprotocol|--origin|--ping-interval|--on-open)
             return ;;
     esac
     # --tls takes two files.
@@ -45,8 +48,9 @@ _evcat() {
     fi
     case $cmd in
         listen) COMPREPLY=($(compgen -W "$listen_opts" -- "$cur")) ;;
+        ws|send) COMPREPLY=($(compgen -W "$conn $ws_opts" -- "$cur")) ;;
         serve) COMPREPLY=($(compgen -W "$serve_opts" -- "$cur")) ;;
-        help) COMPREPLY=($(compgen -W "listen serve" -- "$cur")) ;;
+        help) COMPREPLY=($(compgen -W "listen ws send serve" -- "$cur")) ;;
     esac
 }
 complete -F _evcat evcat

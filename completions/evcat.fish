@@ -1,15 +1,17 @@
 # fish completion for evcat. Install: copy to ~/.config/fish/completions/evcat.fish
 
-set -l commands listen serve help
+set -l commands listen ws send serve help
 complete -c evcat -f
 complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a listen -d 'tail an SSE stream'
-complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a serve -d 'built-in SSE server'
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a ws -d 'interactive WebSocket session'
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a send -d 'send WebSocket messages'
+complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a serve -d 'built-in SSE and WebSocket server'
 complete -c evcat -n "not __fish_seen_subcommand_from $commands" -a help -d 'help for a command'
 complete -c evcat -n "not __fish_seen_subcommand_from $commands" -l version -d 'print versions'
-complete -c evcat -n "__fish_seen_subcommand_from help" -a 'listen serve'
+complete -c evcat -n "__fish_seen_subcommand_from help" -a 'listen ws send serve'
 
 # Options of every connecting command
-set -l conn "__fish_seen_subcommand_from listen"
+set -l conn "__fish_seen_subcommand_from listen ws send"
 complete -c evcat -n $conn -s H -l header -x -d 'add a request header'
 complete -c evcat -n $conn -s u -l user -x -d 'basic auth USER:PASSWORD'
 complete -c evcat -n $conn -l bearer -x -d 'send Authorization: Bearer TOKEN'
@@ -30,8 +32,18 @@ complete -c evcat -n $listen -l event -x -d 'print only events of TYPE'
 complete -c evcat -n $listen -l last-event-id -x -d 'Last-Event-ID for the first connect'
 complete -c evcat -n $listen -l no-reconnect -d 'end when the stream ends'
 complete -c evcat -n $listen -l max-retries -x -d 'give up after N reconnection attempts'
-complete -c evcat -n $listen -s n -l count -x -d 'exit after N events'
-complete -c evcat -n $listen -l timeout -x -d 'stop after DUR'
+
+# WebSocket (listen ws://, ws, send), and -n/--timeout for all three
+set -l wsc "__fish_seen_subcommand_from listen ws send"
+complete -c evcat -n $wsc -s n -l count -x -d 'exit after N events or messages'
+complete -c evcat -n $wsc -l timeout -x -d 'stop after DUR'
+complete -c evcat -n $wsc -l subprotocol -x -d 'offer a subprotocol'
+complete -c evcat -n $wsc -l origin -x -d 'send Origin'
+complete -c evcat -n $wsc -l ping-interval -x -d 'ping every DUR'
+complete -c evcat -n $wsc -l on-open -x -d 'send MSG after the handshake'
+complete -c evcat -n $wsc -l binary -d 'send binary frames'
+complete -c evcat -n $wsc -l max-message -x -d 'largest incoming message'
+complete -c evcat -n $wsc -l reconnect -d 'reconnect with backoff'
 complete -c evcat -n $listen -l idle-timeout -x -d 'treat DUR of silence as a drop'
 complete -c evcat -n $listen -l http1.1 -d 'use HTTP/1.1'
 complete -c evcat -n $listen -l http2 -d 'use HTTP/2'
@@ -52,7 +64,7 @@ complete -c evcat -n $serve -l keepalive -x -d 'comment interval with --tick 0'
 complete -c evcat -n $serve -l idle-timeout -x -d 'keep-alive wait between requests'
 
 # Both
-set -l any "__fish_seen_subcommand_from listen serve"
+set -l any "__fish_seen_subcommand_from listen ws send serve"
 complete -c evcat -n $any -s v -l verbose -d 'more detail on stderr'
 complete -c evcat -n $any -s q -l quiet -d 'errors only'
 complete -c evcat -n $any -s h -l help -d 'show help'
