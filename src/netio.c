@@ -282,8 +282,17 @@ void netio_close(netio_t *io)
 /* The reason of OpenSSL's last error (or errno's), for "what: reason". */
 static void ctx_error(char *err, size_t errlen, const char *what)
 {
-    unsigned long e = ERR_peek_last_error();
-    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    const char *reason = NULL;
+    /* A file that cannot be opened: say why in errno's words, not
+     * OpenSSL's "system lib" that the last error of the queue says. */
+    unsigned long e, last = 0;
+    while ((e = ERR_get_error()) != 0) {
+        last = e;
+        if (ERR_SYSTEM_ERROR(e) && !reason)
+            reason = strerror(ERR_GET_REASON(e));
+    }
+    if (!reason && last)
+        reason = ERR_reason_error_string(last);
     if (!reason && errno)
         reason = strerror(errno);
     snprintf(err, errlen, "%s: %s", what, reason ? reason : "unusable");

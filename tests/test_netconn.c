@@ -924,6 +924,33 @@ static void test_tls_timeout(void **state)
     server_stop(&s);
 }
 
+static void test_cancel_midway(void **state)
+{
+    (void)state;
+    /* netconn_free in the TLS handshake and while waiting for a proxy:
+     * done never runs, the socket is closed, nothing leaks. */
+    server_t s, px;
+    assert_int_equal(server_start(&s, SRV_SILENT, "127.0.0.1", 16), 0);
+    assert_int_equal(server_start(&px, SRV_PROXY, "127.0.0.1", 16), 0);
+    px.mode = PX_SILENT;
+    char url[100];
+    snprintf(url, sizeof(url), "127.0.0.1:%u", px.port);
+    conn_opts_t co = opts();
+    co.insecure = true;
+    result_t r = {0};
+    for (int i = 0; i < 2; i++) {
+        co.proxy = i ? url : NULL;
+        netconn_target_t t = {.host = "127.0.0.1", .port = s.port, .tls = true};
+        netconn_t *nc = netconn_start(L, &t, &co, on_done, &r);
+        spin(50);
+        netconn_free(nc);
+    }
+    spin(20);
+    assert_int_equal(r.calls, 0);
+    server_stop(&px);
+    server_stop(&s);
+}
+
 static void test_tls_through_proxy(void **state)
 {
     (void)state;
@@ -1097,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_tls_options),
         cmocka_unit_test(test_tls_timeout),
+        cmocka_unit_test(test_cancel_midway),
         cmocka_unit_test(test_tls_through_proxy),
         cmocka_unit_test(test_tinyproxy),
     };
