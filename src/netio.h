@@ -56,6 +56,24 @@ void netio_shutdown(netio_t *io);
 /* Frees TLS state and closes the socket. */
 void netio_close(netio_t *io);
 
+/* TLS client side on a connected socket (also over a proxy tunnel). host is
+ * the name or address literal the user asked for: sent as SNI when it is a
+ * name, and the certificate is checked against it (DNS name or IP address)
+ * when ctx verifies peers. Returns 0 or NETIO_ERR. */
+int netio_init_tls_client(netio_t *io, int fd, SSL_CTX *ctx, const char *host);
+
+/* A client context: verify peers against cacert (a PEM file), else the
+ * system's default store, unless insecure; cert/key: a client certificate
+ * (key NULL: the key is in cert). TLS 1.2 at least. Returns NULL with a
+ * one-line reason in err. */
+SSL_CTX *netio_tls_client_ctx(const char *cacert, const char *cert, const char *key, bool insecure,
+                              char *err, size_t errlen);
+
+/* After a failed client handshake: a one-line reason naming a certificate
+ * problem ("certificate verify failed: ..." or "host name mismatch: ..."),
+ * or io->error. Writes into out and returns it. */
+const char *netio_tls_client_error(const netio_t *io, const char *host, char *out, size_t outlen);
+
 /* A server context for cert (a PEM chain) and key (PEM). Returns NULL with a
  * one-line reason in err. */
 SSL_CTX *netio_tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);
