@@ -31,6 +31,12 @@
 
 #define STDIN_CHUNK   65536
 #define QUEUE_PAUSE   (4u << 20) /* stop reading stdin while this much waits to be sent */
+/* After the end of input in pipe mode, replies still in flight are waited
+ * for: the close goes out once none has come for LINGER_QUIET_MS, at most
+ * LINGER_MAX_MS after the end of input. An asynchronous echo server would
+ * otherwise see our close before it had answered the last lines. */
+#define LINGER_QUIET_MS 250
+#define LINGER_MAX_MS   2000
 
 enum mode { MODE_LISTEN, MODE_SEND, MODE_PIPE, MODE_REPL };
 
@@ -54,6 +60,8 @@ struct wsrun {
     size_t lineno;
     bool sent_all;
     char *history;       /* repl history file; owned */
+    loop_timer_t linger; /* pipe mode: close once replies go quiet */
+    uint64_t linger_until;
 };
 
 static struct wsrun *repl_run; /* libedit's line callback has no user data */
@@ -118,13 +126,27 @@ static int send_msg(struct wsrun *R, const char *p, size_t n)
     return 0;
 }
 
+static void on_linger(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct wsrun *R = ud;
+    ws_client_close(R->c, 1000, NULL);
+}
+
 /* Everything we had to send is sent: close unless replies are awaited. */
 static void maybe_close(struct wsrun *R)
 {
-    if (R->mode == MODE_SEND || R->mode == MODE_PIPE) {
-        if (!R->count || R->got >= R->count)
-            ws_client_close(R->c, 1000, NULL);
+    if (R->mode != MODE_SEND && R->mode != MODE_PIPE)
+        return;
+    if (R->count && R->got < R->count)
+        return;
+    if (R->mode == MODE_PIPE && !R->count) {
+        R->linger_until = mono_ns() + LINGER_MAX_MS * 1000000ull;
+        loop_timer_arm_ms(R->loop, &R->linger, LINGER_QUIET_MS);
+        return;
     }
+    ws_client_close(R->c, 1000, NULL);
 }
 
 /* ---- stdin lines ---- */
@@ -412,10 +434,17 @@ static void on_open(void *ud, const char *protocol)
 static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt)
 {
     struct wsrun *R = ud;
+    /* Past --count, messages that arrive while the close completes are not ours. */
+    if (R->count && R->got >= R->count && (type == WS_TEXT || type == WS_BINARY))
+        return;
     out_ws_message(&R->out, true, type, p, n, 0, rtt, R->out.format == OUT_RAW ? 0 : real_ns());
     if (type != WS_TEXT && type != WS_BINARY)
         return;
     R->got++;
+    if (loop_timer_armed(&R->linger)) {
+        uint64_t quiet = mono_ns() + LINGER_QUIET_MS * 1000000ull;
+        loop_timer_arm_at(R->loop, &R->linger, quiet < R->linger_until ? quiet : R->linger_until);
+    }
     if (R->count && R->got == R->count) {
         emit(R);
         if (R->mode == MODE_LISTEN || R->sent_all)
@@ -516,6 +545,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     loop_signal(R.loop, SIGTERM, on_signal, &R);
     loop_timer_t timeout;
     loop_timer_init(&timeout, on_timeout, &R);
+    loop_timer_init(&R.linger, on_linger, &R);
     if (timeout_ms)
         loop_timer_arm_ms(R.loop, &timeout, timeout_ms);
     int fl = -1;
@@ -541,6 +571,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     ws_client_free(R.c);
     emit(&R);
     loop_timer_stop(R.loop, &timeout);
+    loop_timer_stop(R.loop, &R.linger);
     loop_free(R.loop);
     out_free(&R.out);
     buf_free(&R.line);
