@@ -60,11 +60,15 @@ struct wsrun {
     size_t lineno;
     bool sent_all;
     char *history;       /* repl history file; owned */
+    bool repl_active;    /* the prompt is up */
+    bool in_line_cb;     /* inside on_repl_line */
+    bool line_fresh;     /* a line was accepted and no key typed since */
     loop_timer_t linger; /* pipe mode: close once replies go quiet */
     uint64_t linger_until;
 };
 
 static struct wsrun *repl_run; /* libedit's line callback has no user data */
+static void on_repl_line(char *line);
 
 static void finish(struct wsrun *R, int code)
 {
@@ -100,10 +104,25 @@ static void emit(struct wsrun *R)
     }
     if (!R->out.buf.len)
         return;
+    if (!R->repl_active) {
+        flush_out(R);
+        return;
+    }
+    /* Our lines go above the prompt: clear the prompt line, print, and draw
+     * prompt and typed text again ourselves (libedit's own refresh would
+     * show a line it has just accepted again). The cursor is put back where
+     * libedit believes it is. */
     fputs("\r\033[K", stdout);
     fflush(stdout);
     flush_out(R);
-    rl_forced_update_display();
+    if (R->in_line_cb)
+        return; /* libedit draws the next prompt when the callback returns */
+    int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
+    int point = R->line_fresh ? 0 : rl_point;
+    printf("> %.*s", end, end ? rl_line_buffer : "");
+    if (point < end)
+        printf("\033[%dD", end - point);
+    fflush(stdout);
 }
 
 static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
@@ -333,12 +352,14 @@ static void on_repl_line(char *line)
     struct wsrun *R = repl_run;
     if (!line) { /* Ctrl-D */
         fputs("\n", stdout);
+        R->repl_active = false;
         rl_callback_handler_remove();
         ws_client_close(R->c, 1000, NULL);
         return;
     }
     if (*line)
         add_history(line);
+    R->in_line_cb = true;
     if (line[0] == '/' && line[1] != '/') {
         repl_command(R, line);
     } else if (*line) {
@@ -347,6 +368,9 @@ static void on_repl_line(char *line)
         if (send_msg(R, text, strlen(text)) < 0)
             repl_say(R, "! not connected\n");
     }
+    R->in_line_cb = false;
+    /* libedit keeps the accepted line in its buffer until the next key. */
+    R->line_fresh = true;
     free(line);
 }
 
@@ -355,7 +379,8 @@ static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
     (void)l;
     (void)fd;
     (void)events;
-    (void)ud;
+    struct wsrun *R = ud;
+    R->line_fresh = false;
     rl_callback_read_char();
 }
 
@@ -391,14 +416,37 @@ static void repl_start(struct wsrun *R)
     stifle_history(1000);
     if (R->history)
         read_history(R->history);
+}
+
+/* The prompt goes up once connected, so lifecycle lines do not land in it. */
+static void repl_prompt(struct wsrun *R)
+{
+    if (R->repl_active)
+        return;
+    R->repl_active = true;
     rl_callback_handler_install("> ", on_repl_line);
+    /* Terminals send ESC [ A ... for the arrows unless keypad mode is on,
+     * which libedit's callback mode never turns on: bind both forms. */
+    static const char *const binds[] = {
+        "bind '\\e[A' ed-prev-history", "bind '\\e[B' ed-next-history",
+        "bind '\\e[C' ed-next-char",    "bind '\\e[D' ed-prev-char",
+        "bind '\\e[H' ed-move-to-beg",  "bind '\\e[F' ed-move-to-end",
+        "bind '\\e[3~' ed-delete-next-char",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(binds); i++)
+        rl_parse_and_bind(binds[i]);
     loop_fd_add(R->loop, STDIN_FILENO, LOOP_READ, on_repl_key, R);
 }
 
 static void repl_stop(struct wsrun *R)
 {
     loop_fd_del(R->loop, STDIN_FILENO);
-    rl_callback_handler_remove();
+    if (R->repl_active) {
+        R->repl_active = false;
+        rl_callback_handler_remove();
+        fputs("\r\033[K", stdout);
+        fflush(stdout);
+    }
     if (R->history) {
         write_history(R->history);
         free(R->history);
@@ -426,8 +474,10 @@ static void on_open(void *ud, const char *protocol)
             on_stdin(R->loop, -1, R->stdin_eof ? LOOP_HUP : 0, R);
         watch_stdin(R, true);
     }
-    if (R->mode == MODE_REPL)
+    if (R->mode == MODE_REPL) {
         repl_say(R, "connected (/help for commands, Ctrl-D to close)\n");
+        repl_prompt(R);
+    }
     emit(R);
 }
 
