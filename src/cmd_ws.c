@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ struct wsrun {
     char *history;       /* repl history file; owned */
     bool repl_active;    /* the prompt is up */
     bool in_line_cb;     /* inside on_repl_line */
-    bool line_fresh;     /* a line was accepted and no key typed since */
+    bool line_done;      /* a line was accepted: restart libedit's line */
     loop_timer_t linger; /* pipe mode: close once replies go quiet */
     uint64_t linger_until;
 };
@@ -117,8 +118,8 @@ static void emit(struct wsrun *R)
     flush_out(R);
     if (R->in_line_cb)
         return; /* libedit draws the next prompt when the callback returns */
-    int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
-    int point = R->line_fresh ? 0 : rl_point;
+    int end = rl_line_buffer ? rl_end : 0;
+    int point = rl_point < end ? rl_point : end;
     printf("> %.*s", end, end ? rl_line_buffer : "");
     if (point < end)
         printf("\033[%dD", end - point);
@@ -369,8 +370,7 @@ static void on_repl_line(char *line)
             repl_say(R, "! not connected\n");
     }
     R->in_line_cb = false;
-    /* libedit keeps the accepted line in its buffer until the next key. */
-    R->line_fresh = true;
+    R->line_done = true;
     free(line);
 }
 
@@ -380,8 +380,20 @@ static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
     (void)fd;
     (void)events;
     struct wsrun *R = ud;
-    R->line_fresh = false;
-    rl_callback_read_char();
+    /* libedit takes one character per call; a paste or a fast typist leaves
+     * more in the terminal, which epoll would not announce again in time. */
+    struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+    do {
+        rl_callback_read_char();
+        if (R->line_done && R->repl_active) {
+            /* libedit does not reset its line after an accepted one in
+             * callback mode (a redraw shows it again, Ctrl-D edits it):
+             * start over with a fresh prompt. */
+            R->line_done = false;
+            rl_callback_handler_remove();
+            rl_callback_handler_install("> ", on_repl_line);
+        }
+    } while (R->repl_active && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
 }
 
 static char *history_path(void)
@@ -424,6 +436,7 @@ static void repl_prompt(struct wsrun *R)
     if (R->repl_active)
         return;
     R->repl_active = true;
+    setvbuf(stdin, NULL, _IONBF, 0); /* libedit reads through stdin: no hidden buffer */
     rl_callback_handler_install("> ", on_repl_line);
     /* Terminals send ESC [ A ... for the arrows unless keypad mode is on,
      * which libedit's callback mode never turns on: bind both forms. */
