@@ -64,6 +64,8 @@ struct wsrun {
     bool repl_active;    /* the prompt is up */
     bool in_line_cb;     /* inside on_repl_line */
     bool line_done;      /* a line was accepted: restart libedit's line */
+    bool line_fresh;     /* since then, no key: the prompt is empty (libedit's
+                          * rl_line_buffer still holds the old line) */
     loop_timer_t linger; /* pipe mode: close once replies go quiet */
     uint64_t linger_until;
 };
@@ -118,7 +120,7 @@ static void emit(struct wsrun *R)
     flush_out(R);
     if (R->in_line_cb)
         return; /* libedit draws the next prompt when the callback returns */
-    int end = rl_line_buffer ? rl_end : 0;
+    int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
     int point = rl_point < end ? rl_point : end;
     printf("> %.*s", end, end ? rl_line_buffer : "");
     if (point < end)
@@ -384,6 +386,7 @@ static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
      * more in the terminal, which epoll would not announce again in time. */
     struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
     do {
+        R->line_fresh = false;
         rl_callback_read_char();
         if (R->line_done && R->repl_active) {
             /* libedit does not reset its line after an accepted one in
@@ -392,6 +395,7 @@ static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
             R->line_done = false;
             rl_callback_handler_remove();
             rl_callback_handler_install("> ", on_repl_line);
+            R->line_fresh = true;
         }
     } while (R->repl_active && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
 }
