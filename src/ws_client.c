@@ -438,9 +438,7 @@ static void on_connected(netconn_t *nc, int ok, const char *why, void *ud)
 {
     ws_client_t *c = ud;
     if (ok < 0) {
-        c->nc = NULL;
-        netconn_free(nc);
-        /* Before any open, connect errors are final: see sse_client.h. */
+        /* why lives in nc: report before freeing it (over() frees c->nc). */
         fail(c, true, why);
         return;
     }
