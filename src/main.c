@@ -14,6 +14,8 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <histedit.h>
+#include <wslay/wslay.h>
 
 struct command {
     const char *name;
@@ -49,6 +51,12 @@ static void version(void)
            (cv->features & CURL_VERSION_IPV6) ? ", IPv6" : "");
     printf("OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
     printf("cJSON %s\n", cJSON_Version());
+#ifdef EVCAT_WSLAY_PKG_VERSION
+    printf("wslay %s (Debian package at build time)\n", EVCAT_WSLAY_PKG_VERSION);
+#else
+    printf("wslay %s (header at build time)\n", WSLAY_VERSION);
+#endif
+    printf("libedit API %d.%d\n", LIBEDIT_MAJOR, LIBEDIT_MINOR);
 }
 
 static const struct command *find(const char *name)
