@@ -38,6 +38,8 @@ static void check_upgrade_fields(const uint8_t *data, size_t size)
     free(copy);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
