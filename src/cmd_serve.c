@@ -19,6 +19,9 @@ static void usage(FILE *f)
         "A broadcast channel over HTTP/1.1 on loopback:",
         "  GET  /sse                 the channel as Server-Sent Events",
         "  POST /publish[?event=T]   publish the body (UTF-8) as one event: 202 {\"id\":N}",
+        "  GET  /ws                  WebSocket: the channel's data as text messages; text",
+        "                            sent here is published (type message); binary is ignored",
+        "  GET  /echo                WebSocket echo: every text or binary message comes back",
         "",
         "Options:",
         "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080",
@@ -30,9 +33,11 @@ static void usage(FILE *f)
         "      --retry MS            retry: sent to each subscriber (default 3000)",
         "      --history N           events kept for Last-Event-ID resume (default 1000;",
         "                            at most 64M of them)",
-        "      --max-message SIZE    largest publish body (default 1M; 413 beyond)",
+        "      --max-message SIZE    largest publish body (default 1M; 413 beyond) and",
+        "                            largest incoming WebSocket message (close 1009 beyond)",
         "      --max-queue SIZE      bytes pending for a subscriber before it is dropped",
-        "                            (default 4M)",
+        "                            (default 4M; a /ws client gets close 1008); /echo",
+        "                            stops reading its client while over it",
         "      --max-connections N   beyond this, answer 503 (default 10000)",
         "      --header-timeout DUR  to receive a request head, and longest pause in a",
         "                            body (default 10s)",
@@ -44,7 +49,8 @@ static void usage(FILE *f)
         "Events carry id: N, one sequence for the channel (ticks included); a",
         "subscriber sending Last-Event-ID (or ?lastEventId=N) gets every later event",
         "still in history, all of it when N is older, nothing when N is unknown.",
-        "SIGINT or SIGTERM ends every stream cleanly and exits 0.",
+        "SIGINT or SIGTERM ends every stream cleanly (WebSocket: close 1001, then a",
+        "short wait for the clients' closes) and exits 0.",
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         fprintf(f, "%s\n", lines[i]);
@@ -250,6 +256,9 @@ int cmd_serve(int argc, char **argv)
     const char *scheme = serve_is_tls(srv) ? "https" : "http";
     msg_info("serving SSE on %s://%s/sse (publish: POST %s://%s/publish)", scheme, addr, scheme,
              addr);
+    const char *wscheme = serve_is_tls(srv) ? "wss" : "ws";
+    msg_info("serving WebSocket on %s://%s/ws (the channel) and %s://%s/echo", wscheme, addr,
+             wscheme, addr);
 
     int status = EXIT_OK;
     rc = loop_run(l);
@@ -259,12 +268,15 @@ int cmd_serve(int argc, char **argv)
     }
     const serve_stats_t *st = serve_stats(srv);
     msg_info("served %llu connection%s, %llu request%s; published %llu event%s (+%llu ticks); "
-             "dropped %llu slow subscriber%s",
+             "dropped %llu slow subscriber%s; WebSocket: %llu connection%s, %llu message%s "
+             "received",
              (unsigned long long)st->connections, st->connections == 1 ? "" : "s",
              (unsigned long long)st->requests, st->requests == 1 ? "" : "s",
              (unsigned long long)st->published, st->published == 1 ? "" : "s",
              (unsigned long long)st->ticks, (unsigned long long)st->dropped,
-             st->dropped == 1 ? "" : "s");
+             st->dropped == 1 ? "" : "s", (unsigned long long)st->ws_connections,
+             st->ws_connections == 1 ? "" : "s", (unsigned long long)st->ws_messages,
+             st->ws_messages == 1 ? "" : "s");
     serve_free(srv);
     loop_free(l);
     return status;

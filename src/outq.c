@@ -107,6 +107,17 @@ void outq_consume(outq_t *q, size_t n)
         q->head = 0;
 }
 
+void outq_drop_unstarted(outq_t *q)
+{
+    uint32_t keep = q->count && q->off ? 1 : 0;
+    for (uint32_t i = keep; i < q->count; i++)
+        outq_buf_unref(q->items[(q->head + i) & (q->cap - 1)]);
+    q->count = keep;
+    q->pending = keep ? q->items[q->head]->len - q->off : 0;
+    if (!keep)
+        q->head = 0;
+}
+
 void outq_shrink(outq_t *q)
 {
     if (q->count == 0 && q->cap > OUTQ_KEEP_SLOTS) {

@@ -52,6 +52,10 @@ static inline size_t outq_pending(const outq_t *q)
 {
     return q->pending;
 }
+/* Drops every buffer not yet started, keeping the one partly written (a
+ * frame or event cut in the middle must still be finished before anything
+ * else can follow it on the wire). */
+void outq_drop_unstarted(outq_t *q);
 /* Gives a large, empty ring back (idle subscribers should not keep a burst's
  * peak). */
 void outq_shrink(outq_t *q);

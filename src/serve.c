@@ -5,6 +5,8 @@
 #include "netio.h"
 #include "outq.h"
 #include "util.h"
+#include "ws_handshake.h"
+#include "ws_session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -154,6 +156,7 @@ struct conn {
     bool keep_alive;    /* the current request allows another after it */
     bool waiting;       /* idle between requests: the idle timeout runs */
     bool subscribed;    /* on srv->subs */
+    bool ws_subscribed; /* on srv->ws_subs */
 
     http_request_t *req; /* owned; NULL once streaming */
     buf_t in;            /* owned: bytes read and not yet parsed */
@@ -169,6 +172,7 @@ struct conn {
 
     struct conn *prev, *next;         /* srv->conns */
     struct conn *sub_prev, *sub_next; /* srv->subs */
+    struct conn *ws_prev, *ws_next;   /* srv->ws_subs */
     struct conn *dirty_next;          /* srv->dirty */
     struct conn *dead_next;           /* srv->dead */
     char peer[INET6_ADDRSTRLEN + 10];
@@ -184,7 +188,8 @@ struct serve {
 
     struct conn *conns; /* owned: every live connection */
     size_t nconns;
-    struct conn *subs; /* the SSE subscribers among them */
+    struct conn *subs;    /* the SSE subscribers among them */
+    struct conn *ws_subs; /* the /ws subscribers among them */
     struct conn *dirty;
     struct conn *dead; /* owned: closed, to free */
 
@@ -259,6 +264,8 @@ static const char *status_text(int status)
         return "Content Too Large";
     case 417:
         return "Expectation Failed";
+    case 426:
+        return "Upgrade Required";
     case 431:
         return "Request Header Fields Too Large";
     case 501:
@@ -299,6 +306,29 @@ static void subs_remove(serve_t *s, struct conn *c)
     s->stats.subscribers--;
 }
 
+static void ws_subs_add(serve_t *s, struct conn *c)
+{
+    c->ws_prev = NULL;
+    c->ws_next = s->ws_subs;
+    if (s->ws_subs)
+        s->ws_subs->ws_prev = c;
+    s->ws_subs = c;
+    c->ws_subscribed = true;
+}
+
+static void ws_subs_remove(serve_t *s, struct conn *c)
+{
+    if (!c->ws_subscribed)
+        return;
+    if (c->ws_prev)
+        c->ws_prev->ws_next = c->ws_next;
+    else
+        s->ws_subs = c->ws_next;
+    if (c->ws_next)
+        c->ws_next->ws_prev = c->ws_prev;
+    c->ws_subscribed = false;
+}
+
 static void mark_dirty(struct conn *c)
 {
     if (c->dirty || c->write_blocked || c->state == CS_DEAD)
@@ -322,6 +352,9 @@ static void conn_update_interest(struct conn *c)
         return;
     case CS_HEAD:
     case CS_BODY:
+        want_read = !c->read_paused;
+        break;
+    case CS_UPGRADED:
         want_read = !c->read_paused;
         break;
     case CS_CLOSING:
@@ -420,6 +453,8 @@ typedef void (*route_fn)(struct conn *c);
 static void route_sse(struct conn *c);
 static void route_publish(struct conn *c);
 static void route_options(struct conn *c);
+static void route_ws(struct conn *c);
+static void route_echo(struct conn *c);
 
 /* The dispatch table: a path with a method per row. A known path with
  * another method gets 405 with Allow built from its rows. takes_body: the
@@ -431,13 +466,9 @@ static const struct route {
     route_fn fn;
     bool takes_body;
 } routes[] = {
-    {"GET", "/sse", route_sse, false},
-    {"OPTIONS", "/sse", route_options, false},
-    {"POST", "/publish", route_publish, true},
-    {"OPTIONS", "/publish", route_options, false},
-    /* WebSocket (a later change): {"GET", "/ws", route_ws, false},
-     * {"GET", "/echo", route_echo, false}, each upgrading through
-     * struct serve_upgrade. */
+    {"GET", "/sse", route_sse, false},         {"OPTIONS", "/sse", route_options, false},
+    {"POST", "/publish", route_publish, true}, {"OPTIONS", "/publish", route_options, false},
+    {"GET", "/ws", route_ws, false},           {"GET", "/echo", route_echo, false},
 };
 
 /* The route for method and path; NULL with *allow filled when the path is
@@ -485,17 +516,11 @@ static void on_warn_timer(loop_t *l, loop_timer_t *t, void *ud)
     warn_drops(ud);
 }
 
-static void conn_drop(struct conn *c)
+/* Counts a subscriber dropped for not reading, and warns (rate-limited). */
+static void note_drop(serve_t *s)
 {
-    serve_t *s = c->srv;
     s->stats.dropped++;
     s->drops_unreported++;
-    msg_verbose("%s dropped: %zu bytes pending (over --max-queue)", c->peer, outq_pending(&c->out));
-    /* An abortive close: the kernel's send buffer (megabytes for a stalled
-     * peer) is freed now instead of waiting for a reader that is not there. */
-    struct linger lg = {1, 0};
-    setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    conn_close(c, NULL);
     if (loop_timer_armed(&s->warn_timer))
         return;
     uint64_t now = loop_now(s->loop);
@@ -504,6 +529,20 @@ static void conn_drop(struct conn *c)
     else
         loop_timer_arm_at(s->loop, &s->warn_timer, s->last_warn_ns + WARN_INTERVAL_NS);
 }
+
+static void conn_drop(struct conn *c)
+{
+    serve_t *s = c->srv;
+    msg_verbose("%s dropped: %zu bytes pending (over --max-queue)", c->peer, outq_pending(&c->out));
+    /* An abortive close: the kernel's send buffer (megabytes for a stalled
+     * peer) is freed now instead of waiting for a reader that is not there. */
+    struct linger lg = {1, 0};
+    setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    conn_close(c, NULL);
+    note_drop(s);
+}
+
+static void ws_drop(struct conn *c);
 
 /* Queues a shared buffer on every subscriber. */
 static void broadcast(serve_t *s, outq_buf_t *b)
@@ -519,10 +558,65 @@ static void broadcast(serve_t *s, outq_buf_t *b)
     }
 }
 
+/* An unmasked server frame (FIN set) around payload, ready to share. */
+static outq_buf_t *ws_frame_new(unsigned opcode, const void *payload, size_t n)
+{
+    uint8_t h[10];
+    size_t hl = 0;
+    h[hl++] = (uint8_t)(0x80 | opcode);
+    if (n < 126) {
+        h[hl++] = (uint8_t)n;
+    } else if (n < 65536) {
+        h[hl++] = 126;
+        h[hl++] = (uint8_t)(n >> 8);
+        h[hl++] = (uint8_t)n;
+    } else {
+        h[hl++] = 127;
+        for (int i = 7; i >= 0; i--)
+            h[hl++] = (uint8_t)((uint64_t)n >> (8 * i));
+    }
+    outq_buf_t *b = outq_buf_new(hl + n);
+    memcpy(b->data, h, hl);
+    if (n)
+        memcpy(b->data + hl, payload, n);
+    return b;
+}
+
+/* Fan-out to /ws subscribers, the WebSocket twin of broadcast().
+ *
+ * A server's frames are not masked, so one event's frame is the same bytes
+ * for every subscriber: it is built once (ws_frame_new) and each queue gets
+ * a reference, as SSE events do, instead of N copies through N wslay
+ * queues. What makes it safe to put these bytes on a queue that wslay also
+ * writes to: wslay's send callback (ws_on_send) takes every byte it is
+ * given into the same queue, never a short write and never EAGAIN, so a
+ * wslay call never leaves half a frame behind; between wslay calls the
+ * queue always ends on a frame boundary, and a broadcast frame appended
+ * there cannot split one of wslay's frames (its pongs, closes, echoes). The
+ * connection's bound is the queue's size (--max-queue) rather than the
+ * socket's: a subscriber over it is dropped (ws_drop). */
+static void ws_broadcast(serve_t *s, outq_buf_t *b)
+{
+    struct conn *next;
+    for (struct conn *c = s->ws_subs; c; c = next) {
+        next = c->ws_next;
+        outq_push(&c->out, b);
+        if (outq_pending(&c->out) > s->cfg.max_queue)
+            ws_drop(c);
+        else
+            mark_dirty(c);
+    }
+}
+
 static uint64_t publish(serve_t *s, const char *type, size_t tlen, const char *data, size_t dlen)
 {
     const channel_event_t *ev = channel_publish(s->ch, type, tlen, data, dlen);
     broadcast(s, ev->sse);
+    if (s->ws_subs) {
+        outq_buf_t *f = ws_frame_new(0x1, ev->data, ev->data_len);
+        ws_broadcast(s, f);
+        outq_buf_unref(f);
+    }
     return ev->seq;
 }
 
@@ -548,6 +642,11 @@ static void on_keepalive(loop_t *l, loop_timer_t *t, void *ud)
         static const char comment[] = ": keepalive\n\n";
         outq_buf_t *b = outq_buf_copy(comment, sizeof(comment) - 1);
         broadcast(s, b);
+        outq_buf_unref(b);
+    }
+    if (s->ws_subs) { /* WebSocket's own keepalive: an empty ping */
+        outq_buf_t *b = ws_frame_new(0x9, NULL, 0);
+        ws_broadcast(s, b);
         outq_buf_unref(b);
     }
     loop_timer_arm_ms(l, t, s->cfg.keepalive_ms);
@@ -669,6 +768,254 @@ static void route_sse(struct conn *c)
     buf_free(&c->body);
     subs_add(s, c);
     mark_dirty(c);
+}
+
+/* ---- WebSocket: GET /ws and GET /echo ---- */
+
+/* The connection after its 101: a wslay session whose transport is the
+ * connection itself. Input: on_data hands each read to the session through
+ * ws_on_recv. Output: ws_on_send copies into the connection's queue, which
+ * conn_flush writes like any other (see ws_broadcast for why that matters). */
+enum ws_kind { WSK_CHANNEL, WSK_ECHO };
+
+struct ws_conn {
+    ws_session_t *sess; /* owned */
+    enum ws_kind kind;
+    const char *in; /* the read being fed to the session, during on_data */
+    size_t in_len;
+    bool busy;         /* inside the session: freeing waits until it returns */
+    bool free_pending; /* the connection closed meanwhile */
+    bool done;         /* closed, failed or dropped: the session gets no more input */
+};
+
+static ssize_t ws_on_recv(void *ud, uint8_t *p, size_t n)
+{
+    struct conn *c = ud;
+    struct ws_conn *w = c->upgrade_ud;
+    if (w->in_len == 0)
+        return WS_IO_AGAIN;
+    size_t k = n < w->in_len ? n : w->in_len;
+    memcpy(p, w->in, k);
+    w->in += k;
+    w->in_len -= k;
+    return (ssize_t)k;
+}
+
+static ssize_t ws_on_send(void *ud, const uint8_t *p, size_t n)
+{
+    struct conn *c = ud;
+    /* Always all of it (see ws_broadcast); the queue's bound is checked
+     * after each round of input. */
+    if (c->state == CS_UPGRADED) /* after a drop or the end: nothing more */
+        conn_send(c, p, n);
+    return (ssize_t)n;
+}
+
+static void ws_on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt)
+{
+    (void)rtt;
+    struct conn *c = ud;
+    struct ws_conn *w = c->upgrade_ud;
+    serve_t *s = c->srv;
+    if ((type != WS_TEXT && type != WS_BINARY) || w->done)
+        return; /* pings are answered by wslay; pongs need nothing */
+    s->stats.ws_messages++;
+    if (w->kind == WSK_ECHO) {
+        ws_session_send(w->sess, type, p, n);
+        return;
+    }
+    if (type == WS_BINARY) {
+        /* The channel carries text (SSE cannot carry binary); closing the
+         * connection over it would be harsher than useful. */
+        s->stats.ws_binary_ignored++;
+        return;
+    }
+    if (s->stopping)
+        return;
+    publish(s, "message", 7, (const char *)p, n);
+    s->stats.published++;
+}
+
+static void ws_on_peer_close(void *ud, uint16_t code, const char *reason, size_t len)
+{
+    struct conn *c = ud;
+    msg_verbose("%s WebSocket close from the client: %u (%s)%s%.*s", c->peer, code,
+                ws_close_code_name(code), len ? " " : "", (int)(len > 80 ? 80 : len), reason);
+}
+
+static const ws_session_callbacks_t ws_callbacks = {ws_on_send, ws_on_recv, ws_on_message,
+                                                    ws_on_peer_close};
+
+static void ws_free(struct ws_conn *w)
+{
+    ws_session_free(w->sess);
+    free(w);
+}
+
+/* After the session ran: end the connection once the session is over, and
+ * hold an echo client's input while its answers pile up. */
+static void ws_after(struct conn *c)
+{
+    struct ws_conn *w = c->upgrade_ud;
+    if (w->done || c->state != CS_UPGRADED)
+        return;
+    ws_session_state_t st = ws_session_state(w->sess);
+    if (st == WS_SESSION_CLOSED) {
+        w->done = true;
+        ws_subs_remove(c->srv, c);
+        conn_finish(c); /* our close is queued: flush it, then FIN (the server closes first) */
+        return;
+    }
+    if (st == WS_SESSION_FAILED) {
+        w->done = true;
+        ws_subs_remove(c->srv, c);
+        uint16_t code = 0;
+        const char *why = ws_session_error(w->sess, &code);
+        if (code) {
+            msg_verbose("%s WebSocket closed with %u: %s", c->peer, code, why);
+            conn_finish(c);
+        } else {
+            conn_close(c, why);
+        }
+        return;
+    }
+    if (w->kind == WSK_ECHO && outq_pending(&c->out) > c->srv->cfg.max_queue)
+        c->read_paused = true; /* resumed by conn_flush */
+}
+
+static int ws_on_data(struct conn *c, const char *p, size_t n)
+{
+    struct ws_conn *w = c->upgrade_ud;
+    if (w->done)
+        return 0;
+    w->in = p;
+    w->in_len = n;
+    w->busy = true;
+    ws_session_read(w->sess);
+    w->busy = false;
+    w->in_len = 0;
+    if (w->free_pending) { /* dropped while publishing to itself */
+        ws_free(w);
+        c->upgrade_ud = NULL;
+        return 0;
+    }
+    ws_after(c);
+    return 0;
+}
+
+static void ws_on_shutdown(struct conn *c)
+{
+    struct ws_conn *w = c->upgrade_ud;
+    ws_subs_remove(c->srv, c);
+    if (!w->done && ws_session_close(w->sess, 1001, "server shutting down") == 0) {
+        /* Wait for the client's close (bounded by serve_stop's grace). */
+        ws_session_write(w->sess);
+        return;
+    }
+    w->done = true;
+    conn_finish(c);
+}
+
+static void ws_on_close(struct conn *c)
+{
+    struct ws_conn *w = c->upgrade_ud;
+    ws_subs_remove(c->srv, c);
+    c->srv->stats.ws_clients--;
+    if (!w)
+        return;
+    if (w->busy) {
+        w->free_pending = true;
+        return;
+    }
+    ws_free(w);
+    c->upgrade_ud = NULL;
+}
+
+static const struct serve_upgrade ws_upgrade = {ws_on_data, ws_on_shutdown, ws_on_close};
+
+/* A /ws subscriber that stopped reading: close 1008 after the frame being
+ * written (best effort: it reaches a client that reads again within
+ * CLOSING_MS), everything else queued is dropped now. */
+static void ws_drop(struct conn *c)
+{
+    serve_t *s = c->srv;
+    struct ws_conn *w = c->upgrade_ud;
+    msg_verbose("%s dropped: %zu bytes pending (over --max-queue)", c->peer, outq_pending(&c->out));
+    ws_subs_remove(s, c);
+    w->done = true;
+    outq_drop_unstarted(&c->out);
+    static const char reason[] = "\x03\xf0"
+                                 "client too slow (over --max-queue)";
+    outq_push_owned(&c->out, ws_frame_new(0x8, reason, sizeof(reason) - 1));
+    conn_finish(c);
+    note_drop(s);
+}
+
+/* Both routes: check the upgrade (400, or 426 for a plain GET or another
+ * version), answer 101, hand the connection to a session. */
+static void route_upgrade(struct conn *c, enum ws_kind kind)
+{
+    serve_t *s = c->srv;
+    const http_request_info_t *in = http_request_info(c->req);
+    const char *upgrade = http_request_header(in, "upgrade", NULL);
+    if (!upgrade) {
+        respond_error(c, 426, "this is a WebSocket endpoint: connect with a WebSocket client",
+                      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+        return;
+    }
+    if (in->version_minor == 0) {
+        respond_error(c, 400, "a WebSocket upgrade needs HTTP/1.1", NULL);
+        return;
+    }
+    char accept[WS_ACCEPT_LEN + 1];
+    const char *why = NULL;
+    bool version_only = false;
+    if (ws_check_upgrade(upgrade, in->upgrade ? "upgrade" : NULL,
+                         http_request_header(in, "sec-websocket-version", NULL),
+                         http_request_header(in, "sec-websocket-key", NULL), accept, &why,
+                         &version_only) < 0) {
+        if (version_only)
+            respond_error(c, 426, why, "Sec-WebSocket-Version: 13\r\n");
+        else
+            respond_error(c, 400, why, NULL);
+        return;
+    }
+    /* No subprotocol is ever selected and no extension accepted: a client
+     * that requires one fails its own check, which is right. */
+    buf_t b;
+    buf_init(&b);
+    ws_build_101(&b, accept, NULL);
+    conn_send(c, b.p, b.len);
+    buf_free(&b);
+    log_request(c, 101, kind == WSK_ECHO ? "websocket echo" : "websocket");
+
+    struct ws_conn *w = xcalloc(1, sizeof(*w));
+    w->kind = kind;
+    w->sess = ws_session_new(true, s->cfg.max_message, &ws_callbacks, c);
+    c->upgrade = &ws_upgrade;
+    c->upgrade_ud = w;
+    c->state = CS_UPGRADED;
+    /* Bytes after the head (frames sent before our 101) stay in c->in:
+     * conn_process gives them to on_data next. */
+    loop_timer_stop(s->loop, &c->timer);
+    http_request_free(c->req);
+    c->req = NULL;
+    buf_free(&c->body);
+    s->stats.ws_connections++;
+    s->stats.ws_clients++;
+    if (kind == WSK_CHANNEL)
+        ws_subs_add(s, c);
+    mark_dirty(c);
+}
+
+static void route_ws(struct conn *c)
+{
+    route_upgrade(c, WSK_CHANNEL);
+}
+
+static void route_echo(struct conn *c)
+{
+    route_upgrade(c, WSK_ECHO);
 }
 
 /* ---- request flow ---- */
@@ -863,6 +1210,14 @@ static void conn_flush(struct conn *c)
             loop_timer_arm_ms(s->loop, &c->timer, LINGER_MS);
         }
     }
+    if (c->read_paused && c->state == CS_UPGRADED &&
+        outq_pending(&c->out) <= c->srv->cfg.max_queue / 2) {
+        c->read_paused = false;
+        if (netio_pending(&c->io))
+            conn_read(c); /* decrypted bytes that epoll will not announce */
+        if (c->state == CS_DEAD)
+            return;
+    }
     if (c->read_paused && (c->state == CS_HEAD || c->state == CS_BODY) &&
         outq_pending(&c->out) <= PIPELINE_OUT_MAX / 2) {
         c->read_paused = false;
@@ -896,6 +1251,9 @@ static void conn_on_eof(struct conn *c)
     case CS_STREAM:
         conn_close(c, "subscriber left");
         return;
+    case CS_UPGRADED:
+        conn_close(c, "WebSocket client left without a close frame");
+        return;
     default:
         conn_close(c, NULL);
     }
@@ -909,7 +1267,8 @@ static void conn_read(struct conn *c)
     for (int reads = 0; c->state != CS_DEAD; reads++) {
         bool discard = c->state == CS_STREAM || c->state == CS_LINGER;
         if (c->state == CS_CLOSING ||
-            ((c->state == CS_HEAD || c->state == CS_BODY) && c->read_paused))
+            ((c->state == CS_HEAD || c->state == CS_BODY || c->state == CS_UPGRADED) &&
+             c->read_paused))
             return;
         /* Plain TCP: epoll reports again what is left. TLS: bytes already
          * decrypted are not announced, so drain those now. */

@@ -2,6 +2,9 @@
  * on the loop: GET /sse streams it as Server-Sent Events, POST /publish
  * adds to it. Plain TCP or TLS (netio), requests parsed by http_request,
  * events formatted once and shared by every subscriber (channel, outq).
+ * GET /ws and GET /echo upgrade to WebSocket (ws_handshake, ws_session):
+ * /ws subscribes to the channel and publishes what its client sends; /echo
+ * sends every message back.
  *
  * Life of a connection (one state at a time, one timer re-armed per state):
  *   HANDSHAKE (TLS) -> HEAD -> [BODY] -> handler
@@ -52,9 +55,13 @@ typedef struct serve_stats {
     uint64_t requests;
     uint64_t published; /* events from POST /publish */
     uint64_t ticks;
-    uint64_t dropped;  /* subscribers closed for not reading */
-    uint64_t rejected; /* connections over --max-connections */
-    size_t subscribers;
+    uint64_t dropped;           /* subscribers closed for not reading */
+    uint64_t rejected;          /* connections over --max-connections */
+    size_t subscribers;         /* SSE subscribers now */
+    uint64_t ws_connections;    /* WebSocket upgrades (/ws and /echo) */
+    uint64_t ws_messages;       /* text and binary messages received from WebSocket clients */
+    uint64_t ws_binary_ignored; /* binary messages sent to /ws (not published) */
+    size_t ws_clients;          /* WebSocket connections now */
 } serve_stats_t;
 
 typedef struct serve serve_t;

@@ -278,7 +278,7 @@ for sig in TERM INT; do
     expect_eq "SIG$sig: serve exits 0" 0 "$?"
     wait "$CURL"
     expect_eq "SIG$sig: the stream ends cleanly (curl exits 0)" 0 "$?"
-    check "SIG$sig: summary line" grep -qE '^\* served [0-9]+ connections?, [0-9]+ requests?; published 0 events \(\+[0-9]+ ticks\); dropped 0 slow subscribers$' "$TMP/sig$sig.err"
+    check "SIG$sig: summary line" grep -qE '^\* served [0-9]+ connections?, [0-9]+ requests?; published 0 events \(\+[0-9]+ ticks\); dropped 0 slow subscribers; WebSocket: 0 connections, 0 messages received$' "$TMP/sig$sig.err"
 done
 start_serve -q --tick 100ms 2>"$TMP/quiet.err"
 curl -s -d x "$SERVE_URL/publish" >/dev/null
