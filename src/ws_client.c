@@ -248,6 +248,13 @@ static bool check_session(ws_client_t *c)
     if (s == WS_SESSION_FAILED) {
         uint16_t sent = 0;
         const char *why = ws_session_error(c->sess, &sent);
+        if (c->user_closed && c->st == C_CLOSING) {
+            /* We were leaving anyway: a peer that hangs up instead of
+             * answering our close does not make the user's close fail. */
+            msg_info("closed (%s)", why);
+            over(c, EXIT_OK, false);
+            return false;
+        }
         if (sent)
             msg_error("%s: %s (closed with %u)", c->shown_url, why, sent);
         else
