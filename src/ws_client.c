@@ -41,6 +41,8 @@ struct ws_client {
 
     bool user_closed;
     bool ping_outstanding;
+    bool pumping;             /* inside pump(): the session is running */
+    bool pump_again;
     unsigned opens;
     unsigned failures;        /* consecutive attempts that did not open */
     unsigned attempts;        /* reconnections in all */
@@ -266,14 +268,26 @@ static bool check_session(ws_client_t *c)
     return true;
 }
 
+/* Runs the session. Callbacks it makes (a message that completes --count,
+ * say) may queue frames and ask for another pump: that must not re-enter
+ * wslay, so the request is noted and the outer pump goes round again. */
 static void pump(ws_client_t *c)
 {
     if (!c->sess)
         return;
-    if (ws_session_want_read(c->sess))
-        ws_session_read(c->sess);
-    if (c->sess && ws_session_want_write(c->sess))
-        ws_session_write(c->sess);
+    if (c->pumping) {
+        c->pump_again = true;
+        return;
+    }
+    c->pumping = true;
+    do {
+        c->pump_again = false;
+        if (ws_session_want_read(c->sess))
+            ws_session_read(c->sess);
+        if (ws_session_want_write(c->sess))
+            ws_session_write(c->sess);
+    } while (c->pump_again);
+    c->pumping = false;
     if (c->cbs.on_batch)
         c->cbs.on_batch(c->ud);
     if (c->sess)

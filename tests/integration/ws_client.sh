@@ -139,6 +139,20 @@ wait $pid; rc=$?
 expect_eq "SIGINT: exit 130" 130 "$rc"
 check "SIGINT: what arrived is on stdout" test "$(wc -l <"$TMP/out")" -ge 3
 
+start=$(date +%s%N)
+out=$("$EVCAT" listen -o raw --reconnect -n 2 "$U/close/1000/bye" 2>"$TMP/err"); rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+expect_eq "--reconnect: a new connection after the server's close" $'before close\nbefore close/0' "$out/$rc"
+check "the reconnect waits about a second (${ms} ms) and says so" \
+    bash -c "[ $ms -ge 900 ] && [ $ms -lt 4000 ] && grep -q 'reconnecting in' '$TMP/err'"
+if $PY -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+    V6=$(free_port)
+    bg "$EVCAT" serve -q --listen "[::1]:$V6" --tick 0
+    for i in $(seq 50); do (exec 3<>"/dev/tcp/::1/$V6") 2>/dev/null && break; sleep 0.1; done
+    out=$("$EVCAT" send -o raw -n 1 "ws://[::1]:$V6/echo" over-v6 2>/dev/null)
+    expect_eq "an IPv6 literal URL (ws://[::1]:port)" "over-v6" "$out"
+fi
+
 # --- usage errors: one line, exit 2 ---
 usage() {
     local name=$1
