@@ -110,6 +110,9 @@ expect_eq "Origin, -H, --bearer, version 13, no extension offered" \
     "$(paste -sd'|' "$TMP/out")"
 check "-v shows the handshake" bash -c "grep -q '^> GET /headers HTTP/1.1' '$TMP/err' && grep -q '^< HTTP/1.1 101' '$TMP/err'"
 check "-v redacts the bearer token" bash -c "! grep -q t0ken '$TMP/err'"
+out=$("$EVCAT" listen -o raw -v -u alice:s3cret "$U/headers" 2>"$TMP/err" | sed -n 2p)
+expect_eq "-u sends basic auth in the handshake" "authorization=Basic $(printf alice:s3cret | base64)" "$out"
+check "-v redacts it" bash -c "! grep -q -e s3cret -e '$(printf alice:s3cret | base64)' '$TMP/err'"
 dead=$(free_port)
 expect_rc "nothing listening: exit 1" 1 "$EVCAT" listen "ws://127.0.0.1:$dead/"
 
