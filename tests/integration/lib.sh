@@ -119,6 +119,77 @@ expect_rc() {
     fi
 }
 
+# expect_usage NAME ARGS...: evcat ARGS must fail with exit 2 and exactly one
+# line on stderr (kept in $TMP/err).
+expect_usage() {
+    local name=$1
+    shift
+    "$EVCAT" "$@" >/dev/null 2>"$TMP/err"
+    local rc=$?
+    if [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q '^evcat: ' "$TMP/err"; then
+        pass "usage: $name"
+    else
+        fail "usage: $name (exit $rc: $(cat "$TMP/err"))"
+    fi
+}
+
+# max_rss_kib CMD...: runs CMD (output discarded), prints its peak RSS in KiB.
+max_rss_kib() {
+    $PY -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+
+# start_nchan: nginx + nchan on a free port with its own prefix under $TMP:
+# POST /pub publishes, /sub subscribes (EventSource or WebSocket), one
+# channel. Sets NCHAN_PORT, NCHAN_PID, NCHAN_CONF. EXTRA_SUB may add
+# directives to /sub.
+start_nchan() {
+    local nginx mod
+    nginx=$(command -v nginx || echo /usr/sbin/nginx)
+    mod=/usr/lib/nginx/modules/ngx_nchan_module.so
+    if [ ! -x "$nginx" ] || [ ! -f "$mod" ]; then
+        echo "nginx-light and libnginx-mod-nchan are needed (scripts/test installs them)"
+        return 1
+    fi
+    NCHAN_PORT=$(free_port)
+    mkdir -p "$TMP/nginx/logs"
+    NCHAN_CONF=$TMP/nginx/nginx.conf
+    cat >"$NCHAN_CONF" <<CONF
+load_module $mod;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NCHAN_PORT;
+        location = /pub { nchan_publisher; nchan_channel_id test; nchan_message_buffer_length 100; }
+        location = /sub { nchan_subscriber; nchan_channel_id test; ${EXTRA_SUB:-} }
+    }
+}
+CONF
+    bg "$nginx" -c "$NCHAN_CONF" -p "$TMP/nginx"
+    NCHAN_PID=$BG_PID
+    wait_port "$NCHAN_PORT"
+}
+
+# restart_nchan: stop and start the same nginx (same port, same config).
+restart_nchan() {
+    kill "$NCHAN_PID"
+    wait "$NCHAN_PID" 2>/dev/null
+    bg "$(command -v nginx || echo /usr/sbin/nginx)" -c "$NCHAN_CONF" -p "$TMP/nginx"
+    NCHAN_PID=$BG_PID
+    wait_port "$NCHAN_PORT"
+}
+
 # finish: the closing line, and the test's exit code.
 finish() {
     echo "$TEST_NAME: $PASSES passed, $FAILS failed"

@@ -24,12 +24,6 @@ for line in open(sys.argv[1]):
 PYEOF
 }
 
-# max RSS (KiB) of a command, which runs with its output discarded.
-max_rss_kib() {
-    $PY -c 'import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
-}
 
 # --- output formats ---
 out=$("$EVCAT" listen --no-reconnect -o raw "$U/basic" 2>"$TMP/err"); rc=$?
@@ -201,34 +195,23 @@ expect_eq "listen - reads a regular file" $'x\ny' "$("$EVCAT" listen -o raw - <"
 expect_eq "options may follow the URL" $'x\ny' "$("$EVCAT" listen - -o raw <"$TMP/cap")"
 
 # --- usage errors: one line, exit 2 ---
-usage() {
-    local name=$1
-    shift
-    "$EVCAT" "$@" >/dev/null 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q '^evcat: ' "$TMP/err"; then
-        pass "usage: $name"
-    else
-        fail "usage: $name (exit $rc: $(cat "$TMP/err"))"
-    fi
-}
-usage "no URL" listen
-usage "two URLs" listen "$U/a" "$U/b"
-usage "unknown option" listen --bogus "$U/basic"
-usage "missing value" listen "$U/basic" --timeout
-usage "bad scheme" listen ftp://127.0.0.1/x
-usage "bad URL" listen 'http://[::1'
-usage "bad duration" listen --timeout soon "$U/basic"
-usage "bad count" listen -n 0 "$U/basic"
-usage "bad size" listen --max-event-size 12Q "$U/basic"
-usage "bad header" listen -H 'no colon' "$U/basic"
-usage "header injection" listen -H $'X: a\r\nY: b' "$U/basic"
-usage "unreadable --cacert" listen --cacert /nonexistent.pem "$U/basic"
-usage "unreadable -d @file" listen -d @/nonexistent "$U/basic"
-usage "bad format" listen -o xml "$U/basic"
-usage "bad color" listen --color sometimes "$U/basic"
-usage "-d with stdin" listen -d x -
-usage "unknown command" frobnicate
+expect_usage "no URL" listen
+expect_usage "two URLs" listen "$U/a" "$U/b"
+expect_usage "unknown option" listen --bogus "$U/basic"
+expect_usage "missing value" listen "$U/basic" --timeout
+expect_usage "bad scheme" listen ftp://127.0.0.1/x
+expect_usage "bad URL" listen 'http://[::1'
+expect_usage "bad duration" listen --timeout soon "$U/basic"
+expect_usage "bad count" listen -n 0 "$U/basic"
+expect_usage "bad size" listen --max-event-size 12Q "$U/basic"
+expect_usage "bad header" listen -H 'no colon' "$U/basic"
+expect_usage "header injection" listen -H $'X: a\r\nY: b' "$U/basic"
+expect_usage "unreadable --cacert" listen --cacert /nonexistent.pem "$U/basic"
+expect_usage "unreadable -d @file" listen -d @/nonexistent "$U/basic"
+expect_usage "bad format" listen -o xml "$U/basic"
+expect_usage "bad color" listen --color sometimes "$U/basic"
+expect_usage "-d with stdin" listen -d x -
+expect_usage "unknown command" frobnicate
 expect_rc "--help: exit 0" 0 "$EVCAT" listen --help
 check "--help lists shared and own options" bash -c "'$EVCAT' listen --help | grep -q -- '--bearer' && '$EVCAT' listen --help | grep -q -- '--idle-timeout'"
 

@@ -4,38 +4,9 @@
 # restarted evcat resumes with --last-event-id where it left off.
 . "$(dirname "$0")/lib.sh"
 
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-MOD=/usr/lib/nginx/modules/ngx_nchan_module.so
-if [ ! -x "$NGINX" ] || [ ! -f "$MOD" ]; then
-    echo "nginx-light and libnginx-mod-nchan are needed (scripts/test installs them)"
-    exit 1
-fi
-PORT=$(free_port)
-mkdir -p "$TMP/nginx/logs"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-load_module $MOD;
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server {
-        listen 127.0.0.1:$PORT;
-        location = /pub { nchan_publisher; nchan_channel_id test; nchan_message_buffer_length 100; }
-        location = /sub { nchan_subscriber; nchan_channel_id test; nchan_subscriber_first_message newest; }
-    }
-}
-CONF
-bg "$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx"
-wait_port "$PORT"
-U=http://127.0.0.1:$PORT
+EXTRA_SUB="nchan_subscriber_first_message newest;"
+start_nchan || exit 1
+U=http://127.0.0.1:$NCHAN_PORT
 
 publish() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$U/pub"; }
 
@@ -74,9 +45,7 @@ sub=$!
 sleep 0.7
 publish $'line one\nline two' >/dev/null
 sleep 0.3
-kill "$BG_PID"; wait "$BG_PID" 2>/dev/null
-bg "$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx"
-wait_port "$PORT"
+restart_nchan
 sleep 4.5   # evcat's reconnect after nchan's default retry
 publish "after restart" >/dev/null
 wait $sub; rc=$?

@@ -22,11 +22,6 @@ closed_with() {
     grep "client closed /$1 " "$SLOG" | tail -1 | awk '{print $NF}'
 }
 
-max_rss_kib() {
-    $PY -c 'import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
-}
 
 # --- framing and lengths ---
 for n in 0 125 126 65535 65536; do
@@ -157,22 +152,15 @@ if $PY -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 
 fi
 
 # --- usage errors: one line, exit 2 ---
-usage() {
-    local name=$1
-    shift
-    "$EVCAT" "$@" >/dev/null 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ]; then pass "usage: $name"; else fail "usage: $name (exit $rc: $(cat "$TMP/err"))"; fi
-}
-usage "send to an http URL says SSE is server-to-client" send http://127.0.0.1:1/ hi
+expect_usage "send to an http URL says SSE is server-to-client" send http://127.0.0.1:1/ hi
 check "  ... and says so" grep -q "server-to-client" "$TMP/err"
-usage "send without a message" send "$U/subscribe"
-usage "ws with a message" ws "$U/subscribe" hello
-usage "an SSE option with ws://" listen --event x "$U/drip"
-usage "a WebSocket option with http://" listen --subprotocol x http://127.0.0.1:1/
-usage "bad --ping-interval" listen --ping-interval never "$U/drip"
-usage "bad --max-message" listen --max-message 1Q "$U/drip"
-usage "bad ws URL" listen 'ws://[::1'
-usage "a ws URL without host" send ws:// hi
+expect_usage "send without a message" send "$U/subscribe"
+expect_usage "ws with a message" ws "$U/subscribe" hello
+expect_usage "an SSE option with ws://" listen --event x "$U/drip"
+expect_usage "a WebSocket option with http://" listen --subprotocol x http://127.0.0.1:1/
+expect_usage "bad --ping-interval" listen --ping-interval never "$U/drip"
+expect_usage "bad --max-message" listen --max-message 1Q "$U/drip"
+expect_usage "bad ws URL" listen 'ws://[::1'
+expect_usage "a ws URL without host" send ws:// hi
 
 finish

@@ -89,34 +89,8 @@ out=$("$EVCAT" send -o raw -n 2 "ws://127.0.0.1:$NPORT/" ping-node 2>/dev/null);
 expect_eq "Node ws: greeting and echo, clean close" $'hello from node\nping-node/0' "$out/$rc"
 
 # --- nginx + nchan's WebSocket subscriber ---
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-MOD=/usr/lib/nginx/modules/ngx_nchan_module.so
-if [ -x "$NGINX" ] && [ -f "$MOD" ]; then
-    CPORT=$(free_port)
-    mkdir -p "$TMP/nginx/logs"
-    cat >"$TMP/nginx/nginx.conf" <<CONF
-load_module $MOD;
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-daemon off;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server {
-        listen 127.0.0.1:$CPORT;
-        location = /pub { nchan_publisher; nchan_channel_id ws; }
-        location = /sub { nchan_subscriber; nchan_channel_id ws; }
-    }
-}
-CONF
-    bg "$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx"
-    wait_port "$CPORT"
+if start_nchan; then
+    CPORT=$NCHAN_PORT
     "$EVCAT" listen -o raw -n 3 --timeout 10s "ws://127.0.0.1:$CPORT/sub" >"$TMP/nchan" 2>/dev/null &
     sub=$!
     sleep 0.7
