@@ -37,6 +37,7 @@ struct loop {
     loop_timer_t **heap; /* owned array; the timers belong to callers */
     size_t heap_len, heap_cap;
 
+    bool no_pwait2;                /* epoll_pwait2 said ENOSYS (old kernel, valgrind) */
     int sigfd;                     /* -1 until the first loop_signal() */
     sigset_t sigset;
     struct sig_watch sigs[65];
@@ -307,8 +308,12 @@ int loop_run_once(loop_t *l, int timeout_ms)
 
     /* epoll_pwait2 takes a nanosecond timeout, which the bench's rate
      * scheduler needs; epoll_wait would round every wait up to 1 ms. */
-    int n = epoll_pwait2(l->epfd, evs, MAX_EVENTS, tsp, NULL);
+    int n = -1;
+    errno = ENOSYS;
+    if (!l->no_pwait2)
+        n = epoll_pwait2(l->epfd, evs, MAX_EVENTS, tsp, NULL);
     if (n < 0 && errno == ENOSYS) {
+        l->no_pwait2 = true;
         int ms = tsp ? (int)((wait_ns + 999999) / 1000000u) : -1;
         n = epoll_wait(l->epfd, evs, MAX_EVENTS, ms);
     }
