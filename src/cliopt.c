@@ -1,5 +1,6 @@
 #include "cliopt.h"
 #include "evcat.h"
+#include "http_request.h"
 #include "msg.h"
 #include "parse.h"
 #include "util.h"
@@ -116,11 +117,6 @@ void conn_opts_free(conn_opts_t *o)
     memset(o, 0, sizeof(*o));
 }
 
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
 
 /* "Name: value" with a token name and no CR/LF anywhere (header injection). */
 static int check_header(const char *cmd, const char *h)
@@ -131,7 +127,7 @@ static int check_header(const char *cmd, const char *h)
         return -1;
     }
     for (const char *p = h; p < colon; p++) {
-        if (!is_tchar((unsigned char)*p)) {
+        if (!http_is_tchar((unsigned char)*p)) {
             msg_error("%s: --header '%s' has an invalid character in its name", cmd, h);
             return -1;
         }

@@ -50,7 +50,7 @@ int http_request_status(int result)
 
 /* ---- character classes (RFC 9110 section 5.6.2) ---- */
 
-static bool is_tchar(unsigned char c)
+bool http_is_tchar(unsigned char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
@@ -146,7 +146,7 @@ static int parse_request_line(http_request_t *r, const char *line, size_t len)
     if (!sp1 || sp1 == line)
         return fail(r, HTTP_REQUEST_EBAD, "bad request line");
     for (const char *c = line; c < sp1; c++)
-        if (!is_tchar((unsigned char)*c))
+        if (!http_is_tchar((unsigned char)*c))
             return fail(r, HTTP_REQUEST_EBAD, "method is not a token");
 
     const char *target = sp1 + 1;
@@ -202,7 +202,7 @@ static int parse_header_line(http_request_t *r, const char *line, size_t len)
     for (const char *c = line; c < colon; c++) {
         if (is_ows(*c))
             return fail(r, HTTP_REQUEST_EBAD, "whitespace before colon in header");
-        if (!is_tchar((unsigned char)*c))
+        if (!http_is_tchar((unsigned char)*c))
             return fail(r, HTTP_REQUEST_EBAD, "header name is not a token");
     }
     const char *v = colon + 1, *end = line + len;
@@ -722,7 +722,7 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
             } else if (c == '\n') {
                 d->state = C_DONE;
                 rc = HTTP_REQUEST_DONE;
-            } else if (is_tchar(c)) {
+            } else if (http_is_tchar(c)) {
                 d->state = C_TRAILER_LN;
                 d->trailer_len++;
             } else {

@@ -148,4 +148,8 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
 /* A short reason for the last chunked error, or "". */
 const char *http_request_chunked_error(const http_request_chunked_t *d);
 
+/* A token character (RFC 9110 section 5.6.2): what header names and
+ * methods are made of. */
+bool http_is_tchar(unsigned char c);
+
 #endif
