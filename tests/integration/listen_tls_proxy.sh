@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# evcat listen over https (evcat serve --tls with a certificate made here):
+# --cacert, an untrusted certificate, -k, a wrong host name; and SSE through
+# an HTTP proxy (tinyproxy) with -x and http_proxy, bypassed by no_proxy.
+. "$(dirname "$0")/lib.sh"
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 \
+    -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+start_serve --tls "$TMP/cert.pem" "$TMP/key.pem" --tick 100ms -q
+S=https://localhost:$SERVE_PORT/sse
+
+out=$("$EVCAT" listen -o json -n 2 --cacert "$TMP/cert.pem" "$S" 2>/dev/null); rc=$?
+expect_eq "https with --cacert: two ticks" "2/0" "$(echo "$out" | grep -c '"event":"tick"')/$rc"
+"$EVCAT" listen -n 1 "$S" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "an untrusted certificate: exit 1, no retry" 1 "$rc"
+check "the certificate problem is named on one line" \
+    bash -c "[ \$(grep -c '^evcat: ' '$TMP/err') -eq 1 ] && grep -qi 'certificate' '$TMP/err'"
+expect_rc "-k accepts it" 0 "$EVCAT" listen -k -n 1 "$S"
+# A certificate for another name, trusted: the name check alone must fail it.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key2.pem" -out "$TMP/cert2.pem" -days 2 \
+    -subj /CN=other.test -addext "subjectAltName=DNS:other.test" 2>/dev/null
+start_serve --tls "$TMP/cert2.pem" "$TMP/key2.pem" --tick 100ms -q
+"$EVCAT" listen -n 1 --cacert "$TMP/cert2.pem" "https://localhost:$SERVE_PORT/sse" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "a trusted certificate for another name: exit 1" 1 "$rc"
+check "the name mismatch is named" grep -qi "localhost" "$TMP/err"
+
+if command -v tinyproxy >/dev/null; then
+    start_serve --tick 100ms -q
+    PPORT=$(free_port)
+    cat >"$TMP/tinyproxy.conf" <<CONF
+Port $PPORT
+Listen 127.0.0.1
+Timeout 30
+Allow 127.0.0.1
+LogLevel Info
+LogFile "$TMP/tinyproxy.log"
+PidFile "$TMP/tinyproxy.pid"
+CONF
+    bg tinyproxy -d -c "$TMP/tinyproxy.conf"
+    wait_port "$PPORT"
+    out=$("$EVCAT" listen -o raw -n 2 -x "http://127.0.0.1:$PPORT" "$SERVE_URL/sse" 2>/dev/null); rc=$?
+    expect_eq "SSE through an HTTP proxy with -x" "2/0" "$(echo "$out" | grep -c seq)/$rc"
+    check "the proxy carried it" grep -q "GET http://127.0.0.1:$SERVE_PORT/sse" "$TMP/tinyproxy.log"
+    : >"$TMP/tinyproxy.log"
+    out=$(http_proxy="http://127.0.0.1:$PPORT" "$EVCAT" listen -o raw -n 1 "$SERVE_URL/sse" 2>/dev/null)
+    check "http_proxy from the environment is used" grep -q "GET http://127.0.0.1:$SERVE_PORT/sse" "$TMP/tinyproxy.log"
+    : >"$TMP/tinyproxy.log"
+    out=$(http_proxy="http://127.0.0.1:$PPORT" no_proxy=127.0.0.1 "$EVCAT" listen -o raw -n 1 "$SERVE_URL/sse" 2>/dev/null)
+    check "no_proxy bypasses it" bash -c "! grep -q 'GET http' '$TMP/tinyproxy.log'"
+    expect_eq "and the stream still arrives" 1 "$(echo "$out" | grep -c seq)"
+else
+    fail "tinyproxy is not installed (scripts/test installs it)"
+fi
+
+finish
