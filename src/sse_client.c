@@ -277,7 +277,9 @@ static void on_done(curlm_xfer_t *x, CURLcode res)
     }
     const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
     if (!retriable(res) || c->opens == 0) {
-        msg_error("%s: %s", c->shown_url, detail);
+        /* The same hint the WebSocket side gives for an untrusted certificate. */
+        bool cert = res == CURLE_PEER_FAILED_VERIFICATION && strstr(detail, "certificate problem");
+        msg_error("%s: %s%s", c->shown_url, detail, cert ? " (use --cacert FILE or -k)" : "");
         end(c, EXIT_FAIL);
         return;
     }
