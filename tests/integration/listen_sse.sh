@@ -159,6 +159,11 @@ expect_eq "a line beyond --max-event-size: exit 1" 1 "$rc"
 check "the limit is named" grep -q "max-event-size" "$TMP/err"
 rss=$(max_rss_kib "$EVCAT" listen "$U/longline")
 check "an endless line stays bounded with default limits (${rss} KiB)" test "$rss" -lt 131072
+"$EVCAT" listen --max-event-size 2M "$U/longevent" >/dev/null 2>"$TMP/err"; rc=$?
+expect_eq "an event that never ends: exit 1 at --max-event-size" 1 "$rc"
+check "named" grep -q "max-event-size" "$TMP/err"
+rss=$(max_rss_kib "$EVCAT" listen "$U/longevent")
+check "an endless event stays bounded with default limits (${rss} KiB)" test "$rss" -lt 131072
 
 # --- redirects, connection errors ---
 out=$("$EVCAT" listen --no-reconnect -o raw -n 1 "$U/redirect" 2>/dev/null)

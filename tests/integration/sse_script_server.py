@@ -202,6 +202,15 @@ def scenario_longline(h, *_):
         h.send(chunk)
 
 
+def scenario_longevent(h, *_):
+    """Short lines, but the event never ends."""
+    h.head()
+    line = "data: " + "b" * 1000 + "\n"
+    chunk = line * 64
+    for _ in range(4096):  # up to 256 MiB
+        h.send(chunk)
+
+
 def scenario_redirect(h, *_):
     h.send("HTTP/1.1 302 Found\r\nLocation: /basic\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
@@ -240,6 +249,7 @@ SCENARIOS = {
     "/silent": scenario_silent,
     "/drip": scenario_drip,
     "/longline": scenario_longline,
+    "/longevent": scenario_longevent,
     "/redirect": scenario_redirect,
     "/loop": scenario_loop,
     "/bulk": scenario_bulk,
