@@ -143,7 +143,8 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 # start_nchan: nginx + nchan on a free port with its own prefix under $TMP:
 # POST /pub publishes, /sub subscribes (EventSource or WebSocket), one
 # channel. Sets NCHAN_PORT, NCHAN_PID, NCHAN_CONF. EXTRA_SUB may add
-# directives to /sub.
+# directives to /sub. With NCHAN_CERT and NCHAN_KEY set, the same locations
+# are also served over TLS with HTTP/2 on NCHAN_TLS_PORT.
 start_nchan() {
     local nginx mod
     nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -153,6 +154,13 @@ start_nchan() {
         return 1
     fi
     NCHAN_PORT=$(free_port)
+    local tls=""
+    if [ -n "${NCHAN_CERT:-}" ]; then
+        NCHAN_TLS_PORT=$(free_port)
+        tls="listen 127.0.0.1:$NCHAN_TLS_PORT ssl http2;
+        ssl_certificate $NCHAN_CERT;
+        ssl_certificate_key $NCHAN_KEY;"
+    fi
     mkdir -p "$TMP/nginx/logs"
     NCHAN_CONF=$TMP/nginx/nginx.conf
     cat >"$NCHAN_CONF" <<CONF
@@ -171,6 +179,7 @@ http {
     scgi_temp_path $TMP/nginx/scgi;
     server {
         listen 127.0.0.1:$NCHAN_PORT;
+        $tls
         location = /pub { nchan_publisher; nchan_channel_id test; nchan_message_buffer_length 100; }
         location = /sub { nchan_subscriber; nchan_channel_id test; ${EXTRA_SUB:-} }
     }

@@ -5,7 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 
 EXTRA_SUB="nchan_subscriber_first_message newest;"
-start_nchan || exit 1
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 \
+    -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+NCHAN_CERT=$TMP/cert.pem NCHAN_KEY=$TMP/key.pem start_nchan || exit 1
 U=http://127.0.0.1:$NCHAN_PORT
 
 publish() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$U/pub"; }
@@ -55,5 +57,15 @@ d=[json.loads(l)["data"] for l in open(sys.argv[1])]
 print("ok" if d==["line one\nline two","after restart"] else repr(d))' "$TMP/multi")
 expect_eq "multi-line data and the post-restart message" ok "$verdict"
 check "the reconnect was announced" grep -q "reconnect" "$TMP/err2"
+
+# EventSource over HTTP/2 (TLS, ALPN) with nginx.
+"$EVCAT" listen -v -o raw -n 1 --timeout 10s --http2 --cacert "$TMP/cert.pem" \
+    "https://localhost:$NCHAN_TLS_PORT/sub" >"$TMP/h2" 2>"$TMP/h2err" &
+sub=$!
+sleep 0.7
+publish "over h2" >/dev/null
+wait $sub; rc=$?
+expect_eq "--http2 over TLS: the event arrives" "over h2/0" "$(cat "$TMP/h2")/$rc"
+check "and HTTP/2 was used" grep -q "^< HTTP/2 200" "$TMP/h2err"
 
 finish
