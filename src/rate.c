@@ -1,0 +1,95 @@
+#include "rate.h"
+
+#include <math.h>
+
+#define UHZ_PER_HZ   1000000.0
+#define NS_TIMES_UHZ ((unsigned __int128)1000000000 * 1000000) /* 1 s in ns, per uHz */
+
+typedef unsigned __int128 u128;
+
+int rate_init_ramp(rate_t *r, double per_second, uint64_t start_ns, uint64_t total)
+{
+    if (!(per_second >= RATE_MIN && per_second <= RATE_MAX) || total == 0) /* NaN fails too */
+        return -1;
+    r->start_ns = start_ns;
+    r->uhz = (uint64_t)llround(per_second * UHZ_PER_HZ);
+    r->next = 0;
+    r->limit = total;
+    return 0;
+}
+
+int rate_init(rate_t *r, double per_second, uint64_t start_ns)
+{
+    return rate_init_ramp(r, per_second, start_ns, UINT64_MAX);
+}
+
+uint64_t rate_due(const rate_t *r, uint64_t k)
+{
+    if (k >= r->limit)
+        return UINT64_MAX;
+    u128 t = (u128)k * NS_TIMES_UHZ / r->uhz + r->start_ns; /* k < 2^64: no overflow */
+    return t >= UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+}
+
+uint64_t rate_next_due(const rate_t *r)
+{
+    return rate_due(r, r->next);
+}
+
+uint64_t rate_delay_ns(const rate_t *r, uint64_t now_ns)
+{
+    uint64_t due = rate_next_due(r);
+    if (due == UINT64_MAX)
+        return UINT64_MAX;
+    return due > now_ns ? due - now_ns : 0;
+}
+
+/* How many messages are due at now_ns in all, taken or not: the number of k
+ * with floor(k * P / u) <= d, i.e. k * P < (d + 1) * u, where d = now - start
+ * and P = NS_TIMES_UHZ. */
+static uint64_t due_total(const rate_t *r, uint64_t now_ns)
+{
+    if (now_ns < r->start_ns)
+        return 0;
+    u128 d1 = (u128)(now_ns - r->start_ns) + 1;
+    u128 n = (d1 * r->uhz - 1) / NS_TIMES_UHZ + 1;
+    if (n > r->limit)
+        n = r->limit;
+    return (uint64_t)n;
+}
+
+uint64_t rate_take(rate_t *r, uint64_t now_ns, uint64_t max_batch, uint64_t *first_seq)
+{
+    uint64_t total = due_total(r, now_ns);
+    uint64_t n = total > r->next ? total - r->next : 0;
+    if (n > max_batch)
+        n = max_batch;
+    *first_seq = r->next;
+    r->next += n;
+    return n;
+}
+
+bool rate_pop(rate_t *r, uint64_t now_ns, uint64_t *intended_ns)
+{
+    uint64_t due = rate_next_due(r);
+    if (due == UINT64_MAX || due > now_ns)
+        return false;
+    *intended_ns = due;
+    r->next++;
+    return true;
+}
+
+uint64_t rate_taken(const rate_t *r)
+{
+    return r->next;
+}
+
+bool rate_finished(const rate_t *r)
+{
+    return r->next >= r->limit;
+}
+
+uint64_t rate_ramp_end_ns(const rate_t *r)
+{
+    return r->limit == UINT64_MAX ? UINT64_MAX : rate_due(r, r->limit - 1);
+}
