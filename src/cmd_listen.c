@@ -363,7 +363,7 @@ int cmd_listen(int argc, char **argv)
     conn_opts_init(&co);
     ws_cli_opts_t w;
     ws_cli_opts_init(&w);
-    bool sse_only = false; /* an option that means nothing for WebSocket was given */
+    const char *sse_only = NULL; /* the first option given that means nothing for WebSocket */
     sse_client_opts_t so = {
         .max_event = DEFAULT_MAX_EVENT,
         .reconnect = true,
@@ -392,8 +392,8 @@ int cmd_listen(int argc, char **argv)
         if (h > 0)
             continue;
         uint64_t v;
-        if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?')
-            sse_only = true;
+        if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?' && !sse_only)
+            sse_only = argv[optind - 1];
         switch (c) {
         case 'h':
             printf("%s%s\nShared options:\n%s", usage_text, ws_opts_help, conn_opts_help);
@@ -487,9 +487,9 @@ int cmd_listen(int argc, char **argv)
     if (!from_stdin) {
         if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
             if (sse_only) {
-                msg_error("listen: an SSE option was given with the WebSocket URL '%s' (see "
+                msg_error("listen: %s is an SSE option, and '%s' is a WebSocket URL (see "
                           "'evcat listen --help')",
-                          url);
+                          sse_only, url);
                 goto out;
             }
             rc = ws_run(WS_RUN_LISTEN, url, &co, &w, L.count, timeout_ms, NULL, 0);
