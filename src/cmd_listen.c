@@ -393,7 +393,8 @@ int cmd_listen(int argc, char **argv)
             continue;
         uint64_t v;
         if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?' && !sse_only)
-            sse_only = argv[optind - 1];
+            /* "-X POST" leaves optarg as its own argv entry; "--event=x" not. */
+            sse_only = optarg && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
         switch (c) {
         case 'h':
             printf("%s%s\nShared options:\n%s", usage_text, ws_opts_help, conn_opts_help);
