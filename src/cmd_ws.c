@@ -273,14 +273,10 @@ static int parse_hex(const char *s, buf_t *out)
 {
     int hi = -1;
     for (; *s; s++) {
-        int v;
         if (*s == ' ' || *s == ':')
             continue;
-        if (*s >= '0' && *s <= '9')
-            v = *s - '0';
-        else if ((*s | 32) >= 'a' && (*s | 32) <= 'f')
-            v = (*s | 32) - 'a' + 10;
-        else
+        int v = hex_value((unsigned char)*s);
+        if (v < 0)
             return -1;
         if (hi < 0) {
             hi = v;

@@ -68,16 +68,6 @@ static bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* ---- lifecycle ---- */
 
@@ -526,12 +516,17 @@ static int token_elem(void *ud, const char *e, size_t n)
     return n == f->len && ascii_ieq(e, f->token, n);
 }
 
-bool http_request_has_token(const http_request_info_t *info, const char *name, const char *token)
+bool http_list_has_token(const char *v, size_t n, const char *token)
 {
     struct token_find f = {token, strlen(token)};
+    return each_element(v, n, token_elem, &f) != 0;
+}
+
+bool http_request_has_token(const http_request_info_t *info, const char *name, const char *token)
+{
     for (size_t i = 0; i < info->nheaders; i++) {
         const http_header_t *h = &info->headers[i];
-        if (name_is(h, name) && each_element(h->value, h->value_len, token_elem, &f))
+        if (name_is(h, name) && http_list_has_token(h->value, h->value_len, token))
             return true;
     }
     return false;
@@ -558,7 +553,7 @@ int http_request_query_param(const char *query, size_t len, const char *name, bu
                 } else if (c == '%') {
                     if (k + 2 >= vlen)
                         return -1;
-                    int a = hexval((unsigned char)v[k + 1]), b = hexval((unsigned char)v[k + 2]);
+                    int a = hex_value((unsigned char)v[k + 1]), b = hex_value((unsigned char)v[k + 2]);
                     if (a < 0 || b < 0)
                         return -1;
                     c = (char)(a * 16 + b);
@@ -635,7 +630,7 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
         unsigned char c = (unsigned char)p[i];
         switch (d->state) {
         case C_SIZE: {
-            int v = hexval(c);
+            int v = hex_value(c);
             if (v >= 0) {
                 if (++d->ndigits > 16) {
                     rc = chunk_fail(d, HTTP_REQUEST_EBAD, "chunk size too long");

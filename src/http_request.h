@@ -148,6 +148,11 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
 /* A short reason for the last chunked error, or "". */
 const char *http_request_chunked_error(const http_request_chunked_t *d);
 
+/* Whether a comma-separated header value (a #list, RFC 9110 section 5.6.1)
+ * has token as one of its elements, compared case-insensitively:
+ * "keep-alive, Upgrade" has "upgrade". */
+bool http_list_has_token(const char *v, size_t n, const char *token);
+
 /* A token character (RFC 9110 section 5.6.2): what header names and
  * methods are made of. */
 bool http_is_tchar(unsigned char c);

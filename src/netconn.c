@@ -818,13 +818,6 @@ static void start_resolve(netconn_t *nc)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Percent-decodes s[0..n) into a new string. */
 static char *pct_decode(const char *s, size_t n)
@@ -833,8 +826,8 @@ static char *pct_decode(const char *s, size_t n)
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-            (lo = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
             out[j++] = (char)(hi * 16 + lo);
             i += 2;
         } else {

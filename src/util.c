@@ -279,6 +279,17 @@ bool utf8_valid(const char *p, size_t n)
     return true;
 }
 
+int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 bool ascii_ieq(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

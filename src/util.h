@@ -57,6 +57,9 @@ int base64_decode(buf_t *out, const char *s, size_t n);
 /* Whether p[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool utf8_valid(const char *p, size_t n);
 
+/* The value of a hexadecimal digit, or -1. */
+int hex_value(int c);
+
 /* Case-insensitive ASCII comparison of n bytes. */
 bool ascii_ieq(const char *a, const char *b, size_t n);
 

@@ -1,5 +1,6 @@
 /* ws_handshake: RFC 6455 section 4, both sides, without I/O. */
 #include "ws_handshake.h"
+#include "http_request.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,25 +57,6 @@ static bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Whether a comma-separated header value has token (case-insensitive),
- * e.g. "keep-alive, Upgrade" has "upgrade". */
-static bool list_has_token(const char *v, size_t n, const char *token)
-{
-    size_t tlen = strlen(token), i = 0;
-    while (i < n) {
-        while (i < n && (is_ows(v[i]) || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && is_ows(v[end - 1]))
-            end--;
-        if (end - start == tlen && ascii_ieq(v + start, token, tlen))
-            return true;
-    }
-    return false;
-}
 
 /* Copies s[0..n) into out as one printable line (control bytes as '?'),
  * cut to fit. */
@@ -229,9 +211,9 @@ int ws_parse_response(const char *buf, size_t len, size_t max_head, const char *
         size_t vlen = (size_t)(ve - v);
 #define IS(name) (nlen == sizeof(name) - 1 && ascii_ieq(line, name, nlen))
         if (IS("upgrade")) {
-            upgrade = upgrade || list_has_token(v, vlen, "websocket");
+            upgrade = upgrade || http_list_has_token(v, vlen, "websocket");
         } else if (IS("connection")) {
-            connection = connection || list_has_token(v, vlen, "upgrade");
+            connection = connection || http_list_has_token(v, vlen, "upgrade");
         } else if (IS("sec-websocket-accept")) {
             accept = v, accept_len = vlen, naccept++;
         } else if (IS("sec-websocket-protocol")) {
@@ -282,11 +264,11 @@ int ws_check_upgrade(const char *upgrade, const char *connection, const char *ve
                      const char *key, char *accept_out, const char **why, bool *version_only)
 {
     *version_only = false;
-    if (!upgrade || !list_has_token(upgrade, strlen(upgrade), "websocket")) {
+    if (!upgrade || !http_list_has_token(upgrade, strlen(upgrade), "websocket")) {
         *why = "not a WebSocket upgrade (Upgrade: websocket missing)";
         return -1;
     }
-    if (!connection || !list_has_token(connection, strlen(connection), "upgrade")) {
+    if (!connection || !http_list_has_token(connection, strlen(connection), "upgrade")) {
         *why = "Connection: Upgrade missing";
         return -1;
     }
