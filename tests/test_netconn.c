@@ -333,6 +333,16 @@ static void expect_ok(netconn_t *nc, const result_t *r)
     (void)nc;
 }
 
+/* A successful attempt's connection, moved out; the attempt is freed. */
+static netio_t take_ok(netconn_t *nc, const result_t *r)
+{
+    expect_ok(nc, r);
+    netio_t io;
+    netconn_take(nc, &io);
+    netconn_free(nc);
+    return io;
+}
+
 static void expect_fail(const result_t *r, const char *substr)
 {
     assert_int_equal(r->ok, -1);
@@ -405,10 +415,7 @@ static void test_plain_ipv4(void **state)
     conn_opts_t co = opts();
     result_t r;
     netconn_t *nc = connect_wait("127.0.0.1", s.port, false, &co, &r);
-    expect_ok(nc, &r);
-    netio_t io;
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    netio_t io = take_ok(nc, &r);
     assert_true(io.fd >= 0);
     assert_null(io.ssl);
     assert_true(io.handshaken);
@@ -429,10 +436,7 @@ static void test_localhost_dns(void **state)
     conn_opts_t co = opts();
     result_t r;
     netconn_t *nc = connect_wait("localhost", s.port, false, &co, &r);
-    expect_ok(nc, &r);
-    netio_t io;
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    netio_t io = take_ok(nc, &r);
     roundtrip(&io, "hello, localhost");
     netio_close(&io);
     server_stop(&s);
@@ -447,10 +451,7 @@ static void test_ipv6(void **state)
     conn_opts_t co = opts();
     result_t r;
     netconn_t *nc = connect_wait("::1", s.port, false, &co, &r);
-    expect_ok(nc, &r);
-    netio_t io;
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    netio_t io = take_ok(nc, &r);
     roundtrip(&io, "hello, v6");
     netio_close(&io);
     server_stop(&s);
@@ -670,10 +671,7 @@ static void test_proxy_tunnel(void **state)
     co.proxy = url;
     result_t r;
     netconn_t *nc = connect_wait("127.0.0.1", echo.port, false, &co, &r);
-    expect_ok(nc, &r);
-    netio_t io;
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    netio_t io = take_ok(nc, &r);
     char line[100];
     snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n",
              echo.port, echo.port);
@@ -716,10 +714,7 @@ static void test_proxy_env_and_auth(void **state)
     close(logfd);
     clear_proxy_env();
 
-    expect_ok(nc, &r);
-    netio_t io;
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    netio_t io = take_ok(nc, &r);
     /* base64("user:s3cr:t") */
     assert_non_null(strstr(px.req, "\r\nProxy-Authorization: Basic dXNlcjpzM2NyOnQ=\r\n"));
     assert_non_null(strstr(px.req, "CONNECT localhost:"));
@@ -827,9 +822,7 @@ static void test_tls(void **state)
     const char *hosts[] = {"localhost", "127.0.0.1"};
     for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
         netconn_t *nc = connect_wait(hosts[i], s.port, true, &co, &r);
-        expect_ok(nc, &r);
-        netconn_take(nc, &io);
-        netconn_free(nc);
+        io = take_ok(nc, &r);
         assert_non_null(io.ssl);
         assert_true(io.handshaken);
         roundtrip(&io, "hello, tls");
@@ -846,9 +839,7 @@ static void test_tls(void **state)
     /* -k */
     co.insecure = true;
     nc = connect_wait("localhost", s.port, true, &co, &r);
-    expect_ok(nc, &r);
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    io = take_ok(nc, &r);
     roundtrip(&io, "hello, insecure");
     netio_close(&io);
     co.insecure = false;
@@ -967,10 +958,7 @@ static void test_tls_through_proxy(void **state)
     result_t r;
     /* verified against the target's name, not the proxy's address */
     netconn_t *nc = connect_wait("localhost", s.port, true, &co, &r);
-    expect_ok(nc, &r);
-    netio_t io;
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    netio_t io = take_ok(nc, &r);
     roundtrip(&io, "tls in a tunnel");
     netio_close(&io);
     server_stop(&px);
@@ -1039,16 +1027,12 @@ static void test_tinyproxy(void **state)
     netio_t io;
 
     netconn_t *nc = connect_wait("127.0.0.1", echo.port, false, &co, &r);
-    expect_ok(nc, &r);
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    io = take_ok(nc, &r);
     roundtrip(&io, "plain via tinyproxy");
     netio_close(&io);
 
     nc = connect_wait("127.0.0.1", tls.port, true, &co, &r);
-    expect_ok(nc, &r);
-    netconn_take(nc, &io);
-    netconn_free(nc);
+    io = take_ok(nc, &r);
     roundtrip(&io, "tls via tinyproxy");
     netio_close(&io);
 
