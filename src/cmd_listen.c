@@ -104,16 +104,9 @@ static bool wanted(const struct listen *L, const sse_event_t *ev)
 
 static void flush_out(struct listen *L)
 {
-    if (L->out.failed) { /* reported once already */
-        buf_reset(&L->out.buf);
-        return;
-    }
-    if (out_flush(&L->out) < 0) {
-        if (L->out.errno_saved != EPIPE)
-            msg_error("writing to standard output failed: %s", strerror(L->out.errno_saved));
-        /* A reader that went away (| head) is a normal end; a full disk is not. */
-        finish(L, L->out.errno_saved == EPIPE ? EXIT_OK : EXIT_FAIL);
-    }
+    int code;
+    if (!out_flush_checked(&L->out, &code))
+        finish(L, code);
 }
 
 static int on_event(void *ud, const sse_event_t *ev)

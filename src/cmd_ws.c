@@ -84,16 +84,11 @@ static void finish(struct wsrun *R, int code)
 
 static void flush_out(struct wsrun *R)
 {
-    if (R->out.failed) {
-        buf_reset(&R->out.buf);
-        return;
-    }
-    if (out_flush(&R->out) < 0) {
-        if (R->out.errno_saved != EPIPE)
-            msg_error("writing to standard output failed: %s", strerror(R->out.errno_saved));
-        R->forced_code = R->out.errno_saved == EPIPE ? EXIT_OK : EXIT_FAIL;
+    int code;
+    if (!out_flush_checked(&R->out, &code)) {
+        R->forced_code = code;
         ws_client_close(R->c, 1000, NULL);
-        finish(R, R->forced_code);
+        finish(R, code);
     }
 }
 

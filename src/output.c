@@ -1,4 +1,6 @@
 #include "output.h"
+#include "evcat.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -285,4 +287,18 @@ int out_flush(out_t *o)
     buf_reset(&o->buf);
     buf_shrink(&o->buf, 1 << 20);
     return 0;
+}
+
+bool out_flush_checked(out_t *o, int *exit_code)
+{
+    if (o->failed) { /* reported once already */
+        buf_reset(&o->buf);
+        return true;
+    }
+    if (out_flush(o) == 0)
+        return true;
+    if (o->errno_saved != EPIPE)
+        msg_error("writing to standard output failed: %s", strerror(o->errno_saved));
+    *exit_code = o->errno_saved == EPIPE ? EXIT_OK : EXIT_FAIL;
+    return false;
 }

@@ -52,6 +52,12 @@ void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16
  * a closed pipe included); the error sticks. */
 int out_flush(out_t *o);
 
+/* out_flush for commands: on the first failure, reports it (a reader that
+ * went away, EPIPE, quietly: `| head` is a normal end) and returns false
+ * with the exit code to end with (EXIT_OK for EPIPE, EXIT_FAIL otherwise);
+ * after that, pending output is dropped and true is returned. */
+bool out_flush_checked(out_t *o, int *exit_code);
+
 /* Appends s as a JSON string literal (with quotes): UTF-8 passes through,
  * control characters are escaped. */
 void json_quote(buf_t *b, const char *s, size_t n);

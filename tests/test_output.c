@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -139,6 +140,39 @@ static void test_flush_failure_sticks(void **state)
     close(p[1]);
 }
 
+static void test_flush_checked_reports_once_and_epipe_is_a_normal_end(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    out_t o;
+    out_init(&o, p[1], OUT_RAW, false);
+    sse_event_t e = ev("m", "x", 1, "");
+    int code = 12345;
+    assert_true(out_flush_checked(&o, &code)); /* nothing pending yet */
+    assert_int_equal(code, 12345);
+    out_sse_event(&o, &e, TS);
+    assert_false(out_flush_checked(&o, &code));
+    assert_int_equal(code, 0); /* EXIT_OK: the reader went away */
+    out_sse_event(&o, &e, TS);
+    assert_true(out_flush_checked(&o, &code)); /* reported once; dropped since */
+    assert_int_equal(o.buf.len, 0);
+    out_free(&o);
+    close(p[1]);
+
+    int full = open("/dev/full", O_WRONLY);
+    if (full >= 0) {
+        out_init(&o, full, OUT_RAW, false);
+        out_sse_event(&o, &e, TS);
+        assert_false(out_flush_checked(&o, &code));
+        assert_int_equal(code, 1); /* EXIT_FAIL: a full disk is an error */
+        out_free(&o);
+        close(full);
+    }
+}
+
 static void test_ws_raw_shows_incoming_payloads_only(void **state)
 {
     (void)state;
@@ -197,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_pretty_colour_marks_parts),
         cmocka_unit_test(test_parse_format_and_colour),
         cmocka_unit_test(test_flush_failure_sticks),
+        cmocka_unit_test(test_flush_checked_reports_once_and_epipe_is_a_normal_end),
         cmocka_unit_test(test_ws_raw_shows_incoming_payloads_only),
         cmocka_unit_test(test_ws_json_fields),
         cmocka_unit_test(test_ws_pretty_markers),

@@ -197,6 +197,9 @@ expect_eq "listen - parses stdin (BOM, CRLF, CR) and drops an unterminated event
 print(" ".join(json.dumps(v) for l in sys.stdin for v in (json.loads(l)["data"], json.loads(l)["id"])))')"
 printf 'data: x\n\ndata: y\n\n' >"$TMP/cap"
 expect_eq "listen - reads a regular file" $'x\ny' "$("$EVCAT" listen -o raw - <"$TMP/cap")"
+"$EVCAT" listen -o raw - <"$TMP/cap" >/dev/full 2>"$TMP/err"; rc=$?
+expect_eq "a full disk on stdout: exit 1" 1 "$rc"
+check "named on one line" bash -c "[ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q 'No space left' '$TMP/err'"
 expect_eq "options may follow the URL" $'x\ny' "$("$EVCAT" listen - -o raw <"$TMP/cap")"
 
 # --- usage errors: one line, exit 2 ---
