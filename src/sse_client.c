@@ -213,14 +213,7 @@ static void schedule_reconnect(sse_client_t *c, const char *why)
     }
     uint64_t base = c->retry_ms;
     uint64_t cap = base > BACKOFF_CAP_MS ? base : BACKOFF_CAP_MS;
-    uint64_t delay = base;
-    for (unsigned i = 0; i < c->failures && delay < cap; i++)
-        delay *= 2;
-    if (delay > cap)
-        delay = cap;
-    /* Jitter, so that a server restart is not answered by every client in
-     * the same millisecond; only ever later than the server asked. */
-    delay += delay ? (uint64_t)random() % (delay / 5 + 1) : 0;
+    uint64_t delay = backoff_ms(base, c->failures, cap);
     c->attempts++;
     msg_info("%s; reconnecting in %.1fs (attempt %u)", why, (double)delay / 1000.0, c->attempts);
     loop_timer_arm_ms(c->loop, &c->reconnect_timer, delay);

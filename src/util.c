@@ -279,6 +279,16 @@ bool utf8_valid(const char *p, size_t n)
     return true;
 }
 
+uint64_t backoff_ms(uint64_t base_ms, unsigned failures, uint64_t cap_ms)
+{
+    uint64_t delay = base_ms;
+    for (unsigned i = 0; i < failures && delay < cap_ms; i++)
+        delay *= 2;
+    if (delay > cap_ms)
+        delay = cap_ms;
+    return delay + (delay ? (uint64_t)random() % (delay / 5 + 1) : 0);
+}
+
 int hex_value(int c)
 {
     if (c >= '0' && c <= '9')

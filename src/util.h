@@ -57,6 +57,12 @@ int base64_decode(buf_t *out, const char *s, size_t n);
 /* Whether p[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool utf8_valid(const char *p, size_t n);
 
+/* A reconnect delay: base_ms doubled for each consecutive failure, capped
+ * at cap_ms, plus 0-20 % random jitter so that the clients of a restarted
+ * server do not all come back in the same millisecond (never earlier than
+ * the capped value: a server's retry is a minimum). */
+uint64_t backoff_ms(uint64_t base_ms, unsigned failures, uint64_t cap_ms);
+
 /* The value of a hexadecimal digit, or -1. */
 int hex_value(int c);
 

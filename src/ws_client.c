@@ -184,12 +184,7 @@ static void over(ws_client_t *c, int code, bool retriable)
         end(c, EXIT_FAIL);
         return;
     }
-    uint64_t delay = RECONNECT_BASE_MS;
-    for (unsigned i = 0; i < c->failures && delay < BACKOFF_CAP_MS; i++)
-        delay *= 2;
-    if (delay > BACKOFF_CAP_MS)
-        delay = BACKOFF_CAP_MS;
-    delay += (uint64_t)random() % (delay / 5 + 1);
+    uint64_t delay = backoff_ms(RECONNECT_BASE_MS, c->failures, BACKOFF_CAP_MS);
     c->attempts++;
     c->st = C_WAITING;
     msg_info("reconnecting in %.1fs (attempt %u)", (double)delay / 1000.0, c->attempts);

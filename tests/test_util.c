@@ -93,6 +93,22 @@ static void test_utf8_valid(void **state)
             fail_msg("utf8_valid case %zu", i);
 }
 
+static void test_backoff_doubles_caps_and_only_adds_jitter(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        uint64_t d = backoff_ms(3000, 0, 30000);
+        assert_true(d >= 3000 && d <= 3600);
+        d = backoff_ms(1000, 3, 30000);
+        assert_true(d >= 8000 && d <= 9600);
+        d = backoff_ms(1000, 40, 30000); /* no overflow, capped */
+        assert_true(d >= 30000 && d <= 36000);
+        d = backoff_ms(60000, 2, 60000); /* a retry above the cap stays the minimum */
+        assert_true(d >= 60000 && d <= 72000);
+    }
+    assert_int_equal(backoff_ms(0, 5, 30000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -101,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_base64_round_trip),
         cmocka_unit_test(test_ascii_ieq),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_backoff_doubles_caps_and_only_adds_jitter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
