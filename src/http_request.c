@@ -516,6 +516,19 @@ static int token_elem(void *ud, const char *e, size_t n)
     return n == f->len && ascii_ieq(e, f->token, n);
 }
 
+size_t http_head_end(const char *p, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++) {
+        if (p[i] != '\n')
+            continue;
+        if (i + 1 < n && p[i + 1] == '\n')
+            return i + 2;
+        if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
+            return i + 3;
+    }
+    return 0;
+}
+
 bool http_list_has_token(const char *v, size_t n, const char *token)
 {
     struct token_find f = {token, strlen(token)};

@@ -153,6 +153,12 @@ const char *http_request_chunked_error(const http_request_chunked_t *d);
  * "keep-alive, Upgrade" has "upgrade". */
 bool http_list_has_token(const char *v, size_t n, const char *token);
 
+/* Where an HTTP head in p[0..n) ends — just past its blank line (CRLF CRLF,
+ * or bare LFs as lenient parsers accept) — searching from offset from;
+ * 0 while it has not ended. For the heads of responses evcat reads: a
+ * proxy's answer to CONNECT, a server's 101. */
+size_t http_head_end(const char *p, size_t from, size_t n);
+
 /* A token character (RFC 9110 section 5.6.2): what header names and
  * methods are made of. */
 bool http_is_tchar(unsigned char c);

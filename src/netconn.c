@@ -4,6 +4,7 @@
  * calls done exactly once. After done(0) the caller takes the netio_t, and
  * nothing of the attempt stays allocated but the struct netconn_free frees. */
 #include "netconn.h"
+#include "http_request.h"
 #include "msg.h"
 #include "util.h"
 
@@ -503,20 +504,6 @@ static void proxy_send(netconn_t *nc)
     loop_fd_mod(nc->l, nc->io.fd, LOOP_READ);
 }
 
-/* Where the head in p[0..n) ends (just past its blank line), or 0. */
-static size_t head_end(const char *p, size_t from, size_t n)
-{
-    for (size_t i = from; i < n; i++) {
-        if (p[i] != '\n')
-            continue;
-        if (i + 1 < n && p[i + 1] == '\n')
-            return i + 2;
-        if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
-            return i + 3;
-    }
-    return 0;
-}
-
 static void proxy_answer(netconn_t *nc)
 {
     char hp[300], target[300];
@@ -576,7 +563,7 @@ static void proxy_recv(netconn_t *nc)
             fail(nc, "proxy %s closed the connection during CONNECT", hp);
             return;
         }
-        size_t end = head_end(nc->pbuf.p, have >= 2 ? have - 2 : 0, have + (size_t)n);
+        size_t end = http_head_end(nc->pbuf.p, have >= 2 ? have - 2 : 0, have + (size_t)n);
         size_t take = end ? end - have : (size_t)n;
         ssize_t got;
         do

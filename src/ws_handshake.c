@@ -107,21 +107,6 @@ void ws_build_request(buf_t *out, const ws_client_request_t *r, const char *key)
     buf_puts(out, "\r\n");
 }
 
-/* The end of the head in buf[0..len): the offset just past the blank line
- * (CRLF CRLF, or bare LFs as lenient parsers accept), or 0 if none yet. */
-static size_t head_end(const char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] != '\n')
-            continue;
-        if (i + 1 < len && buf[i + 1] == '\n')
-            return i + 2;
-        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
-            return i + 3;
-    }
-    return 0;
-}
-
 static int fail(ws_handshake_result_t *res, int rc, const char *fmt, const char *arg)
 {
     snprintf(res->error, sizeof(res->error), fmt, arg ? arg : "");
@@ -150,7 +135,7 @@ int ws_parse_response(const char *buf, size_t len, size_t max_head, const char *
     memset(res, 0, sizeof(*res));
     if (max_head == 0)
         max_head = WS_MAX_HEAD_DEFAULT;
-    size_t end = head_end(buf, len < max_head ? len : max_head);
+    size_t end = http_head_end(buf, 0, len < max_head ? len : max_head);
     if (!end) {
         if (len >= max_head) {
             char n[32];
