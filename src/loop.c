@@ -355,6 +355,9 @@ int loop_run_once(loop_t *l, int timeout_ms)
      * with delay 0 from its own callback runs next round, so timers cannot
      * starve the fds. */
     uint64_t now = mono_ns();
+    /* A timer callback sees loop_now() >= its deadline (callers compare the
+     * two, e.g. the rate scheduler): the round's clock moves on here. */
+    l->now = now;
     while (l->heap_len && l->heap[0]->due_ns <= now) {
         loop_timer_t *t = l->heap[0];
         loop_timer_stop(l, t);
