@@ -287,6 +287,14 @@ static int conn_write(struct wsconn *c, const void *p, size_t n)
     return 0;
 }
 
+/* Before closing the socket: one try at what is queued (a close frame
+ * behind other output), errors ignored — the connection ends anyway. */
+static void flush_last(struct wsconn *c)
+{
+    if (c->out)
+        (void)io_write(c, c->out->data + c->out->off, c->out->len - c->out->off);
+}
+
 /* A control frame (pong, close) built in the scratch buffer. */
 static int send_control(struct wsconn *c, unsigned op, const uint8_t *p, size_t n)
 {
@@ -427,6 +435,7 @@ static int control_piece(struct wsconn *c, const wsf_event_t *ev)
         } else if (!c->close_sent && send_control(c, WSF_CLOSE, NULL, 0) < 0) {
             return -1;
         }
+        flush_last(c);
         if (ours)
             conn_end(c);
         else
@@ -451,6 +460,7 @@ static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
         if (ev.type == WSF_EV_ERROR) {
             if (!c->close_sent && send_close(c, ev.error_code, ev.error) < 0)
                 return -1;
+            flush_last(c);
             conn_error(c, ev.error_code == 1009 ? BERR_TOO_BIG : BERR_PROTOCOL);
             return -1;
         }

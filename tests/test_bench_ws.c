@@ -873,6 +873,12 @@ static void test_scale(void **state)
     h_init(&h, l, BENCH_WS_ECHO, &ss, len, "/echo");
     h.cfg.message_rate = rate;
     h.co.connect_timeout_ms = 30000;
+    if (getenv("EVCAT_BENCH_WS_TLS")) {
+        char err[200];
+        h.cfg.tls = true;
+        h.cfg.ssl_ctx = netio_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
+        assert_non_null(h.cfg.ssl_ctx);
+    }
     assert_int_equal(h_driver_init(&h), 0);
     uint64_t rss0 = rss_bytes();
     /* a ramp: 2000 a second in steps of 100 */
@@ -895,12 +901,17 @@ static void test_scale(void **state)
                   (double)(rss_bytes() - rss0) / 1024.0 / (double)(n ? n : 1));
     h_close(&h, 5000);
     h_free(&h);
+    SSL_CTX_free(h.cfg.ssl_ctx);
     loop_free(l);
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (getenv("EVCAT_BENCH_WS_SCALE")) { /* the measurement alone: clean RSS */
+        const struct CMUnitTest scale[] = {cmocka_unit_test(test_scale)};
+        return cmocka_run_group_tests(scale, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_text),
         cmocka_unit_test(test_echo_binary_large),
