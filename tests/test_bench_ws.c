@@ -479,6 +479,7 @@ struct script {
     bool split_head; /* the 101 in two writes, 50 ms apart */
     bool eof_after;  /* close after sending */
     bool answer_close; /* answer the client's close frame with a close */
+    bool deaf;         /* stop reading after the 101 */
     buf_t rest;      /* the second part of a split head */
     loop_timer_t timer;
     int conns;
@@ -597,6 +598,8 @@ static void sc_on_client(loop_t *l, int fd, unsigned events, void *ud)
     buf_append(&resp, s->after.p ? s->after.p : "", s->after.len);
     sc_write(s, resp.p, resp.len);
     buf_free(&resp);
+    if (s->deaf)
+        loop_fd_mod(l, fd, 0);
     if (s->eof_after) {
         loop_fd_del(l, fd);
         close(fd);
@@ -813,6 +816,70 @@ static void test_abort(void **state)
     loop_free(l);
 }
 
+/* Open loop: a stall of the client's loop does not lower the rate; the
+ * messages due during it go out late with their own intended times, so the
+ * latency shows the stall. */
+static void test_echo_stall(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    struct srv sv;
+    srv_start(l, &sv, 0, NULL, NULL);
+    struct h h;
+    h_init(&h, l, BENCH_WS_ECHO, &sv.addr, sv.alen, "/echo");
+    h.cfg.message_rate = 100;
+    assert_int_equal(h_driver_init(&h), 0);
+    h_start(&h, 0, 1);
+    h_run(&h, 3000, all_settled);
+    uint64_t t0 = mono_ns();
+    h_run(&h, 100, NULL);
+    usleep(200000); /* the loop is stuck for 200 ms */
+    h_run(&h, 100, NULL);
+    h_run(&h, 2000, all_echoed);
+    double secs = (double)(mono_ns() - t0) / 1e9;
+    const bench_counters_t *c = &h.w.c;
+    /* ~100/s over the whole time, the stall included */
+    assert_true((double)c->sent >= 100 * secs - 5);
+    assert_true(hist_max(&h.w.latency) >= 150000000u);
+    assert_true(hist_percentile(&h.w.latency, 50) < 150000000u);
+    h_close(&h, 2000);
+    assert_int_equal(c->ended, 1);
+    h_free(&h);
+    srv_free(l, &sv);
+    loop_free(l);
+}
+
+/* A server that stops reading: output queues up to one scratch buffer and
+ * generation stops (memory stays bounded) while the intended times run on. */
+static void test_echo_backpressure(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    struct script s;
+    sc_init(&s, l);
+    s.deaf = true;
+    struct h h;
+    h_init(&h, l, BENCH_WS_ECHO, &s.addr, s.alen, "/x");
+    h.cfg.message_rate = 2000;
+    h.cfg.size = 100000; /* 200 MB/s asked for */
+    assert_int_equal(h_driver_init(&h), 0);
+    h_start(&h, 0, 1);
+    h_run(&h, 2000, all_settled);
+    assert_int_equal(h.w.c.established, 1);
+    h_run(&h, 500, NULL);
+    /* what the kernel's buffers took, plus one frame queued: far below the
+     * 1000 messages that became due */
+    print_message("backpressure: %llu of ~1000 due messages generated\n",
+                  (unsigned long long)h.w.c.sent);
+    assert_true(h.w.c.sent < 200);
+    h_close(&h, 200); /* the close cannot get through: aborted */
+    assert_int_equal(h.w.c.ended, 1);
+    assert_int_equal(errors_total(&h), 0);
+    h_free(&h);
+    sc_free(&s);
+    loop_free(l);
+}
+
 static void test_init_checks(void **state)
 {
     (void)state;
@@ -922,6 +989,8 @@ int main(void)
         cmocka_unit_test(test_not_101),
         cmocka_unit_test(test_scripted),
         cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_echo_stall),
+        cmocka_unit_test(test_echo_backpressure),
         cmocka_unit_test(test_init_checks),
         cmocka_unit_test(test_scale),
     };
