@@ -1,6 +1,7 @@
 /* bench_sse: the SSE driver of `evcat bench` — thousands of event streams
- * per worker thread, each one libcurl transfer on the worker's own multi
- * handle (curlm on the worker's loop), each parsed by its own sse_parser.
+ * per worker thread, each one libcurl transfer on one of the worker's own
+ * multi handles (curlm on the worker's loop, STREAMS_PER_MULTI streams
+ * each), each parsed by its own sse_parser.
  *
  * Memory is what bounds a run (19,000 streams in one process): per stream
  * there is libcurl's easy handle and connection (most of it: ~12 KiB with a
@@ -35,6 +36,13 @@
 #define CURL_WRITEFUNC_ERROR 0xFFFFFFFF /* any value != the chunk size aborts */
 #endif
 
+/* Streams per libcurl multi handle. libcurl 7.88 finds a socket's transfer
+ * in a hash of 911 fixed buckets: with 10,000 streams on one multi handle
+ * each lookup walks chains of ~11 (several per event, each a cache miss),
+ * the largest user-space cost per event measured. A worker spreads its
+ * streams over several multi handles on its loop instead. */
+#define STREAMS_PER_MULTI 512
+
 /* curl's minimum receive buffer: ~12 KiB per stream in all (FIELD-NOTES),
  * against ~15 KiB with the 16 KiB default. SSE events are small; a fast
  * stream costs a few more write callbacks, not more memory. */
@@ -52,6 +60,7 @@ typedef struct sse_worker sse_worker_t;
 typedef struct sse_stream {
     curlm_xfer_t x;           /* x.easy owned */
     sse_worker_t *sw;
+    curlm_t *m;               /* the multi handle it runs on (the worker's) */
     sse_parser_t *parser;     /* owned; created when established */
     struct sse_stream *prev, *next; /* on sw->pending or sw->open */
     uint64_t index;           /* global connection index (source spreading) */
@@ -68,7 +77,9 @@ typedef struct stream_list {
 
 struct sse_worker {
     bench_worker_t *w;
-    curlm_t *m;                  /* owned */
+    curlm_t **m;                 /* owned: nm multi handles, each owned */
+    size_t nm;
+    uint64_t started;            /* streams started (spreads them over m) */
     struct curl_slist *headers;  /* owned: -H/--bearer + Accept + Cache-Control */
     struct curl_slist *resolve;  /* owned: cfg->curl_resolve, or NULL */
     stream_list_t pending;       /* started, head not validated yet (start order) */
@@ -115,7 +126,7 @@ static void stream_end(sse_stream_t *s, enum end_how how, bench_err_t kind)
     sse_worker_t *sw = s->sw;
     bench_worker_t *w = sw->w;
     list_unlink(s->established ? &sw->open : &sw->pending, s);
-    curlm_remove(sw->m, &s->x);
+    curlm_remove(s->m, &s->x);
     curl_easy_cleanup(s->x.easy);
     sse_parser_free(s->parser);
     free(s);
@@ -353,18 +364,22 @@ static int sse_init(bench_worker_t *w, char *err, size_t errlen)
     sw->w = w;
     loop_timer_init(&sw->connect_timer, on_connect_timer, sw);
     sw->connect_timeout_ns = cfg->co ? cfg->co->connect_timeout_ms * 1000000u : 0;
-    sw->m = curlm_new(w->loop);
-    if (!sw->m) {
-        snprintf(err, errlen, "cannot create a libcurl multi handle");
-        goto fail;
-    }
-    CURLM *multi = curlm_multi(sw->m);
     /* Every stream keeps its connection: the cache must never close one to
      * make room. One connection per stream even over HTTP/2 (a load test
      * counts connections): no multiplexing. */
-    long maxconn = w->nconns + 16 > (uint64_t)LONG_MAX ? LONG_MAX : (long)(w->nconns + 16);
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconn);
-    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    uint64_t n = w->nconns ? w->nconns : 1;
+    sw->nm = (size_t)((n + STREAMS_PER_MULTI - 1) / STREAMS_PER_MULTI);
+    sw->m = xcalloc(sw->nm, sizeof(*sw->m));
+    for (size_t i = 0; i < sw->nm; i++) {
+        sw->m[i] = curlm_new(w->loop);
+        if (!sw->m[i]) {
+            snprintf(err, errlen, "cannot create a libcurl multi handle");
+            goto fail;
+        }
+        CURLM *multi = curlm_multi(sw->m[i]);
+        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)STREAMS_PER_MULTI + 16);
+        curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    }
 
     const conn_opts_t *co = cfg->co;
     if (co)
@@ -433,10 +448,11 @@ static void sse_start(bench_worker_t *w, uint64_t index)
     s->started_ns = mono_ns();
     s->x.ud = s;
     s->x.done = on_done;
+    s->m = sw->m[sw->started++ % sw->nm];
     s->x.easy = stream_easy(s);
     bool was_idle = !sw->pending.head;
     list_push(&sw->pending, s);
-    if (!s->x.easy || curlm_add(sw->m, &s->x) != CURLM_OK) {
+    if (!s->x.easy || curlm_add(s->m, &s->x) != CURLM_OK) {
         stream_end(s, END_FAILED, BERR_CONNECT);
         return;
     }
@@ -475,7 +491,9 @@ static void sse_free(bench_worker_t *w)
         return;
     sse_close_all(w); /* nothing is left in a finished run; a failed init has none */
     loop_timer_stop(w->loop, &sw->connect_timer);
-    curlm_free(sw->m);
+    for (size_t i = 0; sw->m && i < sw->nm; i++)
+        curlm_free(sw->m[i]);
+    free(sw->m);
     curl_slist_free_all(sw->headers);
     curl_slist_free_all(sw->resolve);
     free(sw);
