@@ -20,6 +20,9 @@
 #include <string.h>
 
 #define FIRST_ERROR_MAX 200
+/* A POST without an answer by then has failed: a hung endpoint would
+ * otherwise hold every slot and stop the publisher without a word. */
+#define POST_TIMEOUT_MS 10000L
 
 typedef struct pub_slot {
     curlm_xfer_t x;              /* x.easy owned, kept between messages */
@@ -215,6 +218,7 @@ bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, 
             conn_opts_apply_curl(co, e);
         else
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS);
     }
     return p;
 fail:
