@@ -114,6 +114,16 @@ static void on_client(loop_t *l, int fd, unsigned ev, void *ud)
     } else if (strncmp(req, "GET /close ", 11) == 0) {
         buf_puts(&out, sse_head);
         buf_puts(&out, "data: {\"ts_ns\":1}\n\n");
+    } else if (strncmp(req, "GET /reset ", 11) == 0) {
+        send_all(fd, sse_head, sizeof(sse_head) - 1);
+        send_all(fd, "data: {\"ts_ns\":1}\n\n", 19);
+        /* Closing with a zero linger sends RST instead of FIN. */
+        usleep(20000);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        buf_free(&out);
+        forget_client(s, fd);
+        return;
     } else if (strncmp(req, "GET /big ", 9) == 0) {
         buf_puts(&out, sse_head);
         buf_puts(&out, "data: {\"ts_ns\":1}\n\ndata: ");
@@ -373,6 +383,22 @@ static void test_server_close_in_close_phase_is_ended(void **state)
     assert_int_equal(f.w.c.dropped, 0);
     assert_int_equal(f.w.c.ended, 1);
     assert_int_equal(f.w.c.errors[BERR_CLOSED], 0);
+    fixture_free(&f);
+}
+
+static void test_server_reset_is_dropped(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/reset");
+    fixture_driver_init(&f);
+    start(&f, 2);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(f.w.c.established, 2);
+    assert_int_equal(f.w.c.dropped, 2);
+    assert_int_equal(f.w.c.errors[BERR_RESET], 2);
+    assert_int_equal(f.w.c.received, 2);
+    assert_balanced(&f);
     fixture_free(&f);
 }
 
@@ -782,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_bad_status_and_type_fail),
         cmocka_unit_test(test_server_close_is_dropped),
         cmocka_unit_test(test_server_close_in_close_phase_is_ended),
+        cmocka_unit_test(test_server_reset_is_dropped),
         cmocka_unit_test(test_event_over_max_message),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_connect_timeout_covers_the_response_head),
