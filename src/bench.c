@@ -144,6 +144,43 @@ int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, 
     return fd;
 }
 
+static inline bool json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* An unsigned integer at v, or one as a JSON string ("123"). A bare number
+ * must end where a JSON number ends (1.5 or 1e18 is not an integer: no
+ * value rather than a wrong one); it may also end the input. */
+static int json_read_u64(const char *v, const char *end, uint64_t *value)
+{
+    bool quoted = v < end && *v == '"';
+    if (quoted)
+        v++;
+    uint64_t n = 0;
+    const char *d = v;
+    for (; d < end && *d >= '0' && *d <= '9'; d++) {
+        unsigned digit = (unsigned)(*d - '0');
+        if (n > (UINT64_MAX - digit) / 10)
+            return -1; /* overflow */
+        n = n * 10 + digit;
+    }
+    if (d == v)
+        return -1;
+    if (quoted ? d >= end || *d != '"'
+               : d < end && !json_space(*d) && *d != ',' && *d != '}' && *d != ']')
+        return -1;
+    *value = n;
+    return 0;
+}
+
+/* Walks the text string by string: p is always outside a string, so a
+ * quote found from p opens one. A string equal to the key and followed by
+ * a colon is a key; its value is tried, and when it is not an integer the
+ * walk goes on from the value (a string value is then skipped whole, an
+ * object searched). Any other string is skipped to its unescaped closing
+ * quote, so text inside values ("a \"ts_ns\":1 b") never matches. The
+ * field itself must not contain a quote or a backslash. */
 int bench_json_u64(const char *data, size_t len, const char *field, uint64_t *value)
 {
     size_t flen = strlen(field);
@@ -152,41 +189,27 @@ int bench_json_u64(const char *data, size_t len, const char *field, uint64_t *va
         const char *q = memchr(p, '"', (size_t)(end - p));
         if (!q)
             return -1;
-        q++;
+        q++; /* the string's first byte */
         if ((size_t)(end - q) > flen && memcmp(q, field, flen) == 0 && q[flen] == '"') {
             const char *v = q + flen + 1;
-            while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+            while (v < end && json_space(*v))
                 v++;
             if (v < end && *v == ':') {
                 v++;
-                while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+                while (v < end && json_space(*v))
                     v++;
-                bool quoted = v < end && *v == '"';
-                if (quoted)
-                    v++;
-                uint64_t n = 0;
-                const char *d = v;
-                while (d < end && *d >= '0' && *d <= '9' && d - v < 20) {
-                    uint64_t nn = n * 10 + (uint64_t)(*d - '0');
-                    if (nn / 10 != n)
-                        return -1;
-                    n = nn;
-                    d++;
-                }
-                if (d == v || (d < end && *d >= '0' && *d <= '9'))
-                    return -1;
-                if (quoted && (d >= end || *d != '"'))
-                    return -1;
-                *value = n;
-                return 0;
+                if (json_read_u64(v, end, value) == 0)
+                    return 0;
+                p = v; /* another kind of value: go on from it */
+            } else {
+                p = q + flen + 1; /* the same text as a value */
             }
+            continue;
         }
-        /* Skip to the end of this string (a value or another key). */
-        while (q < end && *q != '"') {
-            if (*q == '\\')
-                q++;
-            q++;
-        }
+        while (q < end && *q != '"')
+            q += *q == '\\' && end - q > 1 ? 2 : 1;
+        if (q >= end)
+            return -1; /* an unterminated string */
         p = q + 1;
     }
     return -1;

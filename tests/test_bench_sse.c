@@ -1,0 +1,824 @@
+/* Unit tests for src/bench_sse.c: the SSE driver of `evcat bench` on a real
+ * loop against a small scripted SSE server on the same loop (the path picks
+ * the answer), checking the accounting each outcome leads to: established,
+ * events and latency, bad status or type, a server that closes, an event
+ * over --max-message, refused, connect timeout, closing while connecting,
+ * source binding, CURLOPT_RESOLVE, out of descriptors. And the publisher
+ * (src/bench_pub.c) that feeds such streams in a run: its bodies, pacing,
+ * kept-alive connections, failures and stop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "bench_pub.h"
+#include "bench_run.h"
+#include "util.h"
+
+/* ---- the coordinator's side, reduced to what bench.c asks of it ---- */
+
+static bench_phase_t test_phase = BENCH_MEASURE;
+
+/* TEMPORARY until src/bench_run.c lands. */
+bench_phase_t bench_run_phase(const struct bench_run *run)
+{
+    (void)run;
+    return test_phase;
+}
+
+void bench_worker_check_done(bench_worker_t *w)
+{
+    (void)w;
+}
+
+/* ---- the server ---- */
+
+#define MAX_CLIENTS 64
+
+struct server {
+    loop_t *loop;
+    int lfd;
+    int port;
+    int clients[MAX_CLIENTS];
+    int nclients;
+    int requests;
+    bool saw_accept, saw_cache_control, saw_user_header;
+    struct sockaddr_in last_peer;
+};
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k <= 0)
+            fail_msg("server write");
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+static const char sse_head[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+    "Cache-Control: no-cache\r\nConnection: close\r\n\r\n";
+
+static void forget_client(struct server *s, int fd)
+{
+    loop_fd_del(s->loop, fd);
+    close(fd);
+    for (int i = 0; i < s->nclients; i++)
+        if (s->clients[i] == fd)
+            s->clients[i] = s->clients[--s->nclients];
+}
+
+static void on_client(loop_t *l, int fd, unsigned ev, void *ud)
+{
+    (void)l;
+    (void)ev;
+    struct server *s = ud;
+    char req[4096];
+    ssize_t n = read(fd, req, sizeof(req) - 1);
+    if (n <= 0) {
+        forget_client(s, fd);
+        return;
+    }
+    req[n] = '\0';
+    s->requests++;
+    s->saw_accept |= strstr(req, "\r\nAccept: text/event-stream\r\n") != NULL;
+    s->saw_cache_control |= strstr(req, "\r\nCache-Control: no-cache\r\n") != NULL;
+    s->saw_user_header |= strstr(req, "\r\nX-Bench: yes\r\n") != NULL;
+    buf_t out;
+    buf_init(&out);
+    if (strncmp(req, "GET /ok ", 8) == 0) {
+        /* Two timed events (1 ms old, and one from the future), a comment,
+         * retry, an event without the field, one with it in another type. */
+        uint64_t now = real_ns();
+        buf_puts(&out, sse_head);
+        buf_printf(&out, "retry: 10\n\n: hello\n\ndata: {\"seq\":1,\"ts_ns\":%llu}\n\n",
+                   (unsigned long long)(now - 1000000));
+        buf_printf(&out, "data: {\"ts_ns\":%llu}\n\n", (unsigned long long)(now + 60000000000u));
+        buf_puts(&out, "data: no timestamp\n\n");
+        buf_printf(&out, "event: tick\ndata: {\"seq\":2,\ndata: \"ts_ns\":\"%llu\"}\n\n",
+                   (unsigned long long)(now - 2000000));
+        buf_puts(&out, "data: unterminated {\"ts_ns\":1}\n");
+    } else if (strncmp(req, "GET /close ", 11) == 0) {
+        buf_puts(&out, sse_head);
+        buf_puts(&out, "data: {\"ts_ns\":1}\n\n");
+    } else if (strncmp(req, "GET /reset ", 11) == 0) {
+        send_all(fd, sse_head, sizeof(sse_head) - 1);
+        send_all(fd, "data: {\"ts_ns\":1}\n\n", 19);
+        /* Closing with a zero linger sends RST instead of FIN. */
+        usleep(20000);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        buf_free(&out);
+        forget_client(s, fd);
+        return;
+    } else if (strncmp(req, "GET /big ", 9) == 0) {
+        buf_puts(&out, sse_head);
+        buf_puts(&out, "data: {\"ts_ns\":1}\n\ndata: ");
+        for (int i = 0; i < 100; i++)
+            buf_puts(&out, "0123456789");
+        buf_puts(&out, "\n\n");
+    } else if (strncmp(req, "GET /type ", 10) == 0) {
+        buf_puts(&out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+                       "data: {\"ts_ns\":1}\n\n");
+    } else if (strncmp(req, "GET /slow ", 10) == 0) {
+        buf_free(&out);
+        return; /* never answers */
+    } else {
+        buf_puts(&out, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found");
+    }
+    send_all(fd, out.p, out.len);
+    buf_free(&out);
+    if (strncmp(req, "GET /close ", 11) == 0 || strncmp(req, "GET /type ", 10) == 0)
+        forget_client(s, fd);
+}
+
+static void on_accept(loop_t *l, int fd, unsigned ev, void *ud)
+{
+    (void)ev;
+    struct server *s = ud;
+    socklen_t len = sizeof(s->last_peer);
+    int c = accept(fd, (struct sockaddr *)&s->last_peer, &len);
+    if (c < 0)
+        return;
+    if (s->nclients == MAX_CLIENTS) {
+        close(c);
+        return;
+    }
+    s->clients[s->nclients++] = c;
+    loop_fd_add(l, c, LOOP_READ, on_client, s);
+}
+
+static void server_start(loop_t *l, struct server *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->loop = l;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->lfd, 64), 0);
+    socklen_t len = sizeof(a);
+    getsockname(s->lfd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(loop_fd_add(l, s->lfd, LOOP_READ, on_accept, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+    while (s->nclients)
+        forget_client(s, s->clients[0]);
+    loop_fd_del(s->loop, s->lfd);
+    close(s->lfd);
+}
+
+/* A port nobody listens on: bound, read, closed. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    socklen_t len = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* ---- a worker without its thread ---- */
+
+struct fixture {
+    loop_t *loop;
+    struct server srv;
+    conn_opts_t co;
+    bench_config_t cfg;
+    bench_worker_t w;
+    char url[128];
+    uint64_t next_index;
+};
+
+static void fixture_init(struct fixture *f, const char *path)
+{
+    memset(f, 0, sizeof(*f));
+    test_phase = BENCH_MEASURE;
+    f->loop = loop_new();
+    server_start(f->loop, &f->srv);
+    conn_opts_init(&f->co);
+    f->co.headers = curl_slist_append(NULL, "X-Bench: yes");
+    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d%s", f->srv.port, path);
+    f->cfg.kind = BENCH_SSE;
+    f->cfg.url = f->url;
+    f->cfg.latency_field = "ts_ns";
+    f->cfg.max_message = 16 << 20;
+    f->cfg.co = &f->co;
+    f->cfg.threads = 1;
+    f->w.cfg = &f->cfg;
+    f->w.drv_ops = &bench_sse_driver;
+    f->w.loop = f->loop;
+    f->w.nconns = 16;
+    hist_init(&f->w.latency);
+    hist_init(&f->w.connect);
+}
+
+static void fixture_driver_init(struct fixture *f)
+{
+    char err[256] = "";
+    assert_int_equal(bench_sse_driver.init(&f->w, err, sizeof(err)), 0);
+    assert_non_null(f->w.drv);
+}
+
+static void start(struct fixture *f, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        f->w.live++;
+        bench_add(&f->w.c.attempted, 1);
+        bench_sse_driver.start(&f->w, f->next_index++);
+    }
+}
+
+/* Runs the loop until cond holds (or fails after 5 s). */
+#define RUN_UNTIL(f, cond)                                                                 \
+    do {                                                                                   \
+        uint64_t deadline_ = mono_ns() + 5000000000u;                                      \
+        while (!(cond)) {                                                                  \
+            if (mono_ns() > deadline_)                                                     \
+                fail_msg("timed out waiting for %s", #cond);                               \
+            loop_run_once((f)->loop, 10);                                                  \
+        }                                                                                  \
+    } while (0)
+
+static void settle(struct fixture *f, int rounds)
+{
+    for (int i = 0; i < rounds; i++)
+        loop_run_once(f->loop, 5);
+}
+
+static void fixture_free(struct fixture *f)
+{
+    f->w.closing = true;
+    bench_sse_driver.close_all(&f->w);
+    assert_int_equal(f->w.live, 0);
+    bench_sse_driver.free(&f->w);
+    assert_null(f->w.drv);
+    server_stop(&f->srv);
+    hist_free(&f->w.latency);
+    hist_free(&f->w.connect);
+    conn_opts_free(&f->co);
+    loop_free(f->loop);
+}
+
+/* Every attempt ended exactly once. */
+static void assert_balanced(const struct fixture *f)
+{
+    const bench_counters_t *c = &f->w.c;
+    assert_int_equal(c->attempted, c->failed + c->dropped + c->ended + f->w.live);
+    assert_true(c->established <= c->attempted);
+}
+
+/* ---- tests ---- */
+
+static void test_streams_events_and_latency(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/ok");
+    f.w.nconns = 1100; /* three multi handles: the streams go round them */
+    fixture_driver_init(&f);
+    start(&f, 3);
+    RUN_UNTIL(&f, f.w.c.received == 12);
+    settle(&f, 5);
+    const bench_counters_t *c = &f.w.c;
+    assert_int_equal(c->established, 3);
+    assert_int_equal(c->failed, 0);
+    assert_int_equal(c->dropped, 0);
+    assert_int_equal(c->received, 12); /* 4 events each; the unterminated one is not one */
+    assert_int_equal(c->errors[BERR_NO_TIMESTAMP], 3);
+    assert_int_equal(hist_count(&f.w.connect), 3);
+    /* 1 ms old, 2 ms old, and from the future (0): three samples each. */
+    assert_int_equal(hist_count(&f.w.latency), 9);
+    assert_int_equal(hist_min(&f.w.latency), 0);
+    assert_true(hist_max(&f.w.latency) >= 2000000);
+    assert_true(hist_max(&f.w.latency) < 2000000000u);
+    assert_true(c->bytes_received > 0);
+    assert_int_equal(f.w.live, 3);
+    assert_true(f.srv.saw_accept && f.srv.saw_cache_control && f.srv.saw_user_header);
+    /* The close phase ends them: neither failed nor dropped. */
+    test_phase = BENCH_CLOSE;
+    f.w.closing = true;
+    bench_sse_driver.close_all(&f.w);
+    assert_int_equal(c->ended, 3);
+    assert_int_equal(f.w.live, 0);
+    assert_balanced(&f);
+    RUN_UNTIL(&f, f.srv.nclients == 0); /* the connections are closed */
+    fixture_free(&f);
+}
+
+static void test_latency_outside_measure_not_recorded(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/ok");
+    test_phase = BENCH_RAMP;
+    fixture_driver_init(&f);
+    start(&f, 1);
+    RUN_UNTIL(&f, f.w.c.received == 4);
+    assert_int_equal(hist_count(&f.w.latency), 0);
+    fixture_free(&f);
+}
+
+static void test_bad_status_and_type_fail(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"/missing", "/type"};
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture f;
+        fixture_init(&f, paths[i]);
+        fixture_driver_init(&f);
+        start(&f, 2);
+        RUN_UNTIL(&f, f.w.live == 0);
+        assert_int_equal(f.w.c.failed, 2);
+        assert_int_equal(f.w.c.established, 0);
+        assert_int_equal(f.w.c.errors[BERR_HTTP_STATUS], 2);
+        assert_int_equal(f.w.c.received, 0);
+        assert_balanced(&f);
+        fixture_free(&f);
+    }
+}
+
+static void test_server_close_is_dropped(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/close");
+    fixture_driver_init(&f);
+    start(&f, 2);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(f.w.c.established, 2);
+    assert_int_equal(f.w.c.dropped, 2);
+    assert_int_equal(f.w.c.errors[BERR_CLOSED], 2);
+    assert_int_equal(f.w.c.received, 2);
+    assert_balanced(&f);
+    fixture_free(&f);
+}
+
+static void test_server_close_in_close_phase_is_ended(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/close");
+    test_phase = BENCH_CLOSE;
+    fixture_driver_init(&f);
+    start(&f, 1);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(f.w.c.dropped, 0);
+    assert_int_equal(f.w.c.ended, 1);
+    assert_int_equal(f.w.c.errors[BERR_CLOSED], 0);
+    fixture_free(&f);
+}
+
+static void test_server_reset_is_dropped(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/reset");
+    fixture_driver_init(&f);
+    start(&f, 2);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(f.w.c.established, 2);
+    assert_int_equal(f.w.c.dropped, 2);
+    assert_int_equal(f.w.c.errors[BERR_RESET], 2);
+    assert_int_equal(f.w.c.received, 2);
+    assert_balanced(&f);
+    fixture_free(&f);
+}
+
+static void test_event_over_max_message(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/big");
+    f.cfg.max_message = 512;
+    fixture_driver_init(&f);
+    start(&f, 1);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(f.w.c.established, 1);
+    assert_int_equal(f.w.c.received, 1);
+    assert_int_equal(f.w.c.dropped, 1);
+    assert_int_equal(f.w.c.errors[BERR_TOO_BIG], 1);
+    assert_balanced(&f);
+    RUN_UNTIL(&f, f.srv.nclients == 0);
+    fixture_free(&f);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/ok");
+    snprintf(f.url, sizeof(f.url), "http://127.0.0.1:%d/ok", free_port());
+    fixture_driver_init(&f);
+    start(&f, 2);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(f.w.c.failed, 2);
+    assert_int_equal(f.w.c.errors[BERR_REFUSED], 2);
+    assert_balanced(&f);
+    fixture_free(&f);
+}
+
+static void test_connect_timeout_covers_the_response_head(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/slow");
+    f.co.connect_timeout_ms = 200;
+    fixture_driver_init(&f);
+    uint64_t t0 = mono_ns();
+    start(&f, 2);
+    RUN_UNTIL(&f, f.w.live == 0);
+    uint64_t took_ms = (mono_ns() - t0) / 1000000;
+    assert_true(took_ms >= 190 && took_ms < 2000);
+    assert_int_equal(f.w.c.failed, 2);
+    assert_int_equal(f.w.c.errors[BERR_CONNECT_TIMEOUT], 2);
+    assert_balanced(&f);
+    fixture_free(&f);
+}
+
+static void test_close_while_connecting_is_ended(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/slow");
+    fixture_driver_init(&f);
+    start(&f, 3);
+    RUN_UNTIL(&f, f.srv.requests == 3);
+    test_phase = BENCH_CLOSE;
+    f.w.closing = true;
+    bench_sse_driver.close_all(&f.w);
+    bench_sse_driver.abort_all(&f.w); /* nothing left: harmless */
+    assert_int_equal(f.w.c.ended, 3);
+    assert_int_equal(f.w.c.failed, 0);
+    assert_int_equal(f.w.live, 0);
+    settle(&f, 5);
+    assert_int_equal(f.w.c.ended, 3); /* no late outcome */
+    fixture_free(&f);
+}
+
+static void test_source_address_and_resolve(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/ok");
+    /* A name only CURLOPT_RESOLVE knows, and a source address to bind. */
+    snprintf(f.url, sizeof(f.url), "http://bench.invalid:%d/ok", f.srv.port);
+    char resolve[64];
+    snprintf(resolve, sizeof(resolve), "bench.invalid:%d:127.0.0.1", f.srv.port);
+    f.cfg.curl_resolve = resolve;
+    struct sockaddr_storage src = {0};
+    struct sockaddr_in *sin = (struct sockaddr_in *)&src;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2 */
+    f.cfg.sources = &src;
+    f.cfg.nsources = 1;
+    fixture_driver_init(&f);
+    start(&f, 1);
+    RUN_UNTIL(&f, f.w.c.received == 4);
+    assert_int_equal(f.w.c.established, 1);
+    assert_int_equal(ntohl(f.srv.last_peer.sin_addr.s_addr), 0x7f000002);
+    fixture_free(&f);
+}
+
+static void test_out_of_descriptors(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/ok");
+    fixture_driver_init(&f);
+    /* The soft limit at the lowest free descriptor: the next socket fails. */
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int probe = dup(0);
+    assert_true(probe >= 0);
+    close(probe);
+    low = old;
+    low.rlim_cur = (rlim_t)probe;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    start(&f, 1);
+    RUN_UNTIL(&f, f.w.live == 0);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(f.w.c.failed, 1);
+    assert_int_equal(f.w.c.errors[BERR_FD_LIMIT], 1);
+    fixture_free(&f);
+}
+
+/* ---- the publisher, against a keep-alive POST endpoint ---- */
+
+#define MAX_POSTS 4096
+
+struct pub_server {
+    loop_t *loop;
+    int lfd, port;
+    int conns;
+    struct pub_client {
+        int fd;
+        buf_t in;
+    } c[BENCH_PUB_INFLIGHT + 8];
+    int nc;
+    uint64_t seq[MAX_POSTS], ts[MAX_POSTS];
+    int nposts;
+    int requests;
+    bool json_type;
+};
+
+static struct pub_client *pub_client(struct pub_server *s, int fd)
+{
+    for (int i = 0; i < s->nc; i++)
+        if (s->c[i].fd == fd)
+            return &s->c[i];
+    return NULL;
+}
+
+static void pub_drop(struct pub_server *s, int fd)
+{
+    struct pub_client *c = pub_client(s, fd);
+    loop_fd_del(s->loop, fd);
+    close(fd);
+    if (c) {
+        buf_free(&c->in);
+        *c = s->c[--s->nc];
+    }
+}
+
+static void on_pub_client(loop_t *l, int fd, unsigned ev, void *ud)
+{
+    (void)l;
+    (void)ev;
+    struct pub_server *s = ud;
+    struct pub_client *c = pub_client(s, fd);
+    char tmp[4096];
+    ssize_t n = read(fd, tmp, sizeof(tmp));
+    if (n <= 0) {
+        pub_drop(s, fd);
+        return;
+    }
+    buf_append(&c->in, tmp, (size_t)n);
+    for (;;) {
+        char *end = c->in.len ? strstr(c->in.p, "\r\n\r\n") : NULL;
+        if (!end)
+            return;
+        size_t head = (size_t)(end + 4 - c->in.p);
+        const char *cl = strstr(c->in.p, "Content-Length: ");
+        size_t body = cl && cl < end ? (size_t)strtoul(cl + 16, NULL, 10) : 0;
+        if (c->in.len < head + body)
+            return;
+        s->requests++;
+        s->json_type |= strstr(c->in.p, "\r\nContent-Type: application/json\r\n") != NULL;
+        bool slow = strncmp(c->in.p, "POST /slow ", 11) == 0;
+        bool fail = strncmp(c->in.p, "POST /fail ", 11) == 0;
+        if (!fail && !slow && s->nposts < MAX_POSTS) {
+            uint64_t seq = UINT64_MAX, ts = 0;
+            /* The body is exactly {"seq":N,"ts_ns":T}. */
+            char want[96];
+            if (bench_json_u64(c->in.p + head, body, "seq", &seq) == 0 &&
+                bench_json_u64(c->in.p + head, body, "ts_ns", &ts) == 0 &&
+                (size_t)snprintf(want, sizeof(want), "{\"seq\":%llu,\"ts_ns\":%llu}",
+                                 (unsigned long long)seq, (unsigned long long)ts) == body &&
+                memcmp(want, c->in.p + head, body) == 0) {
+                s->seq[s->nposts] = seq;
+                s->ts[s->nposts] = ts;
+                s->nposts++;
+            }
+        }
+        buf_consume(&c->in, head + body);
+        if (slow)
+            continue;
+        static const char ok[] = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+        static const char bad[] = "HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\noops";
+        if (fail)
+            send_all(fd, bad, sizeof(bad) - 1);
+        else
+            send_all(fd, ok, sizeof(ok) - 1);
+    }
+}
+
+static void on_pub_accept(loop_t *l, int fd, unsigned ev, void *ud)
+{
+    (void)ev;
+    struct pub_server *s = ud;
+    int c = accept(fd, NULL, NULL);
+    if (c < 0)
+        return;
+    if (s->nc == (int)(sizeof(s->c) / sizeof(s->c[0]))) {
+        close(c);
+        return;
+    }
+    s->conns++;
+    s->c[s->nc].fd = c;
+    buf_init(&s->c[s->nc].in);
+    s->nc++;
+    loop_fd_add(l, c, LOOP_READ, on_pub_client, s);
+}
+
+static struct pub_server *pub_server_start(loop_t *l)
+{
+    struct pub_server *s = xcalloc(1, sizeof(*s));
+    s->loop = l;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->lfd, 64), 0);
+    socklen_t len = sizeof(a);
+    getsockname(s->lfd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(loop_fd_add(l, s->lfd, LOOP_READ, on_pub_accept, s), 0);
+    return s;
+}
+
+static void pub_server_stop(struct pub_server *s)
+{
+    while (s->nc)
+        pub_drop(s, s->c[0].fd);
+    loop_fd_del(s->loop, s->lfd);
+    close(s->lfd);
+    free(s);
+}
+
+static void run_for(loop_t *l, uint64_t ms)
+{
+    uint64_t until = mono_ns() + ms * 1000000u;
+    while (mono_ns() < until)
+        loop_run_once(l, 5);
+}
+
+static void test_pub_paced_bodies_on_kept_alive_connections(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    struct pub_server *s = pub_server_start(l);
+    conn_opts_t co;
+    conn_opts_init(&co);
+    char url[96];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/publish?event=bench", s->port);
+    bench_pub_config_t pc = {.url = url, .rate = 200, .field = "ts_ns", .co = &co};
+    char err[256] = "";
+    bench_pub_t *p = bench_pub_new(l, &pc, err, sizeof(err));
+    assert_non_null(p);
+    uint64_t real0 = real_ns();
+    bench_pub_start(p);
+    run_for(l, 300);
+    bench_pub_stop(p);
+    run_for(l, 20);
+    /* 200/s for 0.3 s: message 0 at once, then one every 5 ms. */
+    uint64_t acc = bench_pub_accepted(p);
+    assert_true(acc >= 50 && acc <= 62);
+    assert_int_equal(bench_pub_failed(p), 0);
+    assert_string_equal(bench_pub_first_error(p), "");
+    assert_int_equal(s->nposts, (int)acc);
+    assert_true(s->json_type);
+    for (int i = 0; i < s->nposts; i++) {
+        assert_int_equal(s->seq[i], i);
+        /* Intended times, exactly 5 ms apart whenever they were sent. */
+        assert_true(s->ts[i] - s->ts[0] == (uint64_t)i * 5000000u);
+    }
+    assert_true(s->ts[0] >= real0 - 1000000 && s->ts[0] < real0 + 50000000);
+    /* Kept alive: far fewer connections than messages. */
+    assert_true(s->conns >= 1 && s->conns <= 4);
+    bench_pub_free(p);
+    conn_opts_free(&co);
+    pub_server_stop(s);
+    loop_free(l);
+}
+
+static void test_pub_failures_are_counted(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    struct pub_server *s = pub_server_start(l);
+    char url[96];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/fail", s->port);
+    bench_pub_config_t pc = {.url = url, .rate = 100, .field = "ts_ns"};
+    char err[256] = "";
+    bench_pub_t *p = bench_pub_new(l, &pc, err, sizeof(err));
+    assert_non_null(p);
+    bench_pub_start(p);
+    run_for(l, 100);
+    bench_pub_stop(p);
+    assert_true(bench_pub_failed(p) >= 5);
+    assert_int_equal(bench_pub_accepted(p), 0);
+    assert_non_null(strstr(bench_pub_first_error(p), "500"));
+    bench_pub_free(p);
+    pub_server_stop(s);
+
+    /* Nobody listening: transport errors, one line. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/publish", free_port());
+    p = bench_pub_new(l, &pc, err, sizeof(err));
+    assert_non_null(p);
+    bench_pub_start(p);
+    run_for(l, 100);
+    bench_pub_free(p); /* stops, too */
+    loop_free(l);
+}
+
+static void test_pub_stop_aborts_what_is_in_flight(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    struct pub_server *s = pub_server_start(l);
+    char url[96];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", s->port);
+    bench_pub_config_t pc = {.url = url, .rate = 2000, .field = "ts_ns"};
+    char err[256] = "";
+    bench_pub_t *p = bench_pub_new(l, &pc, err, sizeof(err));
+    assert_non_null(p);
+    bench_pub_start(p);
+    run_for(l, 200);
+    /* Never answered: every slot busy, the rest waits in the scheduler. */
+    assert_int_equal(s->requests, BENCH_PUB_INFLIGHT);
+    assert_int_equal(s->conns, BENCH_PUB_INFLIGHT);
+    bench_pub_stop(p);
+    run_for(l, 50);
+    assert_int_equal(bench_pub_accepted(p), 0);
+    assert_int_equal(bench_pub_failed(p), 0);
+    assert_int_equal(s->requests, BENCH_PUB_INFLIGHT);
+    assert_int_equal(s->nc, 0); /* the aborted POSTs' connections are closed */
+    bench_pub_free(p);
+    pub_server_stop(s);
+    loop_free(l);
+}
+
+static void test_pub_rejects_bad_config(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    char err[256];
+    static const struct {
+        const char *url;
+        double rate;
+        const char *want;
+    } cases[] = {
+        {"ws://127.0.0.1:1/publish", 10, "--publish"},
+        {"127.0.0.1:8080/publish", 10, "--publish"},
+        {"http:/", 10, "--publish"},
+        {"", 10, "--publish"},
+        {"http://127.0.0.1:1/publish", 0, "--publish-rate"},
+        {"http://127.0.0.1:1/publish", -1, "--publish-rate"},
+        {"http://127.0.0.1:1/publish", 2e9, "--publish-rate"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bench_pub_config_t pc = {.url = cases[i].url, .rate = cases[i].rate, .field = "ts_ns"};
+        err[0] = '\0';
+        assert_null(bench_pub_new(l, &pc, err, sizeof(err)));
+        assert_non_null(strstr(err, cases[i].want));
+        assert_null(strchr(err, '\n'));
+    }
+    bench_pub_config_t ok = {.url = "HTTPS://example.invalid/p", .rate = 0.5, .field = "t\"x"};
+    bench_pub_t *p = bench_pub_new(l, &ok, err, sizeof(err));
+    assert_non_null(p);
+    bench_pub_free(p); /* never started */
+    loop_free(l);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_streams_events_and_latency),
+        cmocka_unit_test(test_latency_outside_measure_not_recorded),
+        cmocka_unit_test(test_bad_status_and_type_fail),
+        cmocka_unit_test(test_server_close_is_dropped),
+        cmocka_unit_test(test_server_close_in_close_phase_is_ended),
+        cmocka_unit_test(test_server_reset_is_dropped),
+        cmocka_unit_test(test_event_over_max_message),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_connect_timeout_covers_the_response_head),
+        cmocka_unit_test(test_close_while_connecting_is_ended),
+        cmocka_unit_test(test_source_address_and_resolve),
+        cmocka_unit_test(test_out_of_descriptors),
+        cmocka_unit_test(test_pub_paced_bodies_on_kept_alive_connections),
+        cmocka_unit_test(test_pub_failures_are_counted),
+        cmocka_unit_test(test_pub_stop_aborts_what_is_in_flight),
+        cmocka_unit_test(test_pub_rejects_bad_config),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
