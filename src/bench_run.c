@@ -466,7 +466,6 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     if (bench_run_phase(&run) < BENCH_CLOSE)
         enter_close(&run, now);
     set_phase(&run, BENCH_DONE);
-    report_progress(&run, now);
 
     /* Merge. */
     out->target += cfg->connections;
