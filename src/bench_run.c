@@ -236,7 +236,7 @@ static double secs(uint64_t ns)
     return (double)ns / 1e9;
 }
 
-static void report_progress(struct bench_run *run, uint64_t now)
+static void report_progress(struct bench_run *run, uint64_t now, bool phase_change)
 {
     if (!run->progress)
         return;
@@ -246,6 +246,7 @@ static void report_progress(struct bench_run *run, uint64_t now)
     p.elapsed_s = secs(now - run->t_start);
     p.target = run->cfg->connections;
     p.interrupted = run->interrupted;
+    p.phase_change = phase_change;
     sum_counters(run, &p.c);
     run->progress(&p, run->progress_ud);
 }
@@ -267,6 +268,7 @@ static void enter_close(struct bench_run *run, uint64_t now)
         bench_pub_stop(run->pub);
     set_phase(run, BENCH_CLOSE);
     wake_workers(run);
+    report_progress(run, now, true);
 }
 
 static void enter_measure(struct bench_run *run, uint64_t now)
@@ -277,6 +279,7 @@ static void enter_measure(struct bench_run *run, uint64_t now)
     set_phase(run, BENCH_MEASURE);
     if (run->pub)
         bench_pub_start(run->pub);
+    report_progress(run, now, true);
 }
 
 static void tick_fire(loop_t *l, loop_timer_t *t, void *ud)
@@ -329,7 +332,7 @@ static void tick_fire(loop_t *l, loop_timer_t *t, void *ud)
         return;
     }
     if (now >= run->t_next_progress) {
-        report_progress(run, now);
+        report_progress(run, now, false);
         run->t_next_progress += PROGRESS_NS;
     }
     loop_timer_arm(l, &run->tick, TICK_NS);

@@ -53,12 +53,14 @@ typedef struct bench_progress {
     uint64_t target;
     bench_counters_t c;    /* cumulative sums over workers */
     bool interrupted;
+    bool phase_change; /* an extra report, right after the phase changed */
 } bench_progress_t;
 
 typedef void (*bench_progress_fn)(const bench_progress_t *p, void *ud);
 
 /* Runs cfg's share of the load with drv on cfg->threads workers. progress
- * is called once a second (and once at the end) from the calling thread.
+ * is called once a second, and at once when the phase changes (with
+ * phase_change set), from the calling thread.
  * pub (may be NULL) runs on the calling thread's loop during MEASURE.
  * Returns 0 with *out filled (initialise it first), or -1 with a one-line
  * reason in err when the run could not start at all. */

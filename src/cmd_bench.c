@@ -157,7 +157,7 @@ static void short_num(char *out, size_t n, double v)
 static void show_progress(const bench_progress_t *p, void *ud)
 {
     progress_t *pr = ud;
-    if (pr->quiet)
+    if (pr->quiet || p->phase_change)
         return;
     double dt = p->elapsed_s - pr->last_s;
     if (dt <= 0)
@@ -212,6 +212,8 @@ struct sharded {
     bench_result_t *out;
     bench_pub_t *pub;
     bool pub_started, pub_stopped, interrupted, bad_report;
+    uint64_t next_progress;
+    uint64_t target; /* connections in all, for progress lines */
 };
 
 static void child_progress(const bench_progress_t *p, void *ud)
@@ -329,10 +331,14 @@ static void sharded_tick(loop_t *l, loop_timer_t *t, void *ud)
         S->pub_started = true;
     }
     sum.elapsed_s = (double)(loop_now(l) - S->t_start) / 1e9;
-    sum.target = S->out->target;
+    sum.target = S->target;
     sum.interrupted = S->interrupted;
-    show_progress(&sum, S->pr);
-    loop_timer_arm_ms(l, t, 1000);
+    uint64_t now = loop_now(l);
+    if (now >= S->next_progress) {
+        show_progress(&sum, S->pr);
+        S->next_progress = now + 1000000000ull;
+    }
+    loop_timer_arm_ms(l, t, 50);
 }
 
 static void sharded_signal(loop_t *l, int signo, void *ud)
@@ -446,11 +452,11 @@ static int run_sharded(const bench_config_t *cfg, const bench_driver_t *drv,
         for (unsigned i = 0; i < nprocs; i++)
             loop_fd_add(S.loop, S.s[i].fd, LOOP_READ, sharded_read, &S);
         S.t_start = mono_ns();
+        S.next_progress = S.t_start + 1000000000ull;
         loop_timer_init(&S.tick, sharded_tick, &S);
-        loop_timer_arm_ms(S.loop, &S.tick, 1000);
-        out->target = cfg->connections; /* for progress until the reports add theirs */
+        loop_timer_arm_ms(S.loop, &S.tick, 50);
+        S.target = cfg->connections;
         loop_run(S.loop);
-        out->target = 0;
         loop_timer_stop(S.loop, &S.tick);
     } else {
         for (unsigned i = 0; i < nprocs; i++)
@@ -631,7 +637,7 @@ static const char *mode_name(bench_kind_t k)
 /* Runs the load against one target. Returns 0 with *res filled, 1 when the
  * run could not happen (reported), 2 for usage errors found late. */
 static int run_target(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo,
-                      target_t *t, progress_t *pr, bench_result_t *res)
+                      target_t *t, bool isolate, progress_t *pr, bench_result_t *res)
 {
     bench_config_t cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -769,7 +775,9 @@ static int run_target(const bench_opts_t *o, const conn_opts_t *co, const ws_cli
         .url = o->publish, .rate = o->publish_rate, .field = o->latency_field, .co = co};
     const bench_pub_config_t *pub = o->publish ? &pubcfg : NULL;
     int r;
-    if (procs == 1)
+    /* With two URLs each run gets processes of its own, so that one's peak
+     * RSS and CPU time are not counted in the other's. */
+    if (procs == 1 && !isolate)
         r = bench_run(&cfg, drv, pub, show_progress, pr, res, err, sizeof(err));
     else
         r = run_sharded(&cfg, drv, pub, procs, pr, res, err, sizeof(err));
@@ -1051,7 +1059,7 @@ int cmd_bench(int argc, char **argv)
         nres++;
         if (ntg > 1 && !o.quiet)
             msg_info("bench: %s (%zu of %zu)", tg[i].display, i + 1, ntg);
-        int r = run_target(&o, &co, &wo, &tg[i], &pr, &res[i]);
+        int r = run_target(&o, &co, &wo, &tg[i], ntg > 1, &pr, &res[i]);
         if (r != 0) {
             rc = r == 2 ? EXIT_USAGE : EXIT_FAIL;
             nres--;
