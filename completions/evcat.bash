@@ -10,13 +10,18 @@ _evcat() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="listen ws send serve help"
+    local commands="listen ws send bench serve help"
     local conn="-H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy
         --connect-timeout -v --verbose -q --quiet -o --format --color -h --help"
     local ws_opts="--subprotocol --origin --ping-interval --on-open --binary --max-message
         --reconnect -n --count --timeout"
     local listen_opts="$conn $ws_opts -X --request -d --data --event --last-event-id --no-reconnect
         --max-retries -n --count --timeout --idle-timeout --http1.1 --http2 --max-event-size"
+    local bench_opts="-H --header -u --user --bearer --cacert --cert --key -k --insecure
+        --connect-timeout -v --verbose -q --quiet -h --help --subprotocol --origin --on-open
+        --binary --max-message -c --connections --connect-rate -d --duration -t --threads
+        -p --procs --source --mode -r --message-rate --size --latency-field --publish
+        --publish-rate --json --assert"
     local serve_opts="--listen --tls --tick --retry --history --max-message --max-queue
         --max-connections --header-timeout --keepalive --idle-timeout -v --verbose -q --quiet -h --help"
 
@@ -28,8 +33,14 @@ _evcat() {
     case $prev in
         -o|--format) COMPREPLY=($(compgen -W "pretty raw json" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-        --cacert|--cert|--key|--tls) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --cacert|--cert|--key|--tls|--json) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --mode) COMPREPLY=($(compgen -W "echo subscribe" -- "$cur")); return ;;
+        --assert)
+            COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>=
+                failed== dropped== recv_rate>= sent_rate>=" -- "$cur"))
+            return ;;
         -d|--data)
+            [ "$cmd" = bench ] && return
             if [[ $cur == @* ]]; then
                 COMPREPLY=($(compgen -f -- "${cur#@}" | sed 's/^/@/'))
             fi
@@ -38,7 +49,9 @@ _evcat() {
         -H|--header|-u|--user|--bearer|-x|--proxy|--connect-timeout|--event|--last-event-id|\
         --max-retries|-n|--count|--timeout|--idle-timeout|--max-event-size|--listen|--tick|\
         --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--keepalive|\
-        --subprotocol|--origin|--ping-interval|--on-open)
+        --subprotocol|--origin|--ping-interval|--on-open|-c|--connections|--connect-rate|\
+        --duration|-t|--threads|-p|--procs|--source|-r|--message-rate|--size|--latency-field|\
+        --publish|--publish-rate)
             return ;;
     esac
     # --tls takes two files.
@@ -49,8 +62,9 @@ _evcat() {
     case $cmd in
         listen) COMPREPLY=($(compgen -W "$listen_opts" -- "$cur")) ;;
         ws|send) COMPREPLY=($(compgen -W "$conn $ws_opts" -- "$cur")) ;;
+        bench) COMPREPLY=($(compgen -W "$bench_opts" -- "$cur")) ;;
         serve) COMPREPLY=($(compgen -W "$serve_opts" -- "$cur")) ;;
-        help) COMPREPLY=($(compgen -W "listen ws send serve" -- "$cur")) ;;
+        help) COMPREPLY=($(compgen -W "listen ws send bench serve" -- "$cur")) ;;
     esac
 }
 complete -F _evcat evcat

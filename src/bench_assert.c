@@ -356,6 +356,12 @@ bool bench_assert_eval(const bench_assert_t *a, const bench_metrics_t *m, char *
     char got[48];
     bool ok;
     if (met->kind == KIND_TIME) {
+        bool is_connect = met->offset == offsetof(bench_metrics_t, connect_p99_ns);
+        if ((is_connect ? m->connect_samples : m->latency_samples) == 0) {
+            snprintf(why, whylen, "%s failed: no %s samples", a->text,
+                     is_connect ? "connect-time" : "latency");
+            return false;
+        }
         uint64_t x;
         memcpy(&x, field, sizeof(x));
         ok = compare_u64(a->op, x, a->ns);

@@ -26,6 +26,9 @@ typedef struct bench_metrics {
     uint64_t failed;                                  /* connections never established */
     uint64_t dropped;                                 /* established, then lost */
     double recv_rate, sent_rate;                      /* messages per second */
+    /* Samples behind the time metrics: a time threshold over no samples
+     * fails ("no latency samples") instead of holding vacuously. */
+    uint64_t latency_samples, connect_samples;
 } bench_metrics_t;
 
 typedef enum { BENCH_OP_LT, BENCH_OP_LE, BENCH_OP_GT, BENCH_OP_GE, BENCH_OP_EQ } bench_op_t;

@@ -29,6 +29,8 @@ void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m)
     m->p999_ns = hist_percentile(&r->latency, 99.9);
     m->max_ns = hist_max(&r->latency);
     m->connect_p99_ns = hist_percentile(&r->connect, 99);
+    m->latency_samples = hist_count(&r->latency);
+    m->connect_samples = hist_count(&r->connect);
     for (int k = 0; k < BERR_COUNT; k++)
         m->errors += r->c.errors[k];
     m->connected = r->c.established;

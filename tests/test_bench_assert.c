@@ -138,8 +138,31 @@ static bench_metrics_t sample(void)
         .dropped = 2,
         .recv_rate = 1000,
         .sent_rate = 999.9999999,
+        .latency_samples = 123456,
+        .connect_samples = 10000,
     };
     return m;
+}
+
+/* A time threshold over no samples fails and says so; counts and rates
+ * do not need samples. */
+static void test_eval_no_samples(void **state)
+{
+    (void)state;
+    bench_metrics_t m = sample();
+    m.latency_samples = 0;
+    bench_assert_t a;
+    char err[128], why[128];
+    assert_int_equal(bench_assert_parse("p99 < 10s", &a, err, sizeof(err)), 0);
+    assert_false(bench_assert_eval(&a, &m, why, sizeof(why)));
+    assert_string_equal(why, "p99 < 10s failed: no latency samples");
+    assert_int_equal(bench_assert_parse("connect_p99<10s", &a, err, sizeof(err)), 0);
+    assert_true(bench_assert_eval(&a, &m, why, sizeof(why)));
+    m.connect_samples = 0;
+    assert_false(bench_assert_eval(&a, &m, why, sizeof(why)));
+    assert_string_equal(why, "connect_p99 < 10s failed: no connect-time samples");
+    assert_int_equal(bench_assert_parse("errors==0", &a, err, sizeof(err)), 0);
+    assert_true(bench_assert_eval(&a, &m, why, sizeof(why)));
 }
 
 static void test_eval_boundaries(void **state)
@@ -223,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_eval_boundaries),
         cmocka_unit_test(test_eval_messages),
+        cmocka_unit_test(test_eval_no_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

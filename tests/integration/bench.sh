@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# evcat bench against real servers on loopback (evcat serve, nginx + nchan),
+# with small numbers (at most 2,000 connections): the JSON summary's counts,
+# latencies and errors by kind, thresholds and exit codes, worker processes,
+# two URLs side by side, interruption, usage errors.
+. "$(dirname "$0")/lib.sh"
+
+# jv FILE PATH: a value of a JSON document, e.g. jv f connections.established
+# ([0].url for arrays); integers print as integers.
+jv() {
+    $PY - "$1" "$2" <<'PYEOF'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for part in sys.argv[2].replace('[', '.[').split('.'):
+    if not part:
+        continue
+    v = v[int(part[1:-1])] if part.startswith('[') else v[part]
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) else v)
+PYEOF
+}
+# ge A B: A >= B as numbers
+ge() { $PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
+
+B() { "$EVCAT" bench -q "$@"; }
+
+# ---- usage errors: exit 2, one line ----
+expect_usage "no URL" bench
+expect_usage "three URLs" bench ws://127.0.0.1:1/ ws://127.0.0.1:1/ ws://127.0.0.1:1/
+expect_usage "not a URL" bench ftp://127.0.0.1/
+expect_usage "size below the stamp" bench --size 10 ws://127.0.0.1:1/
+expect_usage "assert without a unit" bench --assert 'p99<50' ws://127.0.0.1:1/
+expect_usage "assert unknown metric" bench --assert 'p42<5ms' ws://127.0.0.1:1/
+expect_usage "echo needs ws" bench --mode echo http://127.0.0.1:1/
+expect_usage "message rate needs echo" bench -r 5 http://127.0.0.1:1/
+expect_usage "publish rate needs publish" bench --publish-rate 5 http://127.0.0.1:1/
+expect_usage "proxy refused" bench -x http://127.0.0.1:3128 ws://127.0.0.1:1/
+expect_usage "zero connections" bench -c 0 ws://127.0.0.1:1/
+expect_usage "bad duration" bench -d forever ws://127.0.0.1:1/
+expect_usage "source of another family" bench --source ::1 ws://127.0.0.1:1/
+expect_usage "publish not http" bench --publish ws://x/ http://127.0.0.1:1/
+grep -q -- "--assert" <("$EVCAT" bench --help) && pass "help lists --assert" || fail "help lists --assert"
+
+start_serve --tick 100ms --max-connections 5000 -q
+WS=ws://127.0.0.1:$SERVE_PORT
+HTTP=$SERVE_URL
+
+# ---- WebSocket echo ----
+expect_rc "echo: 200 connections, exit 0" 0 \
+    "$EVCAT" bench -q -c 200 --connect-rate 2000 -d 2s -r 5 --json "$TMP/echo.json" "$WS/echo"
+J=$TMP/echo.json
+expect_eq "echo: target" 200 "$(jv "$J" connections.target)"
+expect_eq "echo: established" 200 "$(jv "$J" connections.established)"
+expect_eq "echo: failed" 0 "$(jv "$J" connections.failed)"
+expect_eq "echo: dropped" 0 "$(jv "$J" connections.dropped)"
+expect_eq "echo: no errors" "{}" "$(jv "$J" errors)"
+expect_eq "echo: mode" echo "$(jv "$J" mode)"
+sent=$(jv "$J" messages.sent)
+recv=$(jv "$J" messages.received)
+# 200 x 5/s x 2 s = 2000 in the window, give or take the edges
+check "echo: about 2000 sent ($sent)" ge "$sent" 1800
+check "echo: not more than asked ($sent)" ge 2200 "$sent"
+check "echo: echoes came back ($recv)" ge "$recv" 1800
+check "echo: a latency sample per echo" ge "$(jv "$J" latency_ms.samples)" 1800
+check "echo: p50 > 0" ge "$(jv "$J" latency_ms.p50)" 0.001
+check "echo: p99 >= p50" ge "$(jv "$J" latency_ms.p99)" "$(jv "$J" latency_ms.p50)"
+check "echo: max >= p999" ge "$(jv "$J" latency_ms.max)" "$(jv "$J" latency_ms.p999)"
+check "echo: connect p99 > 0" ge "$(jv "$J" connect_ms.p99)" 0.001
+check "echo: recv_rate ~1000/s" ge "$(jv "$J" messages.recv_rate)" 900
+check "echo: bytes = 64 x sent" test "$(jv "$J" bytes.sent)" -eq $((sent * 64))
+check "echo: cpu measured" ge "$(jv "$J" cpu_seconds)" 0.000001
+check "echo: peak rss" ge "$(jv "$J" peak_rss_bytes)" 1000000
+expect_eq "echo: one process" 1 "$(jv "$J" procs)"
+expect_eq "echo: not interrupted" false "$(jv "$J" interrupted)"
+
+# the text summary
+"$EVCAT" bench -q -c 20 -d 500ms -r 10 --size 100 --binary "$WS/echo" >"$TMP/sum.txt" 2>"$TMP/sum.err"
+check "summary: connections line" grep -q "connections  20/20 established, 0 failed, 0 dropped" "$TMP/sum.txt"
+check "summary: latency line" grep -qE "latency +p50 .* p99 .* max " "$TMP/sum.txt"
+check "summary: errors none" grep -qE "errors +none" "$TMP/sum.txt"
+check "summary: nothing on stderr with -q" test ! -s "$TMP/sum.err"
+
+# progress lines (not a terminal: one plain line per second)
+"$EVCAT" bench -c 10 -d 2500ms "$WS/echo" >/dev/null 2>"$TMP/prog.err"
+n=$(grep -c '^\[ *[0-9]*s\] ' "$TMP/prog.err")
+check "progress: a line per second ($n)" test "$n" -ge 2 -a "$n" -le 4
+check "progress: no carriage returns in a log" bash -c "! grep -q $'\r' '$TMP/prog.err'"
+
+# ---- thresholds ----
+expect_rc "assert: passing ones, exit 0" 0 \
+    B -c 20 -d 500ms -r 10 --assert 'connected==20' --assert 'errors==0' --assert 'p99<5s' "$WS/echo"
+expect_rc "assert: failing one, exit 3" 3 \
+    B -c 20 -d 500ms -r 10 --assert 'p99<1us' --assert 'errors==0' --assert 'recv_rate>=1000000000' "$WS/echo"
+check "assert: each failure named" grep -q "p99 < 1us failed" "$TMP/rc.err"
+check "assert: rate failure named" grep -q "recv_rate >= " "$TMP/rc.err"
+check "assert: passing one not named" bash -c "! grep -q 'errors == 0' '$TMP/rc.err'"
+B -c 5 -d 1s -r 20 --assert 'p99<1us' --assert 'connected>=5' --json "$TMP/as.json" "$WS/echo" 2>/dev/null
+expect_rc "assert: no samples is a failure" 3 B -c 2 -d 200ms -r 0.001 --assert 'p99<3600s' "$WS/echo"
+check "assert: no samples named" grep -q "p99 < 3600s failed: no latency samples" "$TMP/rc.err"
+expect_eq "assert: outcomes in JSON" '[{"expr": "p99 < 1us", "ok": false}, {"expr": "connected >= 5", "ok": true}]' \
+    "$(jv "$TMP/as.json" assertions)"
+
+# ---- failures by kind ----
+dead=$(free_port)
+expect_rc "refused: no connection, exit 1" 1 B -c 30 -d 1s --json "$TMP/ref.json" "ws://127.0.0.1:$dead/"
+check "refused: named on stderr" grep -q "no connection could be established" "$TMP/rc.err"
+expect_eq "refused: counted by kind" 30 "$(jv "$TMP/ref.json" errors.refused)"
+expect_eq "refused: failed" 30 "$(jv "$TMP/ref.json" connections.failed)"
+expect_rc "404 instead of 101: exit 1" 1 B -c 10 -d 1s --json "$TMP/hs.json" "$WS/nothing"
+expect_eq "404: handshake errors" 10 "$(jv "$TMP/hs.json" errors.handshake)"
+expect_rc "SSE 404: exit 1" 1 B -c 10 -d 1s --json "$TMP/st.json" "$HTTP/nothing"
+expect_eq "SSE 404: http_status errors" 10 "$(jv "$TMP/st.json" errors.http_status)"
+expect_rc "SSE URL that is WebSocket: exit 1" 1 B -c 5 -d 1s --json "$TMP/st2.json" "$HTTP/echo"
+check "SSE on /echo: http_status" ge "$(jv "$TMP/st2.json" errors.http_status)" 5
+
+# ---- subscribers: SSE and WebSocket, with a publisher ----
+expect_rc "sse: 300 streams with --publish" 0 \
+    B -c 300 --connect-rate 3000 -d 2s --publish "$HTTP/publish" --publish-rate 20 \
+    --json "$TMP/sse.json" "$HTTP/sse"
+J=$TMP/sse.json
+expect_eq "sse: established" 300 "$(jv "$J" connections.established)"
+expect_eq "sse: mode" sse "$(jv "$J" mode)"
+pub=$(jv "$J" messages.sent)
+check "sse: ~40 published ($pub)" ge "$pub" 30
+# ticks (10/s) and published messages (20/s) reach every stream
+check "sse: fan-out received" ge "$(jv "$J" messages.received)" $((300 * 50))
+check "sse: latency samples" ge "$(jv "$J" latency_ms.samples)" $((300 * 50))
+expect_eq "sse: no errors" "{}" "$(jv "$J" errors)"
+
+expect_rc "ws subscribe: 300 with --publish" 0 \
+    B -c 300 --connect-rate 3000 -d 2s --mode subscribe --publish "$HTTP/publish" --publish-rate 20 \
+    --json "$TMP/sub.json" "$WS/ws"
+J=$TMP/sub.json
+expect_eq "ws subscribe: established" 300 "$(jv "$J" connections.established)"
+check "ws subscribe: fan-out received" ge "$(jv "$J" messages.received)" $((300 * 50))
+expect_eq "ws subscribe: mode" subscribe "$(jv "$J" mode)"
+
+expect_rc "no latency field: counted, exit 0" 0 \
+    B -c 10 -d 1s --latency-field nosuch --json "$TMP/nf.json" "$HTTP/sse"
+check "no latency field: no_timestamp errors" ge "$(jv "$TMP/nf.json" errors.no_timestamp)" 50
+expect_eq "no latency field: no samples" 0 "$(jv "$TMP/nf.json" latency_ms.samples)"
+
+# ---- two URLs side by side ----
+"$EVCAT" bench -q -c 100 -d 1s --json "$TMP/two.json" "$HTTP/sse" "$WS/ws" >"$TMP/two.txt" 2>&1
+expect_eq "two URLs: exit 0" 0 $?
+expect_eq "two URLs: first is sse" sse "$(jv "$TMP/two.json" '[0].mode')"
+expect_eq "two URLs: second subscribes" subscribe "$(jv "$TMP/two.json" '[1].mode')"
+expect_eq "two URLs: second established" 100 "$(jv "$TMP/two.json" '[1].connections.established')"
+check "two URLs: side by side" grep -qE "^  connections +100/100 established.*\| 100/100 established" "$TMP/two.txt"
+
+# ---- worker processes: the merge is exact ----
+expect_rc "-p 3: 1500 echo connections" 0 \
+    B -c 1500 --connect-rate 5000 -p 3 -d 2s -r 2 --json "$TMP/p3.json" "$WS/echo"
+J=$TMP/p3.json
+expect_eq "-p 3: procs" 3 "$(jv "$J" procs)"
+expect_eq "-p 3: target" 1500 "$(jv "$J" connections.target)"
+expect_eq "-p 3: established" 1500 "$(jv "$J" connections.established)"
+check "-p 3: messages merged" ge "$(jv "$J" messages.received)" 5000
+check "-p 3: samples merged" ge "$(jv "$J" latency_ms.samples)" 5000
+check "-p 3: cpu of the shards" ge "$(jv "$J" cpu_seconds)" 0.000001
+
+expect_rc "--source: two loopback addresses" 0 \
+    B -c 40 -d 500ms --source 127.0.0.2,127.0.0.3 --json "$TMP/src.json" "$WS/echo"
+expect_eq "--source: established" 40 "$(jv "$TMP/src.json" connections.established)"
+
+# ---- the ramp follows --connect-rate ----
+B -c 100 --connect-rate 50 -d 200ms --json "$TMP/ramp.json" "$WS/echo" >/dev/null 2>&1
+r=$(jv "$TMP/ramp.json" ramp_s)
+check "ramp: 100 at 50/s takes ~2 s ($r)" ge "$r" 1.9
+check "ramp: not much more ($r)" ge 3.5 "$r"
+
+# ---- the server goes away during the measurement: dropped ----
+start_serve --tick 0 -q
+WS2=ws://127.0.0.1:$SERVE_PORT
+"$EVCAT" bench -q -c 50 -d 5s --json "$TMP/drop.json" "$WS2/echo" >/dev/null 2>&1 &
+bpid=$!
+sleep 1.5
+kill "$SERVE_PID"
+wait "$bpid"
+expect_eq "server gone: exit 0 (no assertion)" 0 $?
+expect_eq "server gone: all dropped" 50 "$(jv "$TMP/drop.json" connections.dropped)"
+check "server gone: measurement ended early" ge 4 "$(jv "$TMP/drop.json" duration_s)"
+check "server gone: kind named" ge "$(( $(jv "$TMP/drop.json" errors_total) ))" 50
+
+# ---- Ctrl-C: summary and JSON still written, exit 130 ----
+"$EVCAT" bench -q -c 20 -d 30s --json "$TMP/int.json" "$WS/echo" >"$TMP/int.txt" 2>&1 &
+bpid=$!
+sleep 1.5
+kill -INT "$bpid"
+wait "$bpid"
+expect_eq "SIGINT: exit 130" 130 $?
+expect_eq "SIGINT: interrupted in JSON" true "$(jv "$TMP/int.json" interrupted)"
+expect_eq "SIGINT: connections counted" 20 "$(jv "$TMP/int.json" connections.established)"
+check "SIGINT: summary printed" grep -q "(interrupted)" "$TMP/int.txt"
+
+# ---- nginx + nchan: SSE and WebSocket subscribers, its publisher ----
+if start_nchan; then
+    N=http://127.0.0.1:$NCHAN_PORT
+    expect_rc "nchan sse: 500 subscribers" 0 \
+        B -c 500 --connect-rate 5000 -d 2s --publish "$N/pub" --publish-rate 10 \
+        --json "$TMP/n1.json" "$N/sub"
+    J=$TMP/n1.json
+    expect_eq "nchan sse: established" 500 "$(jv "$J" connections.established)"
+    pub=$(jv "$J" messages.sent)
+    check "nchan sse: published ($pub)" ge "$pub" 15
+    # every subscriber sees what was published while it was there
+    check "nchan sse: fan-out" ge "$(jv "$J" messages.received)" $((500 * (pub - 2)))
+    check "nchan sse: latency samples" ge "$(jv "$J" latency_ms.samples)" $((500 * (pub - 2)))
+    expect_rc "nchan ws: 500 subscribers" 0 \
+        B -c 500 --connect-rate 5000 -d 2s --mode subscribe --publish "$N/pub" --publish-rate 10 \
+        --json "$TMP/n2.json" "ws://127.0.0.1:$NCHAN_PORT/sub"
+    J=$TMP/n2.json
+    expect_eq "nchan ws: established" 500 "$(jv "$J" connections.established)"
+    pub=$(jv "$J" messages.sent)
+    check "nchan ws: fan-out" ge "$(jv "$J" messages.received)" $((500 * (pub - 2)))
+else
+    fail "nginx + nchan could not start"
+fi
+
+finish
