@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "bench.h"
-#include "bench_run.h"
 #include "util.h"
 
 /* bench_json_u64 on an exact-size heap copy: ASan sees a read past the end. */
@@ -272,19 +271,6 @@ static void test_err_names(void **state)
     assert_string_equal(bench_err_name(BERR_PUBLISH), "publish");
     assert_string_equal(bench_err_name(BERR_COUNT), "unknown");
     assert_string_equal(bench_err_name((bench_err_t)-1), "unknown");
-}
-
-/* TEMPORARY until src/bench_run.c lands: bench.c's accounting refers to the
- * coordinator, which these tests never reach. */
-bench_phase_t bench_run_phase(const struct bench_run *run)
-{
-    (void)run;
-    return BENCH_MEASURE;
-}
-
-void bench_worker_check_done(bench_worker_t *w)
-{
-    (void)w;
 }
 
 int main(void)

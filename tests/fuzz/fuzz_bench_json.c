@@ -25,25 +25,11 @@
 #include <cjson/cJSON.h>
 
 #include "bench.h"
-#include "bench_run.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const fields[] = {"ts_ns", "t", "seq", "", "ts_ns_", "sent at"};
-
-/* TEMPORARY until src/bench_run.c lands: bench.c's accounting refers to
- * the coordinator, which this target never reaches. */
-bench_phase_t bench_run_phase(const struct bench_run *run)
-{
-    (void)run;
-    return BENCH_MEASURE;
-}
-
-void bench_worker_check_done(bench_worker_t *w)
-{
-    (void)w;
-}
 
 static int find(const char *text, size_t len, const char *field, uint64_t *v)
 {
