@@ -162,6 +162,14 @@ expect_rc "--source: two loopback addresses" 0 \
     B -c 40 -d 500ms --source 127.0.0.2,127.0.0.3 --json "$TMP/src.json" "$WS/echo"
 expect_eq "--source: established" 40 "$(jv "$TMP/src.json" connections.established)"
 
+# ---- out of descriptors: counted by kind and named, not a hang ----
+(ulimit -n 150; exec "$EVCAT" bench -q -c 300 -p 1 -t 1 -d 1s --json "$TMP/fd.json" "$WS/echo") \
+    >"$TMP/fd.txt" 2>&1
+expect_eq "fd limit: exit 0 (some connected)" 0 $?
+check "fd limit: fd_limit errors" ge "$(jv "$TMP/fd.json" errors.fd_limit)" 100
+check "fd limit: the rest established" ge "$(jv "$TMP/fd.json" connections.established)" 100
+check "fd limit: the summary says what to do" grep -q "out of file descriptors" "$TMP/fd.txt"
+
 # ---- the ramp follows --connect-rate ----
 B -c 100 --connect-rate 50 -d 200ms --json "$TMP/ramp.json" "$WS/echo" >/dev/null 2>&1
 r=$(jv "$TMP/ramp.json" ramp_s)
