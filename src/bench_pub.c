@@ -218,6 +218,7 @@ bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, 
             conn_opts_apply_curl(co, e);
         else
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_PROXY, ""); /* direct, like the subscribers */
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS);
     }
     return p;

@@ -264,6 +264,7 @@ static void enter_close(struct bench_run *run, uint64_t now)
         run->snap_close = run->snap_measure;
     }
     run->t_close = now;
+    msg_verbose("bench: closing%s", run->interrupted ? " (interrupted)" : "");
     if (run->pub)
         bench_pub_stop(run->pub);
     set_phase(run, BENCH_CLOSE);
@@ -277,6 +278,10 @@ static void enter_measure(struct bench_run *run, uint64_t now)
     run->t_measure = now;
     sum_counters(run, &run->snap_measure);
     set_phase(run, BENCH_MEASURE);
+    msg_verbose("bench: measuring for %.3gs: %" PRIu64 " established, %" PRIu64
+                " failed after a %.2fs ramp",
+                (double)run->cfg->duration_ns / 1e9, run->snap_measure.established,
+                run->snap_measure.failed, secs(now - run->t_start));
     if (run->pub)
         bench_pub_start(run->pub);
     report_progress(run, now, true);

@@ -436,6 +436,10 @@ static CURL *stream_easy(sse_stream_t *s)
         conn_opts_apply_curl(cfg->co, e); /* also NOSIGNAL and CONNECTTIMEOUT */
     else
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A load test connects directly (proxy variables ignored), and -v is
+     * about the run, not a trace of every one of thousands of streams. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
     return e;
 }
 

@@ -33,13 +33,16 @@
 
 #define FD_RESERVE       256     /* descriptors a process keeps for itself */
 #define PORTS_PER_SOURCE 25000   /* of the 28k in 32768-60999, with headroom */
-/* Loopback targets get a source address per this many connections: the
- * kernel's search for a free port (__inet_hash_connect) slows down as one
- * address's ports fill; measured here at 19,000 connections, one address
- * cost 6.7 s of system CPU and reached 885 connects/s, eight 1.2 s and
- * 7,459/s (both on a loaded machine). */
-#define AUTO_CONNS_PER_SOURCE 2500
-#define MAX_SOURCES      254
+/* Loopback targets get a source address per this many connections,
+ * starting at 127.0.0.2 (127.0.0.1 tends to hold TIME_WAIT sockets of
+ * earlier runs): the kernel's search for a free port
+ * (__inet_check_established) slows down as one address's ports fill.
+ * Measured here at 19,000 connections: one address cost 6.7 s of system
+ * CPU and reached 885 connects/s, eight 1.2 s and 7,459/s (a loaded
+ * machine); 100,000 against nchan: 25 addresses stalled at 56k with 85 s of
+ * system CPU, 100 addresses established all at 18.7k/s with 8.2 s. */
+#define AUTO_CONNS_PER_SOURCE 1000
+#define MAX_SOURCES      250
 #define MAX_ASSERTS      64
 #define MAX_PROCS        64
 
@@ -88,7 +91,7 @@ static const char usage_text[] =
     "      --key FILE              client certificate's private key (PEM)\n"
     "  -k, --insecure              do not verify the server's certificate\n"
     "      --connect-timeout DUR   give up on a connection after DUR (default 10s)\n"
-    "  -v, --verbose               the plan and the phases on stderr\n"
+    "  -v, --verbose               the plan, and the publisher's requests, on stderr\n"
     "  -q, --quiet                 no progress lines, errors only on stderr\n"
     "  -h, --help                  this help\n"
     "\n"
@@ -706,7 +709,7 @@ static int run_target(const bench_opts_t *o, const conn_opts_t *co, const ws_cli
         for (size_t i = 0; i < n; i++) {
             struct sockaddr_in *in = (struct sockaddr_in *)&cfg.sources[i];
             in->sin_family = AF_INET;
-            in->sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)i);
+            in->sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)i);
         }
     } else if (o->connections > PORTS_PER_SOURCE) {
         msg_warn("bench: %" PRIu64 " connections from one source address may exhaust its "
