@@ -295,6 +295,8 @@ static void test_parse_refuses(void **state)
         {SSE1 "\"data\":\"a\",\"event\":1}\n", "line 2: \"event\" is not a string"},
         {SSE1 "\"data\":\"a\",\"id\":false}\n", "line 2: \"id\" is not a string"},
         {SSE1 "\"data\":\"a\",\"id\":\"1\\n2\"}\n", "line 2: \"id\" holds a line break or NUL"},
+        {SSE1 "\"data\":\"a\",\"event\":\"a\\u0000\"}\n",
+         "line 2: \"event\" holds a line break or NUL"},
         {SSE1 "\"data\":\"\xed\xa0\x80\"}\n", "line 2: \"data\" is not valid UTF-8"},
         {SSE1 "\"data\":\"0123456789abcdefX\"}\n",
          "line 2: a message of 17 bytes is over the maximum (16)"},
