@@ -636,8 +636,9 @@ static int parse_sse(jparse_t *j, rec_msg_t *m, size_t max_message, size_t line,
     /* An event type or ID that would break an SSE line when served again. */
     if (ev->kind == JV_STRING
         && (memchr(ev->str.p ? ev->str.p : "", '\n', ev->str.len)
-            || memchr(ev->str.p ? ev->str.p : "", '\r', ev->str.len)))
-        return lerr(err, errlen, line, "\"event\" holds a line break");
+            || memchr(ev->str.p ? ev->str.p : "", '\r', ev->str.len)
+            || memchr(ev->str.p ? ev->str.p : "", '\0', ev->str.len)))
+        return lerr(err, errlen, line, "\"event\" holds a line break or NUL");
     if (id->kind == JV_STRING
         && (memchr(id->str.p ? id->str.p : "", '\n', id->str.len)
             || memchr(id->str.p ? id->str.p : "", '\r', id->str.len)
