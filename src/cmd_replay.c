@@ -534,7 +534,7 @@ static const char replay_usage[] =
     "Usage: evcat replay [OPTIONS] FILE [URL]\n"
     "       evcat replay --serve [--listen ADDR] [--tls CERT KEY] FILE\n"
     "\n"
-    "Replay a recording made with --record. As a client (WebSocket recordings):\n"
+    "Replay a recording (JSON Lines, as recorded by evcat). As a WebSocket client:\n"
     "connect to URL, or the recording's own, send its outgoing messages with\n"
     "their recorded timing and print what comes back; --expect compares that\n"
     "with the recording (exit 3 at the first difference). With --serve: a\n"
@@ -700,7 +700,7 @@ int cmd_replay(int argc, char **argv)
 
     char err[512];
     if (rec_load(path, REPLAY_MAX_FILE, (size_t)w.max_message, &rec, err, sizeof(err)) < 0) {
-        rc = usage_error("%s: %s", path, err);
+        rc = usage_error("%s", err); /* names the file and the line */
         goto out;
     }
     if (rec.truncated)

@@ -55,8 +55,9 @@ rec() {
     done
 }
 
-# --- --expect against evcat serve's /echo ---
+# --- --expect against evcat serve's /echo (pings and pongs are sent, not compared) ---
 rec "$TMP/echo.jsonl" "$ECHO" \
+    'out ping 0 "data_b64":"cDE="' 'in pong 0.001 "data_b64":"cDE="' 'in ping 0.002 "data_b64":""' \
     'out text 0.01 "data":"hello"' 'in text 0.02 "data":"hello"' \
     'out text 0.05 "data":"wörld \"quoted\""' 'in text 0.06 "data":"wörld \"quoted\""'
 out=$("$EVCAT" replay -o raw "$TMP/echo.jsonl" --expect 2>"$TMP/err"); rc=$?
@@ -68,19 +69,19 @@ expect_rc "the URL argument overrides the recording's" 0 \
     "$EVCAT" replay --expect "$TMP/echo.jsonl" "ws://127.0.0.1:$SERVE_PORT/echo"
 
 out=$("$EVCAT" replay -o json "$TMP/echo.jsonl" 2>/dev/null | $PY -c 'import json,sys; print(" ".join(json.loads(l)["dir"] + ":" + json.loads(l)["type"] for l in sys.stdin))')
-expect_eq "-o json shows both directions" "out:text in:text out:text in:text" "$out"
+expect_eq "-o json shows both directions (and the answer to our close)" "out:ping in:pong out:text in:text out:text in:text in:close" "$out"
 
 rec "$TMP/differ.jsonl" "$ECHO" \
     'out text 0 "data":"one"' 'in text 0.01 "data":"one"' \
     'out text 0.02 "data":"two"' 'in text 0.03 "data":"TWO"'
 expect_rc "a difference exits 3" 3 "$EVCAT" replay --expect "$TMP/differ.jsonl"
 expect_eq "one line naming the message, what was expected and what came" \
-    'evcat: replay: message 2 differs: expected text "TWO", got text "two"' "$(cat "$TMP/rc.err")"
+    'evcat: replay: message 2 differs: expected text "TWO", got text "two"' "$(grep '^evcat: ' "$TMP/rc.err")"
 
 long=$(printf 'x%.0s' $(seq 200))
 rec "$TMP/long.jsonl" "$ECHO" "out text 0 \"data\":\"$long\"" "in text 0.01 \"data\":\"${long}y\""
 expect_rc "a long difference exits 3" 3 "$EVCAT" replay --expect "$TMP/long.jsonl"
-expect_match "and its data is shortened" '^evcat: replay: message 1 differs: expected text "x{60}\.\.\.", got text "x{60}\.\.\."$' "$(cat "$TMP/rc.err")"
+expect_match "and its data is shortened" '^evcat: replay: message 1 differs: expected text "x{60}\.\.\.", got text "x{60}\.\.\."$' "$(grep '^evcat: ' "$TMP/rc.err")"
 
 rec "$TMP/extra.jsonl" "$ECHO" \
     'out text 0 "data":"a"' 'in text 0.01 "data":"a"' 'out text 0.02 "data":"b"'
