@@ -24,7 +24,8 @@ const char conn_opts_help[] =
     "  -v, --verbose               handshake and lifecycle detail on stderr (secrets redacted)\n"
     "  -q, --quiet                 errors only on stderr\n"
     "  -o, --format FMT            pretty, raw or json (default: pretty on a terminal, else raw)\n"
-    "      --color WHEN            auto, always or never (default auto; honours NO_COLOR)\n";
+    "      --color WHEN            auto, always or never (default auto; honours NO_COLOR)\n"
+    "      --record FILE           record every message (both directions) to FILE (JSON Lines)\n";
 
 const char ws_opts_help[] =
     "      --subprotocol P         offer subprotocol P (repeatable; the server must pick one)\n"
@@ -220,9 +221,45 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, int c, const char *arg)
             return -1;
         }
         return 1;
+    case OPT_RECORD:
+        if (!*arg) {
+            msg_error("%s: --record needs a file name", cmd);
+            return -1;
+        }
+        o->record = arg;
+        return 1;
     default:
         return 0;
     }
+}
+
+int conn_record_open(const conn_opts_t *o, const char *cmd, const char *url, rec_proto_t proto,
+                     rec_writer_t *w)
+{
+    w->fd = -1;
+    if (!o->record)
+        return 0;
+    char *shown = strcmp(url, "-") == 0 ? xstrdup("-") : redact_url(url);
+    char err[512];
+    int rc = rec_open(w, o->record, shown, proto, err, sizeof(err));
+    free(shown);
+    if (rc < 0) {
+        msg_error("%s: %s", cmd, err);
+        return -1;
+    }
+    return 0;
+}
+
+int conn_record_close(const conn_opts_t *o, rec_writer_t *w, int exit_code)
+{
+    if (!o->record || w->fd < 0)
+        return exit_code;
+    if (rec_close(w) < 0) {
+        msg_error("writing the recording %s failed: %s", o->record, strerror(w->errno_saved));
+        if (exit_code == EXIT_OK)
+            exit_code = EXIT_FAIL;
+    }
+    return exit_code;
 }
 
 void conn_opts_finish(conn_opts_t *o)

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "output.h"
+#include "recording.h"
 
 /* Long-only option codes start here; commands number theirs from OPT_CMD. */
 enum {
@@ -27,6 +28,7 @@ enum {
     OPT_BINARY,
     OPT_MAX_MESSAGE,
     OPT_RECONNECT,
+    OPT_RECORD,
     OPT_CMD = 300,
 };
 
@@ -39,7 +41,8 @@ enum {
         {"insecure", no_argument, NULL, 'k'}, {"proxy", required_argument, NULL, 'x'},     \
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},                 \
         {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},            \
-        {"format", required_argument, NULL, 'o'}, {"color", required_argument, NULL, OPT_COLOR}
+        {"format", required_argument, NULL, 'o'}, {"color", required_argument, NULL, OPT_COLOR}, \
+        {"record", required_argument, NULL, OPT_RECORD}
 
 /* The --help lines for the options above. */
 extern const char conn_opts_help[];
@@ -86,6 +89,7 @@ typedef struct conn_opts {
     out_format_t format;
     bool format_set;
     color_mode_t color;
+    const char *record;         /* --record FILE or NULL; argv string */
 } conn_opts_t;
 
 void conn_opts_init(conn_opts_t *o);
@@ -94,6 +98,21 @@ void conn_opts_free(conn_opts_t *o);
 /* Handles one getopt result. Returns 1 when it was a shared option, 0 when
  * not ours, -1 on a bad value (the one-line error is printed: exit 2). */
 int conn_opts_handle(conn_opts_t *o, const char *cmd, int c, const char *arg);
+
+/* --record: creates o->record (nothing without it: w->fd stays -1) with a
+ * header for url, shown redacted ("-" for standard input), before the
+ * command connects. Returns 0, or -1 after reporting why (exit 2). */
+int conn_record_open(const conn_opts_t *o, const char *cmd, const char *url, rec_proto_t proto,
+                     rec_writer_t *w);
+/* Whether the recording is being written. */
+static inline bool conn_recording(const rec_writer_t *w)
+{
+    return w->fd >= 0;
+}
+/* At the end, on every path: closes the recording and reports a write error
+ * once; returns exit_code, or EXIT_FAIL for a failed recording when it was
+ * EXIT_OK (an interruption or another failure keeps its own code). */
+int conn_record_close(const conn_opts_t *o, rec_writer_t *w, int exit_code);
 
 /* After parsing: resolves the output format and colour for stdout/stderr. */
 void conn_opts_finish(conn_opts_t *o);

@@ -73,6 +73,7 @@ struct listen {
     uint64_t count;     /* 0: unlimited */
     uint64_t shown;
     int exit_code;
+    rec_writer_t rec;   /* --record (rec.fd < 0: none) */
     bool done;
 
     /* stdin mode */
@@ -114,9 +115,15 @@ static int on_event(void *ud, const sse_event_t *ev)
     struct listen *L = ud;
     if (L->done)
         return 1;
+    bool rec = conn_recording(&L->rec);
+    uint64_t now = rec || L->out.format != OUT_RAW ? real_ns() : 0;
+    /* A recording holds every event received, --event filter or not: it is
+     * the stream as it came, for replay --serve to play again. */
+    if (rec)
+        rec_sse_event(&L->rec, ev, now);
     if (!wanted(L, ev))
         return 0;
-    out_sse_event(&L->out, ev, L->out.format == OUT_RAW ? 0 : real_ns());
+    out_sse_event(&L->out, ev, now);
     L->shown++;
     if (L->count && L->shown >= L->count) {
         flush_out(L);
@@ -363,7 +370,7 @@ int cmd_listen(int argc, char **argv)
         .max_retries = -1,
         .http_version = CURL_HTTP_VERSION_NONE,
     };
-    struct listen L = {.exit_code = EXIT_OK};
+    struct listen L = {.exit_code = EXIT_OK, .rec.fd = -1};
     const char *types[64];
     buf_t body;
     buf_init(&body);
@@ -516,6 +523,10 @@ int cmd_listen(int argc, char **argv)
         msg_error("listen: --data and --request need an http(s) URL, not standard input");
         goto out;
     }
+    if (conn_record_open(&co, "listen", url, REC_SSE, &L.rec) < 0) {
+        free(owned_url);
+        goto out;
+    }
     so.url = url;
     so.conn = &co;
     if (have_body) {
@@ -555,7 +566,7 @@ int cmd_listen(int argc, char **argv)
     }
     flush_out(&L);
     loop_timer_stop(L.loop, &timeout_timer);
-    rc = L.exit_code;
+    rc = conn_record_close(&co, &L.rec, L.exit_code);
     out_free(&L.out);
     loop_free(L.loop);
     free(owned_url);

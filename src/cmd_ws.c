@@ -66,6 +66,7 @@ struct wsrun {
     bool line_done;      /* a line was accepted: restart libedit's line */
     bool line_fresh;     /* since then, no key: the prompt is empty (libedit's
                           * rl_line_buffer still holds the old line) */
+    rec_writer_t rec;    /* --record (rec.fd < 0: none) */
     loop_timer_t linger; /* pipe mode: close once replies go quiet */
     uint64_t linger_until;
 };
@@ -123,11 +124,23 @@ static void emit(struct wsrun *R)
     fflush(stdout);
 }
 
+/* A message in either direction: on stdout as the format says, and in the
+ * recording, with the same receive (or send) time. */
+static void message(struct wsrun *R, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt, bool show)
+{
+    bool rec = conn_recording(&R->rec);
+    uint64_t now = rec || R->out.format != OUT_RAW ? real_ns() : 0;
+    if (rec)
+        rec_ws_message(&R->rec, in, type, p, n, code, now);
+    if (show)
+        out_ws_message(&R->out, in, type, p, n, code, rtt, now);
+}
+
 static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
 {
-    if (R->mode == MODE_REPL && (type == WS_TEXT))
-        return; /* the typed line is already on the screen */
-    out_ws_message(&R->out, false, type, p, n, 0, 0, R->out.format == OUT_RAW ? 0 : real_ns());
+    /* In the REPL the typed line is already on the screen. */
+    message(R, false, type, p, n, 0, 0, !(R->mode == MODE_REPL && type == WS_TEXT));
 }
 
 static int send_msg(struct wsrun *R, const char *p, size_t n)
@@ -328,7 +341,7 @@ static void repl_command(struct wsrun *R, const char *line)
         else if (ws_client_send(R->c, WS_BINARY, b.p, b.len) < 0)
             repl_say(R, "! not connected\n");
         else
-            out_ws_message(&R->out, false, WS_BINARY, b.p, b.len, 0, 0, real_ns());
+            message(R, false, WS_BINARY, b.p, b.len, 0, 0, true);
         buf_free(&b);
         emit(R);
     } else if (IS("/help")) {
@@ -495,7 +508,7 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
     /* Past --count, messages that arrive while the close completes are not ours. */
     if (R->count && R->got >= R->count && (type == WS_TEXT || type == WS_BINARY))
         return;
-    out_ws_message(&R->out, true, type, p, n, 0, rtt, R->out.format == OUT_RAW ? 0 : real_ns());
+    message(R, true, type, p, n, 0, rtt, true);
     if (type != WS_TEXT && type != WS_BINARY)
         return;
     R->got++;
@@ -513,8 +526,16 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
 static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t len)
 {
     struct wsrun *R = ud;
-    out_ws_message(&R->out, true, WS_CLOSE, reason, len, code, 0,
-                   R->out.format == OUT_RAW ? 0 : real_ns());
+    message(R, true, WS_CLOSE, reason, len, code, 0, true);
+}
+
+/* Pings and closes we sent: recorded (a WebSocket recording holds both
+ * directions), not shown, as before --record existed. */
+static void on_sent(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint16_t code)
+{
+    struct wsrun *R = ud;
+    if (conn_recording(&R->rec))
+        rec_ws_message(&R->rec, false, type, p, n, code, real_ns());
 }
 
 static void on_batch(void *ud)
@@ -566,7 +587,8 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
 int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t *w, uint64_t count,
            uint64_t timeout_ms, char **msgs, int nmsgs)
 {
-    struct wsrun R = {.exit_code = EXIT_OK, .forced_code = -1, .w = w, .count = count};
+    struct wsrun R = {.exit_code = EXIT_OK, .forced_code = -1, .w = w, .count = count,
+                      .rec.fd = -1};
     R.mode = (enum mode)mode_hint;
     R.msgs = msgs;
     R.nmsgs = nmsgs;
@@ -574,6 +596,15 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
         R.mode = MODE_REPL;
     R.from_stdin = R.mode == MODE_PIPE || R.mode == MODE_REPL ||
                    (R.mode == MODE_SEND && nmsgs == 1 && strcmp(msgs[0], "-") == 0);
+    static const char *const names[] = {"listen", "send", "ws", "ws"};
+    /* A URL ws_client_start will refuse leaves no recording behind. */
+    ws_url_t u;
+    char uerr[256];
+    bool url_ok = ws_url_parse(url, &u, uerr, sizeof(uerr)) == 0;
+    if (url_ok)
+        ws_url_free(&u);
+    if (url_ok && conn_record_open(co, names[R.mode], url, REC_WS, &R.rec) < 0)
+        return EXIT_USAGE;
     buf_init(&R.line);
     out_format_t fmt = co->format;
     if (R.mode == MODE_REPL && !co->format_set)
@@ -595,6 +626,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
         .on_open = on_open,
         .on_message = on_message,
         .on_peer_close = on_peer_close,
+        .on_sent = on_sent,
         .on_batch = on_batch,
         .on_end = on_end,
     };
@@ -633,7 +665,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     loop_free(R.loop);
     out_free(&R.out);
     buf_free(&R.line);
-    return R.exit_code;
+    return conn_record_close(co, &R.rec, R.exit_code);
 }
 
 /* ---- commands ---- */

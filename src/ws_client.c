@@ -320,6 +320,13 @@ static void on_sess_close(void *ud, uint16_t code, const char *reason, size_t le
         c->cbs.on_peer_close(c->ud, code, reason, len);
 }
 
+static void on_sess_sent(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint16_t code)
+{
+    ws_client_t *c = ud;
+    if (c->cbs.on_sent)
+        c->cbs.on_sent(c->ud, type, p, n, code);
+}
+
 static void on_ping_timer(loop_t *l, loop_timer_t *t, void *ud)
 {
     ws_client_t *c = ud;
@@ -357,6 +364,7 @@ static void opened(ws_client_t *c, const ws_handshake_result_t *res)
     };
     loop_timer_stop(c->loop, &c->hs_timer);
     c->sess = ws_session_new(false, c->o->max_message, &scbs, c);
+    ws_session_on_sent(c->sess, on_sess_sent);
     size_t extra = c->hs_in.len - res->head_len;
     if (extra)
         ws_session_feed_initial(c->sess, (const uint8_t *)c->hs_in.p + res->head_len, extra);

@@ -52,6 +52,9 @@ typedef struct ws_client_callbacks {
     void (*on_message)(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt_ns);
     /* The peer's close frame, as received. May be NULL. */
     void (*on_peer_close)(void *ud, uint16_t code, const char *reason, size_t len);
+    /* A ping or close we sent (see ws_session_on_sent): keepalive pings,
+     * ws_client_ping, closes of every kind. May be NULL. */
+    void (*on_sent)(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint16_t code);
     /* After a batch of reads: a good moment to flush output. May be NULL. */
     void (*on_batch)(void *ud);
     /* The client stopped for good, with an exit code; errors were reported. */

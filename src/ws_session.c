@@ -60,6 +60,7 @@ struct ws_session {
     bool server;
     size_t max_message;
     ws_session_callbacks_t cbs;
+    ws_session_sent_fn on_sent; /* or NULL */
     void *ud;
 
     uint8_t *initial; /* owned: bytes that came with the handshake */
@@ -170,6 +171,8 @@ static void fail(ws_session_t *s, uint16_t code, const char *close_reason, const
         if (wslay_event_queue_close(s->ctx, code, (const uint8_t *)r, strlen(r)) == 0) {
             s->we_closed = true;
             s->code_sent = code;
+            if (s->on_sent)
+                s->on_sent(s->ud, WS_CLOSE, (const uint8_t *)r, strlen(r), code);
         }
     }
     wslay_event_shutdown_read(s->ctx);
@@ -458,14 +461,17 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
     if (s->peer_reason_len)
         memcpy(s->peer_reason, p + 2, s->peer_reason_len);
     s->peer_reason[s->peer_reason_len] = '\0';
+    bool answered = false;
     if (!s->we_closed) {
         /* Echo the code (RFC 6455 5.5.1), without a reason. */
         if (wslay_event_queue_close(ctx, code == 1005 ? 0 : code, NULL, 0) == 0)
-            s->we_closed = true;
+            s->we_closed = answered = true;
     }
     wslay_event_shutdown_read(ctx);
     if (s->cbs.on_close)
         s->cbs.on_close(s->ud, code, s->peer_reason, s->peer_reason_len);
+    if (answered && s->on_sent)
+        s->on_sent(s->ud, WS_CLOSE, (const uint8_t *)"", 0, code);
 }
 
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
@@ -674,6 +680,8 @@ int ws_session_ping(ws_session_t *s, const void *payload, size_t n)
     slot->len = (uint8_t)n;
     if (n)
         memcpy(slot->payload, payload, n);
+    if (s->on_sent)
+        s->on_sent(s->ud, WS_PING, payload, n, 0);
     return 0;
 }
 
@@ -687,7 +695,15 @@ int ws_session_close(ws_session_t *s, uint16_t code, const char *reason)
     if (wslay_event_queue_close(s->ctx, code, (const uint8_t *)(rlen ? reason : ""), rlen) != 0)
         return -1;
     s->we_closed = true;
+    if (s->on_sent)
+        s->on_sent(s->ud, WS_CLOSE, (const uint8_t *)(rlen ? reason : ""), rlen,
+                   code ? code : 1005);
     return 0;
+}
+
+void ws_session_on_sent(ws_session_t *s, ws_session_sent_fn fn)
+{
+    s->on_sent = fn;
 }
 
 const char *ws_session_error(const ws_session_t *s, uint16_t *code_sent)

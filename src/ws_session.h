@@ -82,6 +82,18 @@ size_t ws_session_queued(const ws_session_t *s);
  * payloads are at most 125 bytes. Returns 0, or -1 when the session is
  * closing or closed, or the payload is invalid for its type. */
 int ws_session_send(ws_session_t *s, ws_type_t type, const void *p, size_t n);
+/* Reports the control frames the session queues itself: pings
+ * (ws_session_ping, with the payload actually sent), our closes
+ * (ws_session_close, the answer to the peer's close, the close for a
+ * protocol violation) with the code on the wire (1005 for a close without
+ * one) and reason. Automatic pongs and the caller's own messages are not
+ * reported. The peer's close reaches on_close before our answer to it is
+ * reported, in the order they happened. For recordings (--record). fn may be
+ * NULL. */
+typedef void (*ws_session_sent_fn)(void *ud, ws_type_t type, const uint8_t *p, size_t n,
+                                   uint16_t code);
+void ws_session_on_sent(ws_session_t *s, ws_session_sent_fn fn);
+
 /* A ping whose pong will carry rtt_ns. payload may be NULL (a counter is sent). */
 int ws_session_ping(ws_session_t *s, const void *payload, size_t n);
 /* Queue our close (reason cut to 123 bytes at a UTF-8 boundary). code 0
