@@ -139,6 +139,19 @@ static void pretty_time(buf_t *b, uint64_t real_ns)
                (unsigned)(real_ns % 1000000000u / 1000000u));
 }
 
+void out_json_sse(buf_t *b, const sse_event_t *ev, uint64_t real_ns)
+{
+    char ts[RFC3339_LEN + 1];
+    buf_puts(b, "{\"ts\":\"");
+    buf_puts(b, fmt_rfc3339(ts, real_ns));
+    buf_puts(b, "\",\"proto\":\"sse\",\"event\":");
+    json_quote(b, ev->type, ev->type_len);
+    buf_puts(b, ",\"data\":");
+    json_quote(b, ev->data, ev->data_len);
+    buf_puts(b, ",\"id\":");
+    json_quote(b, ev->id, ev->id_len);
+}
+
 void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
 {
     buf_t *b = &o->buf;
@@ -148,19 +161,10 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
         buf_append(b, ev->data, ev->data_len);
         buf_putc(b, '\n');
         break;
-    case OUT_JSON: {
-        char ts[RFC3339_LEN + 1];
-        buf_puts(b, "{\"ts\":\"");
-        buf_puts(b, fmt_rfc3339(ts, real_ns));
-        buf_puts(b, "\",\"proto\":\"sse\",\"event\":");
-        json_quote(b, ev->type, ev->type_len);
-        buf_puts(b, ",\"data\":");
-        json_quote(b, ev->data, ev->data_len);
-        buf_puts(b, ",\"id\":");
-        json_quote(b, ev->id, ev->id_len);
+    case OUT_JSON:
+        out_json_sse(b, ev, real_ns);
         buf_puts(b, "}\n");
         break;
-    }
     case OUT_PRETTY: {
         if (o->color)
             buf_puts(b, C_DIM);
@@ -195,6 +199,29 @@ static const char *ws_type_name(int type)
     }
 }
 
+void out_json_ws(buf_t *b, bool in, int type, const void *p, size_t n, uint16_t code,
+                 uint64_t real_ns)
+{
+    char ts[RFC3339_LEN + 1];
+    buf_puts(b, "{\"ts\":\"");
+    buf_puts(b, fmt_rfc3339(ts, real_ns));
+    buf_puts(b, in ? "\",\"proto\":\"ws\",\"dir\":\"in\",\"type\":\""
+                   : "\",\"proto\":\"ws\",\"dir\":\"out\",\"type\":\"");
+    buf_puts(b, ws_type_name(type));
+    buf_putc(b, '"');
+    if (type == 1) {
+        buf_puts(b, ",\"data\":");
+        json_quote(b, p, n);
+    } else if (type == 8) {
+        buf_printf(b, ",\"code\":%u,\"reason\":", (unsigned)code);
+        json_quote(b, p, n);
+    } else {
+        buf_puts(b, ",\"data_b64\":\"");
+        base64_append(b, p, n);
+        buf_putc(b, '"');
+    }
+}
+
 void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt_ns, uint64_t real_ns)
 {
@@ -210,28 +237,10 @@ void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16
             base64_append(b, s, n);
         buf_putc(b, '\n');
         return;
-    case OUT_JSON: {
-        char ts[RFC3339_LEN + 1];
-        buf_puts(b, "{\"ts\":\"");
-        buf_puts(b, fmt_rfc3339(ts, real_ns));
-        buf_puts(b, in ? "\",\"proto\":\"ws\",\"dir\":\"in\",\"type\":\""
-                       : "\",\"proto\":\"ws\",\"dir\":\"out\",\"type\":\"");
-        buf_puts(b, ws_type_name(type));
-        buf_putc(b, '"');
-        if (type == 1) {
-            buf_puts(b, ",\"data\":");
-            json_quote(b, s, n);
-        } else if (type == 8) {
-            buf_printf(b, ",\"code\":%u,\"reason\":", (unsigned)code);
-            json_quote(b, s, n);
-        } else {
-            buf_puts(b, ",\"data_b64\":\"");
-            base64_append(b, s, n);
-            buf_putc(b, '"');
-        }
+    case OUT_JSON:
+        out_json_ws(b, in, type, s, n, code, real_ns);
         buf_puts(b, "}\n");
         return;
-    }
     case OUT_PRETTY:
         if (o->color)
             buf_puts(b, C_DIM);

@@ -58,6 +58,14 @@ int out_flush(out_t *o);
  * after that, pending output is dropped and true is returned. */
 bool out_flush_checked(out_t *o, int *exit_code);
 
+/* The `-o json` object of an SSE event / a WebSocket message (arguments as
+ * for out_sse_event / out_ws_message), appended to b WITHOUT its closing
+ * "}" and newline: out_* close it, a recording (recording.c) adds "t" first,
+ * so the two shapes cannot drift apart. */
+void out_json_sse(buf_t *b, const sse_event_t *ev, uint64_t real_ns);
+void out_json_ws(buf_t *b, bool in, int type, const void *p, size_t n, uint16_t code,
+                 uint64_t real_ns);
+
 /* Appends s as a JSON string literal (with quotes): UTF-8 passes through,
  * control characters are escaped. */
 void json_quote(buf_t *b, const char *s, size_t n);
