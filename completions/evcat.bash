@@ -12,7 +12,7 @@ _evcat() {
     }
     local commands="listen ws send replay bench serve help"
     local conn="-H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy
-        --connect-timeout -v --verbose -q --quiet -o --format --color -h --help"
+        --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
     local ws_opts="--subprotocol --origin --ping-interval --on-open --binary --max-message
         --reconnect -n --count --timeout"
     local listen_opts="$conn $ws_opts -X --request -d --data --event --last-event-id --no-reconnect
@@ -35,7 +35,7 @@ _evcat() {
     case $prev in
         -o|--format) COMPREPLY=($(compgen -W "pretty raw json" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-        --cacert|--cert|--key|--tls|--json) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --cacert|--cert|--key|--tls|--json|--record) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --mode) COMPREPLY=($(compgen -W "echo subscribe" -- "$cur")); return ;;
         --assert)
             COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>=

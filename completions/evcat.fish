@@ -26,6 +26,7 @@ complete -c evcat -n $conn -s x -l proxy -x -d 'proxy URL'
 complete -c evcat -n $connb -l connect-timeout -x -d 'give up connecting after DUR'
 complete -c evcat -n $conn -s o -l format -x -a 'pretty raw json' -d 'output format'
 complete -c evcat -n $conn -l color -x -a 'auto always never' -d 'colour'
+complete -c evcat -n $conn -l record -r -F -d 'record the session as JSON Lines'
 
 # listen
 set -l listen "__fish_seen_subcommand_from listen"

@@ -13,6 +13,9 @@
  * the server's close (the client sends both by itself), incoming pings and
  * pongs (never compared: keepalive timing is not the application's answer).
  *
+ * With --record, the replay is itself recorded (both directions, as `evcat
+ * ws` records), so a run can be compared with the recording it replayed.
+ *
  * --serve hands the recording to replay_serve_run() (serve.c), which plays
  * the incoming side to every client that connects. */
 #include "cliopt.h"
@@ -33,13 +36,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A recording is read whole into memory: this bounds it. */
 #define REPLAY_MAX_FILE (1ull << 30)
-/* Without --expect, after the last outgoing message: close once replies have
- * been quiet this long, at most LINGER_MAX_MS later (as `evcat ws` does at
- * the end of its input). */
+/* After the last outgoing message (with --expect: and the last expected
+ * reply): close once replies have been quiet this long, at most
+ * LINGER_MAX_MS later (as `evcat ws` does at the end of its input). */
 #define LINGER_QUIET_MS 250
 #define LINGER_MAX_MS   2000
 /* What the recording says comes after the last outgoing message (expected
@@ -54,6 +58,7 @@ struct replay {
     loop_t *loop;
     ws_client_t *c;
     out_t out;
+    rec_writer_t recw;  /* --record (recw.fd < 0: none) */
     const recording_t *rec;
     double speed;
     bool no_timing;
@@ -102,6 +107,19 @@ static void emit(struct replay *R)
         ws_client_close(R->c, 1000, NULL);
         finish(R, code);
     }
+}
+
+/* A message in either direction: on stdout as the format says, and in the
+ * --record file, with the same time. */
+static void message(struct replay *R, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt, bool show)
+{
+    bool rec = conn_recording(&R->recw);
+    uint64_t now = rec || R->out.format != OUT_RAW ? real_ns() : 0;
+    if (rec)
+        rec_ws_message(&R->recw, in, type, p, n, code, now);
+    if (show)
+        out_ws_message(&R->out, in, type, p, n, code, rtt, now);
 }
 
 static void close_now(struct replay *R, uint16_t code, const char *reason)
@@ -214,13 +232,16 @@ static void on_wait_over(loop_t *l, loop_timer_t *t, void *ud)
         close_now(R, 1000, NULL);
 }
 
-/* Everything expected (text and binary) is in: close, unless the recording
- * says the server closes. */
+/* Everything expected (text and binary) is in: close once nothing more comes
+ * for LINGER_QUIET_MS (a message too many is a difference worth seeing),
+ * unless the recording says the server closes. */
 static void maybe_close_expected(struct replay *R)
 {
-    if (R->we_closed || !R->sent_all || R->peer_closes || R->got < R->ntext)
+    if (R->we_closed || !R->sent_all || R->peer_closes || R->got < R->ntext ||
+        loop_timer_armed(&R->linger))
         return;
-    close_now(R, 1000, NULL);
+    R->linger_until = mono_ns() + LINGER_MAX_MS * 1000000ull;
+    loop_timer_arm_ms(R->loop, &R->linger, LINGER_QUIET_MS);
 }
 
 static void after_last_out(struct replay *R)
@@ -245,19 +266,21 @@ static void after_last_out(struct replay *R)
 
 /* ---- sending ---- */
 
+/* Pings and closes reach the --record file through on_sent, which sees every
+ * one the client sends (the answer to a server's close included). */
 static void send_one(struct replay *R, const rec_msg_t *m)
 {
-    uint64_t now = R->out.format == OUT_RAW ? 0 : real_ns();
     switch (m->type) {
     case WS_TEXT:
     case WS_BINARY:
         if (ws_client_send(R->c, (ws_type_t)m->type, m->data, m->len) == 0)
-            out_ws_message(&R->out, false, m->type, m->data, m->len, 0, 0, now);
+            message(R, false, m->type, m->data, m->len, 0, 0, true);
         break;
     case WS_PING: {
         size_t n = m->len > 125 ? 125 : m->len; /* a control frame's limit */
         if (ws_client_ping(R->c, m->data, n) == 0)
-            out_ws_message(&R->out, false, WS_PING, m->data, n, 0, 0, now);
+            out_ws_message(&R->out, false, WS_PING, m->data, n, 0, 0,
+                           R->out.format == OUT_RAW ? 0 : real_ns());
         break;
     }
     case WS_CLOSE: {
@@ -270,7 +293,7 @@ static void send_one(struct replay *R, const rec_msg_t *m)
             code = 1000;
         char *reason = xstrndup(m->data ? m->data : "", m->len);
         out_ws_message(&R->out, false, WS_CLOSE, reason, strlen(reason), code ? code : 1005, 0,
-                       now);
+                       R->out.format == OUT_RAW ? 0 : real_ns());
         close_now(R, code, reason);
         free(reason);
         break;
@@ -352,7 +375,7 @@ static void compare(struct replay *R, int type, const void *p, size_t n, uint16_
 static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt)
 {
     struct replay *R = ud;
-    out_ws_message(&R->out, true, type, p, n, 0, rtt, R->out.format == OUT_RAW ? 0 : real_ns());
+    message(R, true, type, p, n, 0, rtt, true);
     if (type != WS_TEXT && type != WS_BINARY)
         return;
     if (R->expect)
@@ -369,8 +392,7 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
 static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t len)
 {
     struct replay *R = ud;
-    out_ws_message(&R->out, true, WS_CLOSE, reason, len, code, 0,
-                   R->out.format == OUT_RAW ? 0 : real_ns());
+    message(R, true, WS_CLOSE, reason, len, code, 0, true);
     if (!R->expect || R->reported)
         return;
     if (R->got < R->nins && in_msg(R, R->got)->type == WS_CLOSE) {
@@ -385,6 +407,13 @@ static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t le
          * the recording, went on. */
         compare(R, WS_CLOSE, reason, len, code);
     }
+}
+
+static void on_sent(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint16_t code)
+{
+    struct replay *R = ud;
+    if (conn_recording(&R->recw))
+        rec_ws_message(&R->recw, false, type, p, n, code, real_ns());
 }
 
 static void on_batch(void *ud)
@@ -482,7 +511,17 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         .expect = expect,
         .exit_code = EXIT_OK,
         .forced_code = -1,
+        .recw.fd = -1,
     };
+    ws_url_t u;
+    char uerr[256];
+    if (ws_url_parse(url, &u, uerr, sizeof(uerr)) < 0) {
+        msg_error("replay: %s", uerr);
+        return EXIT_USAGE;
+    }
+    ws_url_free(&u);
+    if (conn_record_open(co, "replay", url, REC_WS, &R.recw) < 0)
+        return EXIT_USAGE;
     plan(&R);
     out_init(&R.out, STDOUT_FILENO, co->format, out_use_color(co->color, STDOUT_FILENO));
 
@@ -498,6 +537,7 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         .on_open = on_open,
         .on_message = on_message,
         .on_peer_close = on_peer_close,
+        .on_sent = on_sent,
         .on_batch = on_batch,
         .on_end = on_end,
     };
@@ -525,7 +565,7 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
     out_free(&R.out);
     free(R.outs);
     free(R.ins);
-    return R.exit_code;
+    return conn_record_close(co, &R.recw, R.exit_code);
 }
 
 /* ---- the command ---- */
@@ -683,10 +723,13 @@ int cmd_replay(int argc, char **argv)
         rc = usage_error("%s only goes with --serve", listen ? "--listen" : "--tls");
         goto out;
     }
-    if (serve && (url || expect || timeout_ms || w.any)) {
+    if (serve && (url || expect || timeout_ms || w.any || co.record)) {
         rc = usage_error("--serve takes no %s: it plays the recording to clients that connect",
-                         url ? "URL" : expect ? "--expect" : timeout_ms ? "--timeout"
-                                                                       : "WebSocket client option");
+                         url            ? "URL"
+                         : expect       ? "--expect"
+                         : timeout_ms   ? "--timeout"
+                         : co.record    ? "--record"
+                                        : "WebSocket client option");
         goto out;
     }
     if (no_timing && speed_set) {
@@ -698,6 +741,12 @@ int cmd_replay(int argc, char **argv)
         goto out;
     }
 
+    struct stat a, b;
+    if (co.record && stat(path, &a) == 0 && stat(co.record, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino) {
+        rc = usage_error("--record %s would overwrite the recording being replayed", co.record);
+        goto out;
+    }
     char err[512];
     if (rec_load(path, REPLAY_MAX_FILE, (size_t)w.max_message, &rec, err, sizeof(err)) < 0) {
         rc = usage_error("%s", err); /* names the file and the line */

@@ -198,4 +198,30 @@ expect_usage "an http URL" replay "$TMP/echo.jsonl" http://127.0.0.1/x
 expect_usage "--reconnect is not a replay option" replay --reconnect "$TMP/echo.jsonl"
 expect_rc "connection refused: exit 1" 1 "$EVCAT" replay --expect "$TMP/echo.jsonl" "ws://127.0.0.1:$(free_port)/"
 
+# --- --record: the replay recorded, and that recording replayed ---
+"$EVCAT" replay -q --expect --record "$TMP/again.jsonl" "$TMP/echo.jsonl"; rc=$?
+expect_eq "a replay with --record exits 0" 0 "$rc"
+out=$($PY -c 'import json,sys; print(" ".join(json.loads(l).get("dir","") + ":" + json.loads(l).get("type","") for l in list(open(sys.argv[1]))[1:]))' "$TMP/again.jsonl")
+expect_match "it holds both directions, with our close" '^out:ping in:pong out:text in:text out:text in:text out:close in:close$' "$out"
+expect_rc "and replays with --expect itself (exit 0)" 0 "$EVCAT" replay --expect "$TMP/again.jsonl"
+expect_usage "--record onto the file being replayed" replay --record "$TMP/again.jsonl" "$TMP/again.jsonl"
+check "which is left alone" grep -q '"evcat_recording":1' "$TMP/again.jsonl"
+
+# --- --serve hands over to the server side (its own tests are elsewhere) ---
+rec "$TMP/served.jsonl" "ws://example.invalid/feed" \
+    'out text 0 "data":"sub"' 'in text 0.05 "data":"one"' 'in text 0.1 "data":"two"'
+RPORT=$(free_port)
+bg "$EVCAT" replay -q --serve --listen "127.0.0.1:$RPORT" "$TMP/served.jsonl"
+RPID=$BG_PID
+if wait_port "$RPORT"; then
+    out=$(timeout 10 "$EVCAT" listen -q -o raw -n 2 "ws://127.0.0.1:$RPORT/" 2>&1)
+    expect_eq "replay --serve plays the incoming side to a client" $'one\ntwo' "$out"
+    kill -TERM "$RPID"
+    wait "$RPID"
+    expect_eq "and exits 0 on SIGTERM" 0 "$?"
+else
+    fail "replay --serve listens"
+fi
+expect_usage "--serve with --record" replay --serve --record "$TMP/x.jsonl" "$TMP/served.jsonl"
+
 finish
