@@ -10,7 +10,7 @@ _evcat() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="listen ws send bench serve help"
+    local commands="listen ws send replay bench serve help"
     local conn="-H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy
         --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
     local ws_opts="--subprotocol --origin --ping-interval --on-open --binary --max-message
@@ -22,6 +22,8 @@ _evcat() {
         --binary --max-message -c --connections --connect-rate -d --duration -t --threads
         -p --procs --source --mode -r --message-rate --size --latency-field --publish
         --publish-rate --json --assert"
+    local replay_opts="$conn --subprotocol --origin --max-message --speed --no-timing --expect
+        --timeout --serve --listen --tls"
     local serve_opts="--listen --tls --tick --retry --history --max-message --max-queue
         --max-connections --header-timeout --keepalive --idle-timeout -v --verbose -q --quiet -h --help"
 
@@ -51,7 +53,7 @@ _evcat() {
         --retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--keepalive|\
         --subprotocol|--origin|--ping-interval|--on-open|-c|--connections|--connect-rate|\
         --duration|-t|--threads|-p|--procs|--source|-r|--message-rate|--size|--latency-field|\
-        --publish|--publish-rate)
+        --publish|--publish-rate|--speed)
             return ;;
     esac
     # --tls takes two files.
@@ -62,9 +64,15 @@ _evcat() {
     case $cmd in
         listen) COMPREPLY=($(compgen -W "$listen_opts" -- "$cur")) ;;
         ws|send) COMPREPLY=($(compgen -W "$conn $ws_opts" -- "$cur")) ;;
+        replay)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$replay_opts" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi ;;
         bench) COMPREPLY=($(compgen -W "$bench_opts" -- "$cur")) ;;
         serve) COMPREPLY=($(compgen -W "$serve_opts" -- "$cur")) ;;
-        help) COMPREPLY=($(compgen -W "listen ws send bench serve" -- "$cur")) ;;
+        help) COMPREPLY=($(compgen -W "listen ws send replay bench serve" -- "$cur")) ;;
     esac
 }
 complete -F _evcat evcat

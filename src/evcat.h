@@ -17,6 +17,7 @@ int cmd_listen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_ws(int argc, char **argv);
 int cmd_send(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"listen", cmd_listen, "tail a stream: SSE (http/https, or - for stdin) or WebSocket (ws/wss)"},
     {"ws", cmd_ws, "interactive WebSocket session (a REPL on a terminal, a pipe otherwise)"},
     {"send", cmd_send, "send WebSocket messages, optionally wait for replies, close cleanly"},
+    {"replay", cmd_replay, "replay a recording to a WebSocket server, or serve it to clients"},
     {"bench", cmd_bench, "load test: many SSE or WebSocket connections, latency, CI thresholds"},
     {"serve", cmd_serve, "built-in SSE and WebSocket server on loopback"},
 };

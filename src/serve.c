@@ -4,6 +4,7 @@
 #include "msg.h"
 #include "netio.h"
 #include "outq.h"
+#include "playback.h"
 #include "util.h"
 #include "ws_handshake.h"
 #include "ws_session.h"
@@ -164,7 +165,14 @@ struct conn {
     http_request_chunked_t chunk;
     int64_t body_left;  /* Content-Length bytes still to come; -1 chunked */
     outq_t out;         /* owned references: what is queued for the client */
-    loop_timer_t timer; /* the current state's timeout */
+    loop_timer_t timer; /* the current state's timeout; in a playback, the next message's time */
+
+    /* Playback mode: this client's own run through the recording. */
+    size_t pb_next;    /* index of the next message */
+    uint64_t pb_start; /* mono_ns() when the stream opened: time pb_t0 of the recording */
+    double pb_t0;      /* 0, or the time of the event a resume starts after */
+    bool pb_blocked;   /* over --max-queue: resumed by conn_flush once half of it went out */
+    bool pb_closed;    /* WebSocket: our close is sent, the client's answer is awaited */
 
     const struct route *route; /* of the request being received */
     const struct serve_upgrade *upgrade;
@@ -204,6 +212,12 @@ struct serve {
     uint64_t drops_unreported;
     bool stopping;
 
+    /* Playback mode: each played message formatted once (an SSE event, or
+     * an unmasked WebSocket frame) and shared by every client's queue. */
+    outq_buf_t **pb_bufs; /* owned: one reference per message (NULL: not played) */
+    playback_end_t pb_end;
+    char pb_reason[128]; /* the WebSocket close's reason, NUL-terminated */
+
     char date[40]; /* the Date header's value, updated once a second */
     time_t date_sec;
     serve_stats_t stats;
@@ -214,6 +228,8 @@ static void conn_read(struct conn *c);
 static void conn_process(struct conn *c);
 static void conn_flush(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
+static void pb_begin(struct conn *c, size_t first);
+static void pb_pump(struct conn *c);
 
 /* ---- small helpers ---- */
 
@@ -710,6 +726,35 @@ static void route_publish(struct conn *c)
     respond(c, 202, NULL, "application/json", body, (size_t)n, !c->keep_alive);
 }
 
+/* The head of an event stream, and the retry: field when asked. */
+static void stream_head(struct conn *c, bool retry)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_printf(&b,
+               "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Type: text/event-stream\r\n"
+               "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
+               "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
+               http_date(c->srv));
+    if (retry)
+        buf_printf(&b, "retry: %llu\n\n", (unsigned long long)c->srv->cfg.retry_ms);
+    conn_send(c, b.p, b.len);
+    buf_free(&b);
+}
+
+/* A request becomes a stream: the request parser and buffers are not
+ * needed any more, an idle subscriber keeps only the connection struct
+ * and its queue. */
+static void enter_stream(struct conn *c)
+{
+    c->state = CS_STREAM;
+    loop_timer_stop(c->srv->loop, &c->timer);
+    http_request_free(c->req);
+    c->req = NULL;
+    buf_free(&c->in);
+    buf_free(&c->body);
+}
+
 static void route_sse(struct conn *c)
 {
     serve_t *s = c->srv;
@@ -721,14 +766,9 @@ static void route_sse(struct conn *c)
      * so one formatted buffer per event serves them all with no per-write
      * chunk framing; browsers' EventSource, curl and every SSE client read
      * to EOF. X-Accel-Buffering keeps nginx-style proxies from buffering. */
+    stream_head(c, true);
     buf_t b;
     buf_init(&b);
-    buf_printf(&b,
-               "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Type: text/event-stream\r\n"
-               "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
-               "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: %llu\n\n",
-               http_date(s), (unsigned long long)s->cfg.retry_ms);
-    conn_send(c, b.p, b.len);
 
     /* Resume: the Last-Event-ID header (what EventSource sends), else a
      * lastEventId query parameter (for clients that cannot set headers). */
@@ -758,14 +798,7 @@ static void route_sse(struct conn *c)
     buf_free(&b);
     log_request(c, 200, note);
 
-    /* The request parser and buffers are not needed by a stream: an idle
-     * subscriber keeps only the connection struct and its queue. */
-    c->state = CS_STREAM;
-    loop_timer_stop(s->loop, &c->timer);
-    http_request_free(c->req);
-    c->req = NULL;
-    buf_free(&c->in);
-    buf_free(&c->body);
+    enter_stream(c);
     subs_add(s, c);
     mark_dirty(c);
 }
@@ -776,7 +809,7 @@ static void route_sse(struct conn *c)
  * connection itself. Input: on_data hands each read to the session through
  * ws_on_recv. Output: ws_on_send copies into the connection's queue, which
  * conn_flush writes like any other (see ws_broadcast for why that matters). */
-enum ws_kind { WSK_CHANNEL, WSK_ECHO };
+enum ws_kind { WSK_CHANNEL, WSK_ECHO, WSK_PLAYBACK };
 
 struct ws_conn {
     ws_session_t *sess; /* owned */
@@ -820,6 +853,8 @@ static void ws_on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, 
     if ((type != WS_TEXT && type != WS_BINARY) || w->done)
         return; /* pings are answered by wslay; pongs need nothing */
     s->stats.ws_messages++;
+    if (w->kind == WSK_PLAYBACK)
+        return; /* what a playback's client says changes nothing */
     if (w->kind == WSK_ECHO) {
         ws_session_send(w->sess, type, p, n);
         return;
@@ -907,6 +942,8 @@ static void ws_on_shutdown(struct conn *c)
 {
     struct ws_conn *w = c->upgrade_ud;
     ws_subs_remove(c->srv, c);
+    loop_timer_stop(c->srv->loop, &c->timer); /* a playback plays no more */
+    c->pb_closed = true;
     if (!w->done && ws_session_close(w->sess, 1001, "server shutting down") == 0) {
         /* Wait for the client's close (bounded by serve_stop's grace). */
         ws_session_write(w->sess);
@@ -987,7 +1024,10 @@ static void route_upgrade(struct conn *c, enum ws_kind kind)
     ws_build_101(&b, accept, NULL);
     conn_send(c, b.p, b.len);
     buf_free(&b);
-    log_request(c, 101, kind == WSK_ECHO ? "websocket echo" : "websocket");
+    log_request(c, 101,
+                kind == WSK_ECHO       ? "websocket echo"
+                : kind == WSK_PLAYBACK ? "websocket playback"
+                                       : "websocket");
 
     struct ws_conn *w = xcalloc(1, sizeof(*w));
     w->kind = kind;
@@ -1006,6 +1046,8 @@ static void route_upgrade(struct conn *c, enum ws_kind kind)
     if (kind == WSK_CHANNEL)
         ws_subs_add(s, c);
     mark_dirty(c);
+    if (kind == WSK_PLAYBACK)
+        pb_begin(c, 0);
 }
 
 static void route_ws(struct conn *c)
@@ -1017,6 +1059,144 @@ static void route_echo(struct conn *c)
 {
     route_upgrade(c, WSK_ECHO);
 }
+
+/* ---- playback: `evcat replay FILE --serve` ---- */
+
+/* Each client runs through the recording on its own: the index of its next
+ * message and one timer (the connection's) armed for that message's time.
+ * Queueing stops over --max-queue and resumes from conn_flush: a slow
+ * client gets its playback late, never cut short. */
+
+static void pb_begin(struct conn *c, size_t first)
+{
+    serve_t *s = c->srv;
+    const recording_t *r = s->cfg.playback;
+    c->pb_next = first;
+    c->pb_t0 = first ? r->msgs[first - 1].t : 0;
+    c->pb_start = mono_ns();
+    s->stats.playbacks++;
+    pb_pump(c);
+}
+
+/* When message i (or the close at i) is due; 0 = now. */
+static uint64_t pb_due(const struct conn *c, size_t i)
+{
+    const serve_t *s = c->srv;
+    if (s->cfg.no_timing)
+        return 0;
+    return c->pb_start + playback_delay_ns(s->cfg.playback->msgs[i].t, c->pb_t0, s->cfg.speed);
+}
+
+/* The end of a WebSocket playback: our close, then the client's answer
+ * (ws_after finishes the connection), awaited CLOSING_MS. */
+static void pb_ws_close(struct conn *c)
+{
+    serve_t *s = c->srv;
+    struct ws_conn *w = c->upgrade_ud;
+    c->pb_closed = true;
+    uint16_t code = s->pb_end.code;
+    if (ws_session_close(w->sess, code, s->pb_reason) < 0 && code != 1000 &&
+        ws_session_state(w->sess) == WS_SESSION_OPEN) {
+        /* wslay refuses a few codes servers do send (1012-1014). */
+        msg_verbose("%s close %u cannot be sent: 1000 instead", c->peer, code);
+        ws_session_close(w->sess, 1000, s->pb_reason);
+    }
+    ws_session_write(w->sess);
+    loop_timer_arm_ms(s->loop, &c->timer, CLOSING_MS);
+    ws_after(c);
+}
+
+/* Queues what is due, then arms the timer for what is not. */
+static void pb_pump(struct conn *c)
+{
+    serve_t *s = c->srv;
+    bool ws = c->state == CS_UPGRADED;
+    if (s->stopping || c->pb_closed || (c->state != CS_STREAM && !ws))
+        return;
+    if (ws) {
+        struct ws_conn *w = c->upgrade_ud;
+        if (!w || w->done || ws_session_state(w->sess) != WS_SESSION_OPEN)
+            return;
+    }
+    uint64_t now = mono_ns();
+    size_t end = s->pb_end.end;
+    while (c->pb_next < end) {
+        if (outq_pending(&c->out) > s->cfg.max_queue) {
+            c->pb_blocked = true;
+            return;
+        }
+        uint64_t due = pb_due(c, c->pb_next);
+        if (due > now) {
+            loop_timer_arm_at(s->loop, &c->timer, due);
+            return;
+        }
+        outq_buf_t *b = s->pb_bufs[c->pb_next++];
+        if (b) {
+            outq_push(&c->out, b);
+            s->stats.played++;
+            mark_dirty(c);
+        }
+    }
+    if (!ws) {
+        conn_finish(c); /* the response ends with the recording */
+        return;
+    }
+    if (s->pb_end.recorded) {
+        uint64_t due = pb_due(c, end);
+        if (due > now) {
+            loop_timer_arm_at(s->loop, &c->timer, due);
+            return;
+        }
+    }
+    pb_ws_close(c);
+}
+
+/* Any GET: what the recording is, if the request asks for it. */
+static void route_playback(struct conn *c)
+{
+    serve_t *s = c->srv;
+    const http_request_info_t *in = http_request_info(c->req);
+    bool upgrade = http_request_header(in, "upgrade", NULL) != NULL;
+    if (s->cfg.playback->proto == REC_WS) {
+        if (!upgrade) {
+            respond_error(c, 426,
+                          "this server plays a WebSocket recording: connect with a WebSocket "
+                          "client",
+                          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+            return;
+        }
+        route_upgrade(c, WSK_PLAYBACK);
+        return;
+    }
+    if (upgrade) {
+        respond_error(c, 400,
+                      "this server plays an SSE recording: request it as an event stream, "
+                      "without Upgrade",
+                      NULL);
+        return;
+    }
+    /* An EventSource reconnects when the stream ends, with the last id it
+     * got: it resumes after that event, and once nothing is left, 204 tells
+     * it to stop (as it tells evcat listen). */
+    size_t idlen = 0;
+    const char *id = http_request_header(in, "last-event-id", &idlen);
+    size_t first = id ? playback_resume(s->cfg.playback, id, idlen) : 0;
+    if (first && first >= s->pb_end.end) {
+        log_request(c, 204, "playback over");
+        respond(c, 204, NULL, NULL, NULL, 0, !c->keep_alive);
+        return;
+    }
+    char note[48] = "playback";
+    if (first)
+        snprintf(note, sizeof(note), "playback from message %zu", first + 1);
+    log_request(c, 200, note);
+    stream_head(c, false);
+    enter_stream(c);
+    mark_dirty(c);
+    pb_begin(c, first);
+}
+
+static const struct route playback_route = {"GET", "*", route_playback, false};
 
 /* ---- request flow ---- */
 
@@ -1060,8 +1240,14 @@ static void on_head(struct conn *c)
         return;
     }
     char allow[64];
-    const struct route *r = route_find(in->method, in->path, allow, sizeof(allow));
-    if (!r && !has_body && strcmp(in->path, "*") == 0) { /* OPTIONS * */
+    const struct route *r;
+    if (c->srv->cfg.playback) { /* every path is the recording */
+        r = strcmp(in->method, "GET") == 0 ? &playback_route : NULL;
+        snprintf(allow, sizeof(allow), "GET");
+    } else {
+        r = route_find(in->method, in->path, allow, sizeof(allow));
+    }
+    if (!r && !has_body && !c->srv->cfg.playback && strcmp(in->path, "*") == 0) { /* OPTIONS * */
         c->srv->stats.requests++;
         log_request(c, 204, NULL);
         respond(c, 204, "Allow: GET, POST, OPTIONS\r\n", NULL, NULL, 0, !c->keep_alive);
@@ -1209,6 +1395,12 @@ static void conn_flush(struct conn *c)
             c->state = CS_LINGER;
             loop_timer_arm_ms(s->loop, &c->timer, LINGER_MS);
         }
+    }
+    if (c->pb_blocked && outq_pending(&c->out) <= c->srv->cfg.max_queue / 2) {
+        c->pb_blocked = false;
+        pb_pump(c);
+        if (c->state == CS_DEAD)
+            return;
     }
     if (c->read_paused && c->state == CS_UPGRADED &&
         outq_pending(&c->out) <= c->srv->cfg.max_queue / 2) {
@@ -1364,6 +1556,13 @@ static void on_conn_timer(loop_t *l, loop_timer_t *t, void *ud)
         break;
     case CS_LINGER:
         conn_close(c, NULL);
+        break;
+    case CS_STREAM:
+    case CS_UPGRADED:
+        if (c->pb_closed)
+            conn_close(c, "client did not answer the close");
+        else if (c->srv->cfg.playback)
+            pb_pump(c);
         break;
     default:
         break;
@@ -1538,6 +1737,33 @@ static void on_accept(loop_t *l, int fd, unsigned events, void *ud)
 
 /* ---- start and stop ---- */
 
+/* Playback: every played message in its wire form, once for all clients. */
+static void pb_prepare(serve_t *s)
+{
+    const recording_t *r = s->cfg.playback;
+    playback_end(r, &s->pb_end);
+    size_t rl = s->pb_end.reason_len < sizeof(s->pb_reason) - 1 ? s->pb_end.reason_len
+                                                                 : sizeof(s->pb_reason) - 1;
+    memcpy(s->pb_reason, s->pb_end.reason, rl); /* cut to 123 bytes by ws_session_close */
+    s->pb_reason[rl] = '\0';
+    s->pb_bufs = xcalloc(r->nmsgs ? r->nmsgs : 1, sizeof(*s->pb_bufs));
+    buf_t b;
+    buf_init(&b);
+    for (size_t i = 0; i < s->pb_end.end; i++) {
+        if (!playback_plays(r, i))
+            continue;
+        const rec_msg_t *m = &r->msgs[i];
+        if (r->proto == REC_SSE) {
+            buf_reset(&b);
+            playback_format_sse(&b, m, i ? &r->msgs[i - 1] : NULL);
+            s->pb_bufs[i] = outq_buf_copy(b.p, b.len);
+        } else {
+            s->pb_bufs[i] = ws_frame_new((unsigned)m->type, m->data, m->len);
+        }
+    }
+    buf_free(&b);
+}
+
 int serve_start(loop_t *l, const serve_config_t *cfg, serve_t **out, char *err, size_t errlen)
 {
     serve_t *s = xcalloc(1, sizeof(*s));
@@ -1589,6 +1815,8 @@ int serve_start(loop_t *l, const serve_config_t *cfg, serve_t **out, char *err, 
     }
 
     s->ch = channel_new(cfg->history, cfg->history_bytes);
+    if (cfg->playback)
+        pb_prepare(s);
     if (cfg->tick_ms)
         loop_timer_arm_ms(l, &s->tick_timer, cfg->tick_ms);
     else if (cfg->keepalive_ms)
@@ -1704,6 +1932,11 @@ void serve_free(serve_t *s)
         close(s->lfd);
     }
     channel_free(s->ch);
+    if (s->pb_bufs) {
+        for (size_t i = 0; i < s->pb_end.end; i++)
+            outq_buf_unref(s->pb_bufs[i]);
+        free(s->pb_bufs);
+    }
     SSL_CTX_free(s->tls);
     free(s);
 }

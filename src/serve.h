@@ -13,7 +13,10 @@
  *              other  -> response queued; HEAD again (keep-alive) or CLOSING
  *   CLOSING: flush what is queued, then FIN -> LINGER: discard what the
  *   client still sends until it closes (or 2 s), so that our last response
- *   is not destroyed by a reset. */
+ *   is not destroyed by a reset.
+ *
+ * Playback mode (cfg.playback, for `evcat replay FILE --serve`): the same
+ * connections, but every GET plays a recording to its client instead. */
 #ifndef EVCAT_SERVE_H
 #define EVCAT_SERVE_H
 
@@ -23,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+struct recording;
 
 typedef struct serve_config {
     struct sockaddr_storage addr; /* where to listen (serve_parse_listen) */
@@ -40,6 +45,15 @@ typedef struct serve_config {
     uint64_t header_timeout_ms; /* to receive a head; also body inactivity */
     uint64_t idle_timeout_ms;   /* keep-alive connection between requests */
     uint64_t keepalive_ms;      /* ": keepalive" comment period when ticks are off */
+    /* Playback mode (`evcat replay FILE --serve`, replay_serve.c): not NULL,
+     * every GET on any path plays this recording (not owned; it must
+     * outlive the server) to its client (playback.h says what and when):
+     * an SSE recording as an event stream, a WebSocket one after an
+     * upgrade; the other kind of request gets 400/426 and other methods
+     * 405. The channel routes are gone; tick and keepalive should be 0. */
+    const struct recording *playback;
+    double speed;   /* playback: t is scaled by 1/speed (> 0) */
+    bool no_timing; /* playback: every message at once */
 } serve_config_t;
 
 void serve_config_defaults(serve_config_t *cfg);
@@ -62,6 +76,8 @@ typedef struct serve_stats {
     uint64_t ws_messages;       /* text and binary messages received from WebSocket clients */
     uint64_t ws_binary_ignored; /* binary messages sent to /ws (not published) */
     size_t ws_clients;          /* WebSocket connections now */
+    uint64_t playbacks;         /* playback mode: streams and WebSockets started */
+    uint64_t played;            /* playback mode: messages queued to clients */
 } serve_stats_t;
 
 typedef struct serve serve_t;
