@@ -139,6 +139,16 @@ check "--no-timing: the 3 events" check_events "$TMP/nt.out"
 check "--no-timing: at once (${ms} ms)" test "$ms" -lt 700
 stop_replay "--no-timing"
 
+# --tls: the same playback over https.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+start_replay "$SSE" --tls "$TMP/cert.pem" "$TMP/key.pem" --no-timing
+"$EVCAT" listen --cacert "$TMP/cert.pem" -o json --no-reconnect "https://127.0.0.1:$R_PORT/" \
+    >"$TMP/tls.out" 2>/dev/null
+expect_eq "--tls: evcat listen https:// exits 0" 0 "$?"
+check "--tls: the 3 events" check_events "$TMP/tls.out"
+stop_replay "--tls"
+
 # ------------------------------------------------------------- WebSocket
 WS=$TMP/ws.jsonl
 cat >"$WS" <<'EOF'
