@@ -1743,7 +1743,7 @@ static void pb_prepare(serve_t *s)
     const recording_t *r = s->cfg.playback;
     playback_end(r, &s->pb_end);
     size_t rl = s->pb_end.reason_len < sizeof(s->pb_reason) - 1 ? s->pb_end.reason_len
-                                                                 : sizeof(s->pb_reason) - 1;
+                                                                : sizeof(s->pb_reason) - 1;
     memcpy(s->pb_reason, s->pb_end.reason, rl); /* cut to 123 bytes by ws_session_close */
     s->pb_reason[rl] = '\0';
     s->pb_bufs = xcalloc(r->nmsgs ? r->nmsgs : 1, sizeof(*s->pb_bufs));

@@ -139,8 +139,7 @@ static void test_ws_close(void **state)
         assert_int_equal(e.end, 1);
         assert_true(e.recorded);
         if (e.code != codes[i].sent)
-            fail_msg("recorded %u: sends %u, wanted %u", codes[i].recorded, e.code,
-                     codes[i].sent);
+            fail_msg("recorded %u: sends %u, wanted %u", codes[i].recorded, e.code, codes[i].sent);
         if (codes[i].sent)
             assert_int_equal(e.reason_len, 5);
         else
@@ -177,10 +176,8 @@ static void test_delay(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_sse),
-        cmocka_unit_test(test_sse_all_played_and_resume),
-        cmocka_unit_test(test_ws_what_plays),
-        cmocka_unit_test(test_ws_close),
+        cmocka_unit_test(test_format_sse),    cmocka_unit_test(test_sse_all_played_and_resume),
+        cmocka_unit_test(test_ws_what_plays), cmocka_unit_test(test_ws_close),
         cmocka_unit_test(test_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
