@@ -16,7 +16,7 @@
  * With --record, the replay is itself recorded (both directions, as `evcat
  * ws` records), so a run can be compared with the recording it replayed.
  *
- * --serve hands the recording to replay_serve_run() (serve.c), which plays
+ * --serve hands the recording to replay_serve_run() (replay_serve.c), which plays
  * the incoming side to every client that connects. */
 #include "cliopt.h"
 #include "evcat.h"

@@ -1,5 +1,5 @@
 /* replay: the pieces of `evcat replay` shared between the client side
- * (cmd_replay.c) and the serving side (serve.c). */
+ * (cmd_replay.c) and the serving side (replay_serve.c, over serve.c's playback mode). */
 #ifndef EVCAT_REPLAY_H
 #define EVCAT_REPLAY_H
 
