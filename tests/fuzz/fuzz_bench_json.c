@@ -136,9 +136,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* cJSON as the reference where both must agree. Without any backslash
      * (an escaped key cJSON would decode, a quote that is not what it
-     * seems), the one occurrence of the quoted field is the member's key. */
+     * seems), the one occurrence of the quoted field is the member's key.
+     * Without any NUL either: cJSON's strings end at one, so a key
+     * "\0\0{" is "" to it (found by CI's fuzz run: {"\0..{":6}"":3). */
     const char *first;
-    if (memchr(text, '\\', len) || count_key(text, len, key, klen, &first) != 1)
+    if (memchr(text, '\\', len) || memchr(text, '\0', len) ||
+        count_key(text, len, key, klen, &first) != 1)
         return 0;
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root)
