@@ -204,6 +204,22 @@ expect_match "python3-websockets, 2 at once: own playback each, binary intact, c
 check "python3-websockets: the 1 s gap kept ($(echo $out | cut -d' ' -f2))" \
     in_range "$(echo "$out" | head -n 1 | cut -d' ' -f2)" 0.85 1.4
 
+# the npm ws client
+if command -v node >/dev/null && [ -d "$NODE_PATH/ws" ]; then
+    out=$(timeout 20 node -e '
+const WebSocket = require("ws");
+const ws = new WebSocket(process.argv[1], { perMessageDeflate: false });
+const got = [];
+ws.on("message", (d, isBinary) => got.push(isBinary ? "bin " + d.toString("hex") : "text " + d.toString()));
+ws.on("close", (code, reason) => { got.push("close " + code + " " + reason); console.log(got.join("\n")); });
+ws.on("error", (e) => { console.log("error " + e.message); process.exit(1); });
+' "ws://127.0.0.1:$R_PORT/node" 2>&1)
+    expect_eq "npm ws: the playback, then close 1000" \
+        "$(printf 'text hi\nbin 00ff1080\ntext bye \303\251\nclose 1000 end of recording')" "$out"
+else
+    fail "node and the npm ws package are needed (npm install --prefix tests)"
+fi
+
 code=$(curl -s -o "$TMP/b" -D "$TMP/h" -w '%{http_code}' "$R_URL/")
 expect_eq "a plain GET to a WebSocket recording: 426" 426 "$code"
 expect_match "  with one line saying what is played" \
