@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -592,6 +593,24 @@ static void fmt_addr(const struct sockaddr_storage *ss, char *out, size_t n)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)n);
 }
 
+/* Whether a TCP connection to sa is accepted within a second. */
+static bool probe_connect(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = connect(fd, sa, len) == 0;
+    if (!ok && errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t el = sizeof(err);
+        ok = poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+             err == 0;
+    }
+    close(fd);
+    return ok;
+}
+
 typedef struct target {
     const char *url;
     char *display;
@@ -682,8 +701,20 @@ static int run_target(const bench_opts_t *o, const conn_opts_t *co, const ws_cli
         msg_error("bench: cannot resolve '%s': %s", t->u.host, gai_strerror(g));
         return 1;
     }
-    memcpy(&cfg.addr, ai->ai_addr, ai->ai_addrlen);
-    cfg.addrlen = ai->ai_addrlen;
+    /* A name with several addresses (localhost: ::1 and 127.0.0.1): the
+     * load goes to the first that accepts a connection now, as a client
+     * trying each in turn would settle on. */
+    const struct addrinfo *pick = ai;
+    if (ai->ai_next) {
+        for (const struct addrinfo *a = ai; a; a = a->ai_next) {
+            if (probe_connect(a->ai_addr, a->ai_addrlen)) {
+                pick = a;
+                break;
+            }
+        }
+    }
+    memcpy(&cfg.addr, pick->ai_addr, pick->ai_addrlen);
+    cfg.addrlen = pick->ai_addrlen;
     freeaddrinfo(ai);
     char addr[INET6_ADDRSTRLEN];
     fmt_addr(&cfg.addr, addr, sizeof(addr));
