@@ -35,10 +35,14 @@ const ws = new WebSocket(process.argv[1], { perMessageDeflate: false });
 const sent = ["hello", Buffer.from([0, 1, 2, 255]), "é".repeat(40000)];
 const got = [];
 ws.on("open", () => { for (const m of sent) ws.send(m); ws.ping("p"); });
-ws.on("pong", (d) => got.push("pong " + d));
+// Close once the echoes and the pong are all in: the pong follows the last
+// echo on the wire, and a close sent in between may lose it.
+const done = () => got.filter((g) => !g.startsWith("pong")).length === sent.length &&
+  got.some((g) => g.startsWith("pong"));
+ws.on("pong", (d) => { got.push("pong " + d); if (done()) ws.close(1000, "bye"); });
 ws.on("message", (d, isBinary) => {
   got.push((isBinary ? "bin " + d.toString("hex") : "text " + d.length));
-  if (got.filter((g) => !g.startsWith("pong")).length === sent.length) ws.close(1000, "bye");
+  if (done()) ws.close(1000, "bye");
 });
 ws.on("close", (code) => { console.log(got.join("\n")); console.log("close " + code); });
 ws.on("error", (e) => { console.log("error " + e.message); process.exit(1); });
