@@ -276,36 +276,34 @@ int bench_assert_parse(const char *expr, bench_assert_t *out, char *err, size_t 
     return 0;
 }
 
-static bool compare_u64(bench_op_t op, uint64_t x, uint64_t y)
+/* Whether op holds for a comparison result c (<0, 0, >0 as x is below,
+ * equal to or above the threshold). */
+static bool op_holds(bench_op_t op, int c)
 {
     switch (op) {
     case BENCH_OP_LT:
-        return x < y;
+        return c < 0;
     case BENCH_OP_LE:
-        return x <= y;
+        return c <= 0;
     case BENCH_OP_GT:
-        return x > y;
+        return c > 0;
     case BENCH_OP_GE:
-        return x >= y;
+        return c >= 0;
     default:
-        return x == y;
+        return c == 0;
     }
+}
+
+static bool compare_u64(bench_op_t op, uint64_t x, uint64_t y)
+{
+    return op_holds(op, (x > y) - (x < y));
 }
 
 static bool compare_double(bench_op_t op, double x, double y)
 {
-    switch (op) {
-    case BENCH_OP_LT:
-        return x < y;
-    case BENCH_OP_LE:
-        return x <= y;
-    case BENCH_OP_GT:
-        return x > y;
-    case BENCH_OP_GE:
-        return x >= y;
-    default:
-        return x == y;
-    }
+    if (x != x || y != y) /* NaN holds no comparison */
+        return false;
+    return op_holds(op, (x > y) - (x < y));
 }
 
 /* ns in the given unit, exactly: 73200000 in ms is "73.2ms". */

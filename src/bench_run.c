@@ -65,7 +65,7 @@ void bench_result_free(bench_result_t *r)
     hist_free(&r->connect);
 }
 
-static void counters_add(bench_counters_t *d, const bench_counters_t *s)
+void bench_counters_add(bench_counters_t *d, const bench_counters_t *s)
 {
     d->attempted += s->attempted;
     d->established += s->established;
@@ -91,7 +91,7 @@ static void counters_load(bench_counters_t *d, const bench_counters_t *s)
 void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
 {
     dst->target += src->target;
-    counters_add(&dst->c, &src->c);
+    bench_counters_add(&dst->c, &src->c);
     dst->m_sent += src->m_sent;
     dst->m_received += src->m_received;
     dst->m_bytes_sent += src->m_bytes_sent;
@@ -119,7 +119,7 @@ static void sum_counters(const struct bench_run *run, bench_counters_t *out)
     for (unsigned i = 0; i < run->nworkers; i++) {
         bench_counters_t c;
         counters_load(&c, &run->workers[i].c);
-        counters_add(out, &c);
+        bench_counters_add(out, &c);
     }
 }
 
@@ -366,7 +366,7 @@ static uint64_t current_rss_bytes(void)
     return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
-static double cpu_now(void)
+double bench_cpu_seconds(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -412,7 +412,7 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     loop_signal(run.loop, SIGINT, on_signal, &run);
     loop_signal(run.loop, SIGTERM, on_signal, &run);
 
-    double cpu0 = cpu_now();
+    double cpu0 = bench_cpu_seconds();
     uint64_t base_rss = current_rss_bytes();
     run.t_start = mono_ns();
     run.t_next_progress = run.t_start + PROGRESS_NS;
@@ -479,7 +479,7 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     out->target += cfg->connections;
     bench_counters_t total;
     sum_counters(&run, &total);
-    counters_add(&out->c, &total);
+    bench_counters_add(&out->c, &total);
     out->m_sent += run.snap_close.sent - run.snap_measure.sent;
     out->m_received += run.snap_close.received - run.snap_measure.received;
     out->m_bytes_sent += run.snap_close.bytes_sent - run.snap_measure.bytes_sent;
@@ -500,7 +500,7 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     }
     out->ramp_s = secs(run.t_ramp_end - run.t_start);
     out->measure_s = secs(run.t_close - run.t_measure);
-    out->cpu_seconds += cpu_now() - cpu0;
+    out->cpu_seconds += bench_cpu_seconds() - cpu0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     out->peak_rss_bytes += (uint64_t)ru.ru_maxrss * 1024u;

@@ -67,6 +67,11 @@ typedef void (*bench_progress_fn)(const bench_progress_t *p, void *ud);
 int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_pub_config_t *pub,
               bench_progress_fn progress, void *ud, bench_result_t *out, char *err, size_t errlen);
 
+/* d += s, counter by counter. */
+void bench_counters_add(bench_counters_t *d, const bench_counters_t *s);
+/* User + system CPU seconds of this process so far. */
+double bench_cpu_seconds(void);
+
 /* For bench.c: the shared phase, and "this worker may be finished". */
 struct bench_run;
 bench_phase_t bench_run_phase(const struct bench_run *run);

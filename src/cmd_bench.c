@@ -327,10 +327,7 @@ static void sharded_tick(loop_t *l, loop_timer_t *t, void *ud)
         }
         if (sh->last.phase < sum.phase)
             sum.phase = sh->last.phase;
-        uint64_t *d = (uint64_t *)&sum.c;
-        const uint64_t *s = (const uint64_t *)&sh->last.c;
-        for (size_t k = 0; k < sizeof(sum.c) / sizeof(uint64_t); k++)
-            d[k] += s[k];
+        bench_counters_add(&sum.c, &sh->last.c);
         if (sh->last.phase >= BENCH_CLOSE && S->pub && S->pub_started && !S->pub_stopped) {
             bench_pub_stop(S->pub);
             S->pub_stopped = true;
@@ -359,14 +356,6 @@ static void sharded_signal(loop_t *l, int signo, void *ud)
     for (unsigned i = 0; i < S->n; i++)
         if (S->s[i].pid > 0)
             kill(S->s[i].pid, signo);
-}
-
-static double cpu_self(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* Runs cfg's load over nprocs worker processes; the result's target is the
@@ -441,7 +430,7 @@ static int run_sharded(const bench_config_t *cfg, const bench_driver_t *drv,
         first += share;
     }
 
-    double cpu0 = cpu_self();
+    double cpu0 = bench_cpu_seconds();
     S.loop = loop_new();
     bool started_all = S.s[nprocs - 1].pid > 0;
     if (S.loop && started_all) {
@@ -508,7 +497,7 @@ static int run_sharded(const bench_config_t *cfg, const bench_driver_t *drv,
                      bench_pub_first_error(S.pub));
         bench_pub_free(S.pub);
     }
-    out->cpu_seconds += cpu_self() - cpu0;
+    out->cpu_seconds += bench_cpu_seconds() - cpu0;
     if (S.interrupted)
         out->interrupted = true;
     if (S.bad_report && !err[0])

@@ -520,6 +520,26 @@ static int parse_header(jparse_t *j, recording_t *out, char *err, size_t errlen)
     return 0;
 }
 
+/* "data" as a string of at most max_message bytes of valid UTF-8 (what
+ * names it in the error), or NULL with the error set. */
+static const jval_t *need_text(jparse_t *j, size_t max_message, const char *what, size_t line,
+                               char *err, size_t errlen)
+{
+    const jval_t *data = need_string(j, F_DATA, line, err, errlen);
+    if (!data)
+        return NULL;
+    if (data->str.len > max_message) {
+        lerr(err, errlen, line, "a message of %zu bytes is over the maximum (%zu)", data->str.len,
+             max_message);
+        return NULL;
+    }
+    if (!utf8_valid(data->str.p, data->str.len)) {
+        lerr(err, errlen, line, "%s is not valid UTF-8", what);
+        return NULL;
+    }
+    return data;
+}
+
 static int parse_ws(jparse_t *j, rec_msg_t *m, size_t max_message, size_t line, char *err,
                     size_t errlen)
 {
@@ -550,14 +570,9 @@ static int parse_ws(jparse_t *j, rec_msg_t *m, size_t max_message, size_t line, 
                     "\"type\" is not one of \"text\", \"binary\", \"ping\", \"pong\", \"close\"");
     }
     if (m->type == 1) {
-        const jval_t *data = need_string(j, F_DATA, line, err, errlen);
+        const jval_t *data = need_text(j, max_message, "text \"data\"", line, err, errlen);
         if (!data)
             return -1;
-        if (data->str.len > max_message)
-            return lerr(err, errlen, line, "a message of %zu bytes is over the maximum (%zu)",
-                        data->str.len, max_message);
-        if (!utf8_valid(data->str.p, data->str.len))
-            return lerr(err, errlen, line, "text \"data\" is not valid UTF-8");
         m->data = dup_val(data, &m->len);
     } else if (m->type == 8) {
         /* evcat writes a code always; 1005 ("none given") for a hand-written
@@ -620,14 +635,9 @@ static int parse_sse(jparse_t *j, rec_msg_t *m, size_t max_message, size_t line,
 {
     m->in = true;
     m->type = 0;
-    const jval_t *data = need_string(j, F_DATA, line, err, errlen);
+    const jval_t *data = need_text(j, max_message, "\"data\"", line, err, errlen);
     if (!data)
         return -1;
-    if (data->str.len > max_message)
-        return lerr(err, errlen, line, "a message of %zu bytes is over the maximum (%zu)",
-                    data->str.len, max_message);
-    if (!utf8_valid(data->str.p, data->str.len))
-        return lerr(err, errlen, line, "\"data\" is not valid UTF-8");
     const jval_t *ev = &j->f[F_EVENT], *id = &j->f[F_ID];
     if (ev->kind != JV_NONE && ev->kind != JV_STRING)
         return lerr(err, errlen, line, "\"event\" is not a string");
