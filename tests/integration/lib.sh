@@ -76,6 +76,29 @@ rss_kb() {
 
 pass() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+skip() { echo "ok - # skip $*"; }
+
+# Under scripts/test's valgrind leg EVCAT_VALGRIND=1 and $EVCAT runs evcat
+# under memcheck: every start costs about a second, everything runs many times
+# slower, and a process's RSS is valgrind's. Checks of wall-clock bounds and of
+# RSS use these; the other legs keep them exact.
+under_valgrind() { [ -n "${EVCAT_VALGRIND:-}" ]; }
+
+# slow MS: MS, or 20 x MS under valgrind (for bounds on how long evcat takes).
+slow() {
+    if under_valgrind; then echo $(($1 * 20)); else echo "$1"; fi
+}
+
+# check_rss NAME KIB LIMIT_KIB: KIB below LIMIT_KIB (skipped under valgrind).
+check_rss() {
+    if under_valgrind; then
+        skip "$1 (RSS under valgrind is valgrind's)"
+    elif [ "$2" -lt "$3" ]; then
+        pass "$1 (${2} KiB)"
+    else
+        fail "$1 (${2} KiB, limit ${3} KiB)"
+    fi
+}
 
 # check NAME CMD...: pass when CMD succeeds.
 check() {
