@@ -103,9 +103,10 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out)
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9')
             return -1;
-        if (v > (max - (uint64_t)(*p - '0')) / 10)
+        uint64_t d = (uint64_t)(*p - '0');
+        if (d > max || v > (max - d) / 10)
             return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return 0;

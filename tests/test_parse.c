@@ -75,6 +75,11 @@ static void test_uints(void **state)
     assert_int_equal(parse_uint("", 10, &v), -1);
     assert_int_equal(parse_uint("+1", 10, &v), -1);
     assert_int_equal(parse_uint("1x", 10, &v), -1);
+    /* a single digit above a small maximum (found by fuzz_parse: max - digit wrapped) */
+    assert_int_equal(parse_uint("5", 0, &v), -1);
+    assert_int_equal(parse_uint("5", 4, &v), -1);
+    assert_int_equal(parse_uint("0", 0, &v), 0);
+    assert_int_equal(parse_uint("15", 9, &v), -1);
 }
 
 int main(void)
