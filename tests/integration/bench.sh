@@ -192,7 +192,7 @@ check "server gone: kind named" ge "$(( $(jv "$TMP/drop.json" errors_total) ))" 
 # ---- Ctrl-C: summary and JSON still written, exit 130 ----
 "$EVCAT" bench -q -c 20 -d 30s --json "$TMP/int.json" "$WS/echo" >"$TMP/int.txt" 2>&1 &
 bpid=$!
-sleep 1.5
+if under_valgrind; then sleep 10; else sleep 1.5; fi
 kill -INT "$bpid"
 wait "$bpid"
 expect_eq "SIGINT: exit 130" 130 $?

@@ -39,6 +39,7 @@ free_port() {
 # wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.
 wait_port() {
     local port=$1 limit=${2:-10} i
+    under_valgrind && limit=$((limit * 5))
     for ((i = 0; i < limit * 20; i++)); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             return 0
@@ -61,6 +62,7 @@ start_serve() {
 # wait_until SECONDS CMD...: polls CMD every 50 ms until it succeeds; fails after SECONDS.
 wait_until() {
     local limit=$1 i
+    under_valgrind && limit=$((limit * 5))
     shift
     for ((i = 0; i < limit * 20; i++)); do
         "$@" && return 0

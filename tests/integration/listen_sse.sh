@@ -184,7 +184,7 @@ expect_eq "piped output is flushed per event (head -1 returns)" "1" "$first"
 check "and promptly (${ms} ms)" test "$ms" -lt 3000
 "$EVCAT" listen -o raw "$U/slow" >"$TMP/out" 2>/dev/null &
 pid=$!
-sleep 0.6
+wait_until 10 bash -c "[ \$(wc -l <'$TMP/out') -ge 5 ]"
 kill -INT $pid
 wait $pid; rc=$?
 expect_eq "SIGINT: exit 130" 130 "$rc"

@@ -131,7 +131,7 @@ out=$(printf 'a\nb\n' | "$EVCAT" ws -o raw "$U/subscribe" 2>/dev/null); rc=$?
 expect_eq "ws in a pipe: lines out, messages in, clean close at EOF" $'ack: a\nack: b/0' "$out/$rc"
 "$EVCAT" listen -o raw "$U/drip" >"$TMP/out" 2>/dev/null &
 pid=$!
-sleep 0.5
+wait_until 10 test -s "$TMP/out"
 kill -INT $pid
 wait $pid; rc=$?
 expect_eq "SIGINT: exit 130" 130 "$rc"
