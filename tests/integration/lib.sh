@@ -9,10 +9,14 @@ export NODE_PATH="$EVCAT_SRC/tests/node_modules"
 TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "/tmp/evcat-$TEST_NAME.XXXXXX")
 BG_PIDS=()
+TEST_SHELL=$BASHPID
 FAILS=0
 PASSES=0
 
 cleanup() {
+    # Only the test's own shell: a background job's subshell that is signalled
+    # before it runs its command inherits this trap too.
+    [ "$BASHPID" = "$TEST_SHELL" ] || return 0
     local p
     for p in "${BG_PIDS[@]:-}"; do
         [ -n "$p" ] && kill "$p" 2>/dev/null

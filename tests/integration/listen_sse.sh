@@ -145,7 +145,7 @@ start=$(date +%s%N)
 ms=$((($(date +%s%N) - start) / 1000000))
 expect_eq "--timeout before --count: exit 4" 4 "$rc"
 check "--timeout keeps what arrived" test -s "$TMP/out"
-check "--timeout is on time (${ms} ms)" test "$ms" -lt 1500
+check "--timeout is on time (${ms} ms)" test "$ms" -lt "$(slow 1500)"
 expect_rc "--timeout without --count: exit 0" 0 "$EVCAT" listen -q -o raw --timeout 300ms "$U/slow"
 "$EVCAT" listen -o raw --idle-timeout 300ms --no-reconnect "$U/silent" >"$TMP/out" 2>"$TMP/err"; rc=$?
 expect_eq "--idle-timeout: silence is a drop (exit 1 with --no-reconnect)" "hello/1" "$(cat "$TMP/out")/$rc"
@@ -158,12 +158,12 @@ expect_rc "a server dripping bytes without events trips --idle-timeout" 1 \
 expect_eq "a line beyond --max-event-size: exit 1" 1 "$rc"
 check "the limit is named" grep -q "max-event-size" "$TMP/err"
 rss=$(max_rss_kib "$EVCAT" listen "$U/longline")
-check "an endless line stays bounded with default limits (${rss} KiB)" test "$rss" -lt 131072
+check_rss "an endless line stays bounded with default limits" "$rss" 131072
 "$EVCAT" listen --max-event-size 2M "$U/longevent" >/dev/null 2>"$TMP/err"; rc=$?
 expect_eq "an event that never ends: exit 1 at --max-event-size" 1 "$rc"
 check "named" grep -q "max-event-size" "$TMP/err"
 rss=$(max_rss_kib "$EVCAT" listen "$U/longevent")
-check "an endless event stays bounded with default limits (${rss} KiB)" test "$rss" -lt 131072
+check_rss "an endless event stays bounded with default limits" "$rss" 131072
 
 # --- redirects, connection errors ---
 out=$("$EVCAT" listen --no-reconnect -o raw -n 1 "$U/redirect" 2>/dev/null)
@@ -181,14 +181,14 @@ start=$(date +%s%N)
 first=$(timeout 5 "$EVCAT" listen -o raw "$U/slow" 2>/dev/null | head -1)
 ms=$((($(date +%s%N) - start) / 1000000))
 expect_eq "piped output is flushed per event (head -1 returns)" "1" "$first"
-check "and promptly (${ms} ms)" test "$ms" -lt 3000
-"$EVCAT" listen -o raw "$U/slow" >"$TMP/out" 2>/dev/null &
+check "and promptly (${ms} ms)" test "$ms" -lt "$(slow 3000)"
+"$EVCAT" listen -o raw "$U/slow" >"$TMP/int.out" 2>/dev/null &
 pid=$!
-wait_until 10 bash -c "[ \$(wc -l <'$TMP/out') -ge 5 ]"
+wait_until 10 bash -c "[ \$(wc -l <'$TMP/int.out') -ge 5 ]"
 kill -INT $pid
 wait $pid; rc=$?
 expect_eq "SIGINT: exit 130" 130 "$rc"
-check "SIGINT: what arrived is on stdout" test "$(wc -l <"$TMP/out")" -ge 5
+check "SIGINT: what arrived is on stdout" test "$(wc -l <"$TMP/int.out")" -ge 5
 
 # --- standard input ---
 out=$(printf '\xef\xbb\xbfdata: a\r\n\r\nid: 3\rdata: b\n\ndata: lost' | "$EVCAT" listen -o json - 2>/dev/null)

@@ -11,11 +11,14 @@ NCHAN_CERT=$TMP/cert.pem NCHAN_KEY=$TMP/key.pem start_nchan || exit 1
 U=http://127.0.0.1:$NCHAN_PORT
 
 publish() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$U/pub"; }
+# connected FILE N: evcat's stderr in FILE announced N connections (publish
+# only to a subscriber nchan has).
+connected() { [ "$(grep -cE '^\* (re)?connected to' "$1" 2>/dev/null)" -ge "$2" ]; }
 
 # A subscriber first, then 20 messages.
 "$EVCAT" listen -o json -n 20 --timeout 20s "$U/sub" >"$TMP/first" 2>"$TMP/err" &
 sub=$!
-sleep 0.7
+wait_until 10 connected "$TMP/err" 1
 codes=""
 for i in $(seq 1 20); do
     codes+=$(publish "message $i")" "
@@ -44,11 +47,11 @@ expect_eq "resume run exits 0" 0 "$rc"
 # subscriber connection by restarting nginx while evcat keeps listening.
 "$EVCAT" listen -o json -n 2 --timeout 20s "$U/sub" >"$TMP/multi" 2>"$TMP/err2" &
 sub=$!
-sleep 0.7
+wait_until 10 connected "$TMP/err2" 1
 publish $'line one\nline two' >/dev/null
-sleep 0.3
+wait_until 10 grep -q "line two" "$TMP/multi"
 restart_nchan
-sleep 4.5   # evcat's reconnect after nchan's default retry
+wait_until 10 connected "$TMP/err2" 2   # evcat's reconnect after nchan's default retry
 publish "after restart" >/dev/null
 wait $sub; rc=$?
 expect_eq "reconnected after the server restarted and kept receiving" 0 "$rc"
@@ -62,7 +65,7 @@ check "the reconnect was announced" grep -q "reconnect" "$TMP/err2"
 "$EVCAT" listen -v -o raw -n 1 --timeout 10s --http2 --cacert "$TMP/cert.pem" \
     "https://localhost:$NCHAN_TLS_PORT/sub" >"$TMP/h2" 2>"$TMP/h2err" &
 sub=$!
-sleep 0.7
+wait_until 10 grep -q "^< HTTP/2 200" "$TMP/h2err"
 publish "over h2" >/dev/null
 wait $sub; rc=$?
 expect_eq "--http2 over TLS: the event arrives" "over h2/0" "$(cat "$TMP/h2")/$rc"

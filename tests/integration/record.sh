@@ -178,7 +178,10 @@ out:close:1012:
 output matches" "$(rec "$R" "$TMP/out" --exact)"
 
 R=$TMP/keepalive.jsonl
-bash -c 'sleep 1.5; echo bye' | "$EVCAT" ws -o json --ping-interval 300ms --record "$R" "$P/echo" \
+# 1.5 s of session (6 s under valgrind, where the start alone takes a
+# second): at least 3 pings at 300 ms.
+gap=1.5; under_valgrind && gap=6
+bash -c "sleep $gap; echo bye" | "$EVCAT" ws -o json --ping-interval 300ms --record "$R" "$P/echo" \
     >"$TMP/out" 2>/dev/null
 out=$(rec "$R" "$TMP/out" --exact)
 check "keepalive pings out and pongs in are recorded" \

@@ -136,7 +136,7 @@ start=$(date +%s%N)
 "$EVCAT" listen -o json --no-reconnect "$R_URL/" >"$TMP/nt.out" 2>/dev/null
 ms=$((($(date +%s%N) - start) / 1000000))
 check "--no-timing: the 3 events" check_events "$TMP/nt.out"
-check "--no-timing: at once (${ms} ms)" test "$ms" -lt 700
+check "--no-timing: at once (${ms} ms)" test "$ms" -lt "$(slow 700)"
 stop_replay "--no-timing"
 
 # --tls: the same playback over https.

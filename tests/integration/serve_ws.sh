@@ -158,7 +158,7 @@ expect_eq "the reading /ws client got all 300 messages of 60 KB" 300 "$(grep -c 
 wait_until 5 grep -q "dropped 1 subscriber that stopped reading" "$TMP/w4.err"
 check "the stalled /ws client was dropped (warning)" grep -q "dropped 1 subscriber that stopped reading" "$TMP/w4.err"
 rss1=$(rss_kb "$W4_PID")
-check "serve RSS bounded while 18 MB went to a stalled client (${rss0} -> ${rss1} KiB)" [ "$rss1" -lt $((rss0 + 12000)) ]
+check_rss "serve RSS bounded while 18 MB went to a stalled client (from ${rss0} KiB)" "$rss1" $((rss0 + 12000))
 wait "$STALLED"
 expect_eq "the stalled client saw the end" dropped "$(tail -n 1 "$TMP/stalled.out")"
 
@@ -175,7 +175,7 @@ wait "$W4_PID"
 rc=$?
 t1=$(date +%s%N)
 expect_eq "SIGTERM with WebSocket clients: exit 0" 0 "$rc"
-check "SIGTERM: the server stopped within 2 s ($(((t1 - t0) / 1000000)) ms)" [ $(((t1 - t0) / 1000000)) -lt 2000 ]
+check "SIGTERM: the server stopped within 2 s ($(((t1 - t0) / 1000000)) ms)" [ $(((t1 - t0) / 1000000)) -lt "$(slow 2000)" ]
 wait "$C1" "$C2"
 expect_eq "SIGTERM: /ws client got close 1001" "close 1001 server shutting down" "$(tail -n 1 "$TMP/c1.out")"
 expect_eq "SIGTERM: /echo client got close 1001" "close 1001 server shutting down" "$(tail -n 1 "$TMP/c2.out")"
