@@ -88,6 +88,21 @@ fail:
     return NETIO_ERR;
 }
 
+const char *netio_verify_hint(long vr)
+{
+    switch (vr) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return " (use --cacert FILE or -k)";
+    default:
+        return "";
+    }
+}
+
 const char *netio_tls_client_error(const netio_t *io, const char *host, char *out, size_t outlen)
 {
     long vr = io->ssl ? SSL_get_verify_result(io->ssl) : X509_V_OK;
@@ -95,8 +110,8 @@ const char *netio_tls_client_error(const netio_t *io, const char *host, char *ou
     if (verifying && (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH))
         snprintf(out, outlen, "TLS: host name mismatch: certificate is not for '%s'", host);
     else if (verifying && vr != X509_V_OK)
-        snprintf(out, outlen, "TLS: certificate verify failed: %s (use --cacert FILE or -k)",
-                 X509_verify_cert_error_string(vr));
+        snprintf(out, outlen, "TLS: certificate verify failed: %s%s",
+                 X509_verify_cert_error_string(vr), netio_verify_hint(vr));
     else if (strncmp(io->error, "TLS ", 4) == 0)
         snprintf(out, outlen, "TLS: %s", io->error + 4);
     else

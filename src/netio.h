@@ -74,6 +74,12 @@ SSL_CTX *netio_tls_client_ctx(const char *cacert, const char *cert, const char *
  * or io->error. Writes into out and returns it. */
 const char *netio_tls_client_error(const netio_t *io, const char *host, char *out, size_t outlen);
 
+/* What may help after a failed certificate verification with OpenSSL's
+ * verify result vr: " (use --cacert FILE or -k)" when the issuer is not
+ * trusted, "" when trusting it would not help (expired, not yet valid,
+ * revoked...). curl's CURLINFO_SSL_VERIFYRESULT is the same value. */
+const char *netio_verify_hint(long vr);
+
 /* A server context for cert (a PEM chain) and key (PEM). Returns NULL with a
  * one-line reason in err. */
 SSL_CTX *netio_tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);

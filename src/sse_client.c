@@ -1,6 +1,7 @@
 #include "sse_client.h"
 #include "evcat.h"
 #include "msg.h"
+#include "netio.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -270,9 +271,12 @@ static void on_done(curlm_xfer_t *x, CURLcode res)
     }
     const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
     if (!retriable(res) || c->opens == 0) {
-        /* The same hint the WebSocket side gives for an untrusted certificate. */
-        bool cert = res == CURLE_PEER_FAILED_VERIFICATION && strstr(detail, "certificate problem");
-        msg_error("%s: %s%s", c->shown_url, detail, cert ? " (use --cacert FILE or -k)" : "");
+        /* The same hint the WebSocket side gives for an untrusted certificate
+         * (none for an expired one: trusting it would not help). */
+        long vr = 0;
+        if (res == CURLE_PEER_FAILED_VERIFICATION)
+            curl_easy_getinfo(x->easy, CURLINFO_SSL_VERIFYRESULT, &vr);
+        msg_error("%s: %s%s", c->shown_url, detail, netio_verify_hint(vr));
         end(c, EXIT_FAIL);
         return;
     }
@@ -338,6 +342,9 @@ static int start_attempt(sse_client_t *c)
         msg_error("%s: cannot start the transfer: %s", c->shown_url, curl_multi_strerror(rc));
         return -1;
     }
+    /* The wait for the response counts too: a server that accepts and then
+     * never answers, or drips its header lines, sends no event either. */
+    touch_idle(c);
     return 0;
 }
 

@@ -35,7 +35,8 @@ typedef struct sse_client_opts {
     size_t body_len;
     const conn_opts_t *conn;     /* headers, auth, TLS, proxy */
     size_t max_event;            /* parser bound */
-    uint64_t idle_timeout_ms;    /* 0: off */
+    uint64_t idle_timeout_ms;    /* no event or comment for this long, counted from the
+                                  * start of each attempt, is a drop; 0: off */
     bool reconnect;              /* false: --no-reconnect */
     int64_t max_retries;         /* reconnections in all; -1: unlimited */
     long http_version;           /* CURL_HTTP_VERSION_* */

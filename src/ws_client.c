@@ -254,6 +254,8 @@ static bool check_session(ws_client_t *c)
         }
         if (sent)
             msg_error("%s: %s (closed with %u)", c->shown_url, why, sent);
+        else if (c->have_io && c->io.error[0])
+            msg_error("%s: %s (%s)", c->shown_url, why, c->io.error); /* the transport's reason */
         else
             msg_error("%s: %s", c->shown_url, why);
         over(c, EXIT_FAIL, true);

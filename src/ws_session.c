@@ -18,6 +18,14 @@
  * on the bad frame and its own close attempt finds ours already queued. It
  * costs a few comparisons per frame header; payload bytes are only counted.
  *
+ * wslay answers every ping with a pong it queues, unbounded: a peer that
+ * pings without reading would have the pongs pile up in our memory. The
+ * pongs owed (pings in, pongs not yet handed to the transport, counted by
+ * a small tracker of the frames wslay writes) are bounded: at PONGS_OWED_MAX
+ * the session stops reading until they are out, and the peer's pings wait in
+ * TCP's buffers instead of ours (RFC 6455 5.5.3 lets us skip such pongs; we
+ * only delay them).
+ *
  * What is left to wslay's own verdict is invalid UTF-8 (1007): that close
  * is recognised afterwards (reading stopped, no close came from the peer,
  * none from us). The peer's close frame is captured through the frame
@@ -35,7 +43,8 @@
 #include <wslay/wslay.h>
 
 #define WS_DEFAULT_MAX_MESSAGE (16u << 20)
-#define PING_SLOTS             8 /* pings awaiting their pong */
+#define PING_SLOTS             8   /* pings awaiting their pong */
+#define PONGS_OWED_MAX         256 /* automatic pongs queued before reading pauses */
 
 struct ping_slot {
     uint64_t sent_ns; /* 0: free */
@@ -53,6 +62,13 @@ struct hdr_check {
     bool in_message;  /* a fragmented data message is open */
     uint64_t msg_len; /* its bytes so far */
     bool after_close; /* the peer's close frame passed: nothing else matters */
+};
+
+/* The frames wslay writes, followed byte by byte to see pongs leave. */
+struct out_track {
+    uint8_t hdr[14];
+    size_t have, need;
+    uint64_t left; /* payload bytes of the current frame still to go */
 };
 
 struct ws_session {
@@ -96,6 +112,9 @@ struct ws_session {
 
     struct ping_slot pings[PING_SLOTS];
     uint64_t ping_counter;
+
+    struct out_track out;
+    size_t pongs_owed; /* pongs wslay queued for the peer's pings, not yet written */
 };
 
 /* ---- helpers ---- */
@@ -307,6 +326,53 @@ static void apply_pending_fail(ws_session_t *s)
     fail(s, s->pending_code, s->pending_reason, "%s", s->pending_why);
 }
 
+/* ---- the pongs owed ---- */
+
+/* Follows the n bytes just written: each pong frame that starts pays one
+ * pong owed. Only frames we (wslay) write pass here, so their headers are
+ * well formed. */
+static void track_out(ws_session_t *s, const uint8_t *p, size_t n)
+{
+    struct out_track *t = &s->out;
+    while (n) {
+        if (t->left) {
+            size_t take = n < t->left ? n : (size_t)t->left;
+            p += take;
+            n -= take;
+            t->left -= take;
+            continue;
+        }
+        if (t->have == 0)
+            t->need = 2;
+        t->hdr[t->have++] = *p++;
+        n--;
+        if (t->have == 2) {
+            unsigned len7 = t->hdr[1] & 0x7f;
+            t->need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((t->hdr[1] & 0x80) ? 4 : 0);
+        }
+        if (t->have < t->need)
+            continue;
+        unsigned len7 = t->hdr[1] & 0x7f;
+        uint64_t len = len7;
+        if (len7 >= 126) {
+            size_t ext = len7 == 126 ? 2 : 8;
+            len = 0;
+            for (size_t i = 0; i < ext; i++)
+                len = (len << 8) | t->hdr[2 + i];
+        }
+        if ((t->hdr[0] & 0x0f) == WSLAY_PONG && s->pongs_owed)
+            s->pongs_owed--;
+        t->left = len;
+        t->have = 0;
+    }
+}
+
+/* Reading waits while too many pongs wait to be written (and can be). */
+static bool reading_paused(const ws_session_t *s)
+{
+    return s->pongs_owed >= PONGS_OWED_MAX && wslay_event_want_write(s->ctx);
+}
+
 /* ---- wslay callbacks ---- */
 
 /* Bytes from the handshake's leftovers first, then the transport. */
@@ -336,6 +402,10 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
         apply_pending_fail(s);
     if (s->failed) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    if (reading_paused(s)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
     ssize_t r;
@@ -395,6 +465,7 @@ static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
+    track_out(s, data, (size_t)r);
     return r;
 }
 
@@ -477,8 +548,9 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                    void *ud)
 {
-    (void)ctx;
     ws_session_t *s = ud;
+    if (arg->opcode == WSLAY_PING && wslay_event_get_write_enabled(ctx) && !s->we_closed)
+        s->pongs_owed++; /* wslay has just queued its pong */
     if (s->failed || !s->cbs.on_message)
         return;
     uint64_t rtt = 0;
@@ -592,7 +664,10 @@ ws_session_state_t ws_session_write(ws_session_t *s)
 
 ws_session_state_t ws_session_read(ws_session_t *s)
 {
-    if (!s->failed && wslay_event_get_read_enabled(s->ctx)) {
+    /* Reading that paused for the pongs owed goes on once they could be
+     * written: a transport that takes everything (evcat serve's) never
+     * leaves input unread. */
+    while (!s->failed && wslay_event_get_read_enabled(s->ctx)) {
         int rc = wslay_event_recv(s->ctx);
         if (rc == WSLAY_ERR_NOMEM)
             fail(s, 1011, "out of memory", "out of memory receiving a message");
@@ -607,6 +682,11 @@ ws_session_state_t ws_session_read(ws_session_t *s)
             snprintf(s->error, sizeof(s->error), "invalid UTF-8 in a %s",
                      s->cur_opcode == WSLAY_CONNECTION_CLOSE ? "close reason" : "text message");
         }
+        if (!reading_paused(s))
+            break;
+        ws_session_write(s);
+        if (reading_paused(s))
+            break; /* the transport is full: the caller waits for it */
     }
     /* Pongs and close answers go out without waiting for the caller. */
     return ws_session_write(s);
@@ -614,7 +694,7 @@ ws_session_state_t ws_session_read(ws_session_t *s)
 
 bool ws_session_want_read(const ws_session_t *s)
 {
-    return !s->failed && wslay_event_want_read(s->ctx);
+    return !s->failed && wslay_event_want_read(s->ctx) && !reading_paused(s);
 }
 
 bool ws_session_want_write(const ws_session_t *s)

@@ -31,7 +31,8 @@
 static loop_t *L;
 static char tmpdir[64];
 static char good_cert[128], good_key[128], other_cert[128], other_key[128];
-static SSL_CTX *good_sctx, *other_sctx;
+static char expired_cert[128], expired_key[128];
+static SSL_CTX *good_sctx, *other_sctx, *expired_sctx;
 
 /* ---- in-process peers --------------------------------------------------- */
 
@@ -852,6 +853,16 @@ static void test_tls(void **state)
     netconn_free(nc);
     server_stop(&s);
 
+    /* an expired certificate, trusted: no advice to trust it */
+    assert_int_equal(server_start(&s, SRV_TLS_ECHO, "127.0.0.1", 16), 0);
+    s.ctx = expired_sctx;
+    co.cacert = expired_cert;
+    nc = connect_wait("localhost", s.port, true, &co, &r);
+    expect_fail(&r, "TLS: certificate verify failed: certificate has expired");
+    assert_null(strstr(r.why, "--cacert"));
+    netconn_free(nc);
+    server_stop(&s);
+
     /* an address the certificate is not for */
     if (server_start(&s, SRV_TLS_ECHO, "127.0.0.2", 16) == 0) {
         s.ctx = good_sctx;
@@ -861,6 +872,25 @@ static void test_tls(void **state)
         netconn_free(nc);
         server_stop(&s);
     }
+}
+
+static void test_verify_hint(void **state)
+{
+    (void)state;
+    static const long trust[] = {
+        X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,       X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+        X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+        X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE,   X509_V_ERR_CERT_UNTRUSTED};
+    static const long other[] = {X509_V_OK,
+                                 X509_V_ERR_CERT_HAS_EXPIRED,
+                                 X509_V_ERR_CERT_NOT_YET_VALID,
+                                 X509_V_ERR_CERT_REVOKED,
+                                 X509_V_ERR_HOSTNAME_MISMATCH,
+                                 X509_V_ERR_CERT_SIGNATURE_FAILURE};
+    for (size_t i = 0; i < ARRAY_LEN(trust); i++)
+        assert_string_equal(netio_verify_hint(trust[i]), " (use --cacert FILE or -k)");
+    for (size_t i = 0; i < ARRAY_LEN(other); i++)
+        assert_string_equal(netio_verify_hint(other[i]), "");
 }
 
 static void test_tls_options(void **state)
@@ -1055,6 +1085,20 @@ static int make_cert(const char *cert, const char *key, const char *cn, const ch
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Self-signed for localhost, its validity over a day ago (openssl req takes
+ * no negative -days; x509 -req does). */
+static int make_expired_cert(const char *cert, const char *key)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout '%s' -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null | "
+             "openssl x509 -req -signkey '%s' -days -1 -copy_extensions copy -out '%s' "
+             ">/dev/null 2>&1",
+             key, key, cert);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1067,13 +1111,17 @@ static int setup(void **state)
     snprintf(good_key, sizeof(good_key), "%s/good.key", tmpdir);
     snprintf(other_cert, sizeof(other_cert), "%s/other.pem", tmpdir);
     snprintf(other_key, sizeof(other_key), "%s/other.key", tmpdir);
+    snprintf(expired_cert, sizeof(expired_cert), "%s/expired.pem", tmpdir);
+    snprintf(expired_key, sizeof(expired_key), "%s/expired.key", tmpdir);
     if (make_cert(good_cert, good_key, "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1") < 0 ||
-        make_cert(other_cert, other_key, "other.example", "DNS:other.example") < 0)
+        make_cert(other_cert, other_key, "other.example", "DNS:other.example") < 0 ||
+        make_expired_cert(expired_cert, expired_key) < 0)
         return -1;
     char err[200];
     good_sctx = netio_tls_server_ctx(good_cert, good_key, err, sizeof(err));
     other_sctx = netio_tls_server_ctx(other_cert, other_key, err, sizeof(err));
-    if (!good_sctx || !other_sctx)
+    expired_sctx = netio_tls_server_ctx(expired_cert, expired_key, err, sizeof(err));
+    if (!good_sctx || !other_sctx || !expired_sctx)
         return -1;
     L = loop_new();
     return 0;
@@ -1085,6 +1133,7 @@ static int teardown(void **state)
     loop_free(L);
     SSL_CTX_free(good_sctx);
     SSL_CTX_free(other_sctx);
+    SSL_CTX_free(expired_sctx);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
@@ -1106,6 +1155,7 @@ int main(void)
         cmocka_unit_test(test_proxy_env_and_auth),
         cmocka_unit_test(test_proxy_refusals),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_verify_hint),
         cmocka_unit_test(test_tls_options),
         cmocka_unit_test(test_tls_timeout),
         cmocka_unit_test(test_cancel_midway),

@@ -936,6 +936,57 @@ static void test_queued(void **state)
     solo_free(s);
 }
 
+/* Pongs owed to a peer that pings and does not read: reading pauses once
+ * 256 wait (the pings stay in the transport), and goes on as they leave.
+ * A transport that takes everything never pauses it. */
+static void test_ping_flood(void **state)
+{
+    (void)state;
+    enum { PINGS = 5000 };
+    uint8_t payload[125];
+    memset(payload, 'p', sizeof(payload));
+    for (int mode = CHUNK_ANY; mode <= CHUNK_RANDOM; mode++) {
+        struct solo *s = solo_new(false, 0, mode);
+        for (int i = 0; i < PINGS; i++)
+            frame(&s->in->data, true, 0, 9, false, payload, sizeof(payload));
+        s->out->write_cap = 1000; /* the peer reads a few pongs, then no more */
+        for (int i = 0; i < 100000 && ws_session_want_read(s->e.s); i++)
+            ws_session_read(s->e.s);
+        assert_false(ws_session_want_read(s->e.s));
+        assert_true(ws_session_want_write(s->e.s));
+        assert_int_equal(ws_session_state(s->e.s), WS_SESSION_OPEN);
+        size_t frame_len = 2 + sizeof(payload);
+        if (s->in->off > (256 + 64) * frame_len)
+            fail_msg("mode %d: %zu pings read with the pongs unsent", mode, s->in->off / frame_len);
+        s->out->write_cap = 0; /* the peer reads again */
+        assert_int_equal(solo_run(s), WS_SESSION_OPEN);
+        assert_int_equal(s->in->off, s->in->data.len);
+        size_t off = 0, pongs = 0;
+        unsigned op;
+        bool fin;
+        buf_t pl;
+        buf_init(&pl);
+        while (parse_frame(&s->out->data, &off, &op, &fin, &pl)) {
+            assert_int_equal(op, 10);
+            assert_int_equal(pl.len, sizeof(payload));
+            pongs++;
+        }
+        buf_free(&pl);
+        assert_int_equal(pongs, PINGS);
+        assert_true(ws_session_want_read(s->e.s));
+        solo_free(s);
+    }
+    /* A server whose transport takes every byte (evcat serve's) reads all
+     * that came in one call. */
+    struct solo *s = solo_new(true, 0, CHUNK_ANY);
+    for (int i = 0; i < PINGS; i++)
+        frame(&s->in->data, true, 0, 9, true, payload, sizeof(payload));
+    ws_session_read(s->e.s);
+    assert_int_equal(s->in->off, s->in->data.len);
+    assert_false(ws_session_want_write(s->e.s));
+    solo_free(s);
+}
+
 static void test_close_code_names(void **state)
 {
     (void)state;
@@ -966,6 +1017,7 @@ int main(void)
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_eof_and_errors),
         cmocka_unit_test(test_queued),
+        cmocka_unit_test(test_ping_flood),
         cmocka_unit_test(test_close_code_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
