@@ -47,8 +47,6 @@ what RFC 9112 / RFC 6455 and SPEC.md say the server must do.
   hostile_client.py flood PORT N HOLD     N subscribers at once; holds the ones
                                           admitted HOLD seconds: "200 A 503 B
                                           closed C retry-after D other E"
-  hostile_client.py publish PORT N SIZE   N publishes of SIZE bytes on one
-                                          keep-alive connection: "202 K"
 """
 import base64
 import os
@@ -58,16 +56,10 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sse_peer import closed_after, connect  # noqa: E402  (the raw-socket peer's helpers)
+
 HOST = "127.0.0.1"
-
-
-def connect(port, rcvbuf=None, timeout=5.0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(timeout)
-    s.connect((HOST, port))
-    return s
 
 
 def reset(s):
@@ -120,40 +112,27 @@ def header_of(head, name):
     return None
 
 
-def closed_within(s, limit):
-    """True when the server closes within limit seconds (what comes is read
-    and thrown away)."""
-    end = time.time() + limit
-    while time.time() < end:
-        s.settimeout(max(0.01, end - time.time()))
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            return False
-        except ConnectionResetError:
-            return True
-        if not chunk:
-            return True
-    return False
-
-
 def one_request(port, data, close_limit=3.0):
     """Sends data on a new connection: (status, closed, head)."""
     s = connect(port)
     send_quietly(s, data)
     head, _ = read_head(s)
     st = status_of(head)
-    closed = closed_within(s, close_limit) if st != "none" else True
+    closed = closed_after(s, close_limit) if st != "none" else True
     s.close()
     return st, closed, head
 
 
-def report(name, data, port):
+def report(name, data, port, versions=False):
+    """Prints "NAME STATUS closed|open" for one request; versions: with
+    "v13" when the answer carries Sec-WebSocket-Version: 13."""
     # "ok-" cases must be served and the connection kept: a short look
     # suffices (and stays under --idle-timeout).
     st, closed, head = one_request(port, data, 0.5 if name.startswith("ok-") else 3.0)
-    print(name, st, "closed" if closed else "open", flush=True)
-    return head
+    out = [name, st, "closed" if closed else "open"]
+    if versions and header_of(head, "sec-websocket-version") == "13":
+        out.append("v13")
+    print(" ".join(out), flush=True)
 
 
 # ------------------------------------------------------------ malformed heads
@@ -300,7 +279,7 @@ def mode_ws_upgrade(port):
         ("no-upgrade", upgrade_req(upgrade=None, connection=None)),
         ("http-1.0", upgrade_req(http=b"HTTP/1.0")),
         ("post-upgrade", upgrade_req(method=b"POST")),
-        ("upgrade-with-body", upgrade_req(extra=b"Content-Length: 5\r\n")[:-2] + b"\r\nhello"),
+        ("upgrade-with-body", upgrade_req(extra=b"Content-Length: 5\r\n") + b"hello"),
         ("ws-no-key", upgrade_req(path=b"/ws", key=None)),
         ("ws-version-8", upgrade_req(path=b"/ws", version=b"8")),
         ("two-versions", upgrade_req(extra=b"Sec-WebSocket-Version: 8\r\n")),
@@ -309,16 +288,7 @@ def mode_ws_upgrade(port):
         ("ok-upgrade-unknown-path", upgrade_req(path=b"/nope")),
     ]
     for name, data in cases:
-        s = connect(port)
-        send_quietly(s, data)
-        head, _ = read_head(s)
-        st = status_of(head)
-        closed = closed_within(s, 0.5 if name.startswith("ok-") else 3.0) if st != "none" else True
-        out = [name, st, "closed" if closed else "open"]
-        if (header_of(head, "sec-websocket-version") or "") == "13":
-            out.append("v13")
-        print(" ".join(out), flush=True)
-        s.close()
+        report(name, data, port, versions=True)
 
 
 def frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
@@ -338,8 +308,8 @@ def frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
     return h + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
 
 
-def ws_open(port, path=b"/echo", rcvbuf=None, timeout=5.0):
-    s = connect(port, rcvbuf=rcvbuf, timeout=timeout)
+def ws_open(port, path=b"/echo", rcvbuf=None):
+    s = connect(port, rcvbuf=rcvbuf)
     s.sendall(upgrade_req(path=path))
     head, rest = read_head(s)
     if status_of(head) != "101":
@@ -375,7 +345,7 @@ def read_close(s, rest, limit=5.0):
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
                 # Answer it, as a client does; then the server closes.
                 send_quietly(s, frame(0x8, payload[:2]))
-                return code, closed_within(s, max(0.5, end - time.time()))
+                return code, closed_after(s, max(0.5, end - time.time()))
         if time.time() >= end:
             return None, False
         s.settimeout(max(0.01, end - time.time()))
@@ -715,7 +685,7 @@ def mode_flood(port, n, hold):
             counts["503"] += 1
             if header_of(head, "retry-after") == "1":
                 counts["retry-after"] += 1
-            if closed_within(s, 5):
+            if closed_after(s, 5):
                 counts["closed"] += 1
             s.close()
         else:
@@ -726,32 +696,6 @@ def mode_flood(port, n, hold):
     time.sleep(hold)
     for s in admitted:
         s.close()
-
-
-# ------------------------------------------------------------ publishing
-
-def mode_publish(port, n, size):
-    s = connect(port, timeout=30)
-    ok = 0
-    pending = b""
-    for i in range(n):
-        body = (b"hostile-load %06d " % i).ljust(size, b"x")
-        s.sendall(b"POST /publish?event=load HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s"
-                  % (len(body), body))
-        while b"\r\n\r\n" not in pending:
-            chunk = s.recv(65536)
-            if not chunk:
-                print("202", ok)
-                return
-            pending += chunk
-        head, _, rest = pending.partition(b"\r\n\r\n")
-        clen = int(header_of(head, "content-length") or "0")
-        while len(rest) < clen:
-            rest += s.recv(65536)
-        pending = rest[clen:]
-        ok += status_of(head) == "202"
-    print("202", ok, flush=True)
-    s.close()
 
 
 def main():
@@ -776,8 +720,6 @@ def main():
         mode_ping_flood(port, args[0], float(args[1]))
     elif mode == "flood":
         mode_flood(port, int(args[0]), float(args[1]))
-    elif mode == "publish":
-        mode_publish(port, int(args[0]), int(args[1]))
     else:
         sys.exit("unknown mode " + mode)
 

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 HOSTILE=("$PY" "$(dirname "$0")/hostile_client.py")
+PEER=("$PY" "$(dirname "$0")/sse_peer.py")
 MAX_CONN=200
 MAX_MESSAGE=65536
 RSS_LIMIT_KIB=$((64 * 1024))
@@ -31,10 +32,11 @@ expect_lines() {
 }
 
 serve_fds() { find "/proc/$SERVE_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+fds_back() { [ "$(serve_fds)" -le "$BASE_FDS" ]; }
 # settled SECONDS PHASE: serve holds no connection beyond the witnesses'
 # within SECONDS (a hostile one left open, or a slot leaked, fails it).
 settled() {
-    if wait_until "$1" bash -c "[ \$(find /proc/$SERVE_PID/fd -mindepth 1 -maxdepth 1 | wc -l) -le $BASE_FDS ]"; then
+    if wait_until "$1" fds_back; then
         pass "$2: every hostile connection is gone within $1 s"
     else
         fail "$2: $(($(serve_fds) - BASE_FDS)) connections still open after $1 s"
@@ -45,12 +47,12 @@ alive() { check "serve still running after $1" kill -0 "$SERVE_PID"; }
 # drops: subscribers dropped so far, from -v's line for each.
 drops() { grep -c 'dropped: [0-9]* bytes pending (over --max-queue)' "$TMP/serve.err"; }
 # publish_until DROPS MAX_BATCHES: batches of 40 publishes of 16 KB until
-# DROPS subscribers were dropped in all; the publishes add up in $PUBLISHED.
+# DROPS subscribers were dropped in all; the 202s add up in $PUBLISHED.
 publish_until() {
-    local i out
+    local i ok
     for ((i = 0; i < $2; i++)); do
-        out=$("${HOSTILE[@]}" publish "$SERVE_PORT" 40 16000)
-        PUBLISHED=$((PUBLISHED + ${out#202 }))
+        read -r ok _ <<<"$("${PEER[@]}" flood "$SERVE_PORT" 40 16000)"
+        PUBLISHED=$((PUBLISHED + ok))
         [ "$(drops)" -ge "$1" ] && return 0
     done
     return 1
@@ -373,7 +375,7 @@ for line in open(path):
     t = datetime.datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
     ts.append(t.replace(tzinfo=datetime.timezone.utc).timestamp())
     data = r.get("data", "")
-    if kind == "sse" and r.get("event") == "load" or kind == "ws" and data.startswith("hostile-load"):
+    if len(data) == 16000 and data.startswith("xxxx"):  # sse_peer.py flood's
         load += 1
     if (kind == "sse" and r.get("event") == "tick") or (kind == "ws" and data.startswith('{"seq"')):
         seqs.append(json.loads(data)["seq"])
