@@ -502,10 +502,11 @@ static int check_partial_method(http_request_t *r)
  * (501), a request-target longer than the server parses (414, a MUST). */
 static int head_too_big(http_request_t *r)
 {
+    /* The bytes just taken first, as if they had come in pieces. */
+    int rc = check_partial_method(r);
+    if (rc)
+        return rc;
     if (r->state == S_REQUEST_LINE && r->line_start == 0) {
-        int rc = check_partial_method(r);
-        if (rc)
-            return rc;
         const char *line = r->head.p, *end = line + r->head.len;
         const char *sp1 = memchr(line, ' ', r->head.len);
         if (!sp1)
