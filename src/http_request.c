@@ -10,6 +10,10 @@ struct http_request {
     size_t max_head;
     buf_t head;        /* owned: the head's bytes so far, then the NUL-split copy */
     size_t line_start; /* offset in head of the line being received */
+    /* A request-line still arriving: bytes of it whose method part is
+     * checked already, and whether its end (the first SP) was seen. */
+    size_t method_scan;
+    bool method_seen;
     int state;
     int result; /* the error in S_ERROR */
     const char *error;
@@ -43,6 +47,8 @@ int http_request_status(int result)
         return 501;
     case HTTP_REQUEST_EBODY_TOO_BIG:
         return 413;
+    case HTTP_REQUEST_EURI_TOO_LONG:
+        return 414;
     default:
         return result < 0 ? 400 : 200;
     }
@@ -96,6 +102,8 @@ void http_request_reset(http_request_t *r)
     /* A 16 KiB head should not stay allocated for the connection's life. */
     buf_shrink(&r->head, 4096);
     r->line_start = 0;
+    r->method_scan = 0;
+    r->method_seen = false;
     r->state = S_REQUEST_LINE;
     r->result = HTTP_REQUEST_AGAIN;
     r->error = "";
@@ -447,6 +455,7 @@ static int on_line(http_request_t *r)
         if (len == 0) {
             /* An empty line before the request-line: skipped (section 2.2). */
             r->line_start = r->head.len;
+            r->method_scan = 0;
             return 0;
         }
         rc = parse_request_line(r, line, len);
@@ -459,6 +468,56 @@ static int on_line(http_request_t *r)
     }
     r->line_start = r->head.len;
     return rc;
+}
+
+/* A request-line still arriving: its method so far must be a token (a CR
+ * may end what arrived: the first half of an empty line's CRLF). Bytes that
+ * are no HTTP request at all, such as a TLS ClientHello on the plain port,
+ * get their 400 now instead of a 408 at the header timeout. */
+static int check_partial_method(http_request_t *r)
+{
+    if (r->state != S_REQUEST_LINE || r->method_seen)
+        return 0;
+    const char *line = r->head.p + r->line_start;
+    size_t len = r->head.len - r->line_start;
+    for (size_t k = r->method_scan; k < len; k++) {
+        unsigned char c = (unsigned char)line[k];
+        if (c == ' ') {
+            r->method_seen = true; /* the rest waits for the line end */
+            return 0;
+        }
+        if (c == '\r' && k + 1 == len) {
+            r->method_scan = k; /* looked at again when more arrives */
+            return 0;
+        }
+        if (!http_is_tchar(c))
+            return fail(r, HTTP_REQUEST_EBAD, "method is not a token");
+    }
+    r->method_scan = len;
+    return 0;
+}
+
+/* The head reached max_head. When the request-line alone did, RFC 9112
+ * section 3 says what is too long: a method longer than any implemented
+ * (501), a request-target longer than the server parses (414, a MUST). */
+static int head_too_big(http_request_t *r)
+{
+    /* The bytes just taken first, as if they had come in pieces. */
+    int rc = check_partial_method(r);
+    if (rc)
+        return rc;
+    if (r->state == S_REQUEST_LINE && r->line_start == 0) {
+        const char *line = r->head.p, *end = line + r->head.len;
+        const char *sp1 = memchr(line, ' ', r->head.len);
+        if (!sp1)
+            return fail(r, HTTP_REQUEST_EUNSUPPORTED, "method too long");
+        if (sp1 == line)
+            return fail(r, HTTP_REQUEST_EBAD, "bad request line");
+        if (!memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)))
+            return fail(r, HTTP_REQUEST_EURI_TOO_LONG, "request target too long");
+        return fail(r, HTTP_REQUEST_EBAD, "bad HTTP version");
+    }
+    return fail(r, HTTP_REQUEST_ETOO_BIG, "request head too large");
 }
 
 int http_request_feed(http_request_t *r, const char *p, size_t n, size_t *used)
@@ -474,13 +533,22 @@ int http_request_feed(http_request_t *r, const char *p, size_t n, size_t *used)
         const char *nl = memchr(p + i, '\n', n - i);
         size_t take = nl ? (size_t)(nl - (p + i)) + 1 : n - i;
         if (take > r->max_head - r->head.len) {
-            *used = i;
-            return fail(r, HTTP_REQUEST_ETOO_BIG, "request head too large");
+            /* What fits is kept: it tells which part is too long. */
+            size_t room = r->max_head - r->head.len;
+            buf_append(&r->head, p + i, room);
+            *used = i + room;
+            return head_too_big(r);
         }
         buf_append(&r->head, p + i, take);
         i += take;
-        if (!nl)
+        if (!nl) {
+            int rc = check_partial_method(r);
+            if (rc) {
+                *used = i;
+                return rc;
+            }
             break;
+        }
         int rc = on_line(r);
         if (rc != 0) {
             *used = i;
@@ -503,6 +571,14 @@ const char *http_request_header(const http_request_info_t *info, const char *nam
         }
     }
     return NULL;
+}
+
+size_t http_request_header_count(const http_request_info_t *info, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < info->nheaders; i++)
+        n += name_is(&info->headers[i], name);
+    return n;
 }
 
 struct token_find {

@@ -20,7 +20,13 @@
  *     another coding (gzip, ...)                                     -> 501
  *   - HTTP/1.1 without exactly one Host, or more than one Host       -> 400
  *   - the head (request-line, headers, blank line) longer than max_head,
- *     or more than HTTP_REQUEST_MAX_HEADERS headers                  -> 431
+ *     or more than HTTP_REQUEST_MAX_HEADERS headers                  -> 431;
+ *     but when the request-line alone reaches the bound (section 3): a
+ *     method longer than any implemented -> 501, a request-target
+ *     longer than the server parses                                 -> 414
+ *   - a request-line still arriving whose method so far is not a token
+ *     (a TLS handshake on a plain port, binary noise) is refused at once,
+ *     without waiting for its line end                               -> 400
  *
  * The chunked decoder: hex chunk-size (no sign, no overflow), extensions
  * skipped (bounded), CRLF (or LF) after each chunk's data, trailers skipped
@@ -40,13 +46,15 @@
 /* Results of the feed functions: >= 0 progress, < 0 an error that ends the
  * request (the connection must answer http_request_status(err) and close). */
 enum {
-    HTTP_REQUEST_DONE = 1,          /* the head (or the body) is complete */
-    HTTP_REQUEST_AGAIN = 0,         /* every byte used; feed more */
-    HTTP_REQUEST_EBAD = -1,         /* malformed: 400 */
-    HTTP_REQUEST_ETOO_BIG = -2,     /* head over max_head or too many headers: 431 */
-    HTTP_REQUEST_EVERSION = -3,     /* not HTTP/1.x: 505 */
-    HTTP_REQUEST_EUNSUPPORTED = -4, /* a transfer coding other than chunked: 501 */
-    HTTP_REQUEST_EBODY_TOO_BIG = -5 /* chunked body over max_body: 413 */
+    HTTP_REQUEST_DONE = 1,           /* the head (or the body) is complete */
+    HTTP_REQUEST_AGAIN = 0,          /* every byte used; feed more */
+    HTTP_REQUEST_EBAD = -1,          /* malformed: 400 */
+    HTTP_REQUEST_ETOO_BIG = -2,      /* head over max_head or too many headers: 431 */
+    HTTP_REQUEST_EVERSION = -3,      /* not HTTP/1.x: 505 */
+    HTTP_REQUEST_EUNSUPPORTED = -4,  /* a transfer coding other than chunked, or a method
+                                        longer than the head's bound: 501 */
+    HTTP_REQUEST_EBODY_TOO_BIG = -5, /* chunked body over max_body: 413 */
+    HTTP_REQUEST_EURI_TOO_LONG = -6  /* request-target longer than the head's bound: 414 */
 };
 
 /* The HTTP status that answers an error result above (200 for >= 0). */
@@ -112,6 +120,11 @@ const char *http_request_error(const http_request_t *r);
 /* The value of the first header called name (ASCII case-insensitive), or
  * NULL. */
 const char *http_request_header(const http_request_info_t *info, const char *name, size_t *len);
+
+/* How many header lines are called name (ASCII case-insensitive): fields
+ * that must not be repeated (Sec-WebSocket-Key, RFC 6455 section 11.3.1)
+ * are checked with it. */
+size_t http_request_header_count(const http_request_info_t *info, const char *name);
 
 /* Whether any header called name has token among its comma-separated
  * elements (case-insensitive), e.g. ("Connection", "upgrade"). */

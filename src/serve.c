@@ -210,6 +210,7 @@ struct serve {
     uint64_t tick_seq;
     uint64_t last_warn_ns, last_accept_warn_ns;
     uint64_t drops_unreported;
+    uint64_t refusals_unreported;
     bool stopping;
 
     /* Playback mode: each played message formatted once (an SSE event, or
@@ -278,6 +279,8 @@ static const char *status_text(int status)
         return "Request Timeout";
     case 413:
         return "Content Too Large";
+    case 414:
+        return "URI Too Long";
     case 417:
         return "Expectation Failed";
     case 426:
@@ -525,11 +528,43 @@ static void warn_drops(serve_t *s)
     s->last_warn_ns = loop_now(s->loop);
 }
 
+/* Refused connections are the other thing an operator must hear about: a
+ * server at --max-connections turns clients away, and -v's one line per
+ * 503 is not on by default (nor written for those closed beyond the 503s). */
+static void warn_refusals(serve_t *s)
+{
+    if (!s->refusals_unreported)
+        return;
+    msg_warn("serve: refused %llu connection%s over --max-connections %zu (%llu in all)",
+             (unsigned long long)s->refusals_unreported, s->refusals_unreported == 1 ? "" : "s",
+             s->cfg.max_connections, (unsigned long long)s->stats.rejected);
+    s->refusals_unreported = 0;
+    s->last_warn_ns = loop_now(s->loop);
+}
+
+static void warn_pending(serve_t *s)
+{
+    warn_drops(s);
+    warn_refusals(s);
+}
+
 static void on_warn_timer(loop_t *l, loop_timer_t *t, void *ud)
 {
     (void)l;
     (void)t;
-    warn_drops(ud);
+    warn_pending(ud);
+}
+
+/* Warns now, or once WARN_INTERVAL_NS has passed since the last warning. */
+static void warn_soon(serve_t *s)
+{
+    if (loop_timer_armed(&s->warn_timer))
+        return;
+    uint64_t now = loop_now(s->loop);
+    if (s->last_warn_ns == 0 || now - s->last_warn_ns >= WARN_INTERVAL_NS)
+        warn_pending(s);
+    else
+        loop_timer_arm_at(s->loop, &s->warn_timer, s->last_warn_ns + WARN_INTERVAL_NS);
 }
 
 /* Counts a subscriber dropped for not reading, and warns (rate-limited). */
@@ -537,13 +572,15 @@ static void note_drop(serve_t *s)
 {
     s->stats.dropped++;
     s->drops_unreported++;
-    if (loop_timer_armed(&s->warn_timer))
-        return;
-    uint64_t now = loop_now(s->loop);
-    if (s->last_warn_ns == 0 || now - s->last_warn_ns >= WARN_INTERVAL_NS)
-        warn_drops(s);
-    else
-        loop_timer_arm_at(s->loop, &s->warn_timer, s->last_warn_ns + WARN_INTERVAL_NS);
+    warn_soon(s);
+}
+
+/* Counts a connection over --max-connections, and warns (rate-limited). */
+static void note_refusal(serve_t *s)
+{
+    s->stats.rejected++;
+    s->refusals_unreported++;
+    warn_soon(s);
 }
 
 static void conn_drop(struct conn *c)
@@ -888,7 +925,10 @@ static void ws_free(struct ws_conn *w)
 }
 
 /* After the session ran: end the connection once the session is over, and
- * hold an echo client's input while its answers pile up. */
+ * hold a client's input while what answers it piles up: an /echo client's
+ * echoes, and on every endpoint the pongs of a client that pings without
+ * reading (wslay answers each ping into the queue, which only a broadcast
+ * would otherwise bound, and there may be none: --tick 0). */
 static void ws_after(struct conn *c)
 {
     struct ws_conn *w = c->upgrade_ud;
@@ -914,7 +954,7 @@ static void ws_after(struct conn *c)
         }
         return;
     }
-    if (w->kind == WSK_ECHO && outq_pending(&c->out) > c->srv->cfg.max_queue)
+    if (outq_pending(&c->out) > c->srv->cfg.max_queue)
         c->read_paused = true; /* resumed by conn_flush */
 }
 
@@ -1002,6 +1042,14 @@ static void route_upgrade(struct conn *c, enum ws_kind kind)
     }
     if (in->version_minor == 0) {
         respond_error(c, 400, "a WebSocket upgrade needs HTTP/1.1", NULL);
+        return;
+    }
+    /* RFC 6455 section 11.3: each may appear once in a request; which of
+     * two keys would the client check the accept against? */
+    if (http_request_header_count(in, "sec-websocket-key") > 1 ||
+        http_request_header_count(in, "sec-websocket-version") > 1) {
+        respond_error(c, 400, "Sec-WebSocket-Key or Sec-WebSocket-Version sent more than once",
+                      NULL);
         return;
     }
     char accept[WS_ACCEPT_LEN + 1];
@@ -1725,12 +1773,12 @@ static void on_accept(loop_t *l, int fd, unsigned events, void *ud)
         }
         if (s->nconns >= s->cfg.max_connections + REJECT_SLACK) {
             close(cfd); /* even a 503 would cost more than we should spend */
-            s->stats.rejected++;
+            note_refusal(s);
             continue;
         }
         bool reject = s->nconns >= s->cfg.max_connections;
         if (reject)
-            s->stats.rejected++;
+            note_refusal(s);
         conn_new(s, cfd, (struct sockaddr *)&ss, reject);
     }
 }
@@ -1873,7 +1921,7 @@ void serve_stop(serve_t *s)
     loop_timer_stop(s->loop, &s->tick_timer);
     loop_timer_stop(s->loop, &s->keepalive_timer);
     loop_timer_stop(s->loop, &s->accept_timer);
-    warn_drops(s);
+    warn_pending(s);
     loop_timer_stop(s->loop, &s->warn_timer);
 
     struct conn *next;

@@ -193,6 +193,9 @@ static void test_headers_lookup(void **state)
     assert_true(http_request_has_token(in, "x-list", "a"));
     assert_false(http_request_has_token(in, "x-list", "b , c"));
     assert_string_equal(in->headers[0].name, "Host");
+    assert_int_equal(http_request_header_count(in, "X-LIST"), 2);
+    assert_int_equal(http_request_header_count(in, "host"), 1);
+    assert_int_equal(http_request_header_count(in, "x-missing"), 0);
     assert_string_equal(in->target, "/ws");
     http_request_free(r);
 }
@@ -346,14 +349,112 @@ static void test_head_limit(void **state)
             http_request_free(r);
         }
     }
-    /* The default is 16 KiB, and an endless line is refused at the bound. */
+    /* The default is 16 KiB, and an endless header line is refused at the
+     * bound. */
     http_request_t *r = http_request_new(0);
     memset(head, 'a', sizeof(head));
-    memcpy(head, "GET /", 5);
+    memcpy(head, "GET / HTTP/1.1\r\nX-A: ", 21);
     size_t used;
     assert_int_equal(http_request_feed(r, head, sizeof(head), &used), HTTP_REQUEST_ETOO_BIG);
     assert_true(used <= 16384);
     http_request_free(r);
+}
+
+/* RFC 9112 section 3: a request-line that alone reaches the bound is
+ * answered by what is too long in it. */
+static void test_request_line_limit(void **state)
+{
+    (void)state;
+    static char line[20000];
+    const struct {
+        const char *name;
+        const char *start; /* then 'a' up to the length, then end */
+        const char *end;
+        size_t len;
+        int status;
+    } cases[] = {
+        {"endless target", "GET /", "", sizeof(line), 414},
+        {"long target, line ended", "GET /", " HTTP/1.1\r\nHost: x\r\n\r\n", sizeof(line), 414},
+        {"endless method", "", "", sizeof(line), 501},
+        {"long method, line ended", "", " / HTTP/1.1\r\n\r\n", sizeof(line), 501},
+        {"long version", "GET / HTTP/1.1", "", sizeof(line), 400},
+        {"empty method, long target", " /", "", sizeof(line), 400},
+        {"a bad byte in a long method", "AB@", "", sizeof(line), 400},
+        /* Exactly at the bound, the line and head complete: served. */
+        {"target just fits", "GET /", " HTTP/1.1\r\nHost: x\r\n\r\n", 16384, 200},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t s = strlen(cases[i].start), e = strlen(cases[i].end), n = cases[i].len;
+        memset(line, 'a', n);
+        memcpy(line, cases[i].start, s);
+        memcpy(line + n - e, cases[i].end, e);
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            http_request_t *r = http_request_new(0);
+            int rc = feed_all(r, line, n, bytewise);
+            if (http_request_status(rc) != cases[i].status)
+                fail_msg("%s (%s): rc %d, status %d, wanted %d", cases[i].name,
+                         bytewise ? "bytewise" : "whole", rc, http_request_status(rc),
+                         cases[i].status);
+            http_request_free(r);
+        }
+    }
+    /* Empty lines before the request-line are not the request-line's
+     * length: 431. */
+    for (size_t k = 0; k < 10000; k++)
+        memcpy(line + 2 * k, "\r\n", 2);
+    http_request_t *r = http_request_new(0);
+    size_t used;
+    assert_int_equal(http_request_feed(r, line, 20000, &used), HTTP_REQUEST_ETOO_BIG);
+    http_request_free(r);
+    /* But a method that is no token is 400 however it arrives, also when
+     * the line that holds it goes past the bound (found by the fuzzer:
+     * whole 431, in pieces 400). */
+    memset(line, 's', 20000);
+    memcpy(line, "\r\n", 2);
+    line[40] = '\x14';
+    line[19999] = '\n';
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        r = http_request_new(0);
+        assert_int_equal(feed_all(r, line, 20000, bytewise), HTTP_REQUEST_EBAD);
+        http_request_free(r);
+    }
+}
+
+/* What cannot begin a request is refused at once, before any line end. */
+static void test_partial_method(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name;
+        const char *in;
+        size_t len; /* 0: strlen */
+        int rc;
+    } cases[] = {
+        {"TLS ClientHello", "\x16\x03\x01\x00\xc4\x01\x00\x00", 8, HTTP_REQUEST_EBAD},
+        {"NUL", "\0", 1, HTTP_REQUEST_EBAD},
+        {"binary after a method", "GET\x80", 0, HTTP_REQUEST_EBAD},
+        {"CR inside the method", "GE\rT", 0, HTTP_REQUEST_EBAD},
+        {"after an empty line", "\r\n\x16\x03", 0, HTTP_REQUEST_EBAD},
+        {"a method so far", "PATCH-IT", 0, HTTP_REQUEST_AGAIN},
+        {"a method and a CR", "GET\r", 0, HTTP_REQUEST_AGAIN},
+        {"half an empty line", "\r", 0, HTTP_REQUEST_AGAIN},
+        {"empty lines", "\r\n\n\r", 0, HTTP_REQUEST_AGAIN},
+        /* Past the method, the rest waits for the line end. */
+        {"target so far", "GET /\x01", 0, HTTP_REQUEST_AGAIN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = cases[i].len ? cases[i].len : strlen(cases[i].in);
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            http_request_t *r = http_request_new(0);
+            int rc = feed_all(r, cases[i].in, n, bytewise);
+            if (rc != cases[i].rc)
+                fail_msg("%s (%s): rc %d, wanted %d", cases[i].name,
+                         bytewise ? "bytewise" : "whole", rc, cases[i].rc);
+            if (rc < 0)
+                assert_string_equal(http_request_error(r), "method is not a token");
+            http_request_free(r);
+        }
+    }
 }
 
 static void test_too_many_headers(void **state)
@@ -403,6 +504,7 @@ static void test_status_map(void **state)
     assert_int_equal(http_request_status(HTTP_REQUEST_EVERSION), 505);
     assert_int_equal(http_request_status(HTTP_REQUEST_EUNSUPPORTED), 501);
     assert_int_equal(http_request_status(HTTP_REQUEST_EBODY_TOO_BIG), 413);
+    assert_int_equal(http_request_status(HTTP_REQUEST_EURI_TOO_LONG), 414);
     assert_int_equal(http_request_status(HTTP_REQUEST_DONE), 200);
 }
 
@@ -591,6 +693,8 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_error_early),
         cmocka_unit_test(test_head_limit),
+        cmocka_unit_test(test_request_line_limit),
+        cmocka_unit_test(test_partial_method),
         cmocka_unit_test(test_too_many_headers),
         cmocka_unit_test(test_pipelined_and_reset),
         cmocka_unit_test(test_status_map),

@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(uw <= n);
     if (rw < 0) {
         int st = http_request_status(rw);
-        CHECK(st == 400 || st == 431 || st == 501 || st == 505);
+        CHECK(st == 400 || st == 414 || st == 431 || st == 501 || st == 505);
         CHECK(http_request_info(whole) == NULL);
     } else if (rw == HTTP_REQUEST_DONE) {
         CHECK(uw == us);
