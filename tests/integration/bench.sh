@@ -170,6 +170,25 @@ check "fd limit: fd_limit errors" ge "$(jv "$TMP/fd.json" errors.fd_limit)" 100
 check "fd limit: the rest established" ge "$(jv "$TMP/fd.json" connections.established)" 100
 check "fd limit: the summary says what to do" grep -q "out of file descriptors" "$TMP/fd.txt"
 
+# ---- out of local ports: in a network namespace of our own (root), whose
+# port range is 100 ports, against a serve inside it ----
+if unshare -n true 2>/dev/null; then
+    unshare -n bash -c '
+        ip link set lo up && echo "40000 40099" >/proc/sys/net/ipv4/ip_local_port_range || exit 9
+        "$1" serve -q --tick 0 --listen 127.0.0.1:8099 & s=$!
+        for i in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/8099) 2>/dev/null && break; sleep 0.05; done
+        "$1" bench -q -c 300 -p 1 -d 1s --json "$2/ports.json" ws://127.0.0.1:8099/echo >"$2/ports.txt" 2>&1
+        rc=$?
+        kill $s; wait $s
+        exit $rc' _ "$EVCAT" "$TMP"
+    expect_eq "port limit: exit 0 (some connected)" 0 $?
+    check "port limit: ports errors" ge "$(jv "$TMP/ports.json" errors.ports)" 150
+    check "port limit: the 100 ports were used" ge "$(jv "$TMP/ports.json" connections.established)" 90
+    check "port limit: the summary says what to do" grep -q "out of local ports.*--source.*ip_local_port_range" "$TMP/ports.txt"
+else
+    skip "port limit: no network namespace here (unshare -n needs root)"
+fi
+
 # ---- the ramp follows --connect-rate ----
 B -c 100 --connect-rate 50 -d 200ms --json "$TMP/ramp.json" "$WS/echo" >/dev/null 2>&1
 r=$(jv "$TMP/ramp.json" ramp_s)
@@ -181,7 +200,7 @@ start_serve --tick 0 -q
 WS2=ws://127.0.0.1:$SERVE_PORT
 "$EVCAT" bench -q -c 50 -d 5s --json "$TMP/drop.json" "$WS2/echo" >/dev/null 2>&1 &
 bpid=$!
-sleep 1.5
+if under_valgrind; then sleep 10; else sleep 1.5; fi
 kill "$SERVE_PID"
 wait "$bpid"
 expect_eq "server gone: exit 0 (no assertion)" 0 $?
