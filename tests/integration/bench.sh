@@ -173,9 +173,10 @@ check "fd limit: the summary says what to do" grep -q "out of file descriptors" 
 
 # ---- out of local ports: in a network namespace of our own (root), whose
 # port range is 100 ports, against a serve inside it ----
-if unshare -n true 2>/dev/null; then
-    unshare -n bash -c '
-        ip link set lo up && echo "40000 40099" >/proc/sys/net/ipv4/ip_local_port_range || exit 9
+netns_ports() { ip link set lo up && echo "40000 40099" >/proc/sys/net/ipv4/ip_local_port_range; }
+if unshare -n bash -c "$(declare -f netns_ports); netns_ports" 2>/dev/null; then
+    unshare -n bash -c "$(declare -f netns_ports)"'
+        netns_ports || exit 9
         "$1" serve -q --tick 0 --listen 127.0.0.1:8099 & s=$!
         for i in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/8099) 2>/dev/null && break; sleep 0.05; done
         "$1" bench -q -c 300 -p 1 -d 1s --json "$2/ports.json" ws://127.0.0.1:8099/echo >"$2/ports.txt" 2>&1
@@ -187,7 +188,7 @@ if unshare -n true 2>/dev/null; then
     check "port limit: the 100 ports were used" ge "$(jv "$TMP/ports.json" connections.established)" 90
     check "port limit: the summary says what to do" grep -q "out of local ports.*--source.*ip_local_port_range" "$TMP/ports.txt"
 else
-    skip "port limit: no network namespace here (unshare -n needs root)"
+    skip "port limit: no network namespace with its own port range here (needs root)"
 fi
 
 # ---- the ramp follows --connect-rate ----
