@@ -250,6 +250,17 @@ int conn_record_open(const conn_opts_t *o, const char *cmd, const char *url, rec
     return 0;
 }
 
+void conn_ws_message(out_t *o, rec_writer_t *w, bool in, int type, const void *p, size_t n,
+                     uint16_t code, uint64_t rtt, bool show)
+{
+    bool rec = conn_recording(w);
+    uint64_t now = rec || o->format != OUT_RAW ? real_ns() : 0;
+    if (rec)
+        rec_ws_message(w, in, type, p, n, code, now);
+    if (show)
+        out_ws_message(o, in, type, p, n, code, rtt, now);
+}
+
 int conn_record_close(const conn_opts_t *o, rec_writer_t *w, int exit_code)
 {
     if (!o->record || w->fd < 0)

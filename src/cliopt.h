@@ -109,6 +109,10 @@ static inline bool conn_recording(const rec_writer_t *w)
 {
     return w->fd >= 0;
 }
+/* A WebSocket message in either direction, with one time for both: in the
+ * recording (when there is one), and on stdout as o's format says when show. */
+void conn_ws_message(out_t *o, rec_writer_t *w, bool in, int type, const void *p, size_t n,
+                     uint16_t code, uint64_t rtt, bool show);
 /* At the end, on every path: closes the recording and reports a write error
  * once; returns exit_code, or EXIT_FAIL for a failed recording when it was
  * EXIT_OK (an interruption or another failure keeps its own code). */

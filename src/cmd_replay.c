@@ -114,12 +114,7 @@ static void emit(struct replay *R)
 static void message(struct replay *R, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt, bool show)
 {
-    bool rec = conn_recording(&R->recw);
-    uint64_t now = rec || R->out.format != OUT_RAW ? real_ns() : 0;
-    if (rec)
-        rec_ws_message(&R->recw, in, type, p, n, code, now);
-    if (show)
-        out_ws_message(&R->out, in, type, p, n, code, rtt, now);
+    conn_ws_message(&R->out, &R->recw, in, type, p, n, code, rtt, show);
 }
 
 static void close_now(struct replay *R, uint16_t code, const char *reason)

@@ -129,12 +129,7 @@ static void emit(struct wsrun *R)
 static void message(struct wsrun *R, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt, bool show)
 {
-    bool rec = conn_recording(&R->rec);
-    uint64_t now = rec || R->out.format != OUT_RAW ? real_ns() : 0;
-    if (rec)
-        rec_ws_message(&R->rec, in, type, p, n, code, now);
-    if (show)
-        out_ws_message(&R->out, in, type, p, n, code, rtt, now);
+    conn_ws_message(&R->out, &R->rec, in, type, p, n, code, rtt, show);
 }
 
 static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
