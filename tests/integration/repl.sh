@@ -15,12 +15,16 @@ SPORT=$(free_port)
 bg $PY "$EVCAT_SRC/tests/integration/ws_script_server.py" "$SPORT"
 wait_port "$SPORT"
 trap '$T kill-server 2>/dev/null; cleanup' EXIT
+# A session that outlives the REPL sessions: killing the last session ends
+# the tmux server, and a new-session racing that exit fails with "server
+# exited unexpectedly".
+$T new-session -d -s keep "sleep 600"
 
 screen() { $T capture-pane -p -t repl | grep -v '^$'; }
-# wait_for REGEX: until the screen shows it (5 s).
+# wait_for REGEX: until the screen shows it (5 s; longer under valgrind).
 wait_for() {
     local i
-    for i in $(seq 50); do
+    for i in $(seq $(($(slow 5000) / 100))); do
         screen | grep -qE "$1" && return 0
         sleep 0.1
     done
