@@ -68,8 +68,17 @@ check "no error line" test "$(grep -c '^evcat: ' "$TMP/err")" -eq 0
 expect_rc "the URL argument overrides the recording's" 0 \
     "$EVCAT" replay --expect "$TMP/echo.jsonl" "ws://127.0.0.1:$SERVE_PORT/echo"
 
-out=$("$EVCAT" replay -o json "$TMP/echo.jsonl" 2>/dev/null | $PY -c 'import json,sys; print(" ".join(json.loads(l)["dir"] + ":" + json.loads(l)["type"] for l in sys.stdin))')
-expect_eq "-o json shows both directions (and the answer to our close)" "out:ping in:pong out:text in:text out:text in:text in:close" "$out"
+# by_dir: the message types of JSON lines on stdin, each direction in its
+# order. Only 40 ms separate an echo from the next send in this recording:
+# on a loaded machine the two directions may interleave either way.
+by_dir() {
+    $PY -c 'import json, sys
+m = [json.loads(l) for l in sys.stdin if l.strip()]
+m = [x for x in m if "dir" in x]
+print(" | ".join(d + ": " + " ".join(x["type"] for x in m if x["dir"] == d) for d in ("out", "in")))'
+}
+out=$("$EVCAT" replay -o json "$TMP/echo.jsonl" 2>/dev/null | by_dir)
+expect_eq "-o json shows both directions (and the answer to our close)" "out: ping text text | in: pong text text close" "$out"
 
 rec "$TMP/differ.jsonl" "$ECHO" \
     'out text 0 "data":"one"' 'in text 0.01 "data":"one"' \
@@ -113,14 +122,18 @@ gap() {
 ts = [datetime.datetime.strptime(json.loads(l)["ts"], "%Y-%m-%dT%H:%M:%S.%fZ") for l in sys.stdin if json.loads(l)["dir"] == "in" and json.loads(l)["type"] == "text"]
 print("%.3f" % (ts[1] - ts[0]).total_seconds())' <"$1"
 }
+# The gap is between two echoes' arrivals: under valgrind the first one's
+# cold path can be late by more than the tolerance, shrinking the gap.
+lo2=0.45 hi2=0.8 lo05=1.9 hi05=2.5
+under_valgrind && lo2=0.3 hi2=1.2 lo05=1.7 hi05=3.0
 "$EVCAT" replay -o json --expect --speed 2 "$TMP/gap.jsonl" >"$TMP/out" 2>/dev/null; rc=$?
 g=$(gap "$TMP/out")
-check "--speed 2: a 1 s recorded gap takes 0.45-0.8 s ($g s, exit $rc)" \
-    $PY -c "import sys; sys.exit(not ($rc == 0 and 0.45 <= $g <= 0.8))"
+check "--speed 2: a 1 s recorded gap takes $lo2-$hi2 s ($g s, exit $rc)" \
+    $PY -c "import sys; sys.exit(not ($rc == 0 and $lo2 <= $g <= $hi2))"
 "$EVCAT" replay -o json --expect --speed 0.5 "$TMP/gap.jsonl" >"$TMP/out" 2>/dev/null; rc=$?
 g=$(gap "$TMP/out")
-check "--speed 0.5: it takes 1.9-2.5 s ($g s, exit $rc)" \
-    $PY -c "import sys; sys.exit(not ($rc == 0 and 1.9 <= $g <= 2.5))"
+check "--speed 0.5: it takes $lo05-$hi05 s ($g s, exit $rc)" \
+    $PY -c "import sys; sys.exit(not ($rc == 0 and $lo05 <= $g <= $hi05))"
 "$EVCAT" replay -o json --expect --no-timing "$TMP/gap.jsonl" >"$TMP/out" 2>/dev/null; rc=$?
 g=$(gap "$TMP/out")
 check "--no-timing: under 0.3 s ($g s, exit $rc)" \
@@ -201,8 +214,8 @@ expect_rc "connection refused: exit 1" 1 "$EVCAT" replay --expect "$TMP/echo.jso
 # --- --record: the replay recorded, and that recording replayed ---
 "$EVCAT" replay -q --expect --record "$TMP/again.jsonl" "$TMP/echo.jsonl"; rc=$?
 expect_eq "a replay with --record exits 0" 0 "$rc"
-out=$($PY -c 'import json,sys; print(" ".join(json.loads(l).get("dir","") + ":" + json.loads(l).get("type","") for l in list(open(sys.argv[1]))[1:]))' "$TMP/again.jsonl")
-expect_match "it holds both directions, with our close" '^out:ping in:pong out:text in:text out:text in:text out:close in:close$' "$out"
+out=$(by_dir <"$TMP/again.jsonl")
+expect_eq "it holds both directions, with our close" "out: ping text text close | in: pong text text close" "$out"
 expect_rc "and replays with --expect itself (exit 0)" 0 "$EVCAT" replay --expect "$TMP/again.jsonl"
 expect_usage "--record onto the file being replayed" replay --record "$TMP/again.jsonl" "$TMP/again.jsonl"
 check "which is left alone" grep -q '"evcat_recording":1' "$TMP/again.jsonl"
