@@ -14,9 +14,9 @@ _evcat() {
     local conn="-H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy
         --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
     local ws_opts="--subprotocol --origin --ping-interval --on-open --binary --max-message
-        --reconnect -n --count --timeout"
+        --reconnect --max-retries -n --count --timeout"
     local listen_opts="$conn $ws_opts -X --request -d --data --event --last-event-id --no-reconnect
-        --max-retries -n --count --timeout --idle-timeout --http1.1 --http2 --max-event-size"
+        --idle-timeout --http1.1 --http2 --max-event-size"
     local bench_opts="-H --header -u --user --bearer --cacert --cert --key -k --insecure
         --connect-timeout -v --verbose -q --quiet -h --help --subprotocol --origin --on-open
         --binary --max-message -c --connections --connect-rate -d --duration -t --threads

@@ -35,7 +35,6 @@ complete -c evcat -n $listen -s d -l data -x -d 'request body, or @FILE'
 complete -c evcat -n $listen -l event -x -d 'print only events of TYPE'
 complete -c evcat -n $listen -l last-event-id -x -d 'Last-Event-ID for the first connect'
 complete -c evcat -n $listen -l no-reconnect -d 'end when the stream ends'
-complete -c evcat -n $listen -l max-retries -x -d 'give up after N reconnection attempts'
 
 # WebSocket (listen ws://, ws, send), and -n/--timeout for all three
 set -l wsc "__fish_seen_subcommand_from listen ws send"
@@ -51,6 +50,7 @@ complete -c evcat -n $wscb -l on-open -x -d 'send MSG after the handshake'
 complete -c evcat -n $wscb -l binary -d 'send binary frames'
 complete -c evcat -n $wscbr -l max-message -x -d 'largest incoming message'
 complete -c evcat -n $wsc -l reconnect -d 'reconnect with backoff'
+complete -c evcat -n $wsc -l max-retries -x -d 'give up after N reconnection attempts'
 complete -c evcat -n $listen -l idle-timeout -x -d 'treat DUR of silence as a drop'
 complete -c evcat -n $listen -l http1.1 -d 'use HTTP/1.1'
 complete -c evcat -n $listen -l http2 -d 'use HTTP/2'

@@ -40,6 +40,18 @@ void ws_cli_opts_init(ws_cli_opts_t *w)
 {
     memset(w, 0, sizeof(*w));
     w->max_message = 16u << 20;
+    w->max_retries = -1;
+}
+
+int ws_cli_opts_check(const ws_cli_opts_t *w, const char *cmd)
+{
+    if (w->max_retries >= 0 && !w->reconnect) {
+        msg_error("%s: --max-retries needs --reconnect (a WebSocket connection is not retried "
+                  "without it)",
+                  cmd);
+        return -1;
+    }
+    return 0;
 }
 
 int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg)
@@ -85,6 +97,15 @@ int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg
     case OPT_RECONNECT:
         w->reconnect = true;
         break;
+    case OPT_MAX_RETRIES: {
+        uint64_t v;
+        if (parse_uint(arg, 1000000000, &v) < 0) {
+            msg_error("%s: --max-retries '%s' is not a whole number", cmd, arg);
+            return -1;
+        }
+        w->max_retries = (int64_t)v;
+        return 1; /* SSE's too: not a WebSocket-only option */
+    }
     default:
         return 0;
     }

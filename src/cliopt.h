@@ -28,6 +28,7 @@ enum {
     OPT_BINARY,
     OPT_MAX_MESSAGE,
     OPT_RECONNECT,
+    OPT_MAX_RETRIES,
     OPT_RECORD,
     OPT_CMD = 300,
 };
@@ -59,6 +60,10 @@ extern const char conn_opts_help[];
 
 extern const char ws_opts_help[];
 
+/* --max-retries, for both protocols: SSE reconnects by default, WebSocket
+ * with --reconnect. Handled by ws_cli_opts_handle (without setting any). */
+#define RETRY_LONGOPTS {"max-retries", required_argument, NULL, OPT_MAX_RETRIES}
+
 #define WS_MAX_LIST 64
 
 typedef struct ws_cli_opts {
@@ -71,12 +76,16 @@ typedef struct ws_cli_opts {
     bool binary;
     uint64_t max_message; /* default 16 MiB */
     bool reconnect;
-    bool any;             /* some WebSocket option was given */
+    int64_t max_retries;  /* --max-retries N, or -1: no limit */
+    bool any;             /* some WebSocket-only option was given */
 } ws_cli_opts_t;
 
 void ws_cli_opts_init(ws_cli_opts_t *w);
-/* Like conn_opts_handle, for the options above. */
+/* Like conn_opts_handle, for the options above and RETRY_LONGOPTS. */
 int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg);
+/* After parsing, for a WebSocket URL: --max-retries needs --reconnect.
+ * Returns 0, or -1 after the one-line error (exit 2). */
+int ws_cli_opts_check(const ws_cli_opts_t *w, const char *cmd);
 
 typedef struct conn_opts {
     struct curl_slist *headers; /* -H and --bearer, in order; owned */

@@ -31,7 +31,6 @@ enum {
     OPT_EVENT = OPT_CMD,
     OPT_LAST_EVENT_ID,
     OPT_NO_RECONNECT,
-    OPT_MAX_RETRIES,
     OPT_TIMEOUT,
     OPT_IDLE_TIMEOUT,
     OPT_HTTP11,
@@ -50,6 +49,8 @@ static const char usage_text[] =
     "Both:\n"
     "  -n, --count N               exit 0 after N events or messages\n"
     "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
+    "      --max-retries N         give up after N reconnection attempts in all\n"
+    "                              (WebSocket: with --reconnect)\n"
     "\n"
     "SSE options:\n"
     "  -X, --request METHOD        request method (default GET, POST with --data)\n"
@@ -57,7 +58,6 @@ static const char usage_text[] =
     "      --event TYPE            print only events of TYPE (repeatable)\n"
     "      --last-event-id ID      send Last-Event-ID: ID on the first connect\n"
     "      --no-reconnect          end when the stream ends (exit 0) or breaks (exit 1)\n"
-    "      --max-retries N         give up after N reconnection attempts in all\n"
     "      --idle-timeout DUR      treat DUR without an event or comment as a drop\n"
     "      --http1.1, --http2      HTTP version to use\n"
     "      --max-event-size SIZE   largest line or event accepted (default 16M)\n"
@@ -349,7 +349,7 @@ int cmd_listen(int argc, char **argv)
         {"event", required_argument, NULL, OPT_EVENT},
         {"last-event-id", required_argument, NULL, OPT_LAST_EVENT_ID},
         {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
-        {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+        RETRY_LONGOPTS,
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
@@ -429,13 +429,6 @@ int cmd_listen(int argc, char **argv)
         case OPT_NO_RECONNECT:
             so.reconnect = false;
             break;
-        case OPT_MAX_RETRIES:
-            if (parse_uint(optarg, 1000000000, &v) < 0) {
-                msg_error("listen: --max-retries '%s' is not a whole number", optarg);
-                goto out;
-            }
-            so.max_retries = (int64_t)v;
-            break;
         case 'n':
             if (parse_uint(optarg, UINT64_MAX, &L.count) < 0 || L.count == 0) {
                 msg_error("listen: --count '%s' is not a positive whole number", optarg);
@@ -493,7 +486,8 @@ int cmd_listen(int argc, char **argv)
                           sse_only, url);
                 goto out;
             }
-            rc = ws_run(WS_RUN_LISTEN, url, &co, &w, L.count, timeout_ms, NULL, 0);
+            if (ws_cli_opts_check(&w, "listen") == 0)
+                rc = ws_run(WS_RUN_LISTEN, url, &co, &w, L.count, timeout_ms, NULL, 0);
             goto out;
         }
         if (w.any) {
@@ -523,6 +517,12 @@ int cmd_listen(int argc, char **argv)
         msg_error("listen: --data and --request need an http(s) URL, not standard input");
         goto out;
     }
+    if (w.max_retries >= 0 && !so.reconnect) {
+        msg_error("listen: --max-retries and --no-reconnect contradict each other");
+        free(owned_url);
+        goto out;
+    }
+    so.max_retries = w.max_retries;
     if (conn_record_open(&co, "listen", url, REC_SSE, &L.rec) < 0) {
         free(owned_url);
         goto out;

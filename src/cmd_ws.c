@@ -615,7 +615,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
         .max_message = (size_t)w->max_message,
         .ping_interval_ms = w->ping_interval_ms,
         .reconnect = w->reconnect,
-        .max_retries = -1,
+        .max_retries = w->max_retries,
     };
     static const ws_client_callbacks_t cbs = {
         .on_open = on_open,
@@ -677,6 +677,7 @@ static const char ws_usage[] =
     "Options:\n"
     "  -n, --count N               exit after N incoming messages\n"
     "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
+    "      --max-retries N         with --reconnect: give up after N reconnection attempts\n"
     "  -h, --help                  this help\n";
 
 static const char send_usage[] =
@@ -689,6 +690,7 @@ static const char send_usage[] =
     "Options:\n"
     "  -n, --count N               wait for N incoming messages before closing\n"
     "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
+    "      --max-retries N         with --reconnect: give up after N reconnection attempts\n"
     "  -h, --help                  this help\n";
 
 static int ws_command(int argc, char **argv, bool is_send)
@@ -697,6 +699,7 @@ static int ws_command(int argc, char **argv, bool is_send)
     static const struct option longopts[] = {
         CONN_LONGOPTS,
         WS_LONGOPTS,
+        RETRY_LONGOPTS,
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
@@ -777,6 +780,8 @@ static int ws_command(int argc, char **argv, bool is_send)
             goto out;
         }
     }
+    if (ws_cli_opts_check(&w, cmd) < 0)
+        goto out;
     conn_opts_finish(&co);
     rc = ws_run(is_send ? MODE_SEND : MODE_PIPE, url, &co, &w, count, timeout_ms, msgs, nmsgs);
 out:

@@ -143,6 +143,16 @@ ms=$((($(date +%s%N) - start) / 1000000))
 expect_eq "--reconnect: a new connection after the server's close" $'before close\nbefore close/0' "$out/$rc"
 check "the reconnect waits about a second (${ms} ms) and says so" \
     bash -c "[ $ms -ge 900 ] && [ $ms -lt $(slow 4000) ] && grep -q 'reconnecting in' '$TMP/err'"
+# --max-retries 2: three connections (each closed by the server), then
+# "giving up" and exit 1.
+out=$("$EVCAT" listen -o raw --reconnect --max-retries 2 "$U/close/1000/bye" 2>"$TMP/err"); rc=$?
+expect_eq "--reconnect --max-retries 2: three connections, then exit 1" \
+    $'before close\nbefore close\nbefore close/1' "$out/$rc"
+expect_match "  and one line saying it gave up" \
+    "evcat: [^"$'\n'"]*giving up after 2 reconnection attempts$" "$(cat "$TMP/err")"
+# (standard input held open: its end would be our own close, exit 0)
+out=$("$EVCAT" ws --reconnect --max-retries 0 "$U/close/1000/bye" < <(sleep 5) 2>"$TMP/err"); rc=$?
+expect_eq "ws --reconnect --max-retries 0: no reconnection, exit 1" "1" "$rc"
 if $PY -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
     V6=$(free_port)
     bg "$EVCAT" serve -q --listen "[::1]:$V6" --tick 0
@@ -156,6 +166,11 @@ expect_usage "send to an http URL says SSE is server-to-client" send http://127.
 check "  ... and says so" grep -q "server-to-client" "$TMP/err"
 expect_usage "send without a message" send "$U/subscribe"
 expect_usage "ws with a message" ws "$U/subscribe" hello
+expect_usage "ws --max-retries without --reconnect" ws --max-retries 2 "$U/subscribe"
+expect_usage "send --max-retries without --reconnect" send --max-retries 2 "$U/subscribe" hi
+expect_usage "listen ws:// --max-retries without --reconnect" listen --max-retries 2 "$U/subscribe"
+expect_usage "listen --max-retries with --no-reconnect" listen --no-reconnect --max-retries 2 http://127.0.0.1:1/
+expect_usage "--max-retries not a number" ws --reconnect --max-retries two "$U/subscribe"
 expect_usage "an SSE option with ws://" listen --event x "$U/drip"
 expect_usage "a WebSocket option with http://" listen --subprotocol x http://127.0.0.1:1/
 expect_usage "bad --ping-interval" listen --ping-interval never "$U/drip"
