@@ -103,6 +103,14 @@ const char *netio_verify_hint(long vr)
     }
 }
 
+const char *netio_plain_hint(const char *detail, bool ws)
+{
+    if (!strstr(detail, "wrong version number"))
+        return "";
+    return ws ? " (the server does not speak TLS there: ws:// instead of wss://?)"
+              : " (the server does not speak TLS there: http:// instead of https://?)";
+}
+
 const char *netio_tls_client_error(const netio_t *io, const char *host, char *out, size_t outlen)
 {
     long vr = io->ssl ? SSL_get_verify_result(io->ssl) : X509_V_OK;
@@ -113,7 +121,7 @@ const char *netio_tls_client_error(const netio_t *io, const char *host, char *ou
         snprintf(out, outlen, "TLS: certificate verify failed: %s%s",
                  X509_verify_cert_error_string(vr), netio_verify_hint(vr));
     else if (strncmp(io->error, "TLS ", 4) == 0)
-        snprintf(out, outlen, "TLS: %s", io->error + 4);
+        snprintf(out, outlen, "TLS: %s%s", io->error + 4, netio_plain_hint(io->error, true));
     else
         snprintf(out, outlen, "TLS: %s", io->error[0] ? io->error : "handshake failed");
     return out;

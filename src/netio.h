@@ -79,6 +79,10 @@ const char *netio_tls_client_error(const netio_t *io, const char *host, char *ou
  * trusted, "" when trusting it would not help (expired, not yet valid,
  * revoked...). curl's CURLINFO_SSL_VERIFYRESULT is the same value. */
 const char *netio_verify_hint(long vr);
+/* " (... http:// instead of https://?)" (ws:// for ws) when a TLS error
+ * says the server answered without TLS ("wrong version number": a plain
+ * HTTP server's answer to a ClientHello); else "". */
+const char *netio_plain_hint(const char *detail, bool ws);
 
 /* A server context for cert (a PEM chain) and key (PEM). Returns NULL with a
  * one-line reason in err. */

@@ -276,7 +276,8 @@ static void on_done(curlm_xfer_t *x, CURLcode res)
         long vr = 0;
         if (res == CURLE_PEER_FAILED_VERIFICATION)
             curl_easy_getinfo(x->easy, CURLINFO_SSL_VERIFYRESULT, &vr);
-        msg_error("%s: %s%s", c->shown_url, detail, netio_verify_hint(vr));
+        msg_error("%s: %s%s%s", c->shown_url, detail, netio_verify_hint(vr),
+                  res == CURLE_SSL_CONNECT_ERROR ? netio_plain_hint(detail, false) : "");
         end(c, EXIT_FAIL);
         return;
     }

@@ -24,8 +24,17 @@ start_serve --tls "$TMP/cert2.pem" "$TMP/key2.pem" --tick 100ms -q
 expect_eq "a trusted certificate for another name: exit 1" 1 "$rc"
 check "the name mismatch is named" grep -qi "localhost" "$TMP/err"
 
+# https:// and wss:// to a server without TLS: one line that says so.
+start_serve --tick 100ms -q
+for u in "https://127.0.0.1:$SERVE_PORT/sse" "wss://127.0.0.1:$SERVE_PORT/ws"; do
+    "$EVCAT" listen -n 1 "$u" >/dev/null 2>"$TMP/err"; rc=$?
+    plain=http; [ "${u%%:*}" = wss ] && plain=ws
+    expect_eq "${u%%:*} to a plain server: exit 1" 1 "$rc"
+    check "  one line: the server does not speak TLS, $plain:// instead?" \
+        bash -c "[ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q 'does not speak TLS there: $plain:// instead of ${u%%:*}://' '$TMP/err'"
+done
+
 if command -v tinyproxy >/dev/null; then
-    start_serve --tick 100ms -q
     PPORT=$(free_port)
     cat >"$TMP/tinyproxy.conf" <<CONF
 Port $PPORT
