@@ -339,6 +339,30 @@ static int check_url(const char *url)
     return 0;
 }
 
+/* The option getopt_long just returned, as the user wrote it: "-X POST"
+ * leaves optarg as its own argv entry, "--event=x" does not. */
+static const char *given_option(char **argv, const char *arg)
+{
+    return arg && arg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+}
+
+/* Options that mean something only for a connection: with - (standard
+ * input) they would be ignored, so they are refused. */
+static bool connection_only(int c)
+{
+    switch (c) {
+    case 'H': case 'u': case 'k': case 'x': case 'X': case 'd':
+    case OPT_BEARER: case OPT_CACERT: case OPT_CERT: case OPT_KEY: case OPT_CONNECT_TIMEOUT:
+    case OPT_SUBPROTOCOL: case OPT_ORIGIN: case OPT_PING_INTERVAL: case OPT_ON_OPEN:
+    case OPT_BINARY: case OPT_MAX_MESSAGE: case OPT_RECONNECT: case OPT_MAX_RETRIES:
+    case OPT_LAST_EVENT_ID: case OPT_NO_RECONNECT: case OPT_IDLE_TIMEOUT:
+    case OPT_HTTP11: case OPT_HTTP2:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int cmd_listen(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -364,6 +388,7 @@ int cmd_listen(int argc, char **argv)
     ws_cli_opts_t w;
     ws_cli_opts_init(&w);
     const char *sse_only = NULL; /* the first option given that means nothing for WebSocket */
+    const char *conn_only = NULL; /* the first that means nothing for standard input */
     sse_client_opts_t so = {
         .max_event = DEFAULT_MAX_EVENT,
         .reconnect = true,
@@ -384,6 +409,8 @@ int cmd_listen(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
+        if (!conn_only && connection_only(c))
+            conn_only = given_option(argv, optarg);
         int h = conn_opts_handle(&co, "listen", c, optarg);
         if (h == 0)
             h = ws_cli_opts_handle(&w, "listen", c, optarg);
@@ -393,8 +420,7 @@ int cmd_listen(int argc, char **argv)
             continue;
         uint64_t v;
         if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?' && !sse_only)
-            /* "-X POST" leaves optarg as its own argv entry; "--event=x" not. */
-            sse_only = optarg && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+            sse_only = given_option(argv, optarg);
         switch (c) {
         case 'h':
             printf("%s%s\nShared options:\n%s", usage_text, ws_opts_help, conn_opts_help);
@@ -513,8 +539,10 @@ int cmd_listen(int argc, char **argv)
             free(owned_url);
             goto out;
         }
-    } else if (have_body || so.method) {
-        msg_error("listen: --data and --request need an http(s) URL, not standard input");
+    } else if (conn_only) {
+        msg_error("listen: %s needs a URL: - reads an event stream from standard input, with no "
+                  "connection",
+                  conn_only);
         goto out;
     }
     if (w.max_retries >= 0 && !so.reconnect) {

@@ -219,6 +219,15 @@ expect_usage "unreadable -d @file" listen -d @/nonexistent "$U/basic"
 expect_usage "bad format" listen -o xml "$U/basic"
 expect_usage "bad color" listen --color sometimes "$U/basic"
 expect_usage "-d with stdin" listen -d x -
+# Options only a connection uses are refused with -, not ignored.
+for o in "--last-event-id 5" "--max-retries 2" "--no-reconnect" "--idle-timeout 1s" "--http2" \
+    "-H X:1" "--cacert /dev/null" "--reconnect"; do
+    # shellcheck disable=SC2086 # the option and its value are two words
+    expect_usage "$o with stdin" listen $o - </dev/null
+done
+check "  the error names the option" grep -q '^evcat: listen: --reconnect needs a URL' "$TMP/err"
+out=$(printf 'event: a\ndata: 1\n\nevent: b\ndata: 2\n\n' | "$EVCAT" listen -o raw --event b -n 1 -)
+expect_eq "what does apply to - still works (--event, -n, -o)" "2" "$out"
 expect_usage "unknown command" frobnicate
 expect_rc "--help: exit 0" 0 "$EVCAT" listen --help
 check "--help lists shared and own options" bash -c "'$EVCAT' listen --help | grep -q -- '--bearer' && '$EVCAT' listen --help | grep -q -- '--idle-timeout'"
