@@ -28,6 +28,7 @@
 #include "replay.h"
 #include "util.h"
 #include "ws_client.h"
+#include "wscmd.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -41,11 +42,6 @@
 
 /* A recording is read whole into memory: this bounds it. */
 #define REPLAY_MAX_FILE (1ull << 30)
-/* After the last outgoing message (with --expect: and the last expected
- * reply): close once replies have been quiet this long, at most
- * LINGER_MAX_MS later (as `evcat ws` does at the end of its input). */
-#define LINGER_QUIET_MS 250
-#define LINGER_MAX_MS   2000
 /* What the recording says comes after the last outgoing message (expected
  * replies, the server's close) is waited for its recorded delay, scaled,
  * plus this; then we close ourselves. Keeps a CI check from hanging on a
@@ -55,10 +51,7 @@
 #define SHOW_MAX 60
 
 struct replay {
-    loop_t *loop;
-    ws_client_t *c;
-    out_t out;
-    rec_writer_t recw;  /* --record (recw.fd < 0: none) */
+    wscmd_t k;          /* first: wscmd_on_sent's ud */
     const recording_t *rec;
     double speed;
     bool no_timing;
@@ -75,55 +68,29 @@ struct replay {
     uint64_t open_ns;   /* mono_ns() when the connection opened */
     bool opened;
     bool sent_all;      /* every outgoing message is sent */
-    bool we_closed;     /* ws_client_close() was called */
     bool close_matched; /* the server's close was the recorded one */
     bool reported;      /* an --expect failure was reported */
-    bool done;
-    int exit_code;
-    int forced_code;    /* decided before the end (mismatch, timeout, signal), or -1 */
 
+    /* k.linger: after the last outgoing message (with --expect: and the
+     * last expected reply), close once replies go quiet. */
     loop_timer_t send_timer; /* the next outgoing message is due */
-    loop_timer_t linger;     /* no --expect: close once replies go quiet */
-    uint64_t linger_until;
     loop_timer_t wait_timer; /* give up waiting for what the recording promised */
     loop_timer_t timeout;    /* --timeout */
 };
-
-static void finish(struct replay *R, int code)
-{
-    if (R->done)
-        return;
-    R->done = true;
-    R->exit_code = R->forced_code >= 0 ? R->forced_code : code;
-    loop_stop(R->loop);
-}
-
-static void emit(struct replay *R)
-{
-    int code;
-    if (!out_flush_checked(&R->out, &code)) {
-        R->forced_code = code;
-        R->we_closed = true;
-        ws_client_close(R->c, 1000, NULL);
-        finish(R, code);
-    }
-}
 
 /* A message in either direction: on stdout as the format says, and in the
  * --record file, with the same time. */
 static void message(struct replay *R, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt, bool show)
 {
-    conn_ws_message(&R->out, &R->recw, in, type, p, n, code, rtt, show);
+    conn_ws_message(&R->k.out, &R->k.rec, in, type, p, n, code, rtt, show);
 }
 
 static void close_now(struct replay *R, uint16_t code, const char *reason)
 {
-    R->we_closed = true;
-    loop_timer_stop(R->loop, &R->linger);
-    loop_timer_stop(R->loop, &R->wait_timer);
-    loop_timer_stop(R->loop, &R->send_timer);
-    ws_client_close(R->c, code, reason);
+    loop_timer_stop(R->k.loop, &R->wait_timer);
+    loop_timer_stop(R->k.loop, &R->send_timer);
+    wscmd_close(&R->k, code, reason);
 }
 
 static const char *type_name(int type)
@@ -189,9 +156,9 @@ static void expect_failed(struct replay *R, const char *fmt, ...)
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     msg_error("replay: %s", line);
-    if (R->forced_code < 0)
-        R->forced_code = EXIT_CHECK;
-    if (!R->we_closed)
+    if (R->k.forced_code < 0)
+        R->k.forced_code = EXIT_CHECK;
+    if (!R->k.we_closed)
         close_now(R, 1000, NULL);
 }
 
@@ -223,40 +190,38 @@ static void on_wait_over(loop_t *l, loop_timer_t *t, void *ud)
     (void)t;
     struct replay *R = ud;
     report_missing(R, "it did not come in time");
-    if (!R->we_closed)
+    if (!R->k.we_closed)
         close_now(R, 1000, NULL);
 }
 
 /* Everything expected (text and binary) is in: close once nothing more comes
- * for LINGER_QUIET_MS (a message too many is a difference worth seeing),
+ * for WSCMD_LINGER_QUIET_MS (a message too many is a difference worth seeing),
  * unless the recording says the server closes. */
 static void maybe_close_expected(struct replay *R)
 {
-    if (R->we_closed || !R->sent_all || R->peer_closes || R->got < R->ntext ||
-        loop_timer_armed(&R->linger))
+    if (R->k.we_closed || !R->sent_all || R->peer_closes || R->got < R->ntext ||
+        loop_timer_armed(&R->k.linger))
         return;
-    R->linger_until = mono_ns() + LINGER_MAX_MS * 1000000ull;
-    loop_timer_arm_ms(R->loop, &R->linger, LINGER_QUIET_MS);
+    wscmd_linger(&R->k);
 }
 
 static void after_last_out(struct replay *R)
 {
     R->sent_all = true;
-    if (R->we_closed)
+    if (R->k.we_closed)
         return; /* the recorded close went out: the client ends when answered */
     if (R->expect || R->peer_closes) {
         /* Wait for the rest as long as the recording took for it, plus grace. */
         double last_out = R->nouts ? R->rec->msgs[R->outs[R->nouts - 1]].t : 0;
         double last_in = R->nins ? in_msg(R, R->nins - 1)->t : 0;
         double gap = last_in > last_out ? (last_in - last_out) / R->speed : 0;
-        loop_timer_arm(R->loop, &R->wait_timer,
+        loop_timer_arm(R->k.loop, &R->wait_timer,
                        (uint64_t)(gap * 1e9) + WAIT_GRACE_MS * 1000000ull);
         if (R->expect)
             maybe_close_expected(R);
         return;
     }
-    R->linger_until = mono_ns() + LINGER_MAX_MS * 1000000ull;
-    loop_timer_arm_ms(R->loop, &R->linger, LINGER_QUIET_MS);
+    wscmd_linger(&R->k);
 }
 
 /* ---- sending ---- */
@@ -268,14 +233,14 @@ static void send_one(struct replay *R, const rec_msg_t *m)
     switch (m->type) {
     case WS_TEXT:
     case WS_BINARY:
-        if (ws_client_send(R->c, (ws_type_t)m->type, m->data, m->len) == 0)
+        if (ws_client_send(R->k.c, (ws_type_t)m->type, m->data, m->len) == 0)
             message(R, false, m->type, m->data, m->len, 0, 0, true);
         break;
     case WS_PING: {
         size_t n = m->len > 125 ? 125 : m->len; /* a control frame's limit */
-        if (ws_client_ping(R->c, m->data, n) == 0)
-            out_ws_message(&R->out, false, WS_PING, m->data, n, 0, 0,
-                           R->out.format == OUT_RAW ? 0 : real_ns());
+        if (ws_client_ping(R->k.c, m->data, n) == 0)
+            out_ws_message(&R->k.out, false, WS_PING, m->data, n, 0, 0,
+                           R->k.out.format == OUT_RAW ? 0 : real_ns());
         break;
     }
     case WS_CLOSE: {
@@ -287,8 +252,8 @@ static void send_one(struct replay *R, const rec_msg_t *m)
         else if (code == 1006 || code == 1015 || code < 1000 || code > 4999)
             code = 1000;
         char *reason = xstrndup(m->data ? m->data : "", m->len);
-        out_ws_message(&R->out, false, WS_CLOSE, reason, strlen(reason), code ? code : 1005, 0,
-                       R->out.format == OUT_RAW ? 0 : real_ns());
+        out_ws_message(&R->k.out, false, WS_CLOSE, reason, strlen(reason), code ? code : 1005, 0,
+                       R->k.out.format == OUT_RAW ? 0 : real_ns());
         close_now(R, code, reason);
         free(reason);
         break;
@@ -303,20 +268,20 @@ static void on_send_timer(loop_t *l, loop_timer_t *t, void *ud)
     (void)l;
     (void)t;
     struct replay *R = ud;
-    while (R->next_out < R->nouts && !R->we_closed) {
+    while (R->next_out < R->nouts && !R->k.we_closed) {
         const rec_msg_t *m = &R->rec->msgs[R->outs[R->next_out]];
         if (R->no_timing) {
             /* The previous message is still being written: try again soon. */
-            if (ws_client_queued(R->c) > 0) {
-                loop_timer_arm_ms(R->loop, &R->send_timer, 1);
-                emit(R);
+            if (ws_client_queued(R->k.c) > 0) {
+                loop_timer_arm_ms(R->k.loop, &R->send_timer, 1);
+                wscmd_flush(&R->k);
                 return;
             }
         } else {
             uint64_t due = R->open_ns + (uint64_t)(m->t / R->speed * 1e9);
             if (due > mono_ns()) {
-                loop_timer_arm_at(R->loop, &R->send_timer, due);
-                emit(R);
+                loop_timer_arm_at(R->k.loop, &R->send_timer, due);
+                wscmd_flush(&R->k);
                 return;
             }
         }
@@ -325,7 +290,7 @@ static void on_send_timer(loop_t *l, loop_timer_t *t, void *ud)
     }
     if (!R->sent_all)
         after_last_out(R);
-    emit(R);
+    wscmd_flush(&R->k);
 }
 
 /* ---- client callbacks ---- */
@@ -336,7 +301,7 @@ static void on_open(void *ud, const char *protocol)
     struct replay *R = ud;
     R->opened = true;
     R->open_ns = mono_ns();
-    on_send_timer(R->loop, &R->send_timer, R);
+    on_send_timer(R->k.loop, &R->send_timer, R);
 }
 
 static void compare(struct replay *R, int type, const void *p, size_t n, uint16_t code)
@@ -376,10 +341,7 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
     if (R->expect)
         compare(R, type, p, n, 0);
     R->got++;
-    if (loop_timer_armed(&R->linger)) {
-        uint64_t quiet = mono_ns() + LINGER_QUIET_MS * 1000000ull;
-        loop_timer_arm_at(R->loop, &R->linger, quiet < R->linger_until ? quiet : R->linger_until);
-    }
+    wscmd_heard(&R->k);
     if (R->expect)
         maybe_close_expected(R);
 }
@@ -397,48 +359,39 @@ static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t le
         char why[64];
         snprintf(why, sizeof(why), "the server closed with %u first", code);
         report_missing(R, why);
-    } else if (!R->we_closed) {
+    } else if (!R->k.we_closed) {
         /* Not the answer to our close: the server ended a session that, in
          * the recording, went on. */
         compare(R, WS_CLOSE, reason, len, code);
     }
 }
 
-static void on_sent(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint16_t code)
-{
-    struct replay *R = ud;
-    if (conn_recording(&R->recw))
-        rec_ws_message(&R->recw, false, type, p, n, code, real_ns());
-}
-
 static void on_batch(void *ud)
 {
-    emit(ud);
+    struct replay *R = ud;
+    wscmd_flush(&R->k);
 }
 
 static void on_end(void *ud, int code)
 {
     struct replay *R = ud;
-    emit(R);
+    wscmd_flush(&R->k);
     if (R->opened)
         report_missing(R, "the connection ended");
     /* A server closing with, say, 1011 is an error for `evcat ws`; here it
      * is what the recording said would happen. */
     if (R->expect && R->close_matched && !R->reported && code == EXIT_FAIL)
         code = EXIT_OK;
-    finish(R, code);
+    wscmd_finish(&R->k, code);
 }
 
 static void on_signal(loop_t *l, int signo, void *ud)
 {
     (void)l;
     struct replay *R = ud;
-    R->forced_code = signo == SIGINT ? EXIT_INTERRUPTED : 128 + signo;
-    msg_info("interrupted");
-    R->we_closed = true;
-    ws_client_close(R->c, 1001, NULL); /* best effort: we leave now */
-    emit(R);
-    finish(R, R->forced_code);
+    wscmd_interrupted(&R->k, signo);
+    wscmd_flush(&R->k);
+    wscmd_finish(&R->k, R->k.forced_code);
 }
 
 static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
@@ -447,17 +400,17 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
     (void)t;
     struct replay *R = ud;
     if (R->expect && !R->reported && R->got < R->nins) {
-        R->forced_code = EXIT_TIMEOUT;
+        R->k.forced_code = EXIT_TIMEOUT;
         report_missing(R, "--timeout reached");
     } else if (R->expect && !R->reported && !R->sent_all) {
-        R->forced_code = EXIT_TIMEOUT;
+        R->k.forced_code = EXIT_TIMEOUT;
         R->reported = true;
         msg_error("replay: --timeout reached after %zu of %zu outgoing messages", R->next_out,
                   R->nouts);
-    } else if (R->forced_code < 0) {
-        R->forced_code = R->reported ? EXIT_CHECK : EXIT_OK;
+    } else if (R->k.forced_code < 0) {
+        R->k.forced_code = R->reported ? EXIT_CHECK : EXIT_OK;
     }
-    if (!R->we_closed)
+    if (!R->k.we_closed)
         close_now(R, 1000, NULL);
 }
 
@@ -504,10 +457,8 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         .speed = speed,
         .no_timing = no_timing,
         .expect = expect,
-        .exit_code = EXIT_OK,
-        .forced_code = -1,
-        .recw.fd = -1,
     };
+    wscmd_init(&R.k);
     ws_url_t u;
     char uerr[256];
     if (ws_url_parse(url, &u, uerr, sizeof(uerr)) < 0) {
@@ -515,10 +466,10 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         return EXIT_USAGE;
     }
     ws_url_free(&u);
-    if (conn_record_open(co, "replay", url, REC_WS, &R.recw) < 0)
+    if (conn_record_open(co, "replay", url, REC_WS, &R.k.rec) < 0)
         return EXIT_USAGE;
     plan(&R);
-    out_init(&R.out, STDOUT_FILENO, co->format, out_use_color(co->color, STDOUT_FILENO));
+    out_init(&R.k.out, STDOUT_FILENO, co->format, out_use_color(co->color, STDOUT_FILENO));
 
     ws_client_opts_t o = {
         .url = url,
@@ -532,35 +483,30 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         .on_open = on_open,
         .on_message = on_message,
         .on_peer_close = on_peer_close,
-        .on_sent = on_sent,
+        .on_sent = wscmd_on_sent,
         .on_batch = on_batch,
         .on_end = on_end,
     };
-    R.loop = loop_new();
-    loop_signal(R.loop, SIGINT, on_signal, &R);
-    loop_signal(R.loop, SIGTERM, on_signal, &R);
+    R.k.loop = loop_new();
+    loop_signal(R.k.loop, SIGINT, on_signal, &R);
+    loop_signal(R.k.loop, SIGTERM, on_signal, &R);
     loop_timer_init(&R.send_timer, on_send_timer, &R);
-    loop_timer_init(&R.linger, on_linger, &R);
+    loop_timer_init(&R.k.linger, on_linger, &R);
     loop_timer_init(&R.wait_timer, on_wait_over, &R);
     loop_timer_init(&R.timeout, on_timeout, &R);
     if (timeout_ms)
-        loop_timer_arm_ms(R.loop, &R.timeout, timeout_ms);
-    R.c = ws_client_new(R.loop, &o, &cbs, &R);
-    if (ws_client_start(R.c) < 0)
-        R.exit_code = EXIT_USAGE;
+        loop_timer_arm_ms(R.k.loop, &R.timeout, timeout_ms);
+    R.k.c = ws_client_new(R.k.loop, &o, &cbs, &R);
+    if (ws_client_start(R.k.c) < 0)
+        R.k.exit_code = EXIT_USAGE;
     else
-        loop_run(R.loop);
-    ws_client_free(R.c);
-    emit(&R);
-    loop_timer_stop(R.loop, &R.send_timer);
-    loop_timer_stop(R.loop, &R.linger);
-    loop_timer_stop(R.loop, &R.wait_timer);
-    loop_timer_stop(R.loop, &R.timeout);
-    loop_free(R.loop);
-    out_free(&R.out);
+        loop_run(R.k.loop);
+    loop_timer_stop(R.k.loop, &R.send_timer);
+    loop_timer_stop(R.k.loop, &R.wait_timer);
+    loop_timer_stop(R.k.loop, &R.timeout);
     free(R.outs);
     free(R.ins);
-    return conn_record_close(co, &R.recw, R.exit_code);
+    return wscmd_end(&R.k, co);
 }
 
 /* ---- the command ---- */

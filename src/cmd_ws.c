@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "util.h"
 #include "ws_client.h"
+#include "wscmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,25 +33,14 @@
 
 #define STDIN_CHUNK   65536
 #define QUEUE_PAUSE   (4u << 20) /* stop reading stdin while this much waits to be sent */
-/* After the end of input in pipe mode, replies still in flight are waited
- * for: the close goes out once none has come for LINGER_QUIET_MS, at most
- * LINGER_MAX_MS after the end of input. An asynchronous echo server would
- * otherwise see our close before it had answered the last lines. */
-#define LINGER_QUIET_MS 250
-#define LINGER_MAX_MS   2000
 
 enum mode { MODE_LISTEN, MODE_SEND, MODE_PIPE, MODE_REPL };
 
 struct wsrun {
-    loop_t *loop;
-    ws_client_t *c;
+    wscmd_t k;           /* first: wscmd_on_sent's ud */
     enum mode mode;
-    out_t out;
     const ws_cli_opts_t *w;
     uint64_t count, got;
-    int exit_code;
-    int forced_code;     /* decided before the close finished (timeout), or -1 */
-    bool done;
     /* send: messages from argv */
     char **msgs;
     int nmsgs;
@@ -66,45 +56,23 @@ struct wsrun {
     bool line_done;      /* a line was accepted: restart libedit's line */
     bool line_fresh;     /* since then, no key: the prompt is empty (libedit's
                           * rl_line_buffer still holds the old line) */
-    rec_writer_t rec;    /* --record (rec.fd < 0: none) */
-    loop_timer_t linger; /* pipe mode: close once replies go quiet */
-    uint64_t linger_until;
 };
 
 static struct wsrun *repl_run; /* libedit's line callback has no user data */
 static void on_repl_line(char *line);
-
-static void finish(struct wsrun *R, int code)
-{
-    if (R->done)
-        return;
-    R->done = true;
-    R->exit_code = R->forced_code >= 0 ? R->forced_code : code;
-    loop_stop(R->loop);
-}
-
-static void flush_out(struct wsrun *R)
-{
-    int code;
-    if (!out_flush_checked(&R->out, &code)) {
-        R->forced_code = code;
-        ws_client_close(R->c, 1000, NULL);
-        finish(R, code);
-    }
-}
 
 /* In the REPL, output goes above the line being typed: clear it, print,
  * and let libedit draw prompt and line again. */
 static void emit(struct wsrun *R)
 {
     if (R->mode != MODE_REPL) {
-        flush_out(R);
+        wscmd_flush(&R->k);
         return;
     }
-    if (!R->out.buf.len)
+    if (!R->k.out.buf.len)
         return;
     if (!R->repl_active) {
-        flush_out(R);
+        wscmd_flush(&R->k);
         return;
     }
     /* Our lines go above the prompt: clear the prompt line, print, and draw
@@ -113,7 +81,7 @@ static void emit(struct wsrun *R)
      * libedit believes it is. */
     fputs("\r\033[K", stdout);
     fflush(stdout);
-    flush_out(R);
+    wscmd_flush(&R->k);
     if (R->in_line_cb)
         return; /* libedit draws the next prompt when the callback returns */
     int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
@@ -129,7 +97,7 @@ static void emit(struct wsrun *R)
 static void message(struct wsrun *R, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt, bool show)
 {
-    conn_ws_message(&R->out, &R->rec, in, type, p, n, code, rtt, show);
+    conn_ws_message(&R->k.out, &R->k.rec, in, type, p, n, code, rtt, show);
 }
 
 static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
@@ -145,7 +113,7 @@ static int send_msg(struct wsrun *R, const char *p, size_t n)
         msg_warn("message %zu is not valid UTF-8: sent as binary", R->lineno);
         type = WS_BINARY;
     }
-    if (ws_client_send(R->c, type, p, n) < 0)
+    if (ws_client_send(R->k.c, type, p, n) < 0)
         return -1;
     show_out(R, type, p, n);
     return 0;
@@ -156,7 +124,7 @@ static void on_linger(loop_t *l, loop_timer_t *t, void *ud)
     (void)l;
     (void)t;
     struct wsrun *R = ud;
-    ws_client_close(R->c, 1000, NULL);
+    wscmd_close(&R->k, 1000, NULL);
 }
 
 /* Everything we had to send is sent: close unless replies are awaited. */
@@ -167,11 +135,11 @@ static void maybe_close(struct wsrun *R)
     if (R->count && R->got < R->count)
         return;
     if (R->mode == MODE_PIPE && !R->count) {
-        R->linger_until = mono_ns() + LINGER_MAX_MS * 1000000ull;
-        loop_timer_arm_ms(R->loop, &R->linger, LINGER_QUIET_MS);
+        /* Replies still in flight are waited for (see WSCMD_LINGER_*). */
+        wscmd_linger(&R->k);
         return;
     }
-    ws_client_close(R->c, 1000, NULL);
+    wscmd_close(&R->k, 1000, NULL);
 }
 
 /* ---- stdin lines ---- */
@@ -182,7 +150,7 @@ static void watch_stdin(struct wsrun *R, bool on)
 {
     if (R->stdin_eof || R->mode == MODE_REPL || on == R->stdin_watched)
         return;
-    if (on && loop_fd_add(R->loop, STDIN_FILENO, LOOP_READ, on_stdin, R) < 0) {
+    if (on && loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_stdin, R) < 0) {
         /* A regular file: read it all now (bounded by the queue check). */
         char chunk[STDIN_CHUNK];
         ssize_t n;
@@ -191,11 +159,11 @@ static void watch_stdin(struct wsrun *R, bool on)
             if (R->line.len > R->w->max_message * 4 + STDIN_CHUNK)
                 break;
         }
-        on_stdin(R->loop, -1, n == 0 ? LOOP_HUP : 0, R);
+        on_stdin(R->k.loop, -1, n == 0 ? LOOP_HUP : 0, R);
         return;
     }
     if (!on)
-        loop_fd_del(R->loop, STDIN_FILENO);
+        loop_fd_del(R->k.loop, STDIN_FILENO);
     R->stdin_watched = on;
 }
 
@@ -218,8 +186,8 @@ static void send_lines(struct wsrun *R)
     if (R->line.len > R->w->max_message) {
         msg_error("a line of standard input is longer than --max-message (%llu bytes)",
                   (unsigned long long)R->w->max_message);
-        R->forced_code = EXIT_USAGE;
-        ws_client_close(R->c, 1000, NULL);
+        R->k.forced_code = EXIT_USAGE;
+        wscmd_close(&R->k, 1000, NULL);
     }
 }
 
@@ -241,7 +209,7 @@ static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
     } else if (events & LOOP_HUP) {
         R->stdin_eof = true;
     }
-    if (!ws_client_is_open(R->c))
+    if (!ws_client_is_open(R->k.c))
         return;
     send_lines(R);
     if (R->stdin_eof) {
@@ -251,12 +219,12 @@ static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
             buf_reset(&R->line);
         }
         if (R->stdin_watched) {
-            loop_fd_del(R->loop, STDIN_FILENO);
+            loop_fd_del(R->k.loop, STDIN_FILENO);
             R->stdin_watched = false;
         }
         R->sent_all = true;
         maybe_close(R);
-    } else if (ws_client_queued(R->c) > QUEUE_PAUSE) {
+    } else if (ws_client_queued(R->k.c) > QUEUE_PAUSE) {
         watch_stdin(R, false);
     }
     emit(R);
@@ -293,7 +261,7 @@ static int parse_hex(const char *s, buf_t *out)
 
 static void repl_say(struct wsrun *R, const char *text)
 {
-    buf_puts(&R->out.buf, text);
+    buf_puts(&R->k.out.buf, text);
     emit(R);
 }
 
@@ -309,7 +277,7 @@ static void repl_command(struct wsrun *R, const char *line)
     if (IS("/ping")) {
         if (strlen(arg) > 125)
             repl_say(R, "! a ping payload is at most 125 bytes\n");
-        else if (ws_client_ping(R->c, *arg ? arg : NULL, strlen(arg)) < 0)
+        else if (ws_client_ping(R->k.c, *arg ? arg : NULL, strlen(arg)) < 0)
             repl_say(R, "! not connected\n");
     } else if (IS("/close")) {
         unsigned long code = 1000;
@@ -327,13 +295,13 @@ static void repl_command(struct wsrun *R, const char *line)
             if (*end)
                 reason = end;
         }
-        ws_client_close(R->c, (uint16_t)code, reason);
+        wscmd_close(&R->k, (uint16_t)code, reason);
     } else if (IS("/binary")) {
         buf_t b;
         buf_init(&b);
         if (parse_hex(arg, &b) < 0 || b.len == 0)
             repl_say(R, "! /binary takes hex digits, e.g. /binary 48 69\n");
-        else if (ws_client_send(R->c, WS_BINARY, b.p, b.len) < 0)
+        else if (ws_client_send(R->k.c, WS_BINARY, b.p, b.len) < 0)
             repl_say(R, "! not connected\n");
         else
             message(R, false, WS_BINARY, b.p, b.len, 0, 0, true);
@@ -342,7 +310,7 @@ static void repl_command(struct wsrun *R, const char *line)
     } else if (IS("/help")) {
         repl_say(R, repl_help);
     } else if (IS("/quit") || IS("/exit")) {
-        ws_client_close(R->c, 1000, NULL);
+        wscmd_close(&R->k, 1000, NULL);
     } else {
         repl_say(R, "! unknown command (/help lists them; //text sends /text)\n");
     }
@@ -356,7 +324,7 @@ static void on_repl_line(char *line)
         fputs("\n", stdout);
         R->repl_active = false;
         rl_callback_handler_remove();
-        ws_client_close(R->c, 1000, NULL);
+        wscmd_close(&R->k, 1000, NULL);
         return;
     }
     if (*line)
@@ -451,12 +419,12 @@ static void repl_prompt(struct wsrun *R)
     };
     for (size_t i = 0; i < ARRAY_LEN(binds); i++)
         rl_parse_and_bind(binds[i]);
-    loop_fd_add(R->loop, STDIN_FILENO, LOOP_READ, on_repl_key, R);
+    loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_repl_key, R);
 }
 
 static void repl_stop(struct wsrun *R)
 {
-    loop_fd_del(R->loop, STDIN_FILENO);
+    loop_fd_del(R->k.loop, STDIN_FILENO);
     if (R->repl_active) {
         R->repl_active = false;
         rl_callback_handler_remove();
@@ -487,7 +455,7 @@ static void on_open(void *ud, const char *protocol)
         maybe_close(R);
     } else if (R->from_stdin && R->mode != MODE_REPL) {
         if (R->line.len || R->stdin_eof)
-            on_stdin(R->loop, -1, R->stdin_eof ? LOOP_HUP : 0, R);
+            on_stdin(R->k.loop, -1, R->stdin_eof ? LOOP_HUP : 0, R);
         watch_stdin(R, true);
     }
     if (R->mode == MODE_REPL) {
@@ -507,14 +475,11 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
     if (type != WS_TEXT && type != WS_BINARY)
         return;
     R->got++;
-    if (loop_timer_armed(&R->linger)) {
-        uint64_t quiet = mono_ns() + LINGER_QUIET_MS * 1000000ull;
-        loop_timer_arm_at(R->loop, &R->linger, quiet < R->linger_until ? quiet : R->linger_until);
-    }
+    wscmd_heard(&R->k);
     if (R->count && R->got == R->count) {
         emit(R);
         if (R->mode == MODE_LISTEN || R->sent_all)
-            ws_client_close(R->c, 1000, NULL);
+            wscmd_close(&R->k, 1000, NULL);
     }
 }
 
@@ -524,21 +489,12 @@ static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t le
     message(R, true, WS_CLOSE, reason, len, code, 0, true);
 }
 
-/* Pings and closes we sent: recorded (a WebSocket recording holds both
- * directions), not shown, as before --record existed. */
-static void on_sent(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint16_t code)
-{
-    struct wsrun *R = ud;
-    if (conn_recording(&R->rec))
-        rec_ws_message(&R->rec, false, type, p, n, code, real_ns());
-}
-
 static void on_batch(void *ud)
 {
     struct wsrun *R = ud;
     emit(R);
-    if (R->from_stdin && !R->stdin_eof && !R->stdin_watched && ws_client_is_open(R->c) &&
-        ws_client_queued(R->c) < QUEUE_PAUSE / 2)
+    if (R->from_stdin && !R->stdin_eof && !R->stdin_watched && ws_client_is_open(R->k.c) &&
+        ws_client_queued(R->k.c) < QUEUE_PAUSE / 2)
         watch_stdin(R, true);
 }
 
@@ -546,20 +502,18 @@ static void on_end(void *ud, int code)
 {
     struct wsrun *R = ud;
     emit(R);
-    finish(R, code);
+    wscmd_finish(&R->k, code);
 }
 
 static void on_signal(loop_t *l, int signo, void *ud)
 {
     (void)l;
     struct wsrun *R = ud;
-    R->forced_code = signo == SIGINT ? EXIT_INTERRUPTED : 128 + signo;
     if (R->mode == MODE_REPL)
         fputs("\n", stdout);
-    msg_info("interrupted");
-    ws_client_close(R->c, 1001, NULL); /* best effort: we leave now */
+    wscmd_interrupted(&R->k, signo);
     emit(R);
-    finish(R, R->forced_code);
+    wscmd_finish(&R->k, R->k.forced_code);
 }
 
 static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
@@ -570,11 +524,11 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
     if (R->count && R->got < R->count) {
         msg_error("--timeout reached after %llu of %llu messages", (unsigned long long)R->got,
                   (unsigned long long)R->count);
-        R->forced_code = EXIT_TIMEOUT;
+        R->k.forced_code = EXIT_TIMEOUT;
     } else {
-        R->forced_code = EXIT_OK;
+        R->k.forced_code = EXIT_OK;
     }
-    ws_client_close(R->c, 1000, NULL);
+    wscmd_close(&R->k, 1000, NULL);
 }
 
 /* ---- running ---- */
@@ -582,8 +536,8 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
 int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t *w, uint64_t count,
            uint64_t timeout_ms, char **msgs, int nmsgs)
 {
-    struct wsrun R = {.exit_code = EXIT_OK, .forced_code = -1, .w = w, .count = count,
-                      .rec.fd = -1};
+    struct wsrun R = {.w = w, .count = count};
+    wscmd_init(&R.k);
     R.mode = (enum mode)mode_hint;
     R.msgs = msgs;
     R.nmsgs = nmsgs;
@@ -598,13 +552,13 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     bool url_ok = ws_url_parse(url, &u, uerr, sizeof(uerr)) == 0;
     if (url_ok)
         ws_url_free(&u);
-    if (url_ok && conn_record_open(co, names[R.mode], url, REC_WS, &R.rec) < 0)
+    if (url_ok && conn_record_open(co, names[R.mode], url, REC_WS, &R.k.rec) < 0)
         return EXIT_USAGE;
     buf_init(&R.line);
     out_format_t fmt = co->format;
     if (R.mode == MODE_REPL && !co->format_set)
         fmt = OUT_PRETTY;
-    out_init(&R.out, STDOUT_FILENO, fmt, out_use_color(co->color, STDOUT_FILENO));
+    out_init(&R.k.out, STDOUT_FILENO, fmt, out_use_color(co->color, STDOUT_FILENO));
 
     ws_client_opts_t o = {
         .url = url,
@@ -621,46 +575,41 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
         .on_open = on_open,
         .on_message = on_message,
         .on_peer_close = on_peer_close,
-        .on_sent = on_sent,
+        .on_sent = wscmd_on_sent,
         .on_batch = on_batch,
         .on_end = on_end,
     };
-    R.loop = loop_new();
-    loop_signal(R.loop, SIGINT, on_signal, &R);
-    loop_signal(R.loop, SIGTERM, on_signal, &R);
+    R.k.loop = loop_new();
+    loop_signal(R.k.loop, SIGINT, on_signal, &R);
+    loop_signal(R.k.loop, SIGTERM, on_signal, &R);
     loop_timer_t timeout;
     loop_timer_init(&timeout, on_timeout, &R);
-    loop_timer_init(&R.linger, on_linger, &R);
+    loop_timer_init(&R.k.linger, on_linger, &R);
     if (timeout_ms)
-        loop_timer_arm_ms(R.loop, &timeout, timeout_ms);
+        loop_timer_arm_ms(R.k.loop, &timeout, timeout_ms);
     int fl = -1;
     if (R.from_stdin && R.mode != MODE_REPL) {
         fl = fcntl(STDIN_FILENO, F_GETFL);
         if (fl >= 0)
             fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
     }
-    R.c = ws_client_new(R.loop, &o, &cbs, &R);
-    if (ws_client_start(R.c) < 0) {
-        R.exit_code = EXIT_USAGE;
+    R.k.c = ws_client_new(R.k.loop, &o, &cbs, &R);
+    if (ws_client_start(R.k.c) < 0) {
+        R.k.exit_code = EXIT_USAGE;
     } else {
         if (R.mode == MODE_REPL)
             repl_start(&R);
-        loop_run(R.loop);
+        loop_run(R.k.loop);
         if (R.mode == MODE_REPL)
             repl_stop(&R);
     }
     if (R.stdin_watched)
-        loop_fd_del(R.loop, STDIN_FILENO);
+        loop_fd_del(R.k.loop, STDIN_FILENO);
     if (fl >= 0)
         fcntl(STDIN_FILENO, F_SETFL, fl);
-    ws_client_free(R.c);
-    emit(&R);
-    loop_timer_stop(R.loop, &timeout);
-    loop_timer_stop(R.loop, &R.linger);
-    loop_free(R.loop);
-    out_free(&R.out);
+    loop_timer_stop(R.k.loop, &timeout);
     buf_free(&R.line);
-    return conn_record_close(co, &R.rec, R.exit_code);
+    return wscmd_end(&R.k, co);
 }
 
 /* ---- commands ---- */
