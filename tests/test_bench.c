@@ -1,5 +1,6 @@
-/* Unit tests for src/bench.c's shared helpers: the latency field finder
- * (bench_json_u64), the echo stamp, errno classification and error names. */
+/* Unit tests for the latency stamps (src/proto/stamp.c: the field finder
+ * stamp_json_u64 and the echo stamp) and src/bench/bench.c's shared helpers
+ * (errno classification and error names). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,14 +12,15 @@
 #include <string.h>
 
 #include "bench.h"
-#include "util.h"
+#include "buf.h"
+#include "stamp.h"
 
-/* bench_json_u64 on an exact-size heap copy: ASan sees a read past the end. */
+/* stamp_json_u64 on an exact-size heap copy: ASan sees a read past the end. */
 static int json_u64(const char *text, size_t len, const char *field, uint64_t *v)
 {
     char *copy = xmalloc(len ? len : 1);
     memcpy(copy, text, len);
-    int rc = bench_json_u64(copy, len, field, v);
+    int rc = stamp_json_u64(copy, len, field, v);
     free(copy);
     return rc;
 }
@@ -185,24 +187,24 @@ static void test_stamp_round_trip(void **state)
         {19999, 1000000, 1732000000123456789u},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t p[BENCH_STAMP_LEN + 8];
+        uint8_t p[STAMP_LEN + 8];
         memset(p, 'x', sizeof(p));
-        bench_stamp_write(p, cases[i].conn, cases[i].seq, cases[i].t);
-        assert_int_equal(p[BENCH_STAMP_LEN], 'x'); /* nothing past the stamp */
-        for (size_t k = 0; k < BENCH_STAMP_LEN; k++)
+        stamp_write(p, cases[i].conn, cases[i].seq, cases[i].t);
+        assert_int_equal(p[STAMP_LEN], 'x'); /* nothing past the stamp */
+        for (size_t k = 0; k < STAMP_LEN; k++)
             assert_true((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'f'));
         uint32_t c = 1, s = 1;
         uint64_t t = 1;
-        assert_int_equal(bench_stamp_read(p, sizeof(p), &c, &s, &t), 0);
+        assert_int_equal(stamp_read(p, sizeof(p), &c, &s, &t), 0);
         assert_int_equal(c, cases[i].conn);
         assert_int_equal(s, cases[i].seq);
         assert_true(t == cases[i].t);
         /* Exactly the stamp, no filler. */
-        assert_int_equal(bench_stamp_read(p, BENCH_STAMP_LEN, &c, &s, &t), 0);
+        assert_int_equal(stamp_read(p, STAMP_LEN, &c, &s, &t), 0);
     }
-    uint8_t p[BENCH_STAMP_LEN];
-    bench_stamp_write(p, 0x00ab00cd, 0x10, 0x1f);
-    assert_memory_equal(p, "00ab00cd00000010000000000000001f", BENCH_STAMP_LEN);
+    uint8_t p[STAMP_LEN];
+    stamp_write(p, 0x00ab00cd, 0x10, 0x1f);
+    assert_memory_equal(p, "00ab00cd00000010000000000000001f", STAMP_LEN);
 }
 
 static void test_stamp_rejects(void **state)
@@ -212,21 +214,21 @@ static void test_stamp_rejects(void **state)
     uint32_t c = 7, s = 7;
     uint64_t t = 7;
     /* Too short, at every length. */
-    for (size_t n = 0; n < BENCH_STAMP_LEN; n++)
-        assert_int_equal(bench_stamp_read((const uint8_t *)good, n, &c, &s, &t), -1);
+    for (size_t n = 0; n < STAMP_LEN; n++)
+        assert_int_equal(stamp_read((const uint8_t *)good, n, &c, &s, &t), -1);
     /* A non-hex byte anywhere (uppercase included). */
     static const char bad[] = "gG:/ @`{\xff\x00-+xX.";
-    for (size_t k = 0; k < BENCH_STAMP_LEN; k++) {
+    for (size_t k = 0; k < STAMP_LEN; k++) {
         for (size_t b = 0; b < sizeof(bad) - 1; b++) {
-            uint8_t p[BENCH_STAMP_LEN];
-            memcpy(p, good, BENCH_STAMP_LEN);
+            uint8_t p[STAMP_LEN];
+            memcpy(p, good, STAMP_LEN);
             p[k] = (uint8_t)bad[b];
-            assert_int_equal(bench_stamp_read(p, sizeof(p), &c, &s, &t), -1);
+            assert_int_equal(stamp_read(p, sizeof(p), &c, &s, &t), -1);
         }
     }
-    uint8_t upper[BENCH_STAMP_LEN];
-    memcpy(upper, "00AB00CD00000010000000000000001F", BENCH_STAMP_LEN);
-    assert_int_equal(bench_stamp_read(upper, sizeof(upper), &c, &s, &t), -1);
+    uint8_t upper[STAMP_LEN];
+    memcpy(upper, "00AB00CD00000010000000000000001F", STAMP_LEN);
+    assert_int_equal(stamp_read(upper, sizeof(upper), &c, &s, &t), -1);
     assert_true(c == 7 && s == 7 && t == 7); /* untouched by rejections */
 }
 

@@ -1,4 +1,4 @@
-/* Unit tests for src/bench_assert.c: the --assert grammar, units, each
+/* Unit tests for src/proto/bench_assert.c: the --assert grammar, units, each
  * operator at its boundary, and the texts of errors and failures. */
 #include <setjmp.h>
 #include <stdarg.h>

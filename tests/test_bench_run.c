@@ -1,4 +1,4 @@
-/* Unit tests for src/bench_run.c and src/bench_report.c with a mock driver
+/* Unit tests for src/bench/bench_run.c and src/bench/bench_report.c with a mock driver
  * (connections that "connect" on a timer and exchange nothing but
  * latencies): phases in order, every connection accounted exactly once,
  * latency only inside the measurement window, failures and drops counted by
@@ -18,7 +18,8 @@
 
 #include "bench_report.h"
 #include "bench_run.h"
-#include "util.h"
+#include "buf.h"
+#include "clock.h"
 
 /* ---- the mock driver ---- */
 
@@ -128,7 +129,7 @@ static void m_free(bench_worker_t *w)
 
 static const bench_driver_t mock_driver = {m_init, m_start, m_close_all, m_close_all, m_free};
 
-static conn_opts_t co;
+static conn_settings_t co;
 
 static void config(bench_config_t *cfg, uint64_t n, unsigned threads)
 {
@@ -139,7 +140,7 @@ static void config(bench_config_t *cfg, uint64_t n, unsigned threads)
     cfg->connect_rate = 5000;
     cfg->duration_ns = 300 * 1000000ull;
     cfg->threads = threads;
-    conn_opts_init(&co);
+    conn_settings_init(&co);
     cfg->co = &co;
 }
 

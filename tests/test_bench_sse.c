@@ -1,10 +1,10 @@
-/* Unit tests for src/bench_sse.c: the SSE driver of `evcat bench`, run by
+/* Unit tests for src/bench/bench_sse.c: the SSE driver of `evcat bench`, run by
  * the real engine (bench_run: worker threads, phases) against a small
  * scripted SSE server on its own thread (the path picks the answer),
  * checking the accounting each outcome leads to: established, events and
  * latency, bad status or type, a server that closes, an event over
  * --max-message, refused, connect timeout, source binding, CURLOPT_RESOLVE.
- * And the publisher (src/bench_pub.c) that feeds such streams in a run: its
+ * And the publisher (src/bench/bench_pub.c) that feeds such streams in a run: its
  * bodies, pacing, kept-alive connections, failures and stop. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +25,9 @@
 #include "bench.h"
 #include "bench_pub.h"
 #include "bench_run.h"
-#include "util.h"
+#include "buf.h"
+#include "clock.h"
+#include "stamp.h"
 
 /* ---- the SSE server, on its own thread ---- */
 
@@ -254,7 +256,7 @@ static int free_port(void)
 
 struct fixture {
     struct server *srv;
-    conn_opts_t co;
+    conn_settings_t co;
     bench_config_t cfg;
     bench_result_t r;
     char url[128];
@@ -264,7 +266,7 @@ static void fixture_init(struct fixture *f, const char *path)
 {
     memset(f, 0, sizeof(*f));
     f->srv = server_start();
-    conn_opts_init(&f->co);
+    conn_settings_init(&f->co);
     f->co.headers = curl_slist_append(NULL, "X-Bench: yes");
     f->co.connect_timeout_ms = 2000;
     snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d%s", f->srv->port, path);
@@ -296,7 +298,7 @@ static void fixture_free(struct fixture *f)
 {
     server_free(f->srv);
     bench_result_free(&f->r);
-    conn_opts_free(&f->co);
+    conn_settings_free(&f->co);
 }
 
 /* ---- tests ---- */
@@ -511,8 +513,8 @@ static void on_pub_client(loop_t *l, int fd, unsigned ev, void *ud)
             uint64_t seq = UINT64_MAX, ts = 0;
             /* The body is exactly {"seq":N,"ts_ns":T}. */
             char want[96];
-            if (bench_json_u64(c->in.p + head, body, "seq", &seq) == 0 &&
-                bench_json_u64(c->in.p + head, body, "ts_ns", &ts) == 0 &&
+            if (stamp_json_u64(c->in.p + head, body, "seq", &seq) == 0 &&
+                stamp_json_u64(c->in.p + head, body, "ts_ns", &ts) == 0 &&
                 (size_t)snprintf(want, sizeof(want), "{\"seq\":%llu,\"ts_ns\":%llu}",
                                  (unsigned long long)seq, (unsigned long long)ts) == body &&
                 memcmp(want, c->in.p + head, body) == 0) {
@@ -587,8 +589,8 @@ static void test_pub_paced_bodies_on_kept_alive_connections(void **state)
     (void)state;
     loop_t *l = loop_new();
     struct pub_server *s = pub_server_start(l);
-    conn_opts_t co;
-    conn_opts_init(&co);
+    conn_settings_t co;
+    conn_settings_init(&co);
     char url[96];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/publish?event=bench", s->port);
     bench_pub_config_t pc = {.url = url, .rate = 200, .field = "ts_ns", .co = &co};
@@ -616,7 +618,7 @@ static void test_pub_paced_bodies_on_kept_alive_connections(void **state)
     /* Kept alive: far fewer connections than messages. */
     assert_true(s->conns >= 1 && s->conns <= 4);
     bench_pub_free(p);
-    conn_opts_free(&co);
+    conn_settings_free(&co);
     pub_server_stop(s);
     loop_free(l);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for src/bench_ws.c: the WebSocket driver run on a real loop,
+/* Unit tests for src/bench/bench_ws.c: the WebSocket driver run on a real loop,
  * by hand (a worker built here, no threads), against evcat's own server in
  * the same loop (echo and subscribe, plain and TLS) and against a scripted
  * server that answers the handshake and then sends chosen bytes (pings,
@@ -33,11 +33,13 @@
 
 #include "bench.h"
 #include "bench_run.h"
-#include "netio.h"
+#include "transport.h"
 #include "serve.h"
-#include "util.h"
+#include "buf.h"
+#include "clock.h"
 #include "ws_handshake.h"
-#include "wsframe.h"
+#include "ws_frame.h"
+#include "stamp.h"
 
 /* ---- the engine's side, by hand (until bench_run.c is on this branch) ---- */
 
@@ -58,8 +60,8 @@ struct h {
     loop_t *l;
     bench_config_t cfg;
     bench_worker_t w;
-    conn_opts_t co;
-    ws_cli_opts_t wo;
+    conn_settings_t co;
+    const char *on_open[1];
     char host_header[80];
     char target[64];
 };
@@ -71,7 +73,6 @@ static void h_init(struct h *h, loop_t *l, bench_kind_t kind, const struct socka
     g_phase = BENCH_MEASURE;
     h->l = l;
     h->co.connect_timeout_ms = 2000;
-    h->wo.max_message = 16u << 20;
     snprintf(h->target, sizeof(h->target), "%s", target);
     const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
     char ip[INET_ADDRSTRLEN];
@@ -92,7 +93,7 @@ static void h_init(struct h *h, loop_t *l, bench_kind_t kind, const struct socka
     c->latency_field = "ts_ns";
     c->max_message = 16u << 20;
     c->co = &h->co;
-    c->wo = &h->wo;
+    c->on_open = h->on_open;
     c->ws_req.host_header = h->host_header;
     c->ws_req.target = h->target;
     h->w.cfg = c;
@@ -219,8 +220,8 @@ static void echo_run(bool binary, size_t size, double rate, int conns, uint64_t 
     h.cfg.binary = binary;
     h.cfg.size = size;
     h.cfg.message_rate = rate;
-    h.wo.on_open[0] = "hello";
-    h.wo.non_open = 1;
+    h.on_open[0] = "hello";
+    h.cfg.non_open = 1;
     assert_int_equal(h_driver_init(&h), 0);
     h_start(&h, 100, (uint64_t)conns);
     h_run(&h, 3000, all_settled);
@@ -330,7 +331,7 @@ static void test_tls_echo(void **state)
     h_init(&h, l, BENCH_WS_ECHO, &sv.addr, sv.alen, "/echo");
     char err[200];
     h.cfg.tls = true;
-    h.cfg.ssl_ctx = netio_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
+    h.cfg.ssl_ctx = transport_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
     assert_non_null(h.cfg.ssl_ctx);
     h.cfg.size = 3000;
     assert_int_equal(h_driver_init(&h), 0);
@@ -354,7 +355,7 @@ static void test_tls_echo(void **state)
     srv_start(l, &plain, 0, NULL, NULL);
     h_init(&h, l, BENCH_WS_ECHO, &plain.addr, plain.alen, "/echo");
     h.cfg.tls = true;
-    h.cfg.ssl_ctx = netio_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
+    h.cfg.ssl_ctx = transport_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
     assert_int_equal(h_driver_init(&h), 0);
     h_start(&h, 0, 2);
     h_run(&h, 3000, all_settled);
@@ -886,7 +887,7 @@ static void test_init_checks(void **state)
     struct sockaddr_storage ss = {.ss_family = AF_INET};
     struct h h;
     h_init(&h, NULL, BENCH_WS_ECHO, &ss, sizeof(struct sockaddr_in), "/");
-    h.cfg.size = BENCH_STAMP_LEN - 1;
+    h.cfg.size = STAMP_LEN - 1;
     char err[200] = "";
     assert_int_equal(bench_ws_driver.init(&h.w, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "--size"));
@@ -943,7 +944,7 @@ static void test_scale(void **state)
     if (getenv("EVCAT_BENCH_WS_TLS")) {
         char err[200];
         h.cfg.tls = true;
-        h.cfg.ssl_ctx = netio_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
+        h.cfg.ssl_ctx = transport_tls_client_ctx(NULL, NULL, NULL, true, err, sizeof(err));
         assert_non_null(h.cfg.ssl_ctx);
     }
     assert_int_equal(h_driver_init(&h), 0);

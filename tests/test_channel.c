@@ -1,4 +1,4 @@
-/* Unit tests for src/channel.c: SSE formatting (line splitting, event
+/* Unit tests for src/serve/channel.c: SSE formatting (line splitting, event
  * names), sequence numbers, the history ring (count and byte bounds) and
  * Last-Event-ID resume decisions. */
 #include <setjmp.h>
@@ -60,7 +60,7 @@ static void test_publish_and_history(void **state)
     assert_string_equal(ev->data, "one");
     assert_string_equal(ev->sse->data, "id: 1\ndata: one\n\n");
     /* A reference outlives the event's eviction. */
-    outq_buf_t *kept = outq_buf_ref(ev->sse);
+    sendq_buf_t *kept = sendq_buf_ref(ev->sse);
     pub(ch, "tick", "two");
     pub(ch, "message", "three");
     ev = pub(ch, "x", "four");
@@ -71,7 +71,7 @@ static void test_publish_and_history(void **state)
     assert_null(channel_history_at(ch, 3));
     assert_string_equal(kept->data, "id: 1\ndata: one\n\n");
     assert_int_equal(kept->refs, 1);
-    outq_buf_unref(kept);
+    sendq_buf_unref(kept);
     channel_free(ch);
 }
 

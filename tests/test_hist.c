@@ -1,4 +1,4 @@
-/* Unit tests for src/hist.c: bucket layout, percentile accuracy against exact
+/* Unit tests for src/core/hist.c: bucket layout, percentile accuracy against exact
  * sorted-array percentiles, edge values, merge, JSON round trip and rejection. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "hist_json.h"
 
 /* splitmix64: reproducible samples without global state. */
 static uint64_t next_rand(uint64_t *s)

@@ -1,4 +1,4 @@
-/* Unit tests for src/http_request.c: valid heads fed whole, byte by byte and
+/* Unit tests for src/proto/http_request.c: valid heads fed whole, byte by byte and
  * split at every position; every malformed case with the status it earns;
  * the bounds; chunked decoding with splits and bad sizes; query lookups. */
 #include <setjmp.h>

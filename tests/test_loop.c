@@ -1,4 +1,4 @@
-/* Unit tests for src/loop.c: timer ordering, replacement, cancellation from
+/* Unit tests for src/core/loop.c: timer ordering, replacement, cancellation from
  * callbacks, fd dispatch and deletion during a batch, signals. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "loop.h"
-#include "util.h"
+#include "buf.h"
+#include "clock.h"
 
 struct rec {
     int order[16];

@@ -1,4 +1,4 @@
-/* Unit tests for src/output.c: the three formats of SSE events, JSON
+/* Unit tests for src/cli/output.c: the three formats of SSE events, JSON
  * escaping, terminal safety, colour decisions. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "text.h"
 
 /* 2026-11-23T19:04:54.123456Z */
 #define TS 1795460694123456789ull

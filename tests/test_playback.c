@@ -1,4 +1,4 @@
-/* Unit tests for src/playback.c: what `evcat replay --serve` sends of a
+/* Unit tests for src/proto/playback.c: what `evcat replay --serve` sends of a
  * recording — SSE event text, which WebSocket messages play, how a
  * WebSocket playback closes, resuming after Last-Event-ID, timing. The
  * recordings are built in memory (no reader needed). */

@@ -1,4 +1,4 @@
-/* Unit tests for src/rate.c: exact due times over long runs, overdue
+/* Unit tests for src/core/rate.c: exact due times over long runs, overdue
  * messages after a stall keep their intended times, ramps, rejected rates. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/recording.c: what rec_* write reads back through
+/* Unit tests for src/proto/recording.c: what rec_* write reads back through
  * rec_parse/rec_load unchanged (every message kind, every byte value, NUL in
  * text), every refusal names its line and problem, a cut-short last line is
  * left out, and a failing write is kept and reported. */

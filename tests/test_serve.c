@@ -1,4 +1,4 @@
-/* Unit tests for src/serve.c: its pure parts (--listen addresses and their
+/* Unit tests for src/serve/serve.c: its pure parts (--listen addresses and their
  * printed form, the defaults SPEC.md fixes), then a server on its loop with
  * clients on loopback for what hostile clients may do to it. */
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "loop.h"
-#include "msg.h"
+#include "diag.h"
 #include "serve.h"
 
 static void test_parse_listen(void **state)

@@ -1,4 +1,4 @@
-/* Unit tests for src/sse_client.c: the EventSource lifecycle against a tiny
+/* Unit tests for src/client/sse_client.c: the EventSource lifecycle against a tiny
  * HTTP server on the same loop. So far: --idle-timeout, which counts from
  * the start of each attempt, so that a server that never answers (or drips
  * its head) is a drop like one that stops sending events. */
@@ -15,13 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cliopt.h"
-#include "curlm.h"
-#include "evcat.h"
+#include "conn_settings.h"
+#include "curl_multi.h"
+#include "exitcode.h"
 #include "loop.h"
-#include "msg.h"
+#include "diag.h"
 #include "sse_client.h"
-#include "util.h"
+#include "buf.h"
+#include "clock.h"
 
 /* ---- the server: /silent never answers, /head sends a status line and no
  * more, /one sends one event and then nothing ---- */
@@ -133,8 +134,8 @@ static uint64_t run_idle(const char *path, uint64_t idle_ms, struct run *r, unsi
     server_start(l, &s);
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s.port, path);
-    conn_opts_t co;
-    conn_opts_init(&co);
+    conn_settings_t co;
+    conn_settings_init(&co);
     sse_client_opts_t o = {
         .url = url,
         .conn = &co,
@@ -165,7 +166,7 @@ static uint64_t run_idle(const char *path, uint64_t idle_ms, struct run *r, unsi
     sse_client_free(c);
     curlm_free(m);
     server_stop(l, &s);
-    conn_opts_free(&co);
+    conn_settings_free(&co);
     loop_free(l);
     return ms;
 }
@@ -202,7 +203,7 @@ static void test_idle_after_event(void **state)
 
 int main(void)
 {
-    msg_level = -1; /* no lifecycle lines (the errors provoked are printed) */
+    diag_level = -1; /* no lifecycle lines (the errors provoked are printed) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_before_response),
         cmocka_unit_test(test_idle_after_event),

@@ -1,4 +1,4 @@
-/* Unit tests for src/sse_parser.c.
+/* Unit tests for src/proto/sse_parser.c.
  *
  * Most rules are checked through one table: every case is fed whole, byte by
  * byte, in seeded random splits (zero-length feeds included), and with an
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "sse_parser.h"
-#include "util.h"
+#include "buf.h"
 
 typedef struct bytes {
     const char *p; /* NULL is read as "" */

@@ -1,4 +1,4 @@
-/* Unit tests for src/ws_handshake.c: keys, the request, response checks
+/* Unit tests for src/proto/ws_handshake.c: keys, the request, response checks
  * (whole and byte by byte), the server's upgrade checks and its 101. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ws_handshake.h"
+#include "text.h"
 
 /* RFC 6455 section 1.3. */
 #define RFC_KEY    "dGhlIHNhbXBsZSBub25jZQ=="

@@ -1,4 +1,4 @@
-/* Unit tests for src/ws_session.c: a client and a server session joined by
+/* Unit tests for src/proto/ws_session.c: a client and a server session joined by
  * in-memory byte pipes (whole, 1-byte and random chunks, with artificial
  * EAGAIN), and hand-written frames fed to one side to check every rule. */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "util.h"
+#include "buf.h"
 #include "ws_session.h"
 
 /* ---- pipes and endpoints ---- */

@@ -1,4 +1,4 @@
-/* libFuzzer target for src/bench_assert.c.
+/* libFuzzer target for src/proto/bench_assert.c.
  *
  * Input: any bytes, copied and NUL-terminated as the expression (an embedded
  * NUL ends it early, as it would on a command line).
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "bench_assert.h"
-#include "util.h"
+#include "buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

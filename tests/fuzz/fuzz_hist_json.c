@@ -1,4 +1,4 @@
-/* libFuzzer target for hist_from_json in src/hist.c.
+/* libFuzzer target for hist_from_json in src/core/hist.c.
  *
  * Input: any bytes, handed over as the JSON text with its length (not
  * NUL-terminated: an exact-size copy lets ASan see any read past the end).
@@ -14,7 +14,8 @@
 #include <string.h>
 
 #include "hist.h"
-#include "util.h"
+#include "buf.h"
+#include "hist_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* libFuzzer target for src/http_request.c. The first input byte picks a
+/* libFuzzer target for src/proto/http_request.c. The first input byte picks a
  * split size; the rest is fed to the head parser whole and in pieces, and
  * both must agree (result, bytes used, every parsed field). After a complete
  * head, the remainder goes through the chunked decoder the same two ways,

@@ -1,4 +1,4 @@
-/* libFuzzer target for src/recording.c's reader.
+/* libFuzzer target for src/proto/recording.c's reader.
  *
  * Input: a recording file, parsed by rec_parse from an exact-size copy (so
  * ASan sees any read past the end: the text need not be NUL-terminated).
@@ -20,7 +20,8 @@
 
 #include "output.h"
 #include "recording.h"
-#include "util.h"
+#include "buf.h"
+#include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,9 +72,9 @@ static void write_again(const recording_t *r, buf_t *b)
         const rec_msg_t *m = &r->msgs[i];
         if (r->proto == REC_SSE) {
             sse_event_t ev = {m->event, strlen(m->event), m->data, m->len, m->id, strlen(m->id)};
-            out_json_sse(b, &ev, 0);
+            event_json_sse(b, &ev, 0);
         } else {
-            out_json_ws(b, m->in, m->type, m->data, m->len, m->code, 0);
+            event_json_ws(b, m->in, m->type, m->data, m->len, m->code, 0);
         }
         buf_printf(b, ",\"t\":%.17g}\n", m->t);
     }

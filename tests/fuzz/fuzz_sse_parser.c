@@ -1,4 +1,4 @@
-/* libFuzzer target for src/sse_parser.c.
+/* libFuzzer target for src/proto/sse_parser.c.
  *
  * Input: 3 control bytes, then the stream.
  *   [0] bits 0-1 chunking (whole / bytes / fixed size / random sizes),
@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "sse_parser.h"
-#include "util.h"
+#include "buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* libFuzzer target for src/ws_session.c (and wslay under it): a session
+/* libFuzzer target for src/proto/ws_session.c (and wslay under it): a session
  * fed arbitrary bytes through an injected transport. The first input byte
  * picks the read chunk size (low 6 bits; 0 = pseudo-random sizes), the side
  * (bit 6: server) and the message bound (bit 7: 1000 bytes, else the
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ws_session.h"
+#include "text.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \

@@ -1,4 +1,4 @@
-/* libFuzzer target for src/ws_handshake.c. The input is a server's response
+/* libFuzzer target for src/proto/ws_handshake.c. The input is a server's response
  * to the RFC 6455 example key; the first byte picks max_head and which
  * subprotocols were offered. Checks: the verdict is the same whether the
  * response arrives whole or cut at the head's end, every shorter prefix

@@ -1,0 +1,412 @@
+/* bench_report: the summary a run prints (text and JSON) and the shard
+ * form of a result that a parent process (or another host) merges. */
+#include "bench_report.h"
+#include "text.h"
+#include "buf.h"
+#include "text.h"
+#include "hist_json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+/* ---- numbers ---- */
+
+static double rate_of(uint64_t n, double secs)
+{
+    return secs > 0 ? (double)n / secs : 0;
+}
+
+void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->p50_ns = hist_percentile(&r->latency, 50);
+    m->p90_ns = hist_percentile(&r->latency, 90);
+    m->p99_ns = hist_percentile(&r->latency, 99);
+    m->p999_ns = hist_percentile(&r->latency, 99.9);
+    m->max_ns = hist_max(&r->latency);
+    m->connect_p99_ns = hist_percentile(&r->connect, 99);
+    m->latency_samples = hist_count(&r->latency);
+    m->connect_samples = hist_count(&r->connect);
+    for (int k = 0; k < BERR_COUNT; k++)
+        m->errors += r->c.errors[k];
+    m->connected = r->c.established;
+    m->failed = r->c.failed;
+    m->dropped = r->c.dropped;
+    m->recv_rate = rate_of(r->m_received, r->measure_s);
+    m->sent_rate = rate_of(r->m_sent, r->measure_s);
+}
+
+static const char *fmt_time(char *out, size_t n, uint64_t ns)
+{
+    double v = (double)ns;
+    if (ns < 1000)
+        snprintf(out, n, "%" PRIu64 "ns", ns);
+    else if (ns < 1000000)
+        snprintf(out, n, "%.1fus", v / 1e3);
+    else if (ns < 1000000000)
+        snprintf(out, n, "%.*fms", ns < 10000000 ? 2 : 1, v / 1e6);
+    else
+        snprintf(out, n, "%.2fs", v / 1e9);
+    return out;
+}
+
+static const char *fmt_bytes(char *out, size_t n, double b)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, n, "%.0f B", b);
+    else
+        snprintf(out, n, "%.*f %s", b < 10 ? 2 : 1, b, units[u]);
+    return out;
+}
+
+static const char *fmt_rate(char *out, size_t n, double r)
+{
+    if (r >= 1e6)
+        snprintf(out, n, "%.2fM/s", r / 1e6);
+    else if (r >= 1e4)
+        snprintf(out, n, "%.1fk/s", r / 1e3);
+    else
+        snprintf(out, n, "%.1f/s", r);
+    return out;
+}
+
+/* ---- text ---- */
+
+#define ROWS    16
+#define CELL    160
+
+typedef struct rows {
+    char label[ROWS][16];
+    char val[ROWS][CELL];
+    int n;
+} rows_t;
+
+static void row(rows_t *t, const char *label, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static void row(rows_t *t, const char *label, const char *fmt, ...)
+{
+    if (t->n >= ROWS)
+        return;
+    snprintf(t->label[t->n], sizeof(t->label[0]), "%s", label);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->val[t->n], CELL, fmt, ap);
+    va_end(ap);
+    t->n++;
+}
+
+static const char *err_hint(int k)
+{
+    switch (k) {
+    case BERR_FD_LIMIT:
+        return "out of file descriptors: this process may open `ulimit -Hn`; "
+               "use more worker processes (-p) or raise the hard limit";
+    case BERR_PORTS:
+        return "out of local ports for one source address: spread over more with "
+               "--source (or raise net.ipv4.ip_local_port_range)";
+    default:
+        return NULL;
+    }
+}
+
+static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
+{
+    const bench_result_t *r = rep->r;
+    bench_metrics_t m;
+    bench_report_metrics(r, &m);
+    char a[32], b[32], c[32], d[32], e[32];
+    memset(t, 0, sizeof(*t));
+
+    row(t, "connections", "%" PRIu64 "/%" PRIu64 " established, %" PRIu64 " failed, %" PRIu64
+                          " dropped",
+        r->c.established, r->target, r->c.failed, r->c.dropped);
+    if (hist_count(&r->connect) > 0)
+        row(t, "connect", "p50 %s  p99 %s  max %s", fmt_time(a, 32, hist_percentile(&r->connect, 50)),
+            fmt_time(b, 32, hist_percentile(&r->connect, 99)), fmt_time(c, 32, hist_max(&r->connect)));
+    else
+        row(t, "connect", "-");
+    row(t, "ramp", "%.2fs (%s asked, %s reached)", r->ramp_s, fmt_rate(a, 32, rep->connect_rate),
+        fmt_rate(b, 32, rate_of(r->c.established, r->ramp_s)));
+    row(t, "measured", "%.2fs%s", r->measure_s, r->interrupted ? " (interrupted)" : "");
+    row(t, "messages", "sent %" PRIu64 " (%s)  received %" PRIu64 " (%s)", r->m_sent,
+        fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
+    row(t, "bytes", "sent %s  received %s", fmt_bytes(a, 32, (double)r->m_bytes_sent),
+        fmt_bytes(b, 32, (double)r->m_bytes_received));
+    if (hist_count(&r->latency) > 0)
+        row(t, "latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", fmt_time(a, 32, m.p50_ns),
+            fmt_time(b, 32, m.p90_ns), fmt_time(c, 32, m.p99_ns), fmt_time(d, 32, m.p999_ns),
+            fmt_time(e, 32, m.max_ns));
+    else
+        row(t, "latency", "no samples");
+    char errs[CELL] = "";
+    size_t off = 0;
+    for (int k = 0; k < BERR_COUNT; k++) {
+        if (!r->c.errors[k])
+            continue;
+        int w = snprintf(errs + off, sizeof(errs) - off, "%s%s %" PRIu64, off ? ", " : "",
+                         bench_err_name((bench_err_t)k), r->c.errors[k]);
+        if (w < 0 || (size_t)w >= sizeof(errs) - off)
+            break;
+        off += (size_t)w;
+    }
+    row(t, "errors", "%s", off ? errs : "none");
+    uint64_t msgs = r->c.sent + r->c.received;
+    if (msgs > 0)
+        row(t, "client cpu", "%.2fs (%.2fus per message)", r->cpu_seconds,
+            r->cpu_seconds * 1e6 / (double)msgs);
+    else
+        row(t, "client cpu", "%.2fs", r->cpu_seconds);
+    uint64_t above = r->peak_rss_bytes > r->base_rss_bytes ? r->peak_rss_bytes - r->base_rss_bytes : 0;
+    if (r->c.established > 0)
+        row(t, "client rss", "peak %s (%s per connection above %s at start)",
+            fmt_bytes(a, 32, (double)r->peak_rss_bytes),
+            fmt_bytes(b, 32, (double)above / (double)r->c.established),
+            fmt_bytes(c, 32, (double)r->base_rss_bytes));
+    else
+        row(t, "client rss", "peak %s", fmt_bytes(a, 32, (double)r->peak_rss_bytes));
+    row(t, "load", "%u process%s x %u thread%s", r->procs, r->procs == 1 ? "" : "es", r->threads,
+        r->threads == 1 ? "" : "s");
+    if (hints)
+        for (int k = 0; k < BERR_COUNT; k++)
+            if (r->c.errors[k] && err_hint(k))
+                row(t, "hint", "%s", err_hint(k));
+}
+
+void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
+{
+    if (n == 1) {
+        rows_t t;
+        build_rows(&reps[0], &t, true);
+        fprintf(f, "%s (%s)\n", reps[0].url, reps[0].mode);
+        for (int i = 0; i < t.n; i++)
+            fprintf(f, "  %-12s %s\n", t.label[i], t.val[i]);
+        return;
+    }
+    rows_t t0, t1;
+    build_rows(&reps[0], &t0, false);
+    build_rows(&reps[1], &t1, false);
+    size_t w = strlen(reps[0].url) + strlen(reps[0].mode) + 3;
+    for (int i = 0; i < t0.n; i++)
+        if (strlen(t0.val[i]) > w)
+            w = strlen(t0.val[i]);
+    char head[CELL * 2];
+    snprintf(head, sizeof(head), "%s (%s)", reps[0].url, reps[0].mode);
+    fprintf(f, "  %-12s %-*s | %s (%s)\n", "", (int)w, head, reps[1].url, reps[1].mode);
+    for (int i = 0; i < t0.n && i < t1.n; i++)
+        fprintf(f, "  %-12s %-*s | %s\n", t0.label[i], (int)w, t0.val[i], t1.val[i]);
+    for (size_t j = 0; j < n; j++)
+        for (int k = 0; k < BERR_COUNT; k++)
+            if (reps[j].r->c.errors[k] && err_hint(k))
+                fprintf(f, "  %-12s %s\n", "hint", err_hint(k));
+}
+
+/* ---- JSON summary ---- */
+
+static void jnum(buf_t *b, double v)
+{
+    if (!isfinite(v))
+        v = 0;
+    buf_printf(b, "%.6g", v);
+}
+
+static void jms(buf_t *b, const char *key, uint64_t ns, bool comma)
+{
+    buf_printf(b, "\"%s\":%.3f%s", key, (double)ns / 1e6, comma ? "," : "");
+}
+
+void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
+                       const bool *ok, size_t nasserts)
+{
+    const bench_result_t *r = rep->r;
+    bench_metrics_t m;
+    bench_report_metrics(r, &m);
+    buf_puts(out, "{\"url\":");
+    json_quote(out, rep->url, strlen(rep->url));
+    buf_printf(out, ",\"mode\":\"%s\"", rep->mode);
+    buf_printf(out,
+               ",\"connections\":{\"target\":%" PRIu64 ",\"established\":%" PRIu64
+               ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+               r->target, r->c.established, r->c.failed, r->c.dropped);
+    buf_puts(out, ",\"connect_ms\":{");
+    jms(out, "p50", hist_percentile(&r->connect, 50), true);
+    jms(out, "p90", hist_percentile(&r->connect, 90), true);
+    jms(out, "p99", hist_percentile(&r->connect, 99), true);
+    jms(out, "max", hist_max(&r->connect), false);
+    buf_printf(out, "},\"ramp_s\":%.3f,\"duration_s\":%.3f", r->ramp_s, r->measure_s);
+    buf_printf(out, ",\"messages\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"sent_rate\":",
+               r->m_sent, r->m_received);
+    jnum(out, m.sent_rate);
+    buf_puts(out, ",\"recv_rate\":");
+    jnum(out, m.recv_rate);
+    buf_printf(out, "},\"bytes\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "}", r->m_bytes_sent,
+               r->m_bytes_received);
+    buf_puts(out, ",\"latency_ms\":{");
+    jms(out, "p50", m.p50_ns, true);
+    jms(out, "p90", m.p90_ns, true);
+    jms(out, "p99", m.p99_ns, true);
+    jms(out, "p999", m.p999_ns, true);
+    jms(out, "max", m.max_ns, true);
+    buf_printf(out, "\"mean\":%.3f,\"samples\":%" PRIu64 "}", hist_mean(&r->latency) / 1e6,
+               hist_count(&r->latency));
+    buf_puts(out, ",\"errors\":{");
+    bool first = true;
+    for (int k = 0; k < BERR_COUNT; k++) {
+        if (!r->c.errors[k])
+            continue;
+        buf_printf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", bench_err_name((bench_err_t)k),
+                   r->c.errors[k]);
+        first = false;
+    }
+    buf_printf(out, "},\"errors_total\":%" PRIu64, m.errors);
+    buf_puts(out, ",\"cpu_seconds\":");
+    jnum(out, r->cpu_seconds);
+    uint64_t msgs = r->c.sent + r->c.received;
+    buf_puts(out, ",\"cpu_us_per_message\":");
+    jnum(out, msgs ? r->cpu_seconds * 1e6 / (double)msgs : 0);
+    uint64_t above = r->peak_rss_bytes > r->base_rss_bytes ? r->peak_rss_bytes - r->base_rss_bytes : 0;
+    buf_printf(out, ",\"peak_rss_bytes\":%" PRIu64 ",\"base_rss_bytes\":%" PRIu64
+                    ",\"rss_per_connection_bytes\":%" PRIu64,
+               r->peak_rss_bytes, r->base_rss_bytes,
+               r->c.established ? above / r->c.established : 0);
+    buf_printf(out, ",\"procs\":%u,\"threads\":%u,\"interrupted\":%s", r->procs, r->threads,
+               r->interrupted ? "true" : "false");
+    if (nasserts > 0) {
+        buf_puts(out, ",\"assertions\":[");
+        for (size_t i = 0; i < nasserts; i++) {
+            buf_puts(out, i ? ",{\"expr\":" : "{\"expr\":");
+            json_quote(out, asserts[i].text, strlen(asserts[i].text));
+            buf_printf(out, ",\"ok\":%s}", ok[i] ? "true" : "false");
+        }
+        buf_puts(out, "]");
+    }
+    buf_puts(out, "}");
+}
+
+/* ---- shard form ---- */
+
+static const char *const counter_names[] = {
+    "attempted", "established", "failed", "dropped", "ended",
+    "sent", "received", "bytes_sent", "bytes_received",
+};
+
+void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
+{
+    const uint64_t *cv = (const uint64_t *)&r->c;
+    buf_printf(out, "{\"evcat_bench_shard\":1,\"target\":\"%" PRIu64 "\"", r->target);
+    for (size_t i = 0; i < ARRAY_LEN(counter_names); i++)
+        buf_printf(out, ",\"%s\":\"%" PRIu64 "\"", counter_names[i], cv[i]);
+    buf_puts(out, ",\"errors\":{");
+    for (int k = 0; k < BERR_COUNT; k++)
+        buf_printf(out, "%s\"%s\":\"%" PRIu64 "\"", k ? "," : "", bench_err_name((bench_err_t)k),
+                   r->c.errors[k]);
+    buf_printf(out,
+               "},\"m_sent\":\"%" PRIu64 "\",\"m_received\":\"%" PRIu64 "\",\"m_bytes_sent\":\"%" PRIu64
+               "\",\"m_bytes_received\":\"%" PRIu64 "\"",
+               r->m_sent, r->m_received, r->m_bytes_sent, r->m_bytes_received);
+    buf_printf(out, ",\"ramp_s\":%.9g,\"measure_s\":%.9g,\"cpu_seconds\":%.9g", r->ramp_s,
+               r->measure_s, r->cpu_seconds);
+    buf_printf(out, ",\"peak_rss_bytes\":\"%" PRIu64 "\",\"base_rss_bytes\":\"%" PRIu64
+                    "\",\"procs\":%u,\"threads\":%u,\"interrupted\":%s",
+               r->peak_rss_bytes, r->base_rss_bytes, r->procs, r->threads,
+               r->interrupted ? "true" : "false");
+    buf_puts(out, ",\"latency\":");
+    hist_to_json(&r->latency, out);
+    buf_puts(out, ",\"connect\":");
+    hist_to_json(&r->connect, out);
+    buf_puts(out, "}");
+}
+
+static int get_u64(const cJSON *o, const char *key, uint64_t *v)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(j) || !j->valuestring[0])
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(j->valuestring, &end, 10);
+    if (*end || errno || j->valuestring[0] == '-')
+        return -1;
+    *v = n;
+    return 0;
+}
+
+static int get_num(const cJSON *o, const char *key, double *v)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble) || j->valuedouble < 0)
+        return -1;
+    *v = j->valuedouble;
+    return 0;
+}
+
+static int get_hist(const cJSON *o, const char *key, hist_t *h)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsObject(j))
+        return -1;
+    char *text = cJSON_PrintUnformatted(j);
+    if (!text)
+        return -1;
+    int rc = hist_from_json(text, strlen(text), h);
+    cJSON_free(text);
+    return rc;
+}
+
+int bench_result_from_shard_json(const char *text, size_t len, bench_result_t *r)
+{
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    if (!o)
+        return -1;
+    int rc = -1;
+    bench_result_t t;
+    bench_result_init(&t);
+    uint64_t *cv = (uint64_t *)&t.c;
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "evcat_bench_shard");
+    if (!cJSON_IsNumber(ver) || ver->valueint != 1)
+        goto out;
+    if (get_u64(o, "target", &t.target) < 0)
+        goto out;
+    for (size_t i = 0; i < ARRAY_LEN(counter_names); i++)
+        if (get_u64(o, counter_names[i], &cv[i]) < 0)
+            goto out;
+    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(o, "errors");
+    if (!cJSON_IsObject(errs))
+        goto out;
+    for (int k = 0; k < BERR_COUNT; k++)
+        if (get_u64(errs, bench_err_name((bench_err_t)k), &t.c.errors[k]) < 0)
+            goto out;
+    double procs, threads;
+    if (get_u64(o, "m_sent", &t.m_sent) < 0 || get_u64(o, "m_received", &t.m_received) < 0 ||
+        get_u64(o, "m_bytes_sent", &t.m_bytes_sent) < 0 ||
+        get_u64(o, "m_bytes_received", &t.m_bytes_received) < 0 || get_num(o, "ramp_s", &t.ramp_s) < 0 ||
+        get_num(o, "measure_s", &t.measure_s) < 0 || get_num(o, "cpu_seconds", &t.cpu_seconds) < 0 ||
+        get_u64(o, "peak_rss_bytes", &t.peak_rss_bytes) < 0 ||
+        get_u64(o, "base_rss_bytes", &t.base_rss_bytes) < 0 || get_num(o, "procs", &procs) < 0 ||
+        get_num(o, "threads", &threads) < 0 || procs > 1e6 || threads > 1e6)
+        goto out;
+    t.procs = (unsigned)procs;
+    t.threads = (unsigned)threads;
+    const cJSON *intr = cJSON_GetObjectItemCaseSensitive(o, "interrupted");
+    if (!cJSON_IsBool(intr))
+        goto out;
+    t.interrupted = cJSON_IsTrue(intr);
+    if (get_hist(o, "latency", &t.latency) < 0 || get_hist(o, "connect", &t.connect) < 0)
+        goto out;
+    bench_result_merge(r, &t);
+    rc = 0;
+out:
+    bench_result_free(&t);
+    cJSON_Delete(o);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* bench_report: what a finished run says — the text summary (one column,
+ * or two side by side for two URLs), the JSON summary (the fields evcat(1) lists under BENCH), and
+ * the metrics --assert checks. */
+#ifndef EVCAT_BENCH_REPORT_H
+#define EVCAT_BENCH_REPORT_H
+
+#include <stdio.h>
+
+#include "bench_assert.h"
+#include "bench_run.h"
+
+typedef struct bench_report {
+    const char *url;      /* redacted for display */
+    const char *mode;     /* "echo", "subscribe", "sse" */
+    double connect_rate;  /* asked for */
+    const bench_result_t *r;
+} bench_report_t;
+
+void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m);
+
+/* The text summary of n (1 or 2) runs. */
+void bench_report_text(FILE *f, const bench_report_t *reps, size_t n);
+
+/* One run as the --json object (with the assertions' outcomes when given:
+ * ok[i] for asserts[i]). */
+void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
+                       const bool *ok, size_t nasserts);
+
+#endif

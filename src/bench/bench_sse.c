@@ -1,0 +1,524 @@
+/* bench_sse: the SSE driver of `evcat bench` — thousands of event streams
+ * per worker thread, each one libcurl transfer on one of the worker's own
+ * multi handles (curlm on the worker's loop, STREAMS_PER_MULTI streams
+ * each), each parsed by its own sse_parser.
+ *
+ * Memory is what bounds a run (19,000 streams in one process): per stream
+ * there is libcurl's easy handle and connection (most of it: ~12 KiB with a
+ * 1 KiB receive buffer), our sse_stream_t, and a parser created only once
+ * the stream is established, whose buffers grow to the largest event seen.
+ * Everything shared by the streams of a worker (request headers, the
+ * CURLOPT_RESOLVE entry) is built once per worker; nothing is shared
+ * between workers but the read-only config.
+ *
+ * Lifecycle of a stream: start() adds the transfer and puts the stream on
+ * the `pending` list (in start order, so its head is the oldest attempt and
+ * one timer enforces --connect-timeout up to the response head). The header
+ * callback validates the head (200, text/event-stream): established, moved
+ * to the `open` list, or refused (BERR_HTTP_STATUS). curl's callbacks never
+ * remove a transfer: they return an error and leave the reason in
+ * s->abort; the done callback (outside curl) accounts and frees the stream.
+ * close_all and the connect timer remove transfers themselves (outside
+ * curl's callbacks too). Each stream ends exactly once, in stream_end(). */
+#include "bench.h"
+#include "curl_multi.h"
+#include "exitcode.h"
+#include "sse_parser.h"
+#include "buf.h"
+#include "clock.h"
+#include "text.h"
+#include "stamp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CURL_WRITEFUNC_ERROR
+#define CURL_WRITEFUNC_ERROR 0xFFFFFFFF /* any value != the chunk size aborts */
+#endif
+
+/* Streams per libcurl multi handle. libcurl 7.88 finds a socket's transfer
+ * in a hash of 911 fixed buckets: with 10,000 streams on one multi handle
+ * each lookup walks chains of ~11 (several per event, each a cache miss),
+ * the largest user-space cost per event measured. A worker spreads its
+ * streams over several multi handles on its loop instead. */
+#define STREAMS_PER_MULTI 512
+
+/* curl's minimum receive buffer: ~12 KiB per stream in all (FIELD-NOTES),
+ * against ~15 KiB with the 16 KiB default. SSE events are small; a fast
+ * stream costs a few more write callbacks, not more memory. */
+#define STREAM_BUFFERSIZE 1024L
+
+/* Over TLS, libcurl 7.88 copies the request into the upload buffer (a
+ * retried SSL_write needs the same bytes) and keeps that buffer for the
+ * transfer's life: 64 KiB of heap per https stream by default, for a request
+ * head of a few hundred bytes. 16 KiB is curl's minimum. (Mostly untouched
+ * pages, so this saves address space and heap more than RSS.) */
+#define STREAM_UPLOAD_BUFFERSIZE 16384L
+
+/* Why curl's callbacks stopped a transfer (for the done callback). */
+enum stream_abort {
+    AB_NONE,
+    AB_STATUS,  /* the response head is not 200 text/event-stream */
+    AB_TOO_BIG, /* an event or line over --max-message */
+};
+
+typedef struct sse_worker sse_worker_t;
+
+typedef struct sse_stream {
+    curlm_xfer_t x;           /* x.easy owned */
+    sse_worker_t *sw;
+    curlm_t *m;               /* the multi handle it runs on (the worker's) */
+    sse_parser_t *parser;     /* owned; created when established */
+    struct sse_stream *prev, *next; /* on sw->pending or sw->open */
+    uint64_t index;           /* global connection index (source spreading) */
+    uint64_t started_ns;      /* mono_ns at start */
+    int sock_err;             /* errno of a failed socket()/bind() in opensocket */
+    bool established;
+    bool head_done;           /* the final response head has been validated */
+    uint8_t abort;            /* enum stream_abort */
+} sse_stream_t;
+
+typedef struct stream_list {
+    sse_stream_t *head, *tail;
+} stream_list_t;
+
+struct sse_worker {
+    bench_worker_t *w;
+    curlm_t **m;                 /* owned: nm multi handles, each owned */
+    size_t nm;
+    uint64_t started;            /* streams started (spreads them over m) */
+    struct curl_slist *headers;  /* owned: -H/--bearer + Accept + Cache-Control */
+    struct curl_slist *resolve;  /* owned: cfg->curl_resolve, or NULL */
+    stream_list_t pending;       /* started, head not validated yet (start order) */
+    stream_list_t open;          /* established */
+    loop_timer_t connect_timer;  /* the oldest pending stream's deadline */
+    uint64_t connect_timeout_ns; /* 0 = none */
+    uint64_t now_real;           /* real_ns for the current write callback, 0 = not read */
+};
+
+/* ---- lists ------------------------------------------------------------- */
+
+static void list_push(stream_list_t *l, sse_stream_t *s)
+{
+    s->next = NULL;
+    s->prev = l->tail;
+    if (l->tail)
+        l->tail->next = s;
+    else
+        l->head = s;
+    l->tail = s;
+}
+
+static void list_unlink(stream_list_t *l, sse_stream_t *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        l->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        l->tail = s->prev;
+    s->prev = s->next = NULL;
+}
+
+/* ---- ending a stream --------------------------------------------------- */
+
+enum end_how { END_FAILED, END_LOST, END_ENDED };
+
+/* The one place a stream ends: out of its list, out of curl, accounted,
+ * freed. Not from inside curl's callbacks (curlm_remove). */
+static void stream_end(sse_stream_t *s, enum end_how how, bench_err_t kind)
+{
+    sse_worker_t *sw = s->sw;
+    bench_worker_t *w = sw->w;
+    list_unlink(s->established ? &sw->open : &sw->pending, s);
+    curlm_remove(s->m, &s->x);
+    curl_easy_cleanup(s->x.easy);
+    sse_parser_free(s->parser);
+    free(s);
+    /* Accounting last: it may tell the coordinator this worker is done. */
+    if (how == END_FAILED)
+        bench_failed(w, kind);
+    else if (how == END_LOST)
+        bench_lost(w, kind);
+    else
+        bench_ended(w);
+}
+
+/* ---- parser callbacks -------------------------------------------------- */
+
+/* The hot path: one event. No allocation; one clock read per write
+ * callback, shared by the events it delivers (they arrived together). */
+static int on_event(void *ud, const sse_event_t *ev)
+{
+    sse_stream_t *s = ud;
+    sse_worker_t *sw = s->sw;
+    bench_worker_t *w = sw->w;
+    uint64_t sent;
+    bench_received(w, 1, ev->data_len);
+    if (stamp_json_u64(ev->data, ev->data_len, w->cfg->latency_field, &sent) < 0) {
+        bench_error(w, BERR_NO_TIMESTAMP);
+        return 0;
+    }
+    if (!sw->now_real)
+        sw->now_real = real_ns();
+    /* A sender's clock ahead of ours is zero latency, not a wrap. */
+    bench_latency(w, sw->now_real > sent ? sw->now_real - sent : 0);
+    return 0;
+}
+
+static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
+
+/* ---- curl callbacks ---------------------------------------------------- */
+
+/* "text/event-stream", optionally followed by parameters. */
+static bool is_event_stream(const char *ct)
+{
+    static const char want[] = "text/event-stream";
+    size_t n = sizeof(want) - 1;
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strlen(ct) < n || !ascii_ieq(ct, want, n))
+        return false;
+    char after = ct[n];
+    return after == '\0' || after == ';' || after == ' ' || after == '\t';
+}
+
+/* Each header line; the blank one ends a head. Interim (1xx) heads are
+ * skipped, the final one decides. Trailers come after head_done. */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    sse_stream_t *s = ud;
+    size_t len = size * n;
+    bool blank = (len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n');
+    if (s->head_done || !blank)
+        return len;
+    long code = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(s->x.easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 100 && code < 200)
+        return len;
+    s->head_done = true;
+    curl_easy_getinfo(s->x.easy, CURLINFO_CONTENT_TYPE, &ct);
+    if (code != 200 || !is_event_stream(ct)) {
+        s->abort = AB_STATUS;
+        return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
+    }
+    sse_worker_t *sw = s->sw;
+    s->parser = sse_parser_new(sw->w->cfg->max_message, &parser_cbs, s);
+    list_unlink(&sw->pending, s);
+    s->established = true;
+    list_push(&sw->open, s);
+    bench_connected(sw->w, mono_ns() - s->started_ns);
+    return len;
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *ud)
+{
+    sse_stream_t *s = ud;
+    size_t len = size * n;
+    if (!s->established) { /* a body without a validated head: cannot happen */
+        s->abort = AB_STATUS;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    s->sw->now_real = 0;
+    if (sse_parser_feed(s->parser, p, len, NULL) == SSE_ERR_TOO_BIG) {
+        s->abort = AB_TOO_BIG;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    return len;
+}
+
+/* Every socket of the stream comes from bench_socket: bound to the
+ * connection's source address; a failure's errno is kept to classify
+ * curl's CURLE_COULDNT_CONNECT (EMFILE, EADDRNOTAVAIL...). */
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    sse_stream_t *s = ud;
+    int fd = bench_socket(s->sw->w->cfg, a->family, a->socktype, a->protocol, s->index);
+    if (fd < 0) {
+        s->sock_err = -fd;
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+/* ---- outcome ----------------------------------------------------------- */
+
+static bool tls_error(CURLcode r)
+{
+    switch (r) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_CLIENTCERT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The kind of a transfer that ended before its head was validated. */
+static bench_err_t connect_kind(const sse_stream_t *s, CURLcode r)
+{
+    long oserr = 0;
+    if (tls_error(r))
+        return BERR_TLS;
+    switch (r) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return BERR_CONNECT_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        if (s->sock_err)
+            return bench_errno_kind(s->sock_err);
+        curl_easy_getinfo(s->x.easy, CURLINFO_OS_ERRNO, &oserr);
+        if (oserr)
+            return bench_errno_kind((int)oserr);
+        return r == CURLE_COULDNT_CONNECT ? BERR_CONNECT : BERR_RESET;
+    case CURLE_OK:           /* a response that ended within its head */
+    case CURLE_GOT_NOTHING:  /* closed before any response */
+    case CURLE_PARTIAL_FILE:
+        return BERR_CLOSED;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return BERR_PROTOCOL;
+    default:
+        return BERR_CONNECT;
+    }
+}
+
+/* The kind of an established stream's end. */
+static bench_err_t lost_kind(CURLcode r)
+{
+    switch (r) {
+    case CURLE_OK:           /* the server ended the response */
+    case CURLE_PARTIAL_FILE: /* ... without its last chunk */
+    case CURLE_GOT_NOTHING:
+        return BERR_CLOSED;
+    case CURLE_HTTP2:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return BERR_PROTOCOL;
+    default: /* read/write errors (ECONNRESET...), a stream killed by the peer */
+        return BERR_RESET;
+    }
+}
+
+/* Runs from curlm's drain, outside curl's callbacks. */
+static void on_done(curlm_xfer_t *x, CURLcode r)
+{
+    sse_stream_t *s = x->ud;
+    if (s->abort == AB_STATUS)
+        stream_end(s, END_FAILED, BERR_HTTP_STATUS);
+    else if (s->abort == AB_TOO_BIG)
+        stream_end(s, END_LOST, BERR_TOO_BIG);
+    else if (s->established)
+        stream_end(s, END_LOST, lost_kind(r));
+    else
+        stream_end(s, END_FAILED, connect_kind(s, r));
+}
+
+/* ---- the connect deadline ---------------------------------------------- */
+
+/* --connect-timeout covers everything up to a validated head (curl's own
+ * CURLOPT_CONNECTTIMEOUT stops at the TCP/TLS connect). Pending streams
+ * are in start order: only the head's deadline needs a timer. */
+static void arm_connect_timer(sse_worker_t *sw)
+{
+    if (!sw->connect_timeout_ns || !sw->pending.head)
+        return;
+    loop_timer_arm_at(sw->w->loop, &sw->connect_timer,
+                      sw->pending.head->started_ns + sw->connect_timeout_ns);
+}
+
+static void on_connect_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    sse_worker_t *sw = ud;
+    uint64_t now = mono_ns();
+    sse_stream_t *s;
+    while ((s = sw->pending.head) && now - s->started_ns >= sw->connect_timeout_ns)
+        stream_end(s, END_FAILED, BERR_CONNECT_TIMEOUT);
+    arm_connect_timer(sw);
+}
+
+/* ---- the driver -------------------------------------------------------- */
+
+static void sse_free(bench_worker_t *w);
+
+static int sse_init(bench_worker_t *w, char *err, size_t errlen)
+{
+    const bench_config_t *cfg = w->cfg;
+    sse_worker_t *sw = xcalloc(1, sizeof(*sw));
+    w->drv = sw;
+    sw->w = w;
+    loop_timer_init(&sw->connect_timer, on_connect_timer, sw);
+    sw->connect_timeout_ns = cfg->co ? cfg->co->connect_timeout_ms * 1000000u : 0;
+    /* Every stream keeps its connection: the cache must never close one to
+     * make room. One connection per stream even over HTTP/2 (a load test
+     * counts connections): no multiplexing. */
+    uint64_t n = w->nconns ? w->nconns : 1;
+    sw->nm = (size_t)((n + STREAMS_PER_MULTI - 1) / STREAMS_PER_MULTI);
+    sw->m = xcalloc(sw->nm, sizeof(*sw->m));
+    for (size_t i = 0; i < sw->nm; i++) {
+        sw->m[i] = curlm_new(w->loop);
+        if (!sw->m[i]) {
+            snprintf(err, errlen, "cannot create a libcurl multi handle");
+            goto fail;
+        }
+        CURLM *multi = curlm_multi(sw->m[i]);
+        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)STREAMS_PER_MULTI + 16);
+        curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    }
+
+    const conn_settings_t *co = cfg->co;
+    if (co)
+        for (const struct curl_slist *h = co->headers; h; h = h->next)
+            sw->headers = curl_slist_append(sw->headers, h->data);
+    if (!co || !conn_settings_has_header(co, "Accept"))
+        sw->headers = curl_slist_append(sw->headers, "Accept: text/event-stream");
+    if (!co || !conn_settings_has_header(co, "Cache-Control"))
+        sw->headers = curl_slist_append(sw->headers, "Cache-Control: no-cache");
+    if (!sw->headers) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (cfg->curl_resolve) {
+        sw->resolve = curl_slist_append(NULL, cfg->curl_resolve);
+        if (!sw->resolve) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    sse_free(w);
+    return -1;
+}
+
+static CURL *stream_easy(sse_stream_t *s)
+{
+    const sse_worker_t *sw = s->sw;
+    const bench_config_t *cfg = sw->w->cfg;
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, cfg->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, sw->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "evcat/" EVCAT_VERSION);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, STREAM_BUFFERSIZE);
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, STREAM_UPLOAD_BUFFERSIZE);
+    /* A proxy's CONNECT answer is not the stream's head. */
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    /* No reuse in either direction: a stream's connection is its own, and
+     * closed with it (an ended stream must not keep an fd in the cache). */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    if (sw->resolve)
+        curl_easy_setopt(e, CURLOPT_RESOLVE, sw->resolve);
+    if (cfg->co)
+        conn_settings_apply_curl(cfg->co, e); /* also NOSIGNAL and CONNECTTIMEOUT */
+    else
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A load test connects directly (proxy variables ignored), and -v is
+     * about the run, not a trace of every one of thousands of streams. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
+    return e;
+}
+
+static void sse_start(bench_worker_t *w, uint64_t index)
+{
+    sse_worker_t *sw = w->drv;
+    sse_stream_t *s = xcalloc(1, sizeof(*s));
+    s->sw = sw;
+    s->index = index;
+    s->started_ns = mono_ns();
+    s->x.ud = s;
+    s->x.done = on_done;
+    s->m = sw->m[sw->started++ % sw->nm];
+    s->x.easy = stream_easy(s);
+    bool was_idle = !sw->pending.head;
+    list_push(&sw->pending, s);
+    if (!s->x.easy || curlm_add(s->m, &s->x) != CURLM_OK) {
+        stream_end(s, END_FAILED, BERR_CONNECT);
+        return;
+    }
+    if (was_idle)
+        arm_connect_timer(sw);
+}
+
+static void end_list(stream_list_t *l)
+{
+    sse_stream_t *s;
+    while ((s = l->head))
+        stream_end(s, END_ENDED, BERR_COUNT);
+}
+
+/* SSE has nothing to say on the way out: ending a stream is closing its
+ * connection, at once, attempts still connecting included. */
+static void sse_close_all(bench_worker_t *w)
+{
+    sse_worker_t *sw = w->drv;
+    if (!sw)
+        return;
+    loop_timer_stop(w->loop, &sw->connect_timer);
+    end_list(&sw->pending);
+    end_list(&sw->open);
+}
+
+static void sse_abort_all(bench_worker_t *w)
+{
+    sse_close_all(w);
+}
+
+static void sse_free(bench_worker_t *w)
+{
+    sse_worker_t *sw = w->drv;
+    if (!sw)
+        return;
+    sse_close_all(w); /* nothing is left in a finished run; a failed init has none */
+    loop_timer_stop(w->loop, &sw->connect_timer);
+    for (size_t i = 0; sw->m && i < sw->nm; i++)
+        curlm_free(sw->m[i]);
+    free(sw->m);
+    curl_slist_free_all(sw->headers);
+    curl_slist_free_all(sw->resolve);
+    free(sw);
+    w->drv = NULL;
+}
+
+const bench_driver_t bench_sse_driver = {
+    .init = sse_init,
+    .start = sse_start,
+    .close_all = sse_close_all,
+    .abort_all = sse_abort_all,
+    .free = sse_free,
+};

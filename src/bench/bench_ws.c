@@ -1,0 +1,800 @@
+/* bench_ws: the WebSocket driver of evcat bench (echo and subscribe).
+ *
+ * Built for many connections per worker at a small, predictable cost:
+ *   - memory: one struct wsconn per connection (see its comment for the
+ *     size), everything else allocated only while needed — the handshake's
+ *     key and a response head that comes in pieces, unsent output while the
+ *     socket is full, a message only when it spans reads or fragments, a
+ *     control frame only when it is split. Reads land in one buffer per
+ *     worker; frames are built in one scratch buffer per worker. Framing is
+ *     wsframe's (a few dozen bytes of decoder state), not wslay's ~5 KiB.
+ *   - CPU: plain TCP uses recv/send directly (netio only for TLS, allocated
+ *     then); one read per readiness unless it filled the buffer (TLS: until
+ *     it would block, since OpenSSL may hold decrypted bytes epoll cannot
+ *     see); the echo messages due at one timer expiry go out in one send;
+ *     no allocation per message on the common path.
+ *
+ * Life of a connection, one state at a time, one timer re-armed per state:
+ *   CONNECTING (non-blocking connect) -> [TLS] -> HANDSHAKE (request sent,
+ *   101 awaited) -- all under --connect-timeout -- -> OPEN (echo: the timer
+ *   paces messages) -> [CLOSING: our close 1000 sent, the server's awaited].
+ * It ends exactly once: bench_failed before OPEN, bench_lost from OPEN on
+ * its own, bench_ended when we closed it (close_all/abort_all).
+ *
+ * Echo: message k of a connection is intended for rate_due(k) (open loop);
+ * its payload starts with the stamp (connection index, k, intended time)
+ * and latency is measured from the intended time when the echo arrives, so
+ * a stall delays every message it holds back. While unsent output waits
+ * for the socket, no new message is generated; the messages that become
+ * due meanwhile go out once it drains, each with its own intended time.
+ * Only the first STAMP_LEN payload bytes of an echo are kept. An echo
+ * that does not carry one of this connection's stamps counts as received,
+ * without a latency sample (a server may send other messages too).
+ *
+ * Subscribe: each text or binary message counts as received; its JSON's
+ * latency field (UNIX ns) gives the latency against our real-time clock
+ * (clock differences below zero count as 0); without the field the message
+ * is counted as a BERR_NO_TIMESTAMP error. */
+#include "bench.h"
+#include "transport.h"
+#include "buf.h"
+#include "clock.h"
+#include "ws_handshake.h"
+#include "ws_frame.h"
+#include "stamp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RBUF_SIZE   (64u << 10) /* one read's worth, per worker */
+#define SCRATCH_MIN (64u << 10) /* frames built for one write, per worker */
+/* Pongs are skipped while this much output already waits (a ping flood
+ * against a full socket must not grow memory; RFC 6455 5.5.3 lets us answer
+ * only the latest ping). */
+#define OUT_CONTROL_BOUND 4096
+
+enum { C_CONNECTING, C_TLS, C_HANDSHAKE, C_OPEN, C_CLOSING };
+
+/* A lazily allocated byte buffer: unsent output (from off), a message or
+ * a control frame being assembled. NULL when empty. */
+struct lbuf {
+    size_t off, len, cap;
+    uint8_t data[];
+};
+
+struct hs {
+    char key[WS_KEY_LEN + 1]; /* checked against Sec-WebSocket-Accept */
+    buf_t resp;               /* the response head, when it comes in pieces */
+};
+
+struct wsw;
+
+/* One connection. Kept small (248 bytes on x86-64): 19,000 of them are a
+ * few MiB. */
+struct wsconn {
+    struct wsconn *prev, *next; /* the worker's list, for close_all/abort_all */
+    struct wsw *ww;
+    transport_t *tls;               /* owned; NULL for plain TCP */
+    struct hs *hs;              /* owned; only during the handshake */
+    struct lbuf *out;           /* owned; unsent bytes, NULL when all written */
+    struct lbuf *msg;           /* owned; subscribe: a message spanning reads */
+    struct lbuf *ctl;           /* owned; a control frame spanning reads */
+    uint64_t start_ns;          /* start(): connect time is measured from here */
+    rate_t rate;                /* echo: the open-loop schedule */
+    loop_timer_t timer;         /* connect timeout, then echo pacing */
+    wsf_decoder_t dec;
+    int fd;                     /* owned (through tls when set) */
+    uint32_t index;             /* global connection index (low 32 bits, as in stamps) */
+    uint8_t state;
+    uint8_t stamp_len;          /* echo: bytes of stamp collected for this message */
+    bool close_sent;
+    uint8_t stamp[STAMP_LEN];
+};
+
+/* A worker's driver state. */
+struct wsw {
+    bench_worker_t *w;
+    const bench_config_t *cfg;
+    uint8_t *rbuf;         /* owned; RBUF_SIZE */
+    uint8_t *scratch;      /* owned; scratch_cap bytes */
+    size_t scratch_cap;
+    uint8_t *tmpl;         /* owned; echo payload: stamp space, then filler */
+    uint64_t rng;          /* mask keys */
+    bool echo_sends;       /* echo with a usable --message-rate */
+    struct wsconn *head;   /* every connection not yet ended */
+};
+
+_Static_assert(sizeof(struct wsconn) <= 256, "keep the per-connection state small");
+
+/* ---- small pieces ---- */
+
+static void lbuf_append(struct lbuf **bp, const void *p, size_t n)
+{
+    struct lbuf *b = *bp;
+    if (!b) {
+        size_t cap = n < 256 ? 256 : n;
+        b = xmalloc(sizeof(*b) + cap);
+        b->off = b->len = 0;
+        b->cap = cap;
+    } else if (b->len + n > b->cap) {
+        if (b->off) {
+            memmove(b->data, b->data + b->off, b->len - b->off);
+            b->len -= b->off;
+            b->off = 0;
+        }
+        if (b->len + n > b->cap) {
+            size_t cap = b->cap * 2;
+            if (cap < b->len + n)
+                cap = b->len + n;
+            b = xrealloc(b, sizeof(*b) + cap);
+            b->cap = cap;
+        }
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    *bp = b;
+}
+
+static void lbuf_free(struct lbuf **bp)
+{
+    free(*bp);
+    *bp = NULL;
+}
+
+static void scratch_reserve(struct wsw *ww, size_t n)
+{
+    if (n > ww->scratch_cap) {
+        free(ww->scratch);
+        ww->scratch = xmalloc(n);
+        ww->scratch_cap = n;
+    }
+}
+
+static loop_t *conn_loop(const struct wsconn *c)
+{
+    return c->ww->w->loop;
+}
+
+/* ---- the end of a connection (exactly once) ---- */
+
+static void conn_free(struct wsconn *c)
+{
+    struct wsw *ww = c->ww;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ww->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop_timer_stop(conn_loop(c), &c->timer);
+    loop_fd_del(conn_loop(c), c->fd);
+    if (c->tls) {
+        transport_close(c->tls);
+        free(c->tls);
+    } else {
+        close(c->fd);
+    }
+    if (c->hs) {
+        buf_free(&c->hs->resp);
+        free(c->hs);
+    }
+    free(c->out);
+    free(c->msg);
+    free(c->ctl);
+    free(c);
+}
+
+/* Ends c with the outcome its state implies: an attempt failed, an
+ * established connection was lost, or one we were closing ended. */
+static void conn_error(struct wsconn *c, bench_err_t kind)
+{
+    bench_worker_t *w = c->ww->w;
+    uint8_t st = c->state;
+    conn_free(c);
+    if (st < C_OPEN)
+        bench_failed(w, kind);
+    else if (st == C_CLOSING)
+        bench_ended(w);
+    else
+        bench_lost(w, kind);
+}
+
+static void conn_end(struct wsconn *c)
+{
+    bench_worker_t *w = c->ww->w;
+    conn_free(c);
+    bench_ended(w);
+}
+
+/* ---- I/O ---- */
+
+/* What to wait for, from the state (tcpkali's update_io_interest). */
+static void update_interest(struct wsconn *c)
+{
+    unsigned m;
+    if (c->state == C_CONNECTING)
+        m = LOOP_WRITE;
+    else if (c->state == C_TLS)
+        m = c->tls->read_wants | c->tls->write_wants;
+    else
+        m = (c->tls ? c->tls->read_wants : LOOP_READ) |
+            (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
+    loop_fd_mod(conn_loop(c), c->fd, m);
+}
+
+/* > 0 bytes, 0 at EOF, NETIO_AGAIN or NETIO_ERR (errno set for plain TCP). */
+static ssize_t io_read(struct wsconn *c, void *p, size_t n)
+{
+    if (c->tls)
+        return transport_read(c->tls, p, n);
+    for (;;) {
+        ssize_t r = recv(c->fd, p, n, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
+    }
+}
+
+static ssize_t io_write(struct wsconn *c, const void *p, size_t n)
+{
+    if (c->tls) {
+        struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+        return transport_writev(c->tls, &iov, 1);
+    }
+    for (;;) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
+    }
+}
+
+/* The error kind of a failed read or write. */
+static bench_err_t io_error_kind(const struct wsconn *c, int err)
+{
+    if (c->tls)
+        return c->tls->handshaken ? BERR_RESET : BERR_TLS;
+    bench_err_t k = bench_errno_kind(err);
+    return c->state >= C_OPEN && k == BERR_CONNECT ? BERR_RESET : k;
+}
+
+/* Writes p[0..n) after whatever is queued; what the socket does not take
+ * now is queued. Returns 0, or -1 when the connection ended (c is gone). */
+static int conn_write(struct wsconn *c, const void *p, size_t n)
+{
+    if (c->out) {
+        lbuf_append(&c->out, p, n);
+        return 0;
+    }
+    ssize_t r = io_write(c, p, n);
+    if (r == (ssize_t)n)
+        return 0;
+    if (r == NETIO_ERR) {
+        conn_error(c, io_error_kind(c, errno));
+        return -1;
+    }
+    size_t done = r > 0 ? (size_t)r : 0;
+    lbuf_append(&c->out, (const uint8_t *)p + done, n - done);
+    update_interest(c);
+    return 0;
+}
+
+/* Before closing the socket: one try at what is queued (a close frame
+ * behind other output), errors ignored — the connection ends anyway. */
+static void flush_last(struct wsconn *c)
+{
+    if (c->out)
+        (void)io_write(c, c->out->data + c->out->off, c->out->len - c->out->off);
+}
+
+/* A control frame (pong, close) built in the scratch buffer. */
+static int send_control(struct wsconn *c, unsigned op, const uint8_t *p, size_t n)
+{
+    struct wsw *ww = c->ww;
+    if (op == WSF_PONG && c->out && c->out->len - c->out->off > OUT_CONTROL_BOUND)
+        return 0;
+    size_t k = wsf_frame(ww->scratch, op, p, n, wsf_rand(&ww->rng));
+    return conn_write(c, ww->scratch, k);
+}
+
+static int send_close(struct wsconn *c, uint16_t code, const char *reason)
+{
+    struct wsw *ww = c->ww;
+    c->close_sent = true;
+    size_t k = wsf_close_frame(ww->scratch, code, reason, wsf_rand(&ww->rng));
+    return conn_write(c, ww->scratch, k);
+}
+
+/* ---- echo ---- */
+
+/* Sends every message that is due (as many as one scratch buffer holds,
+ * in one write), then arms the timer for the next. Nothing while output
+ * waits: the flush comes back here. Returns 0 or -1 (c is gone). */
+static int send_due(struct wsconn *c)
+{
+    struct wsw *ww = c->ww;
+    const bench_config_t *cfg = ww->cfg;
+    if (c->out || c->state != C_OPEN)
+        return 0;
+    uint64_t now = mono_ns(), intended;
+    unsigned op = cfg->binary ? WSF_BINARY : WSF_TEXT;
+    size_t flen = WSF_MAX_HEADER + cfg->size, used = 0;
+    uint64_t n = 0;
+    while (used + flen <= ww->scratch_cap && rate_pop(&c->rate, now, &intended)) {
+        uint32_t seq = (uint32_t)(rate_taken(&c->rate) - 1);
+        stamp_write(ww->tmpl, c->index, seq, intended);
+        uint32_t mask = wsf_rand(&ww->rng);
+        used += wsf_header(ww->scratch + used, op, true, cfg->size, mask);
+        wsf_mask_copy(ww->scratch + used, ww->tmpl, cfg->size, mask, 0);
+        used += cfg->size;
+        n++;
+    }
+    if (n) {
+        bench_sent(ww->w, n, n * cfg->size);
+        if (conn_write(c, ww->scratch, used) < 0)
+            return -1;
+    }
+    if (!c->out) {
+        uint64_t due = rate_next_due(&c->rate);
+        if (due != UINT64_MAX)
+            loop_timer_arm_at(conn_loop(c), &c->timer, due);
+    }
+    return 0;
+}
+
+static void echo_piece(struct wsconn *c, const wsf_event_t *ev)
+{
+    struct wsw *ww = c->ww;
+    if (c->stamp_len < STAMP_LEN && ev->len) {
+        size_t k = STAMP_LEN - c->stamp_len;
+        if (k > ev->len)
+            k = ev->len;
+        memcpy(c->stamp + c->stamp_len, ev->data, k);
+        c->stamp_len = (uint8_t)(c->stamp_len + k);
+    }
+    if (!ev->message_end)
+        return;
+    bench_received(ww->w, 1, ev->message_len);
+    uint32_t conn, seq;
+    uint64_t intended;
+    if (c->stamp_len == STAMP_LEN &&
+        stamp_read(c->stamp, STAMP_LEN, &conn, &seq, &intended) == 0 &&
+        conn == c->index) {
+        uint64_t now = mono_ns();
+        bench_latency(ww->w, now > intended ? now - intended : 0);
+    }
+    c->stamp_len = 0;
+}
+
+/* ---- subscribe ---- */
+
+static void sub_message(struct wsconn *c, const uint8_t *p, size_t n)
+{
+    struct wsw *ww = c->ww;
+    bench_received(ww->w, 1, n);
+    uint64_t ts;
+    if (stamp_json_u64((const char *)p, n, ww->cfg->latency_field, &ts) == 0) {
+        uint64_t now = real_ns();
+        bench_latency(ww->w, now > ts ? now - ts : 0);
+    } else {
+        bench_error(ww->w, BERR_NO_TIMESTAMP);
+    }
+}
+
+static void sub_piece(struct wsconn *c, const wsf_event_t *ev)
+{
+    if (ev->frame_start && ev->message_end && !c->msg) {
+        sub_message(c, ev->data, ev->len); /* whole in this read: no copy */
+        return;
+    }
+    if (ev->len)
+        lbuf_append(&c->msg, ev->data, ev->len); /* bounded: the decoder's 1009 */
+    if (!ev->message_end)
+        return;
+    if (c->msg)
+        sub_message(c, c->msg->data, c->msg->len);
+    else
+        sub_message(c, (const uint8_t *)"", 0);
+    lbuf_free(&c->msg);
+}
+
+/* ---- frames ---- */
+
+/* A control frame's piece; acts on its end. Returns 0 or -1 (c is gone). */
+static int control_piece(struct wsconn *c, const wsf_event_t *ev)
+{
+    const uint8_t *p = ev->data;
+    size_t n = ev->len;
+    if (!(ev->frame_start && ev->frame_end)) {
+        if (n)
+            lbuf_append(&c->ctl, p, n);
+        if (!ev->frame_end)
+            return 0;
+        p = c->ctl ? c->ctl->data : NULL;
+        n = c->ctl ? c->ctl->len : 0;
+    }
+    int rc = 0;
+    if (ev->opcode == WSF_PING) {
+        rc = send_control(c, WSF_PONG, p, n);
+    } else if (ev->opcode == WSF_CLOSE) {
+        /* Answer with the same code (none for none), then end: we do not
+         * wait for the server's FIN (a load tester need not linger). */
+        bool ours = c->state == C_CLOSING;
+        if (!c->close_sent && ev->close_code != 1005) {
+            uint8_t pl[2] = {(uint8_t)(ev->close_code >> 8), (uint8_t)ev->close_code};
+            if (send_control(c, WSF_CLOSE, pl, 2) < 0)
+                return -1;
+        } else if (!c->close_sent && send_control(c, WSF_CLOSE, NULL, 0) < 0) {
+            return -1;
+        }
+        flush_last(c);
+        if (ours)
+            conn_end(c);
+        else
+            conn_error(c, BERR_CLOSED);
+        return -1;
+    }
+    if (rc == 0)
+        lbuf_free(&c->ctl);
+    return rc;
+}
+
+/* Decodes p[0..n) of an open (or closing) connection. Returns 0 or -1. */
+static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
+{
+    bool echo = c->ww->cfg->kind == BENCH_WS_ECHO;
+    size_t off = 0;
+    while (off < n) {
+        wsf_event_t ev;
+        off += wsf_decode(&c->dec, p + off, n - off, &ev);
+        if (ev.type == WSF_EV_NONE)
+            break;
+        if (ev.type == WSF_EV_ERROR) {
+            if (!c->close_sent && send_close(c, ev.error_code, ev.error) < 0)
+                return -1;
+            flush_last(c);
+            conn_error(c, ev.error_code == 1009 ? BERR_TOO_BIG : BERR_PROTOCOL);
+            return -1;
+        }
+        if (ev.opcode & 0x08) {
+            if (control_piece(c, &ev) < 0)
+                return -1;
+        } else if (echo) {
+            echo_piece(c, &ev);
+        } else {
+            sub_piece(c, &ev);
+        }
+    }
+    return 0;
+}
+
+/* ---- establishing ---- */
+
+static int established(struct wsconn *c)
+{
+    struct wsw *ww = c->ww;
+    const bench_config_t *cfg = ww->cfg;
+    uint64_t now = mono_ns();
+    loop_timer_stop(conn_loop(c), &c->timer);
+    c->state = C_OPEN;
+    bench_connected(ww->w, now - c->start_ns);
+    for (size_t i = 0; i < cfg->non_open; i++) {
+        size_t n = strlen(cfg->on_open[i]);
+        scratch_reserve(ww, WSF_MAX_HEADER + n);
+        size_t k = wsf_frame(ww->scratch, WSF_TEXT, cfg->on_open[i], n, wsf_rand(&ww->rng));
+        if (conn_write(c, ww->scratch, k) < 0)
+            return -1;
+        bench_sent(ww->w, 1, n);
+    }
+    if (ww->echo_sends) {
+        rate_init(&c->rate, cfg->message_rate, now);
+        if (send_due(c) < 0)
+            return -1;
+    }
+    update_interest(c);
+    return 0;
+}
+
+/* Bytes of the 101 (and maybe frames after it). Returns 0 or -1. */
+static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
+{
+    const bench_config_t *cfg = c->ww->cfg;
+    struct hs *hs = c->hs;
+    const char *head = (const char *)p;
+    size_t len = n;
+    if (hs->resp.len) {
+        buf_append(&hs->resp, p, n);
+        head = hs->resp.p;
+        len = hs->resp.len;
+    }
+    ws_handshake_result_t res;
+    int rc = ws_parse_response(head, len, WS_MAX_HEAD_DEFAULT, hs->key, cfg->ws_req.protocols,
+                               cfg->ws_req.nprotocols, &res);
+    if (rc == WS_HS_NEED_MORE) {
+        if (!hs->resp.len)
+            buf_append(&hs->resp, p, n);
+        return 0;
+    }
+    if (rc != WS_HS_OK) {
+        conn_error(c, BERR_HANDSHAKE);
+        return -1;
+    }
+    c->hs = NULL; /* the rest may end c: free the head after */
+    int r = established(c);
+    if (r == 0 && len > res.head_len)
+        r = on_frames(c, (const uint8_t *)head + res.head_len, len - res.head_len);
+    buf_free(&hs->resp);
+    free(hs);
+    return r;
+}
+
+static int start_handshake(struct wsconn *c)
+{
+    const bench_config_t *cfg = c->ww->cfg;
+    c->hs = xcalloc(1, sizeof(*c->hs));
+    buf_init(&c->hs->resp);
+    ws_make_key(c->hs->key);
+    buf_t req;
+    buf_init(&req);
+    ws_build_request(&req, &cfg->ws_req, c->hs->key);
+    c->state = C_HANDSHAKE;
+    int rc = conn_write(c, req.p, req.len);
+    buf_free(&req);
+    if (rc == 0)
+        update_interest(c);
+    return rc;
+}
+
+static int tls_step(struct wsconn *c)
+{
+    int rc = transport_handshake(c->tls);
+    if (rc == 0)
+        return start_handshake(c);
+    if (rc == NETIO_AGAIN) {
+        update_interest(c);
+        return 0;
+    }
+    conn_error(c, BERR_TLS);
+    return -1;
+}
+
+static int on_connected(struct wsconn *c)
+{
+    const bench_config_t *cfg = c->ww->cfg;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        conn_error(c, bench_errno_kind(err));
+        return -1;
+    }
+    if (!cfg->tls)
+        return start_handshake(c);
+    c->tls = xmalloc(sizeof(*c->tls));
+    c->state = C_TLS;
+    if (transport_init_tls_client(c->tls, c->fd, cfg->ssl_ctx, cfg->host) < 0) {
+        conn_error(c, BERR_TLS);
+        return -1;
+    }
+    return tls_step(c);
+}
+
+/* ---- loop callbacks ---- */
+
+/* Reads what the socket has. Returns 0 or -1 (c is gone). */
+static int do_read(struct wsconn *c)
+{
+    struct wsw *ww = c->ww;
+    for (;;) {
+        ssize_t r = io_read(c, ww->rbuf, RBUF_SIZE);
+        if (r > 0) {
+            int rc = c->state == C_HANDSHAKE ? handshake_bytes(c, ww->rbuf, (size_t)r)
+                                             : on_frames(c, ww->rbuf, (size_t)r);
+            if (rc < 0)
+                return -1;
+            if (!c->tls && (size_t)r < RBUF_SIZE)
+                break; /* drained: spare the syscall that would say EAGAIN */
+            continue;
+        }
+        if (r == 0) {
+            if (c->state == C_HANDSHAKE)
+                conn_error(c, BERR_HANDSHAKE);
+            else
+                conn_error(c, BERR_CLOSED);
+            return -1;
+        }
+        if (r == NETIO_AGAIN)
+            break;
+        conn_error(c, io_error_kind(c, errno));
+        return -1;
+    }
+    if (c->tls)
+        update_interest(c); /* a TLS read may wait for writability */
+    return 0;
+}
+
+/* Writes what is queued. Returns 0 or -1 (c is gone). */
+static int flush(struct wsconn *c)
+{
+    while (c->out) {
+        struct lbuf *o = c->out;
+        ssize_t r = io_write(c, o->data + o->off, o->len - o->off);
+        if (r == NETIO_AGAIN)
+            break;
+        if (r < 0) {
+            conn_error(c, io_error_kind(c, errno));
+            return -1;
+        }
+        o->off += (size_t)r;
+        if (o->off == o->len)
+            lbuf_free(&c->out);
+    }
+    update_interest(c);
+    if (!c->out && c->state == C_OPEN && c->ww->echo_sends)
+        return send_due(c);
+    return 0;
+}
+
+static void on_io(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    (void)fd;
+    struct wsconn *c = ud;
+    switch (c->state) {
+    case C_CONNECTING:
+        on_connected(c);
+        return;
+    case C_TLS:
+        tls_step(c);
+        return;
+    default:
+        break;
+    }
+    /* TLS may want the other readiness for either direction. */
+    unsigned wr = c->tls ? c->tls->write_wants : LOOP_WRITE;
+    unsigned rd = c->tls ? c->tls->read_wants : LOOP_READ;
+    if (c->out && (events & (wr | LOOP_HUP)) && flush(c) < 0)
+        return;
+    if (events & (rd | LOOP_HUP))
+        do_read(c);
+}
+
+static void on_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct wsconn *c = ud;
+    if (c->state < C_OPEN)
+        conn_error(c, BERR_CONNECT_TIMEOUT);
+    else
+        send_due(c);
+}
+
+/* ---- the driver ---- */
+
+static int ws_init(bench_worker_t *w, char *err, size_t errlen)
+{
+    const bench_config_t *cfg = w->cfg;
+    if (cfg->kind == BENCH_WS_ECHO && cfg->size < STAMP_LEN) {
+        snprintf(err, errlen, "--size must be at least %d bytes in echo mode", STAMP_LEN);
+        return -1;
+    }
+    if (cfg->kind != BENCH_WS_ECHO && cfg->kind != BENCH_WS_SUBSCRIBE) {
+        snprintf(err, errlen, "the WebSocket driver runs echo and subscribe only");
+        return -1;
+    }
+    struct wsw *ww = xcalloc(1, sizeof(*ww));
+    ww->w = w;
+    ww->cfg = cfg;
+    ww->rbuf = xmalloc(RBUF_SIZE);
+    ww->scratch_cap = SCRATCH_MIN;
+    if (cfg->kind == BENCH_WS_ECHO && WSF_MAX_HEADER + cfg->size > ww->scratch_cap)
+        ww->scratch_cap = WSF_MAX_HEADER + cfg->size;
+    ww->scratch = xmalloc(ww->scratch_cap);
+    ww->rng = (mono_ns() ^ ((uint64_t)w->id << 32) ^ 0x9e3779b97f4a7c15ull) | 1;
+    if (cfg->kind == BENCH_WS_ECHO) {
+        ww->tmpl = xmalloc(cfg->size);
+        for (size_t i = 0; i < cfg->size; i++)
+            ww->tmpl[i] = (uint8_t)('a' + i % 26);
+        rate_t probe;
+        ww->echo_sends = rate_init(&probe, cfg->message_rate, 0) == 0;
+    }
+    w->drv = ww;
+    return 0;
+}
+
+static void ws_start(bench_worker_t *w, uint64_t index)
+{
+    struct wsw *ww = w->drv;
+    const bench_config_t *cfg = ww->cfg;
+    int fd = bench_socket(cfg, cfg->addr.ss_family, SOCK_STREAM, 0, index);
+    if (fd < 0) {
+        bench_failed(w, bench_errno_kind(-fd));
+        return;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    uint64_t start = mono_ns();
+    if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        bench_failed(w, bench_errno_kind(e));
+        return;
+    }
+    struct wsconn *c = xcalloc(1, sizeof(*c));
+    c->ww = ww;
+    c->fd = fd;
+    c->index = (uint32_t)index;
+    c->start_ns = start;
+    c->state = C_CONNECTING;
+    wsf_decoder_init(&c->dec, cfg->max_message);
+    loop_timer_init(&c->timer, on_timer, c);
+    c->next = ww->head;
+    if (ww->head)
+        ww->head->prev = c;
+    ww->head = c;
+    int rc = loop_fd_add(w->loop, fd, LOOP_WRITE, on_io, c);
+    if (rc < 0) {
+        conn_error(c, bench_errno_kind(-rc));
+        return;
+    }
+    if (cfg->co && cfg->co->connect_timeout_ms)
+        loop_timer_arm_ms(w->loop, &c->timer, cfg->co->connect_timeout_ms);
+}
+
+static void ws_close_all(bench_worker_t *w)
+{
+    struct wsw *ww = w->drv;
+    struct wsconn *next;
+    for (struct wsconn *c = ww->head; c; c = next) {
+        next = c->next;
+        if (c->state < C_OPEN) {
+            conn_end(c);
+        } else if (c->state == C_OPEN) {
+            loop_timer_stop(w->loop, &c->timer);
+            c->state = C_CLOSING;
+            if (!c->close_sent && send_close(c, 1000, NULL) < 0)
+                continue;
+        }
+    }
+}
+
+static void ws_abort_all(bench_worker_t *w)
+{
+    struct wsw *ww = w->drv;
+    while (ww->head)
+        conn_end(ww->head);
+}
+
+static void ws_free(bench_worker_t *w)
+{
+    struct wsw *ww = w->drv;
+    if (!ww)
+        return;
+    while (ww->head)
+        conn_free(ww->head); /* none should be left: no accounting */
+    free(ww->rbuf);
+    free(ww->scratch);
+    free(ww->tmpl);
+    free(ww);
+    w->drv = NULL;
+}
+
+const bench_driver_t bench_ws_driver = {
+    .init = ws_init,
+    .start = ws_start,
+    .close_all = ws_close_all,
+    .abort_all = ws_abort_all,
+    .free = ws_free,
+};

@@ -1,0 +1,244 @@
+#include "cliopt.h"
+#include "exitcode.h"
+#include "http_request.h"
+#include "diag.h"
+#include "units.h"
+#include "buf.h"
+#include "clock.h"
+#include "text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char conn_opts_help[] =
+    "  -H, --header 'Name: value'  add a request header (repeatable)\n"
+    "  -u, --user USER:PASSWORD    HTTP basic authentication\n"
+    "      --bearer TOKEN          send 'Authorization: Bearer TOKEN'\n"
+    "      --cacert FILE           trust the CA certificates in FILE (PEM)\n"
+    "      --cert FILE             client certificate (PEM)\n"
+    "      --key FILE              client certificate's private key (PEM)\n"
+    "  -k, --insecure              do not verify the server's certificate\n"
+    "  -x, --proxy URL             proxy (http_proxy, https_proxy, no_proxy honoured)\n"
+    "      --connect-timeout DUR   give up connecting after DUR (default 30s)\n"
+    "  -v, --verbose               handshake and lifecycle detail on stderr (secrets redacted)\n"
+    "  -q, --quiet                 errors only on stderr\n"
+    "  -o, --format FMT            pretty, raw or json (default: pretty on a terminal, else raw)\n"
+    "      --color WHEN            auto, always or never (default auto; honours NO_COLOR)\n"
+    "      --record FILE           record every message (both directions) to FILE (JSON Lines)\n";
+
+const char ws_opts_help[] =
+    "      --subprotocol P         offer subprotocol P (repeatable; the server must pick one)\n"
+    "      --origin ORIGIN         send Origin: ORIGIN\n"
+    "      --ping-interval DUR     ping every DUR; no pong by the next ping = a dead peer\n"
+    "      --on-open MSG           send MSG right after the handshake (repeatable)\n"
+    "      --binary                send messages as binary frames\n"
+    "      --max-message SIZE      largest incoming message (default 16M; close 1009 beyond)\n"
+    "      --reconnect             reconnect with backoff after the connection ends\n";
+
+void ws_cli_opts_init(ws_cli_opts_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->max_message = 16u << 20;
+    w->max_retries = -1;
+}
+
+int ws_cli_opts_check(const ws_cli_opts_t *w, const char *cmd)
+{
+    if (w->max_retries >= 0 && !w->reconnect) {
+        diag_error("%s: --max-retries needs --reconnect (a WebSocket connection is not retried "
+                  "without it)",
+                  cmd);
+        return -1;
+    }
+    return 0;
+}
+
+int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_SUBPROTOCOL:
+        if (w->nprotocols == WS_MAX_LIST || !*arg || strpbrk(arg, " ,\t\r\n")) {
+            diag_error("%s: --subprotocol '%s' is not a single protocol token", cmd, arg);
+            return -1;
+        }
+        w->protocols[w->nprotocols++] = arg;
+        break;
+    case OPT_ORIGIN:
+        if (strpbrk(arg, "\r\n")) {
+            diag_error("%s: --origin must not contain a line break", cmd);
+            return -1;
+        }
+        w->origin = arg;
+        break;
+    case OPT_PING_INTERVAL:
+        if (parse_duration_ms(arg, &w->ping_interval_ms) < 0 || w->ping_interval_ms == 0) {
+            diag_error("%s: --ping-interval '%s' is not a duration such as 30s", cmd, arg);
+            return -1;
+        }
+        break;
+    case OPT_ON_OPEN:
+        if (w->non_open == WS_MAX_LIST) {
+            diag_error("%s: at most %d --on-open messages", cmd, WS_MAX_LIST);
+            return -1;
+        }
+        w->on_open[w->non_open++] = arg;
+        break;
+    case OPT_BINARY:
+        w->binary = true;
+        break;
+    case OPT_MAX_MESSAGE:
+        if (parse_size(arg, &w->max_message) < 0 || w->max_message < 125 ||
+            w->max_message > (1u << 30)) {
+            diag_error("%s: --max-message '%s' is not a size from 125 to 1G", cmd, arg);
+            return -1;
+        }
+        break;
+    case OPT_RECONNECT:
+        w->reconnect = true;
+        break;
+    case OPT_MAX_RETRIES: {
+        uint64_t v;
+        if (parse_uint(arg, 1000000000, &v) < 0) {
+            diag_error("%s: --max-retries '%s' is not a whole number", cmd, arg);
+            return -1;
+        }
+        w->max_retries = (int64_t)v;
+        return 1; /* SSE's too: not a WebSocket-only option */
+    }
+    default:
+        return 0;
+    }
+    w->any = true;
+    return 1;
+}
+
+void conn_opts_init(conn_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    conn_settings_init(&o->net);
+    o->color = COLOR_AUTO;
+}
+
+void conn_opts_free(conn_opts_t *o)
+{
+    conn_settings_free(&o->net);
+    memset(o, 0, sizeof(*o));
+}
+
+
+/* "Name: value" with a token name and no CR/LF anywhere (header injection). */
+static int check_header(const char *cmd, const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h) {
+        diag_error("%s: --header '%s' is not of the form 'Name: value'", cmd, h);
+        return -1;
+    }
+    for (const char *p = h; p < colon; p++) {
+        if (!http_is_tchar((unsigned char)*p)) {
+            diag_error("%s: --header '%s' has an invalid character in its name", cmd, h);
+            return -1;
+        }
+    }
+    if (strpbrk(h, "\r\n")) {
+        diag_error("%s: --header value must not contain a line break", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_readable(const char *cmd, const char *opt, const char *path)
+{
+    if (access(path, R_OK) != 0) {
+        diag_error("%s: cannot read %s file '%s': %s", cmd, opt, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int conn_opts_handle(conn_opts_t *o, const char *cmd, int c, const char *arg)
+{
+    switch (c) {
+    case 'H':
+        if (check_header(cmd, arg) < 0)
+            return -1;
+        o->net.headers = curl_slist_append(o->net.headers, arg);
+        return 1;
+    case 'u':
+        if (!strchr(arg, ':')) {
+            diag_error("%s: --user needs USER:PASSWORD", cmd);
+            return -1;
+        }
+        conn_settings_set_userpwd(&o->net, arg);
+        return 1;
+    case OPT_BEARER: {
+        if (!*arg || strpbrk(arg, "\r\n")) {
+            diag_error("%s: --bearer needs a token without line breaks", cmd);
+            return -1;
+        }
+        conn_settings_set_bearer(&o->net, arg);
+        return 1;
+    }
+    case OPT_CACERT:
+        o->net.cacert = arg;
+        return check_readable(cmd, "--cacert", arg) < 0 ? -1 : 1;
+    case OPT_CERT:
+        o->net.cert = arg;
+        return check_readable(cmd, "--cert", arg) < 0 ? -1 : 1;
+    case OPT_KEY:
+        o->net.key = arg;
+        return check_readable(cmd, "--key", arg) < 0 ? -1 : 1;
+    case 'k':
+        o->net.insecure = true;
+        return 1;
+    case 'x':
+        o->net.proxy = arg;
+        return 1;
+    case OPT_CONNECT_TIMEOUT:
+        if (parse_duration_ms(arg, &o->net.connect_timeout_ms) < 0 || o->net.connect_timeout_ms == 0) {
+            diag_error("%s: --connect-timeout '%s' is not a duration such as 10s or 500ms", cmd,
+                      arg);
+            return -1;
+        }
+        return 1;
+    case 'v':
+        diag_level = diag_level < 0 ? 1 : diag_level + 1;
+        return 1;
+    case 'q':
+        diag_level = -1;
+        return 1;
+    case 'o':
+        if (out_parse_format(arg, &o->format) < 0) {
+            diag_error("%s: --format '%s' is not one of pretty, raw, json", cmd, arg);
+            return -1;
+        }
+        o->format_set = true;
+        return 1;
+    case OPT_COLOR:
+        if (out_parse_color(arg, &o->color) < 0) {
+            diag_error("%s: --color '%s' is not one of auto, always, never", cmd, arg);
+            return -1;
+        }
+        return 1;
+    case OPT_RECORD:
+        if (!*arg) {
+            diag_error("%s: --record needs a file name", cmd);
+            return -1;
+        }
+        o->record = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void conn_opts_finish(conn_opts_t *o)
+{
+    if (!o->format_set)
+        o->format = out_default_format(STDOUT_FILENO);
+    diag_color = out_use_color(o->color, STDERR_FILENO);
+}
+

@@ -1,0 +1,608 @@
+/* evcat listen URL — tail a stream: SSE over http(s), or a raw SSE capture
+ * on stdin ("-"). */
+#include "cliopt.h"
+#include "cmd_ws.h"
+#include "curl_multi.h"
+#include "commands.h"
+#include "exitcode.h"
+#include "loop.h"
+#include "diag.h"
+#include "output.h"
+#include "units.h"
+#include "sse_client.h"
+#include "sse_parser.h"
+#include "buf.h"
+#include "clock.h"
+#include "recording.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_EVENT (16u << 20)
+#define MAX_BODY          (64u << 20) /* -d @FILE */
+#define STDIN_CHUNK       (256u << 10)
+
+enum {
+    OPT_EVENT = OPT_CMD,
+    OPT_LAST_EVENT_ID,
+    OPT_NO_RECONNECT,
+    OPT_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_HTTP11,
+    OPT_HTTP2,
+    OPT_MAX_EVENT_SIZE,
+};
+
+static const char usage_text[] =
+    "Usage: evcat listen [OPTIONS] URL\n"
+    "\n"
+    "Tail a stream. http:// and https:// URLs are Server-Sent Events, with\n"
+    "EventSource semantics (reconnect, retry, Last-Event-ID); ws:// and wss://\n"
+    "URLs are WebSocket (incoming messages are printed); - parses a raw event\n"
+    "stream from standard input (curl -N URL | evcat listen -).\n"
+    "\n"
+    "Both:\n"
+    "  -n, --count N               exit 0 after N events or messages\n"
+    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
+    "      --max-retries N         give up after N reconnection attempts in all\n"
+    "                              (WebSocket: with --reconnect)\n"
+    "\n"
+    "SSE options:\n"
+    "  -X, --request METHOD        request method (default GET, POST with --data)\n"
+    "  -d, --data DATA|@FILE       send DATA (or FILE's contents, @- for stdin) as the body\n"
+    "      --event TYPE            print only events of TYPE (repeatable)\n"
+    "      --last-event-id ID      send Last-Event-ID: ID on the first connect\n"
+    "      --no-reconnect          end when the stream ends (exit 0) or breaks (exit 1)\n"
+    "      --idle-timeout DUR      treat DUR without an event or comment as a drop\n"
+    "      --http1.1, --http2      HTTP version to use\n"
+    "      --max-event-size SIZE   largest line or event accepted (default 16M)\n"
+    "  -h, --help                  this help\n"
+    "\n"
+    "WebSocket options:\n";
+
+struct listen {
+    loop_t *loop;
+    out_t out;
+    const char **types; /* --event filters; argv strings */
+    size_t ntypes;
+    uint64_t count;     /* 0: unlimited */
+    uint64_t shown;
+    int exit_code;
+    rec_writer_t rec;   /* --record (rec.fd < 0: none) */
+    bool done;
+
+    /* stdin mode */
+    sse_parser_t *parser;
+    char *inbuf;
+    loop_timer_t read_timer; /* for regular files, which epoll cannot watch */
+    const char *map;         /* a regular file on stdin, mapped; owned */
+    size_t map_len, map_pos, map_dropped;
+};
+
+static void finish(struct listen *L, int code)
+{
+    if (L->done)
+        return;
+    L->done = true;
+    L->exit_code = code;
+    loop_stop(L->loop);
+}
+
+static bool wanted(const struct listen *L, const sse_event_t *ev)
+{
+    if (!L->ntypes)
+        return true;
+    for (size_t i = 0; i < L->ntypes; i++)
+        if (strlen(L->types[i]) == ev->type_len && memcmp(L->types[i], ev->type, ev->type_len) == 0)
+            return true;
+    return false;
+}
+
+static void flush_out(struct listen *L)
+{
+    int code;
+    if (!out_flush_checked(&L->out, &code))
+        finish(L, code);
+}
+
+static int on_event(void *ud, const sse_event_t *ev)
+{
+    struct listen *L = ud;
+    if (L->done)
+        return 1;
+    bool rec = rec_active(&L->rec);
+    uint64_t now = rec || L->out.format != OUT_RAW ? real_ns() : 0;
+    /* A recording holds every event received, --event filter or not: it is
+     * the stream as it came, for replay --serve to play again. */
+    if (rec)
+        rec_sse_event(&L->rec, ev, now);
+    if (!wanted(L, ev))
+        return 0;
+    out_sse_event(&L->out, ev, now);
+    L->shown++;
+    if (L->count && L->shown >= L->count) {
+        flush_out(L);
+        finish(L, EXIT_OK);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_batch(void *ud)
+{
+    flush_out(ud);
+}
+
+static void on_end(void *ud, int code)
+{
+    struct listen *L = ud;
+    flush_out(L);
+    finish(L, code);
+}
+
+static void on_signal(loop_t *l, int signo, void *ud)
+{
+    (void)l;
+    struct listen *L = ud;
+    flush_out(L);
+    diag_info("interrupted");
+    finish(L, signo == SIGINT ? EXIT_INTERRUPTED : 128 + signo);
+}
+
+static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct listen *L = ud;
+    flush_out(L);
+    if (L->count && L->shown < L->count) {
+        diag_error("--timeout reached after %llu of %llu events", (unsigned long long)L->shown,
+                  (unsigned long long)L->count);
+        finish(L, EXIT_TIMEOUT);
+    } else {
+        finish(L, EXIT_OK);
+    }
+}
+
+/* ---- stdin: a raw event stream ---- */
+
+static void stdin_read(struct listen *L, int fd)
+{
+    ssize_t n = read(fd, L->inbuf, STDIN_CHUNK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (n < 0)
+            diag_error("reading standard input failed: %s", strerror(errno));
+        sse_parser_end(L->parser);
+        flush_out(L);
+        finish(L, n < 0 ? EXIT_FAIL : EXIT_OK);
+        return;
+    }
+    int rc = sse_parser_feed(L->parser, L->inbuf, (size_t)n, NULL);
+    flush_out(L);
+    if (rc == SSE_ERR_TOO_BIG) {
+        diag_error("standard input: an event or line exceeded --max-event-size");
+        finish(L, EXIT_FAIL);
+    }
+}
+
+static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    (void)events;
+    stdin_read(ud, fd);
+}
+
+/* A mapped file is parsed where it lies: reading it would cost a copy of
+ * every byte, which is most of the time spent on a large capture. One slice
+ * per loop round keeps signals and --timeout responsive. */
+static void map_feed(struct listen *L)
+{
+    size_t n = L->map_len - L->map_pos;
+    if (n == 0) {
+        sse_parser_end(L->parser);
+        flush_out(L);
+        finish(L, EXIT_OK);
+        return;
+    }
+    if (n > STDIN_CHUNK * 4)
+        n = STDIN_CHUNK * 4;
+    int rc = sse_parser_feed(L->parser, L->map + L->map_pos, n, NULL);
+    L->map_pos += n;
+    flush_out(L);
+    /* Parsed pages leave our RSS (the parser copied what it keeps), so a
+     * capture of any size is parsed in bounded memory. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t done = L->map_pos / page * page;
+    if (done > L->map_dropped) {
+        madvise((void *)(L->map + L->map_dropped), done - L->map_dropped, MADV_DONTNEED);
+        L->map_dropped = done;
+    }
+    if (rc == SSE_ERR_TOO_BIG) {
+        diag_error("standard input: an event or line exceeded --max-event-size");
+        finish(L, EXIT_FAIL);
+    }
+}
+
+static void on_read_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    struct listen *L = ud;
+    if (L->map)
+        map_feed(L);
+    else
+        stdin_read(L, STDIN_FILENO);
+    if (!L->done)
+        loop_timer_arm(l, t, 0);
+}
+
+static void map_stdin(struct listen *L)
+{
+    struct stat st;
+    if (fstat(STDIN_FILENO, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+        return;
+    off_t pos = lseek(STDIN_FILENO, 0, SEEK_CUR);
+    if (pos < 0 || pos >= st.st_size)
+        return;
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, STDIN_FILENO, 0);
+    if (p == MAP_FAILED)
+        return; /* read() will do */
+    madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+    L->map = p;
+    L->map_len = (size_t)st.st_size;
+    L->map_pos = (size_t)pos;
+}
+
+static int run_stdin(struct listen *L, size_t max_event)
+{
+    static const sse_parser_callbacks_t cbs = {.on_event = on_event};
+    L->parser = sse_parser_new(max_event, &cbs, L);
+    L->inbuf = xmalloc(STDIN_CHUNK);
+    map_stdin(L);
+    int fl = fcntl(STDIN_FILENO, F_GETFL);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+    if (L->map || loop_fd_add(L->loop, STDIN_FILENO, LOOP_READ, on_stdin, L) < 0) {
+        /* A regular file or /dev/null: always readable, so read a chunk per
+         * loop round instead, which keeps signals and --timeout working. */
+        loop_timer_init(&L->read_timer, on_read_timer, L);
+        loop_timer_arm(L->loop, &L->read_timer, 0);
+    }
+    int rc = loop_run(L->loop);
+    if (loop_timer_armed(&L->read_timer))
+        loop_timer_stop(L->loop, &L->read_timer);
+    loop_fd_del(L->loop, STDIN_FILENO);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, fl);
+    sse_parser_free(L->parser);
+    free(L->inbuf);
+    if (L->map)
+        munmap((void *)L->map, L->map_len);
+    return rc;
+}
+
+/* ---- option helpers ---- */
+
+static int read_body(const char *arg, buf_t *body)
+{
+    if (arg[0] != '@') {
+        buf_append(body, arg, strlen(arg));
+        return 0;
+    }
+    const char *path = arg + 1;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        diag_error("listen: cannot read --data file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (body->len + n > MAX_BODY) {
+            diag_error("listen: --data file '%s' is larger than %u MiB", path, MAX_BODY >> 20);
+            if (f != stdin)
+                fclose(f);
+            return -1;
+        }
+        buf_append(body, chunk, n);
+    }
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        diag_error("listen: cannot read --data file '%s'", path);
+        return -1;
+    }
+    if (!body->p)
+        buf_append(body, "", 0);
+    return 0;
+}
+
+static int check_url(const char *url)
+{
+    CURLU *u = curl_url();
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    char *host = NULL;
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK) {
+        diag_error("listen: '%s' is not a valid URL: %s", url, curl_url_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The option getopt_long just returned, as the user wrote it: "-X POST"
+ * leaves optarg as its own argv entry, "--event=x" does not. */
+static const char *given_option(char **argv, const char *arg)
+{
+    return arg && arg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+}
+
+/* Options that mean something only for a connection: with - (standard
+ * input) they would be ignored, so they are refused. */
+static bool connection_only(int c)
+{
+    switch (c) {
+    case 'H': case 'u': case 'k': case 'x': case 'X': case 'd':
+    case OPT_BEARER: case OPT_CACERT: case OPT_CERT: case OPT_KEY: case OPT_CONNECT_TIMEOUT:
+    case OPT_SUBPROTOCOL: case OPT_ORIGIN: case OPT_PING_INTERVAL: case OPT_ON_OPEN:
+    case OPT_BINARY: case OPT_MAX_MESSAGE: case OPT_RECONNECT: case OPT_MAX_RETRIES:
+    case OPT_LAST_EVENT_ID: case OPT_NO_RECONNECT: case OPT_IDLE_TIMEOUT:
+    case OPT_HTTP11: case OPT_HTTP2:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int cmd_listen(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CONN_LONGOPTS,
+        WS_LONGOPTS,
+        {"request", required_argument, NULL, 'X'},
+        {"data", required_argument, NULL, 'd'},
+        {"event", required_argument, NULL, OPT_EVENT},
+        {"last-event-id", required_argument, NULL, OPT_LAST_EVENT_ID},
+        {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
+        RETRY_LONGOPTS,
+        {"count", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"http1.1", no_argument, NULL, OPT_HTTP11},
+        {"http2", no_argument, NULL, OPT_HTTP2},
+        {"max-event-size", required_argument, NULL, OPT_MAX_EVENT_SIZE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    conn_opts_t co;
+    conn_opts_init(&co);
+    ws_cli_opts_t w;
+    ws_cli_opts_init(&w);
+    const char *sse_only = NULL; /* the first option given that means nothing for WebSocket */
+    const char *conn_only = NULL; /* the first that means nothing for standard input */
+    sse_client_opts_t so = {
+        .max_event = DEFAULT_MAX_EVENT,
+        .reconnect = true,
+        .max_retries = -1,
+        .http_version = CURL_HTTP_VERSION_NONE,
+    };
+    struct listen L = {.exit_code = EXIT_OK, .rec.fd = -1};
+    const char *types[64];
+    buf_t body;
+    buf_init(&body);
+    bool have_body = false;
+    uint64_t timeout_ms = 0;
+    int rc = EXIT_USAGE, c;
+    curlm_t *m = NULL;
+    sse_client_t *client = NULL;
+
+    L.types = types;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
+        if (!conn_only && connection_only(c))
+            conn_only = given_option(argv, optarg);
+        int h = conn_opts_handle(&co, "listen", c, optarg);
+        if (h == 0)
+            h = ws_cli_opts_handle(&w, "listen", c, optarg);
+        if (h < 0)
+            goto out;
+        if (h > 0)
+            continue;
+        uint64_t v;
+        if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?' && !sse_only)
+            sse_only = given_option(argv, optarg);
+        switch (c) {
+        case 'h':
+            printf("%s%s\nShared options:\n%s", usage_text, ws_opts_help, conn_opts_help);
+            rc = EXIT_OK;
+            goto out;
+        case 'X':
+            if (!*optarg || strpbrk(optarg, " \t\r\n")) {
+                diag_error("listen: --request '%s' is not an HTTP method", optarg);
+                goto out;
+            }
+            so.method = optarg;
+            break;
+        case 'd':
+            if (read_body(optarg, &body) < 0)
+                goto out;
+            have_body = true;
+            break;
+        case OPT_EVENT:
+            if (L.ntypes == ARRAY_LEN(types)) {
+                diag_error("listen: at most %zu --event filters", ARRAY_LEN(types));
+                goto out;
+            }
+            types[L.ntypes++] = optarg;
+            break;
+        case OPT_LAST_EVENT_ID:
+            if (strpbrk(optarg, "\r\n")) {
+                diag_error("listen: --last-event-id must not contain a line break");
+                goto out;
+            }
+            so.last_event_id = optarg;
+            break;
+        case OPT_NO_RECONNECT:
+            so.reconnect = false;
+            break;
+        case 'n':
+            if (parse_uint(optarg, UINT64_MAX, &L.count) < 0 || L.count == 0) {
+                diag_error("listen: --count '%s' is not a positive whole number", optarg);
+                goto out;
+            }
+            break;
+        case OPT_TIMEOUT:
+            if (parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms == 0) {
+                diag_error("listen: --timeout '%s' is not a duration such as 10s or 500ms", optarg);
+                goto out;
+            }
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (parse_duration_ms(optarg, &so.idle_timeout_ms) < 0 || so.idle_timeout_ms == 0) {
+                diag_error("listen: --idle-timeout '%s' is not a duration such as 30s", optarg);
+                goto out;
+            }
+            break;
+        case OPT_HTTP11:
+            so.http_version = CURL_HTTP_VERSION_1_1;
+            break;
+        case OPT_HTTP2:
+            so.http_version = CURL_HTTP_VERSION_2_0;
+            break;
+        case OPT_MAX_EVENT_SIZE:
+            if (parse_size(optarg, &v) < 0 || v < 16 || v > (1u << 30)) {
+                diag_error("listen: --max-event-size '%s' is not a size from 16 to 1G", optarg);
+                goto out;
+            }
+            so.max_event = (size_t)v;
+            break;
+        case ':':
+            diag_error("listen: option '%s' needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            diag_error("listen: unknown option '%s' (see 'evcat listen --help')", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        diag_error(optind >= argc ? "listen: a URL is needed (see 'evcat listen --help')"
+                                 : "listen: one URL only, got '%s' too",
+                  optind < argc - 1 ? argv[optind + 1] : "");
+        goto out;
+    }
+    const char *url = argv[optind];
+    conn_opts_finish(&co);
+    bool from_stdin = strcmp(url, "-") == 0;
+    char *owned_url = NULL;
+    if (!from_stdin) {
+        if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
+            if (sse_only) {
+                diag_error("listen: %s is an SSE option, and '%s' is a WebSocket URL (see "
+                          "'evcat listen --help')",
+                          sse_only, url);
+                goto out;
+            }
+            if (ws_cli_opts_check(&w, "listen") == 0)
+                rc = ws_run(WS_RUN_LISTEN, url, &co, &w, L.count, timeout_ms, NULL, 0);
+            goto out;
+        }
+        if (w.any) {
+            diag_error("listen: a WebSocket option was given with '%s', which is not a ws:// or "
+                      "wss:// URL",
+                      url);
+            goto out;
+        }
+        if (!strstr(url, "://")) {
+            /* As curl does: a bare host[:port]/path means http. */
+            buf_t u;
+            buf_init(&u);
+            buf_printf(&u, "http://%s", url);
+            owned_url = u.p;
+            url = owned_url;
+        } else if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+            diag_error("listen: '%s': the URL must start with http://, https://, ws:// or wss:// "
+                      "(or be - for standard input)",
+                      url);
+            goto out;
+        }
+        if (check_url(url) < 0) {
+            free(owned_url);
+            goto out;
+        }
+    } else if (conn_only) {
+        diag_error("listen: %s needs a URL: - reads an event stream from standard input, with no "
+                  "connection",
+                  conn_only);
+        goto out;
+    }
+    if (w.max_retries >= 0 && !so.reconnect) {
+        diag_error("listen: --max-retries and --no-reconnect contradict each other");
+        free(owned_url);
+        goto out;
+    }
+    so.max_retries = w.max_retries;
+    if (rec_start(&L.rec, co.record, "listen", url, REC_SSE) < 0) {
+        free(owned_url);
+        goto out;
+    }
+    so.url = url;
+    so.conn = &co.net;
+    if (have_body) {
+        so.body = body.p;
+        so.body_len = body.len;
+    }
+
+    L.loop = loop_new();
+    out_init(&L.out, STDOUT_FILENO, co.format, out_use_color(co.color, STDOUT_FILENO));
+    loop_signal(L.loop, SIGINT, on_signal, &L);
+    loop_signal(L.loop, SIGTERM, on_signal, &L);
+    loop_timer_t timeout_timer;
+    loop_timer_init(&timeout_timer, on_timeout, &L);
+    if (timeout_ms)
+        loop_timer_arm_ms(L.loop, &timeout_timer, timeout_ms);
+
+    if (from_stdin) {
+        run_stdin(&L, so.max_event);
+    } else {
+        static const sse_client_callbacks_t cbs = {
+            .on_event = on_event,
+            .on_batch = on_batch,
+            .on_end = on_end,
+        };
+        m = curlm_new(L.loop);
+        client = m ? sse_client_new(L.loop, m, &so, &cbs, &L) : NULL;
+        if (!client) {
+            diag_error("listen: cannot initialise libcurl");
+            L.exit_code = EXIT_FAIL;
+        } else if (sse_client_start(client) < 0) {
+            L.exit_code = EXIT_FAIL;
+        } else {
+            loop_run(L.loop);
+        }
+        sse_client_free(client);
+        curlm_free(m);
+    }
+    flush_out(&L);
+    loop_timer_stop(L.loop, &timeout_timer);
+    rc = rec_stop(&L.rec, co.record, L.exit_code);
+    out_free(&L.out);
+    loop_free(L.loop);
+    free(owned_url);
+out:
+    buf_free(&body);
+    conn_opts_free(&co);
+    return rc;
+}

@@ -1,0 +1,727 @@
+/* evcat replay FILE [URL]: plays a recording (recording.h) back.
+ *
+ * Client mode (a WebSocket recording): connect to URL, or the recording's
+ * own, and send the recording's outgoing text, binary, ping and close
+ * messages at their recorded offsets (t / --speed after the connection
+ * opened, or back to back with --no-timing), printing what comes back the
+ * way `evcat ws` does. With --expect, what comes back is compared in order
+ * with the recording's incoming text and binary messages and its incoming
+ * close (code only): the first difference, a missing message or an extra one
+ * is one line on stderr and exit 3.
+ *
+ * What is not replayed: outgoing pongs and an outgoing close that answered
+ * the server's close (the client sends both by itself), incoming pings and
+ * pongs (never compared: keepalive timing is not the application's answer).
+ *
+ * With --record, the replay is itself recorded (both directions, as `evcat
+ * ws` records), so a run can be compared with the recording it replayed.
+ *
+ * --serve hands the recording to replay_serve_run() (replay_serve.c), which plays
+ * the incoming side to every client that connects. */
+#include "cliopt.h"
+#include "commands.h"
+#include "exitcode.h"
+#include "loop.h"
+#include "diag.h"
+#include "output.h"
+#include "units.h"
+#include "recording.h"
+#include "replay_serve.h"
+#include "buf.h"
+#include "clock.h"
+#include "text.h"
+#include "ws_client.h"
+#include "ws_command.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A recording is read whole into memory: this bounds it. */
+#define REPLAY_MAX_FILE (1ull << 30)
+/* What the recording says comes after the last outgoing message (expected
+ * replies, the server's close) is waited for its recorded delay, scaled,
+ * plus this; then we close ourselves. Keeps a CI check from hanging on a
+ * server that stopped answering when no --timeout was given. */
+#define WAIT_GRACE_MS 5000
+/* Characters of a payload quoted in a mismatch line. */
+#define SHOW_MAX 60
+
+struct replay {
+    ws_command_t k;          /* first: ws_command_on_sent's ud */
+    const recording_t *rec;
+    double speed;
+    bool no_timing;
+    bool expect;
+
+    size_t *outs;       /* owned: indices into rec->msgs of what we send */
+    size_t nouts, next_out;
+    size_t *ins;        /* owned: indices of the compared incoming messages */
+    size_t nins;        /* text and binary, then the close if recorded */
+    size_t ntext;       /* of which text or binary */
+    size_t got;         /* compared incoming messages so far (or received, without --expect) */
+    bool peer_closes;   /* the recording ends with the server's close */
+
+    uint64_t open_ns;   /* mono_ns() when the connection opened */
+    bool opened;
+    bool sent_all;      /* every outgoing message is sent */
+    bool close_matched; /* the server's close was the recorded one */
+    bool reported;      /* an --expect failure was reported */
+
+    /* k.linger: after the last outgoing message (with --expect: and the
+     * last expected reply), close once replies go quiet. */
+    loop_timer_t send_timer; /* the next outgoing message is due */
+    loop_timer_t wait_timer; /* give up waiting for what the recording promised */
+    loop_timer_t timeout;    /* --timeout */
+};
+
+/* A message in either direction: on stdout as the format says, and in the
+ * --record file, with the same time. */
+static void message(struct replay *R, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt, bool show)
+{
+    ws_command_message(&R->k.out, &R->k.rec, in, type, p, n, code, rtt, show);
+}
+
+static void close_now(struct replay *R, uint16_t code, const char *reason)
+{
+    loop_timer_stop(R->k.loop, &R->wait_timer);
+    loop_timer_stop(R->k.loop, &R->send_timer);
+    ws_command_close(&R->k, code, reason);
+}
+
+static const char *type_name(int type)
+{
+    switch (type) {
+    case WS_TEXT: return "text";
+    case WS_BINARY: return "binary";
+    case WS_CLOSE: return "close";
+    case WS_PING: return "ping";
+    case WS_PONG: return "pong";
+    default: return "frame";
+    }
+}
+
+/* `text "hello"`, `binary "AAEC..."` (base64), `close 1000 "bye"`: a
+ * message in one short line, cut after SHOW_MAX characters. */
+static void describe(buf_t *b, int type, const char *p, size_t n, uint16_t code)
+{
+    buf_puts(b, type_name(type));
+    buf_putc(b, ' ');
+    if (type == WS_CLOSE)
+        buf_printf(b, "%u ", code);
+    buf_t tmp;
+    buf_init(&tmp);
+    size_t keep = n;
+    if (type == WS_BINARY) {
+        size_t raw = SHOW_MAX / 4 * 3;
+        keep = n < raw ? n : raw;
+        base64_append(&tmp, p, keep);
+    } else {
+        if (keep > SHOW_MAX) {
+            keep = SHOW_MAX;
+            while (keep > 0 && ((unsigned char)p[keep] & 0xC0) == 0x80)
+                keep--; /* not in the middle of a UTF-8 sequence */
+        }
+        buf_append(&tmp, p, keep);
+    }
+    /* json_quote escapes quotes and control characters; the "..." marking a
+     * cut goes inside the closing quote. */
+    json_quote(b, tmp.p ? tmp.p : "", tmp.len);
+    if (keep < n) {
+        b->len--;
+        buf_puts(b, "...\"");
+    }
+    buf_free(&tmp);
+}
+
+static const rec_msg_t *in_msg(const struct replay *R, size_t k)
+{
+    return &R->rec->msgs[R->ins[k]];
+}
+
+/* --expect failed: one line on stderr, exit 3, leave. */
+static void expect_failed(struct replay *R, const char *fmt, ...) ATTR_PRINTF(2, 3);
+static void expect_failed(struct replay *R, const char *fmt, ...)
+{
+    if (R->reported)
+        return;
+    R->reported = true;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    diag_error("replay: %s", line);
+    if (R->k.forced_code < 0)
+        R->k.forced_code = EXIT_CHECK;
+    if (!R->k.we_closed)
+        close_now(R, 1000, NULL);
+}
+
+/* The first expected message that did not come, because of why. */
+static void report_missing(struct replay *R, const char *why)
+{
+    if (!R->expect || R->reported || R->got >= R->nins)
+        return;
+    const rec_msg_t *m = in_msg(R, R->got);
+    buf_t d;
+    buf_init(&d);
+    describe(&d, m->type, m->data, m->len, m->code);
+    expect_failed(R, "message %zu is missing (expected %s): %s", R->got + 1, d.p, why);
+    buf_free(&d);
+}
+
+/* ---- what comes after the last outgoing message ---- */
+
+static void on_linger(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    close_now(ud, 1000, NULL);
+}
+
+static void on_wait_over(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct replay *R = ud;
+    report_missing(R, "it did not come in time");
+    if (!R->k.we_closed)
+        close_now(R, 1000, NULL);
+}
+
+/* Everything expected (text and binary) is in: close once nothing more comes
+ * for WSCMD_LINGER_QUIET_MS (a message too many is a difference worth seeing),
+ * unless the recording says the server closes. */
+static void maybe_close_expected(struct replay *R)
+{
+    if (R->k.we_closed || !R->sent_all || R->peer_closes || R->got < R->ntext ||
+        loop_timer_armed(&R->k.linger))
+        return;
+    ws_command_linger(&R->k);
+}
+
+static void after_last_out(struct replay *R)
+{
+    R->sent_all = true;
+    if (R->k.we_closed)
+        return; /* the recorded close went out: the client ends when answered */
+    if (R->expect || R->peer_closes) {
+        /* Wait for the rest as long as the recording took for it, plus grace. */
+        double last_out = R->nouts ? R->rec->msgs[R->outs[R->nouts - 1]].t : 0;
+        double last_in = R->nins ? in_msg(R, R->nins - 1)->t : 0;
+        double gap = last_in > last_out ? (last_in - last_out) / R->speed : 0;
+        loop_timer_arm(R->k.loop, &R->wait_timer,
+                       (uint64_t)(gap * 1e9) + WAIT_GRACE_MS * 1000000ull);
+        if (R->expect)
+            maybe_close_expected(R);
+        return;
+    }
+    ws_command_linger(&R->k);
+}
+
+/* ---- sending ---- */
+
+/* Pings and closes reach the --record file through on_sent, which sees every
+ * one the client sends (the answer to a server's close included). */
+static void send_one(struct replay *R, const rec_msg_t *m)
+{
+    switch (m->type) {
+    case WS_TEXT:
+    case WS_BINARY:
+        if (ws_client_send(R->k.c, (ws_type_t)m->type, m->data, m->len) == 0)
+            message(R, false, m->type, m->data, m->len, 0, 0, true);
+        break;
+    case WS_PING: {
+        size_t n = m->len > 125 ? 125 : m->len; /* a control frame's limit */
+        if (ws_client_ping(R->k.c, m->data, n) == 0)
+            out_ws_message(&R->k.out, false, WS_PING, m->data, n, 0, 0,
+                           R->k.out.format == OUT_RAW ? 0 : real_ns());
+        break;
+    }
+    case WS_CLOSE: {
+        /* 1005 is "no code" in a recording: an empty close on the wire.
+         * 1006 and 1015 only ever describe a close that never was sent. */
+        uint16_t code = m->code;
+        if (code == 1005)
+            code = 0;
+        else if (code == 1006 || code == 1015 || code < 1000 || code > 4999)
+            code = 1000;
+        char *reason = xstrndup(m->data ? m->data : "", m->len);
+        out_ws_message(&R->k.out, false, WS_CLOSE, reason, strlen(reason), code ? code : 1005, 0,
+                       R->k.out.format == OUT_RAW ? 0 : real_ns());
+        close_now(R, code, reason);
+        free(reason);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void on_send_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct replay *R = ud;
+    while (R->next_out < R->nouts && !R->k.we_closed) {
+        const rec_msg_t *m = &R->rec->msgs[R->outs[R->next_out]];
+        if (R->no_timing) {
+            /* The previous message is still being written: try again soon. */
+            if (ws_client_queued(R->k.c) > 0) {
+                loop_timer_arm_ms(R->k.loop, &R->send_timer, 1);
+                ws_command_flush(&R->k);
+                return;
+            }
+        } else {
+            uint64_t due = R->open_ns + (uint64_t)(m->t / R->speed * 1e9);
+            if (due > mono_ns()) {
+                loop_timer_arm_at(R->k.loop, &R->send_timer, due);
+                ws_command_flush(&R->k);
+                return;
+            }
+        }
+        R->next_out++;
+        send_one(R, m);
+    }
+    if (!R->sent_all)
+        after_last_out(R);
+    ws_command_flush(&R->k);
+}
+
+/* ---- client callbacks ---- */
+
+static void on_open(void *ud, const char *protocol)
+{
+    (void)protocol;
+    struct replay *R = ud;
+    R->opened = true;
+    R->open_ns = mono_ns();
+    on_send_timer(R->k.loop, &R->send_timer, R);
+}
+
+static void compare(struct replay *R, int type, const void *p, size_t n, uint16_t code)
+{
+    if (R->reported)
+        return;
+    buf_t got;
+    buf_init(&got);
+    describe(&got, type, p, n, code);
+    if (R->got >= R->nins || (type != WS_CLOSE && in_msg(R, R->got)->type == WS_CLOSE)) {
+        expect_failed(R, "message %zu was not in the recording: got %s", R->got + 1, got.p);
+    } else {
+        const rec_msg_t *m = in_msg(R, R->got);
+        bool same = m->type == type &&
+                    (type == WS_CLOSE ? m->code == code
+                                      : m->len == n && (n == 0 || memcmp(m->data, p, n) == 0));
+        if (!same) {
+            buf_t want;
+            buf_init(&want);
+            describe(&want, m->type, m->data, m->len, m->code);
+            expect_failed(R, "message %zu differs: expected %s, got %s", R->got + 1, want.p,
+                          got.p);
+            buf_free(&want);
+        } else if (type == WS_CLOSE) {
+            R->close_matched = true;
+        }
+    }
+    buf_free(&got);
+}
+
+static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt)
+{
+    struct replay *R = ud;
+    message(R, true, type, p, n, 0, rtt, true);
+    if (type != WS_TEXT && type != WS_BINARY)
+        return;
+    if (R->expect)
+        compare(R, type, p, n, 0);
+    R->got++;
+    ws_command_heard(&R->k);
+    if (R->expect)
+        maybe_close_expected(R);
+}
+
+static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t len)
+{
+    struct replay *R = ud;
+    message(R, true, WS_CLOSE, reason, len, code, 0, true);
+    if (!R->expect || R->reported)
+        return;
+    if (R->got < R->nins && in_msg(R, R->got)->type == WS_CLOSE) {
+        compare(R, WS_CLOSE, reason, len, code);
+        R->got++;
+    } else if (R->got < R->nins) {
+        char why[64];
+        snprintf(why, sizeof(why), "the server closed with %u first", code);
+        report_missing(R, why);
+    } else if (!R->k.we_closed) {
+        /* Not the answer to our close: the server ended a session that, in
+         * the recording, went on. */
+        compare(R, WS_CLOSE, reason, len, code);
+    }
+}
+
+static void on_batch(void *ud)
+{
+    struct replay *R = ud;
+    ws_command_flush(&R->k);
+}
+
+static void on_end(void *ud, int code)
+{
+    struct replay *R = ud;
+    ws_command_flush(&R->k);
+    if (R->opened)
+        report_missing(R, "the connection ended");
+    /* A server closing with, say, 1011 is an error for `evcat ws`; here it
+     * is what the recording said would happen. */
+    if (R->expect && R->close_matched && !R->reported && code == EXIT_FAIL)
+        code = EXIT_OK;
+    ws_command_finish(&R->k, code);
+}
+
+static void on_signal(loop_t *l, int signo, void *ud)
+{
+    (void)l;
+    struct replay *R = ud;
+    ws_command_interrupted(&R->k, signo);
+    ws_command_flush(&R->k);
+    ws_command_finish(&R->k, R->k.forced_code);
+}
+
+static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    struct replay *R = ud;
+    if (R->expect && !R->reported && R->got < R->nins) {
+        R->k.forced_code = EXIT_TIMEOUT;
+        report_missing(R, "--timeout reached");
+    } else if (R->expect && !R->reported && !R->sent_all) {
+        R->k.forced_code = EXIT_TIMEOUT;
+        R->reported = true;
+        diag_error("replay: --timeout reached after %zu of %zu outgoing messages", R->next_out,
+                  R->nouts);
+    } else if (R->k.forced_code < 0) {
+        R->k.forced_code = R->reported ? EXIT_CHECK : EXIT_OK;
+    }
+    if (!R->k.we_closed)
+        close_now(R, 1000, NULL);
+}
+
+/* ---- running ---- */
+
+/* Splits the recording into what we send and what we compare. */
+static void plan(struct replay *R)
+{
+    const recording_t *rec = R->rec;
+    R->outs = xcalloc(rec->nmsgs ? rec->nmsgs : 1, sizeof(size_t));
+    R->ins = xcalloc(rec->nmsgs ? rec->nmsgs : 1, sizeof(size_t));
+    bool in_close = false, out_close = false;
+    for (size_t i = 0; i < rec->nmsgs; i++) {
+        const rec_msg_t *m = &rec->msgs[i];
+        if (m->in) {
+            if (in_close)
+                continue; /* nothing follows a close */
+            if (m->type == WS_TEXT || m->type == WS_BINARY) {
+                R->ins[R->nins++] = i;
+                R->ntext++;
+            } else if (m->type == WS_CLOSE) {
+                R->ins[R->nins++] = i;
+                in_close = true;
+                R->peer_closes = !out_close;
+            }
+        } else if (!out_close) {
+            if (m->type == WS_TEXT || m->type == WS_BINARY || m->type == WS_PING) {
+                R->outs[R->nouts++] = i;
+            } else if (m->type == WS_CLOSE) {
+                out_close = true;
+                if (!in_close) /* else it answered the server's: the client does that */
+                    R->outs[R->nouts++] = i;
+            }
+        }
+    }
+}
+
+static int replay_client(const recording_t *rec, const char *url, conn_opts_t *co,
+                         const ws_cli_opts_t *w, double speed, bool no_timing, bool expect,
+                         uint64_t timeout_ms)
+{
+    struct replay R = {
+        .rec = rec,
+        .speed = speed,
+        .no_timing = no_timing,
+        .expect = expect,
+    };
+    ws_command_init(&R.k);
+    ws_url_t u;
+    char uerr[256];
+    if (ws_url_parse(url, &u, uerr, sizeof(uerr)) < 0) {
+        diag_error("replay: %s", uerr);
+        return EXIT_USAGE;
+    }
+    ws_url_free(&u);
+    if (rec_start(&R.k.rec, co->record, "replay", url, REC_WS) < 0)
+        return EXIT_USAGE;
+    plan(&R);
+    out_init(&R.k.out, STDOUT_FILENO, co->format, out_use_color(co->color, STDOUT_FILENO));
+
+    ws_client_opts_t o = {
+        .url = url,
+        .conn = &co->net,
+        .protocols = w->protocols,
+        .nprotocols = w->nprotocols,
+        .origin = w->origin,
+        .max_message = (size_t)w->max_message,
+    };
+    static const ws_client_callbacks_t cbs = {
+        .on_open = on_open,
+        .on_message = on_message,
+        .on_peer_close = on_peer_close,
+        .on_sent = ws_command_on_sent,
+        .on_batch = on_batch,
+        .on_end = on_end,
+    };
+    R.k.loop = loop_new();
+    loop_signal(R.k.loop, SIGINT, on_signal, &R);
+    loop_signal(R.k.loop, SIGTERM, on_signal, &R);
+    loop_timer_init(&R.send_timer, on_send_timer, &R);
+    loop_timer_init(&R.k.linger, on_linger, &R);
+    loop_timer_init(&R.wait_timer, on_wait_over, &R);
+    loop_timer_init(&R.timeout, on_timeout, &R);
+    if (timeout_ms)
+        loop_timer_arm_ms(R.k.loop, &R.timeout, timeout_ms);
+    R.k.c = ws_client_new(R.k.loop, &o, &cbs, &R);
+    if (ws_client_start(R.k.c) < 0)
+        R.k.exit_code = EXIT_USAGE;
+    else
+        loop_run(R.k.loop);
+    loop_timer_stop(R.k.loop, &R.send_timer);
+    loop_timer_stop(R.k.loop, &R.wait_timer);
+    loop_timer_stop(R.k.loop, &R.timeout);
+    free(R.outs);
+    free(R.ins);
+    return ws_command_end(&R.k, co);
+}
+
+/* ---- the command ---- */
+
+static const char replay_usage[] =
+    "Usage: evcat replay [OPTIONS] FILE [URL]\n"
+    "       evcat replay --serve [--listen ADDR] [--tls CERT KEY] FILE\n"
+    "\n"
+    "Replay a recording (JSON Lines, as recorded by evcat). As a WebSocket client:\n"
+    "connect to URL, or the recording's own, send its outgoing messages with\n"
+    "their recorded timing and print what comes back; --expect compares that\n"
+    "with the recording (exit 3 at the first difference). With --serve: a\n"
+    "server that plays the recording's incoming messages to every client.\n"
+    "\n"
+    "Options:\n"
+    "      --speed X               play X times as fast (default 1; 0.5 = half speed)\n"
+    "      --no-timing             send each message as soon as the previous one is written\n"
+    "      --expect                compare incoming text, binary and close with the recording\n"
+    "      --timeout DUR           stop after DUR (with --expect: exit 4 if still waiting)\n"
+    "      --serve                 serve the recording instead of connecting\n"
+    "      --listen ADDR:PORT      with --serve: where to listen (default 127.0.0.1:8080)\n"
+    "      --tls CERT KEY          with --serve: serve over TLS with this PEM chain and key\n"
+    "  -h, --help                  this help\n"
+    "\n"
+    "WebSocket options:\n"
+    "      --subprotocol P         offer subprotocol P (repeatable; the server must pick one)\n"
+    "      --origin ORIGIN         send Origin: ORIGIN\n"
+    "      --max-message SIZE      largest incoming message (default 16M; close 1009 beyond)\n";
+
+static int usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    diag_error("replay: %s", line);
+    return EXIT_USAGE;
+}
+
+static bool is_ws_url(const char *u)
+{
+    return strncmp(u, "ws://", 5) == 0 || strncmp(u, "wss://", 6) == 0;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    enum {
+        OPT_SPEED = OPT_CMD,
+        OPT_NO_TIMING,
+        OPT_EXPECT,
+        OPT_TIMEOUT,
+        OPT_SERVE,
+        OPT_LISTEN,
+        OPT_TLS,
+    };
+    static const struct option longopts[] = {
+        CONN_LONGOPTS,
+        {"subprotocol", required_argument, NULL, OPT_SUBPROTOCOL},
+        {"origin", required_argument, NULL, OPT_ORIGIN},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"speed", required_argument, NULL, OPT_SPEED},
+        {"no-timing", no_argument, NULL, OPT_NO_TIMING},
+        {"expect", no_argument, NULL, OPT_EXPECT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"serve", no_argument, NULL, OPT_SERVE},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"tls", required_argument, NULL, OPT_TLS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    conn_opts_t co;
+    conn_opts_init(&co);
+    ws_cli_opts_t w;
+    ws_cli_opts_init(&w);
+    recording_t rec;
+    memset(&rec, 0, sizeof(rec));
+    double speed = 1;
+    bool speed_set = false, no_timing = false, expect = false, serve = false;
+    const char *listen = NULL, *tls_cert = NULL, *tls_key = NULL;
+    uint64_t timeout_ms = 0;
+    int rc = EXIT_USAGE, c;
+    optind = 0; /* glibc: full re-initialisation */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "h", longopts, NULL)) != -1) {
+        int h = conn_opts_handle(&co, "replay", c, optarg);
+        if (h == 0)
+            h = ws_cli_opts_handle(&w, "replay", c, optarg);
+        if (h < 0)
+            goto out;
+        if (h > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            printf("%s\nShared options:\n%s", replay_usage, conn_opts_help);
+            rc = EXIT_OK;
+            goto out;
+        case OPT_SPEED: {
+            char *end;
+            speed = strtod(optarg, &end);
+            if (end == optarg || *end || !isfinite(speed) || speed <= 0 || speed > 1e6) {
+                rc = usage_error("--speed '%s' is not a positive number such as 2 or 0.5", optarg);
+                goto out;
+            }
+            speed_set = true;
+            break;
+        }
+        case OPT_NO_TIMING:
+            no_timing = true;
+            break;
+        case OPT_EXPECT:
+            expect = true;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms == 0) {
+                rc = usage_error("--timeout '%s' is not a duration such as 10s", optarg);
+                goto out;
+            }
+            break;
+        case OPT_SERVE:
+            serve = true;
+            break;
+        case OPT_LISTEN:
+            listen = optarg;
+            break;
+        case OPT_TLS:
+            /* Two arguments: CERT is optarg, KEY the next word. */
+            if (optind >= argc || argv[optind][0] == '\0' || argv[optind][0] == '-') {
+                rc = usage_error("--tls needs two arguments: CERT KEY");
+                goto out;
+            }
+            tls_cert = optarg;
+            tls_key = argv[optind++];
+            break;
+        case ':':
+            rc = usage_error("option '%s' needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            rc = usage_error("unknown option '%s' (see 'evcat replay --help')", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        rc = usage_error("a recording FILE is needed (see 'evcat replay --help')");
+        goto out;
+    }
+    const char *path = argv[optind];
+    const char *url = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (optind + 2 < argc) {
+        rc = usage_error("one FILE and at most one URL, got '%s' too", argv[optind + 2]);
+        goto out;
+    }
+    if (!serve && (listen || tls_cert)) {
+        rc = usage_error("%s only goes with --serve", listen ? "--listen" : "--tls");
+        goto out;
+    }
+    if (serve && (url || expect || timeout_ms || w.any || co.record)) {
+        rc = usage_error("--serve takes no %s: it plays the recording to clients that connect",
+                         url            ? "URL"
+                         : expect       ? "--expect"
+                         : timeout_ms   ? "--timeout"
+                         : co.record    ? "--record"
+                                        : "WebSocket client option");
+        goto out;
+    }
+    if (no_timing && speed_set) {
+        rc = usage_error("--speed and --no-timing exclude each other");
+        goto out;
+    }
+    if (url && !is_ws_url(url)) {
+        rc = usage_error("'%s' is not a ws:// or wss:// URL", url);
+        goto out;
+    }
+
+    struct stat a, b;
+    if (co.record && stat(path, &a) == 0 && stat(co.record, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino) {
+        rc = usage_error("--record %s would overwrite the recording being replayed", co.record);
+        goto out;
+    }
+    char err[512];
+    if (rec_load(path, REPLAY_MAX_FILE, (size_t)w.max_message, &rec, err, sizeof(err)) < 0) {
+        rc = usage_error("%s", err); /* names the file and the line */
+        goto out;
+    }
+    if (rec.truncated)
+        diag_warn("replay: %s: the last line is cut short (the recording was interrupted); "
+                 "playing the %zu messages before it",
+                 path, rec.nmsgs);
+    conn_opts_finish(&co);
+    if (serve) {
+        rc = replay_serve_run(&rec, listen ? listen : "127.0.0.1:8080", tls_cert, tls_key, speed,
+                              no_timing);
+        goto out;
+    }
+    if (rec.proto == REC_SSE) {
+        rc = usage_error("an SSE recording can only be served (--serve): SSE flows from server "
+                         "to client");
+        goto out;
+    }
+    if (!url) {
+        url = rec.url;
+        if (!url || !is_ws_url(url)) {
+            rc = usage_error("%s: the recording's url '%s' is not a ws:// or wss:// URL: give one",
+                             path, url ? url : "");
+            goto out;
+        }
+    }
+    rc = replay_client(&rec, url, &co, &w, speed, no_timing, expect, timeout_ms);
+out:
+    rec_free(&rec);
+    conn_opts_free(&co);
+    return rc;
+}

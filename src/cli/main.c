@@ -1,0 +1,130 @@
+/* evcat: command table and process-wide setup (git.c's idea): the command
+ * name picks a cmd_<name>(), which parses its own options and returns the
+ * exit code; main checks that stdout was really written before exiting. */
+#include "commands.h"
+#include "exitcode.h"
+#include "diag.h"
+#include "clock.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+#include <histedit.h>
+#include <wslay/wslay.h>
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"listen", cmd_listen, "tail a stream: SSE (http/https, or - for stdin) or WebSocket (ws/wss)"},
+    {"ws", cmd_ws, "interactive WebSocket session (a REPL on a terminal, a pipe otherwise)"},
+    {"send", cmd_send, "send WebSocket messages, optionally wait for replies, close cleanly"},
+    {"replay", cmd_replay, "replay a recording to a WebSocket server, or serve it to clients"},
+    {"bench", cmd_bench, "load test: many SSE or WebSocket connections, latency, CI thresholds"},
+    {"serve", cmd_serve, "built-in SSE and WebSocket server on loopback"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: evcat COMMAND [OPTIONS] [ARGS]\n\n"
+               "A command-line client, server and load tester for Server-Sent Events and\nWebSocket.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-8s %s\n", "help", "show help for a command");
+    fprintf(f, "\nRun 'evcat help COMMAND' or 'evcat COMMAND --help' for its options;\n"
+               "'man evcat' for the whole manual. 'evcat --version' prints library versions.\n");
+}
+
+static void version(void)
+{
+    curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    printf("evcat %s\n", EVCAT_VERSION);
+    printf("libcurl %s (%s%s%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "no TLS",
+           (cv->features & CURL_VERSION_HTTP2) ? ", HTTP/2" : "",
+           (cv->features & CURL_VERSION_IPV6) ? ", IPv6" : "");
+    printf("OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
+    printf("cJSON %s\n", cJSON_Version());
+#ifdef EVCAT_WSLAY_PKG_VERSION
+    printf("wslay %s (Debian package at build time)\n", EVCAT_WSLAY_PKG_VERSION);
+#else
+    printf("wslay %s (header at build time)\n", WSLAY_VERSION);
+#endif
+    printf("libedit API %d.%d\n", LIBEDIT_MAJOR, LIBEDIT_MINOR);
+}
+
+static const struct command *find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* stdout may be a file on a full disk or a closed pipe: a command that
+ * "succeeded" without its output reaching stdout has not succeeded. */
+static int check_stdout(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            diag_error("writing to standard output failed: %s", strerror(errno));
+        return rc == EXIT_OK ? EXIT_FAIL : rc;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed stdout pipe (| head) is reported through write errors, not death. */
+    signal(SIGPIPE, SIG_IGN);
+    /* Reconnect jitter only needs to differ between processes. */
+    srandom((unsigned)(real_ns() ^ ((uint64_t)getpid() << 16)));
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        diag_error("libcurl failed to initialise");
+        return EXIT_FAIL;
+    }
+
+    int rc;
+    if (argc < 2) {
+        usage(stderr);
+        rc = EXIT_USAGE;
+    } else if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        version();
+        rc = EXIT_OK;
+    } else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        rc = EXIT_OK;
+    } else if (strcmp(argv[1], "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            rc = EXIT_OK;
+        } else if (find(argv[2])) {
+            char *hargv[] = {argv[2], "--help", NULL};
+            rc = find(argv[2])->fn(2, hargv);
+        } else {
+            diag_error("unknown command '%s' (see 'evcat --help')", argv[2]);
+            rc = EXIT_USAGE;
+        }
+    } else {
+        const struct command *c = find(argv[1]);
+        if (!c) {
+            diag_error("unknown command '%s' (see 'evcat --help')", argv[1]);
+            rc = EXIT_USAGE;
+        } else {
+            rc = c->fn(argc - 1, argv + 1);
+        }
+    }
+    rc = check_stdout(rc);
+    curl_global_cleanup();
+    return rc;
+}

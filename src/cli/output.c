@@ -1,0 +1,233 @@
+#include "output.h"
+#include "exitcode.h"
+#include "diag.h"
+#include "text.h"
+#include "event_json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define C_DIM   "\033[2m"
+#define C_TYPE  "\033[36m"
+#define C_ID    "\033[33m"
+#define C_RESET "\033[0m"
+
+int out_parse_format(const char *s, out_format_t *f)
+{
+    if (strcmp(s, "pretty") == 0)
+        *f = OUT_PRETTY;
+    else if (strcmp(s, "raw") == 0)
+        *f = OUT_RAW;
+    else if (strcmp(s, "json") == 0)
+        *f = OUT_JSON;
+    else
+        return -1;
+    return 0;
+}
+
+int out_parse_color(const char *s, color_mode_t *c)
+{
+    if (strcmp(s, "auto") == 0)
+        *c = COLOR_AUTO;
+    else if (strcmp(s, "always") == 0)
+        *c = COLOR_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        *c = COLOR_NEVER;
+    else
+        return -1;
+    return 0;
+}
+
+out_format_t out_default_format(int fd)
+{
+    return isatty(fd) ? OUT_PRETTY : OUT_RAW;
+}
+
+bool out_use_color(color_mode_t mode, int fd)
+{
+    if (mode != COLOR_AUTO)
+        return mode == COLOR_ALWAYS;
+    const char *nc = getenv("NO_COLOR");
+    if (nc && *nc)
+        return false;
+    const char *term = getenv("TERM");
+    if (term && strcmp(term, "dumb") == 0)
+        return false;
+    return isatty(fd);
+}
+
+void out_init(out_t *o, int fd, out_format_t format, bool color)
+{
+    memset(o, 0, sizeof(*o));
+    o->fd = fd;
+    o->format = format;
+    o->color = color;
+    buf_init(&o->buf);
+}
+
+void out_free(out_t *o)
+{
+    buf_free(&o->buf);
+}
+
+/* Text for a terminal: control characters (an ESC could repaint or retitle
+ * the user's terminal) shown as ^X; newlines continue on an indented line. */
+static void term_text(buf_t *b, const char *s, size_t n, size_t indent)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        if (c == '\n') {
+            buf_putc(b, '\n');
+            for (size_t k = 0; k < indent; k++)
+                buf_putc(b, ' ');
+        } else if (c == '\t') {
+            buf_putc(b, '\t');
+        } else {
+            buf_putc(b, '^');
+            buf_putc(b, c == 0x7f ? '?' : (char)(c + '@'));
+        }
+    }
+    buf_append(b, s + run, n - run);
+}
+
+static void pretty_time(buf_t *b, uint64_t real_ns)
+{
+    time_t secs = (time_t)(real_ns / 1000000000u);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    buf_printf(b, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+               (unsigned)(real_ns % 1000000000u / 1000000u));
+}
+
+void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
+{
+    buf_t *b = &o->buf;
+    switch (o->format) {
+    case OUT_RAW:
+        buf_reserve(b, ev->data_len + 1);
+        buf_append(b, ev->data, ev->data_len);
+        buf_putc(b, '\n');
+        break;
+    case OUT_JSON:
+        event_json_sse(b, ev, real_ns);
+        buf_puts(b, "}\n");
+        break;
+    case OUT_PRETTY: {
+        if (o->color)
+            buf_puts(b, C_DIM);
+        pretty_time(b, real_ns);
+        buf_puts(b, o->color ? C_RESET " " C_TYPE : " ");
+        term_text(b, ev->type, ev->type_len, 0);
+        if (ev->id_len) {
+            buf_puts(b, o->color ? C_RESET " " C_ID "#" : " #");
+            term_text(b, ev->id, ev->id_len, 0);
+        }
+        if (o->color)
+            buf_puts(b, C_RESET);
+        buf_putc(b, ' ');
+        /* Continuation lines of multi-line data line up under the first. */
+        size_t indent = 13; /* "HH:MM:SS.mmm " */
+        term_text(b, ev->data, ev->data_len, indent);
+        buf_putc(b, '\n');
+        break;
+    }
+    }
+}
+
+void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt_ns, uint64_t real_ns)
+{
+    buf_t *b = &o->buf;
+    const char *s = p;
+    switch (o->format) {
+    case OUT_RAW:
+        if (!in || (type != 1 && type != 2))
+            return;
+        if (type == 1)
+            buf_append(b, s, n);
+        else
+            base64_append(b, s, n);
+        buf_putc(b, '\n');
+        return;
+    case OUT_JSON:
+        event_json_ws(b, in, type, s, n, code, real_ns);
+        buf_puts(b, "}\n");
+        return;
+    case OUT_PRETTY:
+        if (o->color)
+            buf_puts(b, C_DIM);
+        pretty_time(b, real_ns);
+        if (o->color)
+            buf_puts(b, C_RESET);
+        buf_puts(b, in ? (o->color ? " \033[32m<\033[0m " : " < ")
+                       : (o->color ? " \033[34m>\033[0m " : " > "));
+        switch (type) {
+        case 1:
+            term_text(b, s, n, 15);
+            break;
+        case 2:
+            buf_printf(b, o->color ? C_TYPE "[binary %zu bytes]" C_RESET " " : "[binary %zu bytes] ",
+                       n);
+            base64_append(b, s, n);
+            break;
+        case 8:
+            buf_printf(b, o->color ? C_TYPE "[close %u]" C_RESET : "[close %u]", (unsigned)code);
+            if (n) {
+                buf_putc(b, ' ');
+                term_text(b, s, n, 15);
+            }
+            break;
+        default:
+            buf_printf(b, o->color ? C_TYPE "[%s]" C_RESET : "[%s]", ws_type_name(type));
+            if (type == 10 && rtt_ns)
+                buf_printf(b, " %.3f ms", (double)rtt_ns / 1e6);
+            if (n) {
+                buf_putc(b, ' ');
+                term_text(b, s, n, 15);
+            }
+            break;
+        }
+        buf_putc(b, '\n');
+        return;
+    }
+}
+
+int out_flush(out_t *o)
+{
+    if (o->failed) {
+        buf_reset(&o->buf);
+        errno = o->errno_saved;
+        return -1;
+    }
+    if (o->buf.len && write_all(o->fd, o->buf.p, o->buf.len) < 0) {
+        o->failed = true;
+        o->errno_saved = errno;
+        buf_reset(&o->buf);
+        return -1;
+    }
+    buf_reset(&o->buf);
+    buf_shrink(&o->buf, 1 << 20);
+    return 0;
+}
+
+bool out_flush_checked(out_t *o, int *exit_code)
+{
+    if (o->failed) { /* reported once already */
+        buf_reset(&o->buf);
+        return true;
+    }
+    if (out_flush(o) == 0)
+        return true;
+    if (o->errno_saved != EPIPE)
+        diag_error("writing to standard output failed: %s", strerror(o->errno_saved));
+    *exit_code = o->errno_saved == EPIPE ? EXIT_OK : EXIT_FAIL;
+    return false;
+}

@@ -1,0 +1,62 @@
+/* output: what evcat writes to stdout — messages only, in the format the user
+ * chose (evcat(1), OUTPUT FORMATS). Lines are built in a buffer and written
+ * with write(2) when the caller flushes: commands flush once per batch of
+ * input (a network read or a stdin chunk), so a consumer such as `| jq` sees
+ * every event as soon as it has arrived, without a syscall per event when
+ * events come in bulk. */
+#ifndef EVCAT_OUTPUT_H
+#define EVCAT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sse_parser.h"
+#include "buf.h"
+#include "clock.h"
+
+typedef enum { OUT_PRETTY, OUT_RAW, OUT_JSON } out_format_t;
+typedef enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_mode_t;
+
+typedef struct out {
+    int fd;
+    out_format_t format;
+    bool color;
+    bool failed;   /* a write failed; errno_saved says why */
+    int errno_saved;
+    buf_t buf;     /* pending output; owned */
+} out_t;
+
+/* Parses "pretty", "raw", "json". Returns 0 or -1. */
+int out_parse_format(const char *s, out_format_t *f);
+int out_parse_color(const char *s, color_mode_t *c);
+/* The default format for fd: pretty on a terminal, raw otherwise. */
+out_format_t out_default_format(int fd);
+/* Whether to colour fd: never/always as asked; auto = a terminal and no
+ * (non-empty) NO_COLOR in the environment. */
+bool out_use_color(color_mode_t mode, int fd);
+
+void out_init(out_t *o, int fd, out_format_t format, bool color);
+void out_free(out_t *o);
+
+/* One SSE event received at real_ns (CLOCK_REALTIME). */
+void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns);
+
+/* One WebSocket message or control frame, in (incoming) or out (sent by
+ * us). type: 1 text, 2 binary, 8 close, 9 ping, 10 pong (ws_type_t values).
+ * For a close, p/n is the reason and code its code. raw shows incoming text
+ * and binary (as base64) only; pretty and json show everything. rtt_ns: a
+ * pong's round trip, shown in pretty (0: none). */
+void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
+                    uint64_t rtt_ns, uint64_t real_ns);
+
+/* Writes what is pending. Returns 0, or -1 when the write failed (EPIPE from
+ * a closed pipe included); the error sticks. */
+int out_flush(out_t *o);
+
+/* out_flush for commands: on the first failure, reports it (a reader that
+ * went away, EPIPE, quietly: `| head` is a normal end) and returns false
+ * with the exit code to end with (EXIT_OK for EPIPE, EXIT_FAIL otherwise);
+ * after that, pending output is dropped and true is returned. */
+bool out_flush_checked(out_t *o, int *exit_code);
+
+#endif

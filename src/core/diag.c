@@ -1,0 +1,57 @@
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int diag_level = 0;
+bool diag_color = false;
+
+static void vline(const char *color, const char *prefix, const char *fmt, va_list ap)
+{
+    /* One fprintf of a formatted line, so lines from several threads or
+     * processes sharing stderr do not interleave mid-line. */
+    char text[2048];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    if (diag_color && color)
+        fprintf(stderr, "%s%s%s\033[0m\n", color, prefix, text);
+    else
+        fprintf(stderr, "%s%s\n", prefix, text);
+}
+
+void diag_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vline("\033[1;31m", "evcat: ", fmt, ap);
+    va_end(ap);
+}
+
+void diag_warn(const char *fmt, ...)
+{
+    if (diag_level < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("\033[33m", "evcat: warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void diag_info(const char *fmt, ...)
+{
+    if (diag_level < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("\033[2m", "* ", fmt, ap);
+    va_end(ap);
+}
+
+void diag_verbose(const char *fmt, ...)
+{
+    if (diag_level < 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("\033[2m", "", fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,23 @@
+/* diag: every line evcat writes to stderr goes through here (curl's
+ * tool_msgs idea): errors always, lifecycle notes unless --quiet, verbose
+ * detail with -v. stdout is for messages only. */
+#ifndef EVCAT_DIAG_H
+#define EVCAT_DIAG_H
+
+#include "buf.h"
+
+/* 0 = normal, -1 = quiet (errors only), 1.. = verbose levels. */
+extern int diag_level;
+/* Colour on stderr (set by --color and the terminal). */
+extern bool diag_color;
+
+/* "evcat: <text>" — always printed. */
+void diag_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* "evcat: warning: <text>" — unless quiet. */
+void diag_warn(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* "* <text>" — lifecycle (connected, reconnecting, closed), unless quiet. */
+void diag_info(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* "> " / "< " / "* " detail lines, only with -v (level >= 1). */
+void diag_verbose(const char *fmt, ...) ATTR_PRINTF(1, 2);
+
+#endif

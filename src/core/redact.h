@@ -1,0 +1,19 @@
+/* redact: what diagnostics may show of secrets. A password in a URL's
+ * userinfo becomes "***"; with -v, header lines are printed with the values
+ * of Authorization, Proxy-Authorization, Cookie and Set-Cookie replaced by
+ * [redacted] (evcat(1), --verbose). */
+#ifndef EVCAT_REDACT_H
+#define EVCAT_REDACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies url with a password in its userinfo replaced by "***", for lines
+ * the user will see. Returns a malloc'd string. */
+char *redact_url(const char *url);
+
+/* Prints each line of data on stderr with prefix when -v is on; with
+ * headers, the values of the secret headers above are replaced. */
+void verbose_lines(const char *prefix, const char *data, size_t size, bool headers);
+
+#endif

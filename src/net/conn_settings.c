@@ -1,0 +1,102 @@
+#include "conn_settings.h"
+#include "buf.h"
+#include "diag.h"
+#include "redact.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void conn_settings_init(conn_settings_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->connect_timeout_ms = 30000;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    /* Credentials should not outlive their use in a core dump. */
+    volatile char *v = s;
+    while (*v)
+        *v++ = 0;
+    free(s);
+}
+
+void conn_settings_free(conn_settings_t *s)
+{
+    curl_slist_free_all(s->headers);
+    wipe_free(s->userpwd);
+    wipe_free(s->bearer);
+    memset(s, 0, sizeof(*s));
+}
+
+void conn_settings_set_userpwd(conn_settings_t *s, const char *userpwd)
+{
+    wipe_free(s->userpwd);
+    s->userpwd = xstrdup(userpwd);
+}
+
+void conn_settings_set_bearer(conn_settings_t *s, const char *token)
+{
+    wipe_free(s->bearer);
+    s->bearer = xstrdup(token);
+    buf_t h;
+    buf_init(&h);
+    buf_printf(&h, "Authorization: Bearer %s", token);
+    s->headers = curl_slist_append(s->headers, h.p);
+    memset(h.p, 0, h.len);
+    buf_free(&h);
+}
+
+bool conn_settings_has_header(const conn_settings_t *s, const char *name)
+{
+    size_t n = strlen(name);
+    for (const struct curl_slist *h = s->headers; h; h = h->next)
+        if (ascii_ieq(h->data, name, n) && h->data[n] == ':')
+            return true;
+    return false;
+}
+
+/* CURLOPT_DEBUGFUNCTION: curl's trace as "> "/"< "/"* " lines on stderr,
+ * with every secret header's value replaced. */
+static int trace_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
+{
+    (void)e;
+    (void)ud;
+    switch (type) {
+    case CURLINFO_TEXT: verbose_lines("* ", data, size, false); break;
+    case CURLINFO_HEADER_OUT: verbose_lines("> ", data, size, true); break;
+    case CURLINFO_HEADER_IN: verbose_lines("< ", data, size, true); break;
+    default: break;
+    }
+    return 0;
+}
+
+void conn_settings_apply_curl(const conn_settings_t *s, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (s->userpwd) {
+        curl_easy_setopt(e, CURLOPT_USERPWD, s->userpwd);
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    }
+    if (s->cacert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, s->cacert);
+    if (s->cert)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, s->cert);
+    if (s->key)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, s->key);
+    if (s->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (s->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, s->proxy);
+    if (diag_level >= 1) {
+        curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, trace_cb);
+        curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    }
+}
