@@ -9,7 +9,7 @@
  *   - an accepted recording obeys what recording.h promises: t >= 0 and not
  *     decreasing, payloads within max_message, known WebSocket types, text
  *     that is UTF-8, SSE event and id set;
- *   - written again the way the writer writes (out_json_* plus "t") and
+ *   - written again the way the writer writes (event_json_* plus "t") and
  *     parsed again, it is the same recording, message for message. */
 #include <math.h>
 #include <stdbool.h>
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output.h"
+#include "event_json.h"
 #include "recording.h"
 #include "buf.h"
 #include "text.h"

@@ -24,7 +24,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench.h"
 #include "buf.h"
 #include "stamp.h"
 

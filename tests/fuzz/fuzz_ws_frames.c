@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "ws_session.h"
-#include "text.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
