@@ -307,14 +307,13 @@ static bool name_is(const http_header_t *h, const char *name)
     return h->name_len == n && ascii_ieq(h->name, name, n);
 }
 
-static int finish(http_request_t *r)
+/* Copies path and query after the head, so that every field can be
+ * NUL-terminated in place and target stays whole; sets has_query and returns
+ * the offsets and lengths of the copies. */
+static void copy_path_query(http_request_t *r, size_t *path_off, size_t *path_len,
+                            size_t *query_off, size_t *query_len)
 {
     http_request_info_t *in = &r->info;
-    in->head_len = r->head.len;
-
-    /* Copies of path and query go after the head, so that every field can be
-     * NUL-terminated in place and target stays whole. Pointers are taken
-     * only after the last append (the buffer may move). */
     const char *t = r->head.p + r->target_off;
     size_t tl = r->target_len, pstart = 0;
     if (t[0] != '/' && !(tl == 1 && t[0] == '*')) {
@@ -333,31 +332,35 @@ static int finish(http_request_t *r)
         while (qend < tl && t[qend] != '#')
             qend++;
     }
-    size_t path_len = qpos - pstart, path_off, query_off, query_len = 0;
-    {
-        /* Copying from the buffer into itself: reserve first, so that the
-         * source does not move under the copy. */
-        size_t toff = r->target_off;
-        buf_reserve(&r->head, tl + 3);
-        path_off = r->head.len;
-        if (path_len == 0) {
-            buf_append(&r->head, "/", 1);
-            path_len = 1;
-        } else {
-            buf_append(&r->head, r->head.p + toff + pstart, path_len);
-        }
-        buf_putc(&r->head, '\0');
-        query_off = r->head.len;
-        if (in->has_query) {
-            query_len = qend - qpos - 1;
-            buf_append(&r->head, r->head.p + toff + qpos + 1, query_len);
-        }
-        buf_putc(&r->head, '\0');
+    *path_len = qpos - pstart;
+    *query_len = 0;
+    /* Copying from the buffer into itself: reserve first, so that the
+     * source does not move under the copy. */
+    size_t toff = r->target_off;
+    buf_reserve(&r->head, tl + 3);
+    *path_off = r->head.len;
+    if (*path_len == 0) {
+        buf_append(&r->head, "/", 1);
+        *path_len = 1;
+    } else {
+        buf_append(&r->head, r->head.p + toff + pstart, *path_len);
     }
+    buf_putc(&r->head, '\0');
+    *query_off = r->head.len;
+    if (in->has_query) {
+        *query_len = qend - qpos - 1;
+        buf_append(&r->head, r->head.p + toff + qpos + 1, *query_len);
+    }
+    buf_putc(&r->head, '\0');
+}
 
-    /* From here on the buffer does not move. NUL-terminate in place: the
-     * byte after the method and after the target is a space, after a name a
-     * colon, after a value OWS, CR or LF. */
+/* Points the info's fields into the head, NUL-terminated in place: the byte
+ * after the method and after the target is a space, after a name a colon,
+ * after a value OWS, CR or LF. The buffer no longer moves. */
+static void point_fields(http_request_t *r, size_t path_off, size_t path_len, size_t query_off,
+                         size_t query_len)
+{
+    http_request_info_t *in = &r->info;
     char *h = r->head.p;
     in->method = h + r->method_off;
     in->method_len = r->method_len;
@@ -378,8 +381,13 @@ static int finish(http_request_t *r)
     }
     in->headers = r->headers;
     in->nheaders = r->nheaders;
+}
 
-    /* Message framing (RFC 9112 section 6). */
+/* Message framing (RFC 9112 section 6): Host, Content-Length and
+ * Transfer-Encoding. Returns 0, or what fail() returns. */
+static int check_framing(http_request_t *r)
+{
+    http_request_info_t *in = &r->info;
     struct cl_state cl = {.value = -1};
     struct te_state te = {0};
     bool has_te = false;
@@ -416,6 +424,19 @@ static int finish(http_request_t *r)
         in->chunked = true;
     }
     in->content_length = cl.value;
+    return 0;
+}
+
+static int finish(http_request_t *r)
+{
+    http_request_info_t *in = &r->info;
+    in->head_len = r->head.len;
+    size_t path_off, path_len, query_off, query_len;
+    copy_path_query(r, &path_off, &path_len, &query_off, &query_len);
+    point_fields(r, path_off, path_len, query_off, query_len);
+    int rc = check_framing(r);
+    if (rc != 0)
+        return rc;
 
     in->keep_alive = in->version_minor >= 1;
     if (http_request_has_token(in, "connection", "close"))
@@ -711,6 +732,118 @@ static int chunk_size_done(http_request_chunked_t *d, const buf_t *out)
     return 0;
 }
 
+/* One byte of a chunk-size line's digits. *eat says whether it was used
+ * (a byte that fails the size is left unused). Returns 0 or an error. */
+static int chunk_size_char(http_request_chunked_t *d, unsigned char c, const buf_t *out,
+                           bool *eat)
+{
+    *eat = false;
+    int v = hex_value(c);
+    if (v >= 0) {
+        if (++d->ndigits > 16)
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "chunk size too long");
+        *eat = true;
+        /* Larger than the body may be: stop before any overflow. */
+        d->chunk_left = d->chunk_left * 16 + (uint64_t)v;
+        if (d->chunk_left > d->max_body)
+            return chunk_fail(d, HTTP_REQUEST_EBODY_TOO_BIG, "chunked body too large");
+        return 0;
+    }
+    if (d->ndigits == 0)
+        return chunk_fail(d, HTTP_REQUEST_EBAD, "bad chunk size");
+    d->line_len = d->ndigits;
+    if (c == ';' || c == ' ' || c == '\t') {
+        d->state = C_EXT;
+    } else if (c == '\r') {
+        d->state = C_SIZE_LF;
+    } else if (c == '\n') {
+        *eat = true;
+        return chunk_size_done(d, out);
+    } else {
+        return chunk_fail(d, HTTP_REQUEST_EBAD, "bad chunk size");
+    }
+    *eat = true;
+    return 0;
+}
+
+/* One byte of the rest of a size line (extension, CR) or of the line end
+ * after a chunk's data. Always used. Returns 0 or an error. */
+static int chunk_line_char(http_request_chunked_t *d, unsigned char c, const buf_t *out)
+{
+    switch (d->state) {
+    case C_EXT:
+        if (++d->line_len > CHUNK_LINE_MAX)
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "chunk extension too long");
+        if (c == '\r')
+            d->state = C_SIZE_LF;
+        else if (c == '\n')
+            return chunk_size_done(d, out);
+        else if (!is_value_char(c))
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "control character in chunk extension");
+        return 0;
+    case C_SIZE_LF:
+        if (c != '\n')
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "bare CR in chunk size line");
+        return chunk_size_done(d, out);
+    case C_DATA_CR:
+        if (c == '\r') {
+            d->state = C_DATA_LF;
+            return 0;
+        }
+        if (c != '\n')
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "chunk data longer than its size");
+        d->state = C_SIZE;
+        d->ndigits = 0;
+        return 0;
+    default: /* C_DATA_LF */
+        if (c != '\n')
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "chunk data longer than its size");
+        d->state = C_SIZE;
+        d->ndigits = 0;
+        return 0;
+    }
+}
+
+/* One byte of the trailer section. Always used. Returns 0, DONE at the
+ * final empty line, or an error. */
+static int chunk_trailer_char(http_request_chunked_t *d, unsigned char c)
+{
+    switch (d->state) {
+    case C_TRAILER:
+        if (c == '\r') {
+            d->state = C_END_LF;
+        } else if (c == '\n') {
+            d->state = C_DONE;
+            return HTTP_REQUEST_DONE;
+        } else if (http_is_tchar(c)) {
+            d->state = C_TRAILER_LN;
+            d->trailer_len++;
+        } else {
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "bad trailer line");
+        }
+        return 0;
+    case C_TRAILER_LN:
+        if (++d->trailer_len > CHUNK_TRAILER_MAX)
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "trailers too large");
+        if (c == '\r')
+            d->state = C_TRAILER_LF;
+        else if (c == '\n')
+            d->state = C_TRAILER;
+        else if (!is_value_char(c))
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "control character in trailer");
+        return 0;
+    default: /* C_TRAILER_LF, C_END_LF */
+        if (c != '\n')
+            return chunk_fail(d, HTTP_REQUEST_EBAD, "bare CR in trailer");
+        if (d->state == C_END_LF) {
+            d->state = C_DONE;
+            return HTTP_REQUEST_DONE;
+        }
+        d->state = C_TRAILER;
+        return 0;
+    }
+}
+
 int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n, buf_t *out,
                               size_t *used)
 {
@@ -720,54 +853,16 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
         unsigned char c = (unsigned char)p[i];
         switch (d->state) {
         case C_SIZE: {
-            int v = hex_value(c);
-            if (v >= 0) {
-                if (++d->ndigits > 16) {
-                    rc = chunk_fail(d, HTTP_REQUEST_EBAD, "chunk size too long");
-                    break;
-                }
-                /* Larger than the body may be: stop before any overflow. */
-                d->chunk_left = d->chunk_left * 16 + (uint64_t)v;
-                if (d->chunk_left > d->max_body)
-                    rc = chunk_fail(d, HTTP_REQUEST_EBODY_TOO_BIG, "chunked body too large");
-                i++;
-                break;
-            }
-            if (d->ndigits == 0) {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "bad chunk size");
-                break;
-            }
-            d->line_len = d->ndigits;
-            if (c == ';' || c == ' ' || c == '\t') {
-                d->state = C_EXT;
-            } else if (c == '\r') {
-                d->state = C_SIZE_LF;
-            } else if (c == '\n') {
-                rc = chunk_size_done(d, out);
-            } else {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "bad chunk size");
-                break;
-            }
-            i++;
+            bool eat;
+            rc = chunk_size_char(d, c, out, &eat);
+            i += eat;
             break;
         }
         case C_EXT:
-            if (++d->line_len > CHUNK_LINE_MAX) {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "chunk extension too long");
-            } else if (c == '\r') {
-                d->state = C_SIZE_LF;
-            } else if (c == '\n') {
-                rc = chunk_size_done(d, out);
-            } else if (!is_value_char(c)) {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "control character in chunk extension");
-            }
-            i++;
-            break;
         case C_SIZE_LF:
-            if (c != '\n')
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "bare CR in chunk size line");
-            else
-                rc = chunk_size_done(d, out);
+        case C_DATA_CR:
+        case C_DATA_LF:
+            rc = chunk_line_char(d, c, out);
             i++;
             break;
         case C_DATA: {
@@ -781,61 +876,11 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
                 d->state = C_DATA_CR;
             break;
         }
-        case C_DATA_CR:
-            if (c == '\r') {
-                d->state = C_DATA_LF;
-            } else if (c == '\n') {
-                d->state = C_SIZE;
-                d->ndigits = 0;
-            } else {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "chunk data longer than its size");
-            }
-            i++;
-            break;
-        case C_DATA_LF:
-            if (c != '\n') {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "chunk data longer than its size");
-            } else {
-                d->state = C_SIZE;
-                d->ndigits = 0;
-            }
-            i++;
-            break;
         case C_TRAILER:
-            if (c == '\r') {
-                d->state = C_END_LF;
-            } else if (c == '\n') {
-                d->state = C_DONE;
-                rc = HTTP_REQUEST_DONE;
-            } else if (http_is_tchar(c)) {
-                d->state = C_TRAILER_LN;
-                d->trailer_len++;
-            } else {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "bad trailer line");
-            }
-            i++;
-            break;
         case C_TRAILER_LN:
-            if (++d->trailer_len > CHUNK_TRAILER_MAX)
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "trailers too large");
-            else if (c == '\r')
-                d->state = C_TRAILER_LF;
-            else if (c == '\n')
-                d->state = C_TRAILER;
-            else if (!is_value_char(c))
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "control character in trailer");
-            i++;
-            break;
         case C_TRAILER_LF:
         case C_END_LF:
-            if (c != '\n') {
-                rc = chunk_fail(d, HTTP_REQUEST_EBAD, "bare CR in trailer");
-            } else if (d->state == C_END_LF) {
-                d->state = C_DONE;
-                rc = HTTP_REQUEST_DONE;
-            } else {
-                d->state = C_TRAILER;
-            }
+            rc = chunk_trailer_char(d, c);
             i++;
             break;
         case C_DONE:
