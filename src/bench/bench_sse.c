@@ -20,7 +20,7 @@
  * s->abort; the done callback (outside curl) accounts and frees the stream.
  * close_all and the connect timer remove transfers themselves (outside
  * curl's callbacks too). Each stream ends exactly once, in stream_end(). */
-#include "bench.h"
+#include "bench_worker.h"
 #include "curl_errors.h"
 #include "curl_multi.h"
 #include "exitcode.h"
