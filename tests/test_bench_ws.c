@@ -261,11 +261,15 @@ static void test_subscribe(void **state)
     h_run(&h, 3000, all_settled);
     assert_int_equal(h.w.c.established, 5);
     h_run(&h, 300, NULL);
+    /* Every message received while measuring has its sample; messages
+     * still in the sockets when the close phase begins are received then,
+     * without one (latency is sampled in MEASURE only). */
+    uint64_t measured = h.w.c.received;
     h_close(&h, 2000);
     const bench_counters_t *c = &h.w.c;
-    assert_true(c->received >= 5 * 10);
+    assert_true(measured >= 5 * 10);
     assert_int_equal(c->sent, 0);
-    assert_int_equal(hist_count(&h.w.latency), c->received);
+    assert_int_equal(hist_count(&h.w.latency), measured);
     assert_int_equal(errors_total(&h), 0);
     assert_int_equal(c->ended, 5);
     h_free(&h);
