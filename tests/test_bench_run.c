@@ -1,9 +1,11 @@
-/* Unit tests for src/bench/bench_run.c and src/bench/bench_report.c with a mock driver
- * (connections that "connect" on a timer and exchange nothing but
- * latencies): phases in order, every connection accounted exactly once,
- * latency only inside the measurement window, failures and drops counted by
- * kind, shard JSON round trips and merges exactly, the JSON summary carries
- * the SPEC fields. */
+/* Unit tests for the engine of src/bench/ (bench_run.c, the coordinator;
+ * bench_thread.c, the worker threads; bench_worker.c, the accounting),
+ * bench_result.c and bench_report.c, with a mock driver (connections that
+ * "connect" on a timer and exchange nothing but latencies): phases in
+ * order, every connection accounted exactly once, latency only inside the
+ * measurement window, failures and drops counted by kind, shard JSON round
+ * trips and merges exactly, the JSON summary carries the fields evcat(1)
+ * lists under BENCH. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 
 #include "bench_report.h"
 #include "bench_run.h"
+#include "bench_worker.h"
 #include "buf.h"
 #include "clock.h"
 
@@ -283,7 +286,7 @@ static void test_shard_json_merge(void **state)
     free(bad);
     assert_int_equal(m.target, 80);
 
-    /* the JSON summary has the SPEC fields */
+    /* the JSON summary has the fields evcat(1) lists under BENCH */
     bench_report_t rep = {.url = "ws://x/echo", .mode = "echo", .connect_rate = 5000, .r = &m};
     bench_assert_t as;
     char aerr[100];

@@ -1,8 +1,7 @@
-/* bench: the pieces every driver shares (accounting, sockets, the latency
- * field, echo stamps). The worker threads and the coordinator are in
- * bench_run.c. */
+/* bench: the helpers of the shared definitions (bench.h): error kinds'
+ * names and the kind of an errno, counter sums and snapshots, and the
+ * source-bound sockets drivers connect with. */
 #include "bench.h"
-#include "bench_run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,69 +52,27 @@ bench_err_t bench_errno_kind(int err)
     }
 }
 
-bench_phase_t bench_phase(const bench_worker_t *w)
+void bench_counters_add(bench_counters_t *d, const bench_counters_t *s)
 {
-    return bench_run_phase(w->run);
+    d->attempted += s->attempted;
+    d->established += s->established;
+    d->failed += s->failed;
+    d->dropped += s->dropped;
+    d->ended += s->ended;
+    d->sent += s->sent;
+    d->received += s->received;
+    d->bytes_sent += s->bytes_sent;
+    d->bytes_received += s->bytes_received;
+    for (int k = 0; k < BERR_COUNT; k++)
+        d->errors[k] += s->errors[k];
 }
 
-void bench_connected(bench_worker_t *w, uint64_t connect_ns)
+void bench_counters_load(bench_counters_t *d, const bench_counters_t *s)
 {
-    bench_add(&w->c.established, 1);
-    hist_record(&w->connect, connect_ns);
-}
-
-static void conn_over(bench_worker_t *w)
-{
-    if (w->live > 0)
-        w->live--;
-    bench_worker_check_done(w);
-}
-
-void bench_failed(bench_worker_t *w, bench_err_t kind)
-{
-    bench_add(&w->c.failed, 1);
-    bench_add(&w->c.errors[kind], 1);
-    conn_over(w);
-}
-
-void bench_lost(bench_worker_t *w, bench_err_t kind)
-{
-    if (bench_phase(w) < BENCH_CLOSE && !w->closing) {
-        bench_add(&w->c.dropped, 1);
-        bench_add(&w->c.errors[kind], 1);
-    } else {
-        bench_add(&w->c.ended, 1);
-    }
-    conn_over(w);
-}
-
-void bench_ended(bench_worker_t *w)
-{
-    bench_add(&w->c.ended, 1);
-    conn_over(w);
-}
-
-void bench_sent(bench_worker_t *w, uint64_t messages, uint64_t bytes)
-{
-    bench_add(&w->c.sent, messages);
-    bench_add(&w->c.bytes_sent, bytes);
-}
-
-void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes)
-{
-    bench_add(&w->c.received, messages);
-    bench_add(&w->c.bytes_received, bytes);
-}
-
-void bench_latency(bench_worker_t *w, uint64_t ns)
-{
-    if (bench_phase(w) == BENCH_MEASURE)
-        hist_record(&w->latency, ns);
-}
-
-void bench_error(bench_worker_t *w, bench_err_t kind)
-{
-    bench_add(&w->c.errors[kind], 1);
+    const uint64_t *sp = (const uint64_t *)s;
+    uint64_t *dp = (uint64_t *)d;
+    for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+        dp[i] = bench_load(&sp[i]);
 }
 
 int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, uint64_t index)

@@ -1,15 +1,18 @@
-/* bench: the load generator's engine (h2load's Config -> Worker -> Client
- * shape). cmd_bench.c parses options into a bench_config_t and runs one
- * process's share of the load on worker threads; each worker has its own
- * loop and drives connections through a protocol driver (bench_ws.c for
- * WebSocket echo and subscribe, bench_sse.c for SSE streams over the
- * worker's own libcurl multi handle).
+/* bench: what the load generator's parts share (h2load's Config -> Worker
+ * -> Client shape): the run's configuration, its kinds and phases, the
+ * error kinds and counters the summary reports, and the interface of a
+ * protocol driver. cmd_bench.c parses options into a bench_config_t and
+ * runs one process's share of the load (bench_run.c) on worker threads
+ * (bench_thread.c); each worker has its own loop and drives connections
+ * through a protocol driver (bench_ws.c for WebSocket echo and subscribe,
+ * bench_sse.c for SSE streams over the worker's own libcurl multi handles)
+ * that reports what happens to them (bench_worker.h).
  *
- * Threads: everything in a bench_worker_t belongs to its thread. The
- * coordinator (the process's main thread) only reads the counters, with
- * relaxed atomic loads (each counter has one writer), reads the shared phase,
- * and merges the histograms after the worker has been joined. No lock is
- * taken per message.
+ * Threads: everything in a worker belongs to its thread. The coordinator
+ * (the process's main thread) only reads the counters, with relaxed atomic
+ * loads (each counter has one writer), announces the phase, and merges the
+ * histograms after the worker has been joined. No lock is taken per
+ * message.
  *
  * Connection accounting, as the summary reports it:
  *   attempted   = started by the ramp
@@ -30,9 +33,7 @@
 #include <openssl/ssl.h>
 
 #include "conn_settings.h"
-#include "hist.h"
-#include "loop.h"
-#include "rate.h"
+#include "rate.h" /* the config's rates are rate_t's: RATE_MIN .. RATE_MAX */
 #include "ws_handshake.h"
 #include "stamp.h"
 
@@ -63,11 +64,6 @@ bench_err_t bench_errno_kind(int err);
 typedef enum { BENCH_WS_ECHO, BENCH_WS_SUBSCRIBE, BENCH_SSE } bench_kind_t;
 
 typedef enum { BENCH_RAMP, BENCH_MEASURE, BENCH_CLOSE, BENCH_DONE } bench_phase_t;
-
-/* The echo payload starts with this stamp: 32 ASCII hex digits,
- * "%08x" connection index, "%08x" sequence (low 32 bits), "%016llx" intended
- * send time (mono_ns), then filler up to --size. --size >= STAMP_LEN. */
-#define STAMP_LEN 32
 
 /* Read-only during a run, shared by every worker thread. */
 typedef struct bench_config {
@@ -121,10 +117,17 @@ static inline uint64_t bench_load(const uint64_t *c)
     return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
+/* d += s, counter by counter. */
+void bench_counters_add(bench_counters_t *d, const bench_counters_t *s);
+/* d = s, each counter read with bench_load (s may be a running worker's). */
+void bench_counters_load(bench_counters_t *d, const bench_counters_t *s);
+
+/* A worker as its driver sees it (bench_worker.h). */
 typedef struct bench_worker bench_worker_t;
 
 /* A protocol driver: how one kind of connection is opened, run and closed
- * on a worker's loop. Its per-worker state lives in w->drv. */
+ * on a worker's loop. Its per-worker state lives in w->drv; it reports what
+ * happens to each connection with bench_worker.h's functions. */
 typedef struct bench_driver {
     /* Per-worker setup on the worker's thread (curl multi, buffers).
      * Returns 0, or -1 with a one-line reason in err. */
@@ -147,52 +150,9 @@ typedef struct bench_driver {
 extern const bench_driver_t bench_ws_driver;
 extern const bench_driver_t bench_sse_driver;
 
-struct bench_run; /* the coordinator's shared state (bench.c) */
-
-struct bench_worker {
-    const bench_config_t *cfg;
-    const bench_driver_t *drv_ops;
-    struct bench_run *run;
-    unsigned id;            /* 0 .. threads-1 */
-    loop_t *loop;
-    void *drv;              /* the driver's per-worker state */
-
-    uint64_t nconns;        /* connections this worker opens: local k = 0..nconns-1 */
-    rate_t ramp;            /* this worker's share of --connect-rate */
-    loop_timer_t ramp_timer;
-    loop_timer_t grace_timer;
-    int wake_fd;            /* eventfd: the coordinator announces phase changes */
-    bool closing;           /* close_all has been called */
-    uint64_t live;          /* started and not ended (attempts included) */
-
-    bench_counters_t c;
-    hist_t latency;         /* ns, measure phase only */
-    hist_t connect;         /* ns, start to established */
-};
-
-/* The current phase (any thread). */
-bench_phase_t bench_phase(const bench_worker_t *w);
-
-/* ---- called by drivers, on the worker's thread ---- */
-void bench_connected(bench_worker_t *w, uint64_t connect_ns);
-void bench_failed(bench_worker_t *w, bench_err_t kind);
-/* An established connection ended on its own (error or the server closing):
- * before the close phase it is dropped and kind is counted; during the
- * close phase it is simply ended. */
-void bench_lost(bench_worker_t *w, bench_err_t kind);
-/* A connection (established or still connecting) ended by our close. */
-void bench_ended(bench_worker_t *w);
-void bench_sent(bench_worker_t *w, uint64_t messages, uint64_t bytes);
-void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes);
-/* One latency sample; recorded during the measure phase only. */
-void bench_latency(bench_worker_t *w, uint64_t ns);
-/* An error that does not end a connection (e.g. BERR_NO_TIMESTAMP). */
-void bench_error(bench_worker_t *w, bench_err_t kind);
-
 /* A non-blocking, close-on-exec socket for connection `index`, bound to its
  * source address when cfg->sources is set (IP_BIND_ADDRESS_NO_PORT, so the
  * port is chosen at connect time per destination). Returns the fd or -errno. */
 int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, uint64_t index);
-
 
 #endif

@@ -8,6 +8,7 @@
  * stay in the rate scheduler: each keeps the intended time rate_due() gave
  * it, so a slow endpoint shows up as latency, not as a slower rate. */
 #include "bench_pub.h"
+#include "curl_errors.h"
 #include "curl_multi.h"
 #include "exitcode.h"
 #include "rate.h"
@@ -75,7 +76,7 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (r != CURLE_OK)
-        fail(p, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(r));
+        fail(p, "%s", curlerr_detail(r, s->errbuf));
     else if (code < 200 || code > 299)
         fail(p, "the publish endpoint answered HTTP %ld", code);
     else

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "bench_assert.h"
-#include "bench_run.h"
+#include "bench_result.h"
 
 typedef struct bench_report {
     const char *url;      /* redacted for display */

@@ -20,7 +20,8 @@
  * s->abort; the done callback (outside curl) accounts and frees the stream.
  * close_all and the connect timer remove transfers themselves (outside
  * curl's callbacks too). Each stream ends exactly once, in stream_end(). */
-#include "bench.h"
+#include "bench_worker.h"
+#include "curl_errors.h"
 #include "curl_multi.h"
 #include "exitcode.h"
 #include "sse_parser.h"
@@ -252,75 +253,56 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
 
 /* ---- outcome ----------------------------------------------------------- */
 
-static bool tls_error(CURLcode r)
-{
-    switch (r) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-    case CURLE_SSL_CLIENTCERT:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* The kind of a transfer that ended before its head was validated. */
 static bench_err_t connect_kind(const sse_stream_t *s, CURLcode r)
 {
     long oserr = 0;
-    if (tls_error(r))
+    curlerr_class_t cls = curlerr_class(r);
+    switch (cls) {
+    case CURLERR_TLS:
         return BERR_TLS;
-    switch (r) {
-    case CURLE_OPERATION_TIMEDOUT:
+    case CURLERR_TIMEOUT:
         return BERR_CONNECT_TIMEOUT;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
+    case CURLERR_CONNECT:
+    case CURLERR_IO:
         if (s->sock_err)
             return bench_errno_kind(s->sock_err);
         curl_easy_getinfo(s->x.easy, CURLINFO_OS_ERRNO, &oserr);
         if (oserr)
             return bench_errno_kind((int)oserr);
-        return r == CURLE_COULDNT_CONNECT ? BERR_CONNECT : BERR_RESET;
-    case CURLE_OK:           /* a response that ended within its head */
-    case CURLE_GOT_NOTHING:  /* closed before any response */
-    case CURLE_PARTIAL_FILE:
+        return cls == CURLERR_CONNECT ? BERR_CONNECT : BERR_RESET;
+    case CURLERR_NONE:   /* a response that ended within its head */
+    case CURLERR_CLOSED: /* closed before any response, or within it */
         return BERR_CLOSED;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
+    case CURLERR_NOT_HTTP:
+    case CURLERR_HTTP2:
+    case CURLERR_HTTP2_STREAM:
         return BERR_PROTOCOL;
-    default:
-        return BERR_CONNECT;
+    case CURLERR_OTHER:
+        break;
     }
+    return BERR_CONNECT;
 }
 
 /* The kind of an established stream's end. */
 static bench_err_t lost_kind(CURLcode r)
 {
-    switch (r) {
-    case CURLE_OK:           /* the server ended the response */
-    case CURLE_PARTIAL_FILE: /* ... without its last chunk */
-    case CURLE_GOT_NOTHING:
+    switch (curlerr_class(r)) {
+    case CURLERR_NONE:   /* the server ended the response */
+    case CURLERR_CLOSED: /* ... cut short, or sent nothing */
         return BERR_CLOSED;
-    case CURLE_HTTP2:
-    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLERR_HTTP2:
+    case CURLERR_NOT_HTTP:
         return BERR_PROTOCOL;
-    default: /* read/write errors (ECONNRESET...), a stream killed by the peer */
-        return BERR_RESET;
+    case CURLERR_CONNECT:
+    case CURLERR_IO:
+    case CURLERR_TIMEOUT:
+    case CURLERR_TLS:
+    case CURLERR_HTTP2_STREAM:
+    case CURLERR_OTHER:
+        break;
     }
+    return BERR_RESET; /* read/write errors (ECONNRESET...), a stream killed by the peer */
 }
 
 /* Runs from curlm's drain, outside curl's callbacks. */

@@ -7,8 +7,8 @@
  *     socket is full, a message only when it spans reads or fragments, a
  *     control frame only when it is split. Reads land in one buffer per
  *     worker; frames are built in one scratch buffer per worker. Framing is
- *     wsframe's (a few dozen bytes of decoder state), not wslay's ~5 KiB.
- *   - CPU: plain TCP uses recv/send directly (netio only for TLS, allocated
+ *     ws_frame's (a few dozen bytes of decoder state), not wslay's ~5 KiB.
+ *   - CPU: plain TCP uses recv/send directly (transport only for TLS, allocated
  *     then); one read per readiness unless it filled the buffer (TLS: until
  *     it would block, since OpenSSL may hold decrypted bytes epoll cannot
  *     see); the echo messages due at one timer expiry go out in one send;
@@ -35,10 +35,11 @@
  * latency field (UNIX ns) gives the latency against our real-time clock
  * (clock differences below zero count as 0); without the field the message
  * is counted as a BERR_NO_TIMESTAMP error. */
-#include "bench.h"
+#include "bench_worker.h"
 #include "transport.h"
 #include "buf.h"
 #include "clock.h"
+#include "rate.h"
 #include "ws_handshake.h"
 #include "ws_frame.h"
 #include "stamp.h"

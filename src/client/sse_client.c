@@ -1,4 +1,5 @@
 #include "sse_client.h"
+#include "curl_errors.h"
 #include "exitcode.h"
 #include "diag.h"
 #include "transport.h"
@@ -186,25 +187,6 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* Transient trouble worth a reconnect; everything else (TLS, DNS, redirect
- * loops, bad URLs) will not fix itself by waiting. */
-static bool retriable(CURLcode r)
-{
-    switch (r) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return true;
-    default:
-        return false;
-    }
-}
-
 static int start_attempt(sse_client_t *c);
 
 static void schedule_reconnect(sse_client_t *c, const char *why)
@@ -272,8 +254,9 @@ static void on_done(curlm_xfer_t *x, CURLcode res)
         attempt_over(c, false, "stream ended");
         return;
     }
-    const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
-    if (!retriable(res) || c->opens == 0) {
+    const char *detail = curlerr_detail(res, c->errbuf);
+    /* Only transient trouble is worth a reconnect (curl_errors.h). */
+    if (!curlerr_transient(res) || c->opens == 0) {
         /* The same hint the WebSocket side gives for an untrusted certificate
          * (none for an expired one: trusting it would not help). */
         long vr = 0;

@@ -1,0 +1,101 @@
+/* bench_worker: the coordinator's announcements as a worker reads them, and
+ * the accounting its driver reports connections with (see bench_worker.h). */
+#include "bench_worker.h"
+
+bench_phase_t bench_control_phase(const bench_control_t *ctl)
+{
+    return (bench_phase_t)__atomic_load_n(&ctl->phase, __ATOMIC_RELAXED);
+}
+
+void bench_control_set_phase(bench_control_t *ctl, bench_phase_t p)
+{
+    __atomic_store_n(&ctl->phase, (int)p, __ATOMIC_RELEASE);
+}
+
+bool bench_control_aborting(const bench_control_t *ctl)
+{
+    return __atomic_load_n(&ctl->abort_now, __ATOMIC_ACQUIRE) != 0;
+}
+
+void bench_control_abort(bench_control_t *ctl)
+{
+    __atomic_store_n(&ctl->abort_now, 1, __ATOMIC_RELEASE);
+}
+
+bench_phase_t bench_phase(const bench_worker_t *w)
+{
+    return bench_control_phase(w->ctl);
+}
+
+void bench_worker_start_conn(bench_worker_t *w, uint64_t index)
+{
+    w->live++;
+    bench_add(&w->c.attempted, 1);
+    w->drv_ops->start(w, index);
+}
+
+void bench_worker_check_done(bench_worker_t *w)
+{
+    if (w->closing && w->live == 0)
+        loop_stop(w->loop);
+}
+
+void bench_connected(bench_worker_t *w, uint64_t connect_ns)
+{
+    bench_add(&w->c.established, 1);
+    hist_record(&w->connect, connect_ns);
+}
+
+static void conn_over(bench_worker_t *w)
+{
+    if (w->live > 0)
+        w->live--;
+    bench_worker_check_done(w);
+}
+
+void bench_failed(bench_worker_t *w, bench_err_t kind)
+{
+    bench_add(&w->c.failed, 1);
+    bench_add(&w->c.errors[kind], 1);
+    conn_over(w);
+}
+
+void bench_lost(bench_worker_t *w, bench_err_t kind)
+{
+    if (bench_phase(w) < BENCH_CLOSE && !w->closing) {
+        bench_add(&w->c.dropped, 1);
+        bench_add(&w->c.errors[kind], 1);
+    } else {
+        bench_add(&w->c.ended, 1);
+    }
+    conn_over(w);
+}
+
+void bench_ended(bench_worker_t *w)
+{
+    bench_add(&w->c.ended, 1);
+    conn_over(w);
+}
+
+void bench_sent(bench_worker_t *w, uint64_t messages, uint64_t bytes)
+{
+    bench_add(&w->c.sent, messages);
+    bench_add(&w->c.bytes_sent, bytes);
+}
+
+void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes)
+{
+    bench_add(&w->c.received, messages);
+    bench_add(&w->c.bytes_received, bytes);
+}
+
+void bench_latency(bench_worker_t *w, uint64_t ns)
+{
+    if (bench_phase(w) == BENCH_MEASURE)
+        hist_record(&w->latency, ns);
+}
+
+void bench_error(bench_worker_t *w, bench_err_t kind)
+{
+    bench_add(&w->c.errors[kind], 1);
+}

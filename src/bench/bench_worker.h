@@ -1,0 +1,77 @@
+/* bench_worker: a worker as its protocol driver sees it: the state the
+ * driver runs on (its loop, the config, its own per-worker state), the
+ * phase the coordinator announced, and the accounting the driver reports
+ * each connection's outcome with (counters and histograms). It knows
+ * nothing of the coordinator or of the worker's thread: whoever runs the
+ * worker (bench_thread.c; a unit test by hand) fills it in and points it
+ * at a bench_control_t.
+ *
+ * Threads: everything here but the control block belongs to the worker's
+ * thread; the coordinator reads the counters only (bench_counters_load)
+ * while the worker runs. */
+#ifndef EVCAT_BENCH_WORKER_H
+#define EVCAT_BENCH_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bench.h"
+#include "hist.h"
+#include "loop.h"
+
+/* What the coordinator announces to every worker: written by the
+ * coordinator's thread only, read by any (atomically). */
+typedef struct bench_control {
+    int phase;     /* bench_phase_t */
+    int abort_now; /* a second signal: end every connection at once */
+} bench_control_t;
+
+bench_phase_t bench_control_phase(const bench_control_t *ctl);
+void bench_control_set_phase(bench_control_t *ctl, bench_phase_t p);
+bool bench_control_aborting(const bench_control_t *ctl);
+void bench_control_abort(bench_control_t *ctl);
+
+struct bench_worker {
+    const bench_config_t *cfg;
+    const bench_driver_t *drv_ops;
+    const bench_control_t *ctl; /* the coordinator's announcements */
+    unsigned id;            /* 0 .. threads-1 */
+    loop_t *loop;
+    void *drv;              /* the driver's per-worker state */
+
+    uint64_t nconns;        /* connections this worker opens: local k = 0..nconns-1 */
+    bool closing;           /* close_all has been called */
+    uint64_t live;          /* started and not ended (attempts included) */
+
+    bench_counters_t c;
+    hist_t latency;         /* ns, measure phase only */
+    hist_t connect;         /* ns, start to established */
+};
+
+/* The current phase (any thread). */
+bench_phase_t bench_phase(const bench_worker_t *w);
+
+/* ---- called by whoever runs the worker, on its thread ---- */
+/* Starts connection number `index` with the driver, counted as attempted
+ * and live. */
+void bench_worker_start_conn(bench_worker_t *w, uint64_t index);
+/* Stops the worker's loop once it is closing and no connection is left. */
+void bench_worker_check_done(bench_worker_t *w);
+
+/* ---- called by drivers, on the worker's thread ---- */
+void bench_connected(bench_worker_t *w, uint64_t connect_ns);
+void bench_failed(bench_worker_t *w, bench_err_t kind);
+/* An established connection ended on its own (error or the server closing):
+ * before the close phase it is dropped and kind is counted; during the
+ * close phase it is simply ended. */
+void bench_lost(bench_worker_t *w, bench_err_t kind);
+/* A connection (established or still connecting) ended by our close. */
+void bench_ended(bench_worker_t *w);
+void bench_sent(bench_worker_t *w, uint64_t messages, uint64_t bytes);
+void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes);
+/* One latency sample; recorded during the measure phase only. */
+void bench_latency(bench_worker_t *w, uint64_t ns);
+/* An error that does not end a connection (e.g. BERR_NO_TIMESTAMP). */
+void bench_error(bench_worker_t *w, bench_err_t kind);
+
+#endif
