@@ -1,5 +1,5 @@
 /* ws_run: the WebSocket session behind evcat ws URL, evcat send URL
- * [MSG...] and evcat listen ws://URL, in four modes —
+ * [MSG...] and evcat listen ws://URL, on ws_command's core, in four modes —
  *   listen  print what arrives (after --on-open messages);
  *   send    send the arguments (or stdin lines with -), optionally wait for
  *           -n replies, close cleanly;
@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +36,9 @@
 enum mode { MODE_LISTEN, MODE_SEND, MODE_PIPE, MODE_REPL };
 
 struct wsrun {
-    ws_command_t k;      /* first: ws_command_on_sent's ud */
+    ws_command_t k;      /* k.count: -n, k.received: what came of it */
     enum mode mode;
     const ws_cli_opts_t *w;
-    uint64_t count, got;
     /* send: messages from argv */
     char **msgs;
     int nmsgs;
@@ -63,8 +61,9 @@ static void on_repl_line(char *line);
 
 /* In the REPL, output goes above the line being typed: clear it, print,
  * and let libedit draw prompt and line again. */
-static void emit(struct wsrun *R)
+static void emit(void *ud)
 {
+    struct wsrun *R = ud;
     if (R->mode != MODE_REPL) {
         ws_command_flush(&R->k);
         return;
@@ -92,18 +91,10 @@ static void emit(struct wsrun *R)
     fflush(stdout);
 }
 
-/* A message in either direction: on stdout as the format says, and in the
- * recording, with the same receive (or send) time. */
-static void message(struct wsrun *R, bool in, int type, const void *p, size_t n, uint16_t code,
-                    uint64_t rtt, bool show)
-{
-    ws_command_message(&R->k.out, &R->k.rec, in, type, p, n, code, rtt, show);
-}
-
 static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
 {
     /* In the REPL the typed line is already on the screen. */
-    message(R, false, type, p, n, 0, 0, !(R->mode == MODE_REPL && type == WS_TEXT));
+    ws_command_message(&R->k, false, type, p, n, 0, 0, !(R->mode == MODE_REPL && type == WS_TEXT));
 }
 
 static int send_msg(struct wsrun *R, const char *p, size_t n)
@@ -119,22 +110,14 @@ static int send_msg(struct wsrun *R, const char *p, size_t n)
     return 0;
 }
 
-static void on_linger(loop_t *l, loop_timer_t *t, void *ud)
-{
-    (void)l;
-    (void)t;
-    struct wsrun *R = ud;
-    ws_command_close(&R->k, 1000, NULL);
-}
-
 /* Everything we had to send is sent: close unless replies are awaited. */
 static void maybe_close(struct wsrun *R)
 {
     if (R->mode != MODE_SEND && R->mode != MODE_PIPE)
         return;
-    if (R->count && R->got < R->count)
+    if (R->k.count && R->k.received < R->k.count)
         return;
-    if (R->mode == MODE_PIPE && !R->count) {
+    if (R->mode == MODE_PIPE && !R->k.count) {
         /* Replies still in flight are waited for (see WSCMD_LINGER_*). */
         ws_command_linger(&R->k);
         return;
@@ -304,7 +287,7 @@ static void repl_command(struct wsrun *R, const char *line)
         else if (ws_client_send(R->k.c, WS_BINARY, b.p, b.len) < 0)
             repl_say(R, "! not connected\n");
         else
-            message(R, false, WS_BINARY, b.p, b.len, 0, 0, true);
+            ws_command_message(&R->k, false, WS_BINARY, b.p, b.len, 0, 0, true);
         buf_free(&b);
         emit(R);
     } else if (IS("/help")) {
@@ -438,11 +421,10 @@ static void repl_stop(struct wsrun *R)
     repl_run = NULL;
 }
 
-/* ---- client callbacks ---- */
+/* ---- ws_command's hooks ---- */
 
-static void on_open(void *ud, const char *protocol)
+static void on_open(void *ud)
 {
-    (void)protocol;
     struct wsrun *R = ud;
     for (size_t i = 0; i < R->w->non_open; i++)
         send_msg(R, R->w->on_open[i], strlen(R->w->on_open[i]));
@@ -465,65 +447,41 @@ static void on_open(void *ud, const char *protocol)
     emit(R);
 }
 
-static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt)
+/* The -n-th message: print it now, and close unless there is more to send. */
+static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n)
 {
+    (void)type;
+    (void)p;
+    (void)n;
     struct wsrun *R = ud;
-    /* Past --count, messages that arrive while the close completes are not ours. */
-    if (R->count && R->got >= R->count && (type == WS_TEXT || type == WS_BINARY))
-        return;
-    message(R, true, type, p, n, 0, rtt, true);
-    if (type != WS_TEXT && type != WS_BINARY)
-        return;
-    R->got++;
-    ws_command_heard(&R->k);
-    if (R->count && R->got == R->count) {
+    if (R->k.count && R->k.received == R->k.count) {
         emit(R);
         if (R->mode == MODE_LISTEN || R->sent_all)
             ws_command_close(&R->k, 1000, NULL);
     }
 }
 
-static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t len)
-{
-    struct wsrun *R = ud;
-    message(R, true, WS_CLOSE, reason, len, code, 0, true);
-}
-
 static void on_batch(void *ud)
 {
     struct wsrun *R = ud;
-    emit(R);
     if (R->from_stdin && !R->stdin_eof && !R->stdin_watched && ws_client_is_open(R->k.c) &&
         ws_client_queued(R->k.c) < QUEUE_PAUSE / 2)
         watch_stdin(R, true);
 }
 
-static void on_end(void *ud, int code)
+static void on_interrupted(void *ud)
 {
-    struct wsrun *R = ud;
-    emit(R);
-    ws_command_finish(&R->k, code);
-}
-
-static void on_signal(loop_t *l, int signo, void *ud)
-{
-    (void)l;
     struct wsrun *R = ud;
     if (R->mode == MODE_REPL)
         fputs("\n", stdout);
-    ws_command_interrupted(&R->k, signo);
-    emit(R);
-    ws_command_finish(&R->k, R->k.forced_code);
 }
 
-static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
+static void on_timeout(void *ud)
 {
-    (void)l;
-    (void)t;
     struct wsrun *R = ud;
-    if (R->count && R->got < R->count) {
-        diag_error("--timeout reached after %llu of %llu messages", (unsigned long long)R->got,
-                  (unsigned long long)R->count);
+    if (R->k.count && R->k.received < R->k.count) {
+        diag_error("--timeout reached after %llu of %llu messages",
+                   (unsigned long long)R->k.received, (unsigned long long)R->k.count);
         R->k.forced_code = EXIT_TIMEOUT;
     } else {
         R->k.forced_code = EXIT_OK;
@@ -536,8 +494,17 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
 int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t *w, uint64_t count,
            uint64_t timeout_ms, char **msgs, int nmsgs)
 {
-    struct wsrun R = {.w = w, .count = count};
-    ws_command_init(&R.k);
+    static const ws_command_ops_t ops = {
+        .open = on_open,
+        .message = on_message,
+        .batch = on_batch,
+        .emit = emit,
+        .interrupted = on_interrupted,
+        .timeout = on_timeout,
+    };
+    struct wsrun R = {.w = w};
+    ws_command_init(&R.k, &ops, &R);
+    R.k.count = count;
     R.mode = (enum mode)mode_hint;
     R.msgs = msgs;
     R.nmsgs = nmsgs;
@@ -546,57 +513,22 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     R.from_stdin = R.mode == MODE_PIPE || R.mode == MODE_REPL ||
                    (R.mode == MODE_SEND && nmsgs == 1 && strcmp(msgs[0], "-") == 0);
     static const char *const names[] = {"listen", "send", "ws", "ws"};
-    /* A URL ws_client_start will refuse leaves no recording behind. */
-    ws_url_t u;
-    char uerr[256];
-    bool url_ok = ws_url_parse(url, &u, uerr, sizeof(uerr)) == 0;
-    if (url_ok)
-        ws_url_free(&u);
-    if (url_ok && rec_start(&R.k.rec, co->record, names[R.mode], url, REC_WS) < 0)
+    /* A URL ws_client_start will refuse leaves no recording behind, and is
+     * reported when the client starts. */
+    if (ws_command_record(&R.k, co, names[R.mode], url, false) < 0)
         return EXIT_USAGE;
     buf_init(&R.line);
     out_format_t fmt = co->format;
     if (R.mode == MODE_REPL && !co->format_set)
         fmt = OUT_PRETTY;
-    out_init(&R.k.out, STDOUT_FILENO, fmt, out_use_color(co->color, STDOUT_FILENO));
-
-    ws_client_opts_t o = {
-        .url = url,
-        .conn = &co->net,
-        .protocols = w->protocols,
-        .nprotocols = w->nprotocols,
-        .origin = w->origin,
-        .max_message = (size_t)w->max_message,
-        .ping_interval_ms = w->ping_interval_ms,
-        .reconnect = w->reconnect,
-        .max_retries = w->max_retries,
-    };
-    static const ws_client_callbacks_t cbs = {
-        .on_open = on_open,
-        .on_message = on_message,
-        .on_peer_close = on_peer_close,
-        .on_sent = ws_command_on_sent,
-        .on_batch = on_batch,
-        .on_end = on_end,
-    };
-    R.k.loop = loop_new();
-    loop_signal(R.k.loop, SIGINT, on_signal, &R);
-    loop_signal(R.k.loop, SIGTERM, on_signal, &R);
-    loop_timer_t timeout;
-    loop_timer_init(&timeout, on_timeout, &R);
-    loop_timer_init(&R.k.linger, on_linger, &R);
-    if (timeout_ms)
-        loop_timer_arm_ms(R.k.loop, &timeout, timeout_ms);
+    ws_command_open(&R.k, STDOUT_FILENO, fmt, co->color, timeout_ms);
     int fl = -1;
     if (R.from_stdin && R.mode != MODE_REPL) {
         fl = fcntl(STDIN_FILENO, F_GETFL);
         if (fl >= 0)
             fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
     }
-    R.k.c = ws_client_new(R.k.loop, &o, &cbs, &R);
-    if (ws_client_start(R.k.c) < 0) {
-        R.k.exit_code = EXIT_USAGE;
-    } else {
+    if (ws_command_start(&R.k, url, co, w) == 0) {
         if (R.mode == MODE_REPL)
             repl_start(&R);
         loop_run(R.k.loop);
@@ -607,8 +539,6 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
         loop_fd_del(R.k.loop, STDIN_FILENO);
     if (fl >= 0)
         fcntl(STDIN_FILENO, F_SETFL, fl);
-    loop_timer_stop(R.k.loop, &timeout);
     buf_free(&R.line);
     return ws_command_end(&R.k, co);
 }
-
