@@ -1,7 +1,7 @@
 /* evcat listen URL — tail a stream: SSE over http(s), or a raw SSE capture
- * on stdin ("-"). */
+ * on stdin ("-"); a ws:// or wss:// URL is ws_run's (ws_run.c). */
 #include "cliopt.h"
-#include "cmd_ws.h"
+#include "ws_run.h"
 #include "curl_multi.h"
 #include "commands.h"
 #include "exitcode.h"

@@ -23,6 +23,7 @@
 #include "exitcode.h"
 #include "loop.h"
 #include "diag.h"
+#include "event_json.h"
 #include "output.h"
 #include "units.h"
 #include "recording.h"
@@ -35,7 +36,6 @@
 
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@
 #define SHOW_MAX 60
 
 struct replay {
-    ws_command_t k;          /* first: ws_command_on_sent's ud */
+    ws_command_t k;
     const recording_t *rec;
     double speed;
     bool no_timing;
@@ -78,16 +78,7 @@ struct replay {
      * last expected reply), close once replies go quiet. */
     loop_timer_t send_timer; /* the next outgoing message is due */
     loop_timer_t wait_timer; /* give up waiting for what the recording promised */
-    loop_timer_t timeout;    /* --timeout */
 };
-
-/* A message in either direction: on stdout as the format says, and in the
- * --record file, with the same time. */
-static void message(struct replay *R, bool in, int type, const void *p, size_t n, uint16_t code,
-                    uint64_t rtt, bool show)
-{
-    ws_command_message(&R->k.out, &R->k.rec, in, type, p, n, code, rtt, show);
-}
 
 static void close_now(struct replay *R, uint16_t code, const char *reason)
 {
@@ -96,23 +87,11 @@ static void close_now(struct replay *R, uint16_t code, const char *reason)
     ws_command_close(&R->k, code, reason);
 }
 
-static const char *type_name(int type)
-{
-    switch (type) {
-    case WS_TEXT: return "text";
-    case WS_BINARY: return "binary";
-    case WS_CLOSE: return "close";
-    case WS_PING: return "ping";
-    case WS_PONG: return "pong";
-    default: return "frame";
-    }
-}
-
 /* `text "hello"`, `binary "AAEC..."` (base64), `close 1000 "bye"`: a
  * message in one short line, cut after SHOW_MAX characters. */
 static void describe(buf_t *b, int type, const char *p, size_t n, uint16_t code)
 {
-    buf_puts(b, type_name(type));
+    buf_puts(b, ws_type_name(type));
     buf_putc(b, ' ');
     if (type == WS_CLOSE)
         buf_printf(b, "%u ", code);
@@ -180,10 +159,8 @@ static void report_missing(struct replay *R, const char *why)
 
 /* ---- what comes after the last outgoing message ---- */
 
-static void on_linger(loop_t *l, loop_timer_t *t, void *ud)
+static void on_linger_over(void *ud)
 {
-    (void)l;
-    (void)t;
     close_now(ud, 1000, NULL);
 }
 
@@ -237,7 +214,7 @@ static void send_one(struct replay *R, const rec_msg_t *m)
     case WS_TEXT:
     case WS_BINARY:
         if (ws_client_send(R->k.c, (ws_type_t)m->type, m->data, m->len) == 0)
-            message(R, false, m->type, m->data, m->len, 0, 0, true);
+            ws_command_message(&R->k, false, m->type, m->data, m->len, 0, 0, true);
         break;
     case WS_PING: {
         size_t n = m->len > 125 ? 125 : m->len; /* a control frame's limit */
@@ -296,11 +273,10 @@ static void on_send_timer(loop_t *l, loop_timer_t *t, void *ud)
     ws_command_flush(&R->k);
 }
 
-/* ---- client callbacks ---- */
+/* ---- ws_command's hooks ---- */
 
-static void on_open(void *ud, const char *protocol)
+static void on_open(void *ud)
 {
-    (void)protocol;
     struct replay *R = ud;
     R->opened = true;
     R->open_ns = mono_ns();
@@ -335,16 +311,12 @@ static void compare(struct replay *R, int type, const void *p, size_t n, uint16_
     buf_free(&got);
 }
 
-static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uint64_t rtt)
+static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n)
 {
     struct replay *R = ud;
-    message(R, true, type, p, n, 0, rtt, true);
-    if (type != WS_TEXT && type != WS_BINARY)
-        return;
     if (R->expect)
         compare(R, type, p, n, 0);
     R->got++;
-    ws_command_heard(&R->k);
     if (R->expect)
         maybe_close_expected(R);
 }
@@ -352,7 +324,6 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
 static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t len)
 {
     struct replay *R = ud;
-    message(R, true, WS_CLOSE, reason, len, code, 0, true);
     if (!R->expect || R->reported)
         return;
     if (R->got < R->nins && in_msg(R, R->got)->type == WS_CLOSE) {
@@ -369,38 +340,20 @@ static void on_peer_close(void *ud, uint16_t code, const char *reason, size_t le
     }
 }
 
-static void on_batch(void *ud)
+static int on_end(void *ud, int code)
 {
     struct replay *R = ud;
-    ws_command_flush(&R->k);
-}
-
-static void on_end(void *ud, int code)
-{
-    struct replay *R = ud;
-    ws_command_flush(&R->k);
     if (R->opened)
         report_missing(R, "the connection ended");
     /* A server closing with, say, 1011 is an error for `evcat ws`; here it
      * is what the recording said would happen. */
     if (R->expect && R->close_matched && !R->reported && code == EXIT_FAIL)
-        code = EXIT_OK;
-    ws_command_finish(&R->k, code);
+        return EXIT_OK;
+    return code;
 }
 
-static void on_signal(loop_t *l, int signo, void *ud)
+static void on_timeout(void *ud)
 {
-    (void)l;
-    struct replay *R = ud;
-    ws_command_interrupted(&R->k, signo);
-    ws_command_flush(&R->k);
-    ws_command_finish(&R->k, R->k.forced_code);
-}
-
-static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
-{
-    (void)l;
-    (void)t;
     struct replay *R = ud;
     if (R->expect && !R->reported && R->got < R->nins) {
         R->k.forced_code = EXIT_TIMEOUT;
@@ -409,7 +362,7 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
         R->k.forced_code = EXIT_TIMEOUT;
         R->reported = true;
         diag_error("replay: --timeout reached after %zu of %zu outgoing messages", R->next_out,
-                  R->nouts);
+                   R->nouts);
     } else if (R->k.forced_code < 0) {
         R->k.forced_code = R->reported ? EXIT_CHECK : EXIT_OK;
     }
@@ -455,58 +408,31 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
                          const ws_cli_opts_t *w, double speed, bool no_timing, bool expect,
                          uint64_t timeout_ms)
 {
+    static const ws_command_ops_t ops = {
+        .open = on_open,
+        .message = on_message,
+        .peer_close = on_peer_close,
+        .end = on_end,
+        .timeout = on_timeout,
+        .linger_over = on_linger_over,
+    };
     struct replay R = {
         .rec = rec,
         .speed = speed,
         .no_timing = no_timing,
         .expect = expect,
     };
-    ws_command_init(&R.k);
-    ws_url_t u;
-    char uerr[256];
-    if (ws_url_parse(url, &u, uerr, sizeof(uerr)) < 0) {
-        diag_error("replay: %s", uerr);
-        return EXIT_USAGE;
-    }
-    ws_url_free(&u);
-    if (rec_start(&R.k.rec, co->record, "replay", url, REC_WS) < 0)
+    ws_command_init(&R.k, &ops, &R);
+    if (ws_command_record(&R.k, co, "replay", url, true) != 0)
         return EXIT_USAGE;
     plan(&R);
-    out_init(&R.k.out, STDOUT_FILENO, co->format, out_use_color(co->color, STDOUT_FILENO));
-
-    ws_client_opts_t o = {
-        .url = url,
-        .conn = &co->net,
-        .protocols = w->protocols,
-        .nprotocols = w->nprotocols,
-        .origin = w->origin,
-        .max_message = (size_t)w->max_message,
-    };
-    static const ws_client_callbacks_t cbs = {
-        .on_open = on_open,
-        .on_message = on_message,
-        .on_peer_close = on_peer_close,
-        .on_sent = ws_command_on_sent,
-        .on_batch = on_batch,
-        .on_end = on_end,
-    };
-    R.k.loop = loop_new();
-    loop_signal(R.k.loop, SIGINT, on_signal, &R);
-    loop_signal(R.k.loop, SIGTERM, on_signal, &R);
+    ws_command_open(&R.k, STDOUT_FILENO, co->format, co->color, timeout_ms);
     loop_timer_init(&R.send_timer, on_send_timer, &R);
-    loop_timer_init(&R.k.linger, on_linger, &R);
     loop_timer_init(&R.wait_timer, on_wait_over, &R);
-    loop_timer_init(&R.timeout, on_timeout, &R);
-    if (timeout_ms)
-        loop_timer_arm_ms(R.k.loop, &R.timeout, timeout_ms);
-    R.k.c = ws_client_new(R.k.loop, &o, &cbs, &R);
-    if (ws_client_start(R.k.c) < 0)
-        R.k.exit_code = EXIT_USAGE;
-    else
+    if (ws_command_start(&R.k, url, co, w) == 0)
         loop_run(R.k.loop);
     loop_timer_stop(R.k.loop, &R.send_timer);
     loop_timer_stop(R.k.loop, &R.wait_timer);
-    loop_timer_stop(R.k.loop, &R.timeout);
     free(R.outs);
     free(R.ins);
     return ws_command_end(&R.k, co);

@@ -1,7 +1,7 @@
-/* cmd_ws: the WebSocket runtime behind `evcat ws`, `evcat send` and
- * `evcat listen ws://`. */
-#ifndef EVCAT_CMD_WS_H
-#define EVCAT_CMD_WS_H
+/* ws_run: one WebSocket session as `evcat ws`, `evcat send` and `evcat
+ * listen ws://` run it, from the connection to the exit code (evcat(1)). */
+#ifndef EVCAT_WS_RUN_H
+#define EVCAT_WS_RUN_H
 
 #include <stdint.h>
 

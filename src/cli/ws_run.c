@@ -1,0 +1,544 @@
+/* ws_run: the WebSocket session behind evcat ws URL, evcat send URL
+ * [MSG...] and evcat listen ws://URL, on ws_command's core, in four modes —
+ *   listen  print what arrives (after --on-open messages);
+ *   send    send the arguments (or stdin lines with -), optionally wait for
+ *           -n replies, close cleanly;
+ *   pipe    (ws, stdin not a terminal) each stdin line a message, each
+ *           incoming message a stdout line; at EOF close with 1000;
+ *   repl    (ws on a terminal) libedit's callback interface on the loop:
+ *           history, slash commands, incoming messages above the prompt. */
+#include "ws_run.h"
+
+#include "buf.h"
+#include "cliopt.h"
+#include "diag.h"
+#include "exitcode.h"
+#include "loop.h"
+#include "output.h"
+#include "text.h"
+#include "ws_client.h"
+#include "ws_command.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#define STDIN_CHUNK   65536
+#define QUEUE_PAUSE   (4u << 20) /* stop reading stdin while this much waits to be sent */
+
+enum mode { MODE_LISTEN, MODE_SEND, MODE_PIPE, MODE_REPL };
+
+struct wsrun {
+    ws_command_t k;      /* k.count: -n, k.received: what came of it */
+    enum mode mode;
+    const ws_cli_opts_t *w;
+    /* send: messages from argv */
+    char **msgs;
+    int nmsgs;
+    bool from_stdin;     /* send -, pipe, repl */
+    bool stdin_eof;
+    bool stdin_watched;
+    buf_t line;          /* a stdin line being assembled; owned */
+    size_t lineno;
+    bool sent_all;
+    char *history;       /* repl history file; owned */
+    bool repl_active;    /* the prompt is up */
+    bool in_line_cb;     /* inside on_repl_line */
+    bool line_done;      /* a line was accepted: restart libedit's line */
+    bool line_fresh;     /* since then, no key: the prompt is empty (libedit's
+                          * rl_line_buffer still holds the old line) */
+};
+
+static struct wsrun *repl_run; /* libedit's line callback has no user data */
+static void on_repl_line(char *line);
+
+/* In the REPL, output goes above the line being typed: clear it, print,
+ * and let libedit draw prompt and line again. */
+static void emit(void *ud)
+{
+    struct wsrun *R = ud;
+    if (R->mode != MODE_REPL) {
+        ws_command_flush(&R->k);
+        return;
+    }
+    if (!R->k.out.buf.len)
+        return;
+    if (!R->repl_active) {
+        ws_command_flush(&R->k);
+        return;
+    }
+    /* Our lines go above the prompt: clear the prompt line, print, and draw
+     * prompt and typed text again ourselves (libedit's own refresh would
+     * show a line it has just accepted again). The cursor is put back where
+     * libedit believes it is. */
+    fputs("\r\033[K", stdout);
+    fflush(stdout);
+    ws_command_flush(&R->k);
+    if (R->in_line_cb)
+        return; /* libedit draws the next prompt when the callback returns */
+    int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
+    int point = rl_point < end ? rl_point : end;
+    printf("> %.*s", end, end ? rl_line_buffer : "");
+    if (point < end)
+        printf("\033[%dD", end - point);
+    fflush(stdout);
+}
+
+static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
+{
+    /* In the REPL the typed line is already on the screen. */
+    ws_command_message(&R->k, false, type, p, n, 0, 0, !(R->mode == MODE_REPL && type == WS_TEXT));
+}
+
+static int send_msg(struct wsrun *R, const char *p, size_t n)
+{
+    ws_type_t type = R->w->binary ? WS_BINARY : WS_TEXT;
+    if (type == WS_TEXT && !utf8_valid(p, n)) {
+        diag_warn("message %zu is not valid UTF-8: sent as binary", R->lineno);
+        type = WS_BINARY;
+    }
+    if (ws_client_send(R->k.c, type, p, n) < 0)
+        return -1;
+    show_out(R, type, p, n);
+    return 0;
+}
+
+/* Everything we had to send is sent: close unless replies are awaited. */
+static void maybe_close(struct wsrun *R)
+{
+    if (R->mode != MODE_SEND && R->mode != MODE_PIPE)
+        return;
+    if (R->k.count && R->k.received < R->k.count)
+        return;
+    if (R->mode == MODE_PIPE && !R->k.count) {
+        /* Replies still in flight are waited for (see WSCMD_LINGER_*). */
+        ws_command_linger(&R->k);
+        return;
+    }
+    ws_command_close(&R->k, 1000, NULL);
+}
+
+/* ---- stdin lines ---- */
+
+static void on_stdin(loop_t *l, int fd, unsigned events, void *ud);
+
+static void watch_stdin(struct wsrun *R, bool on)
+{
+    if (R->stdin_eof || R->mode == MODE_REPL || on == R->stdin_watched)
+        return;
+    if (on && loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_stdin, R) < 0) {
+        /* A regular file: read it all now (bounded by the queue check). */
+        char chunk[STDIN_CHUNK];
+        ssize_t n;
+        while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0) {
+            buf_append(&R->line, chunk, (size_t)n);
+            if (R->line.len > R->w->max_message * 4 + STDIN_CHUNK)
+                break;
+        }
+        on_stdin(R->k.loop, -1, n == 0 ? LOOP_HUP : 0, R);
+        return;
+    }
+    if (!on)
+        loop_fd_del(R->k.loop, STDIN_FILENO);
+    R->stdin_watched = on;
+}
+
+static void send_lines(struct wsrun *R)
+{
+    size_t start = 0;
+    for (;;) {
+        char *nl = memchr(R->line.p + start, '\n', R->line.len - start);
+        if (!nl)
+            break;
+        size_t len = (size_t)(nl - (R->line.p + start));
+        if (len && R->line.p[start + len - 1] == '\r')
+            len--;
+        R->lineno++;
+        if (send_msg(R, R->line.p + start, len) < 0)
+            break;
+        start = (size_t)(nl - R->line.p) + 1;
+    }
+    buf_consume(&R->line, start);
+    if (R->line.len > R->w->max_message) {
+        diag_error("a line of standard input is longer than --max-message (%llu bytes)",
+                  (unsigned long long)R->w->max_message);
+        R->k.forced_code = EXIT_USAGE;
+        ws_command_close(&R->k, 1000, NULL);
+    }
+}
+
+static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    struct wsrun *R = ud;
+    if (fd >= 0) {
+        char chunk[STDIN_CHUNK];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n > 0)
+            buf_append(&R->line, chunk, (size_t)n);
+        else
+            events |= LOOP_HUP;
+        if (n == 0 || n < 0)
+            R->stdin_eof = true;
+    } else if (events & LOOP_HUP) {
+        R->stdin_eof = true;
+    }
+    if (!ws_client_is_open(R->k.c))
+        return;
+    send_lines(R);
+    if (R->stdin_eof) {
+        if (R->line.len) { /* a last line without a newline */
+            R->lineno++;
+            send_msg(R, R->line.p, R->line.len);
+            buf_reset(&R->line);
+        }
+        if (R->stdin_watched) {
+            loop_fd_del(R->k.loop, STDIN_FILENO);
+            R->stdin_watched = false;
+        }
+        R->sent_all = true;
+        maybe_close(R);
+    } else if (ws_client_queued(R->k.c) > QUEUE_PAUSE) {
+        watch_stdin(R, false);
+    }
+    emit(R);
+}
+
+/* ---- REPL ---- */
+
+static const char repl_help[] =
+    "  text           send it as a text message (//text sends /text)\n"
+    "  /ping [text]   ping; the pong shows the round-trip time\n"
+    "  /close [code [reason]]  close (default 1000) and exit\n"
+    "  /binary HEX    send a binary message (e.g. /binary 48 69 or /binary 4869)\n"
+    "  /help          this list\n"
+    "  /quit          close with 1000 and exit (so does Ctrl-D)\n";
+
+static int parse_hex(const char *s, buf_t *out)
+{
+    int hi = -1;
+    for (; *s; s++) {
+        if (*s == ' ' || *s == ':')
+            continue;
+        int v = hex_value((unsigned char)*s);
+        if (v < 0)
+            return -1;
+        if (hi < 0) {
+            hi = v;
+        } else {
+            buf_putc(out, (char)(hi << 4 | v));
+            hi = -1;
+        }
+    }
+    return hi < 0 ? 0 : -1;
+}
+
+static void repl_say(struct wsrun *R, const char *text)
+{
+    buf_puts(&R->k.out.buf, text);
+    emit(R);
+}
+
+static void repl_command(struct wsrun *R, const char *line)
+{
+    const char *arg = strchr(line, ' ');
+    size_t cmdlen = arg ? (size_t)(arg - line) : strlen(line);
+    while (arg && *arg == ' ')
+        arg++;
+    if (!arg)
+        arg = "";
+#define IS(name) (cmdlen == sizeof(name) - 1 && memcmp(line, name, cmdlen) == 0)
+    if (IS("/ping")) {
+        if (strlen(arg) > 125)
+            repl_say(R, "! a ping payload is at most 125 bytes\n");
+        else if (ws_client_ping(R->k.c, *arg ? arg : NULL, strlen(arg)) < 0)
+            repl_say(R, "! not connected\n");
+    } else if (IS("/close")) {
+        unsigned long code = 1000;
+        const char *reason = NULL;
+        if (*arg) {
+            char *end;
+            code = strtoul(arg, &end, 10);
+            if (end == arg || (*end && *end != ' ') || code < 1000 || code > 4999 ||
+                code == 1004 || code == 1005 || code == 1006 || code == 1015) {
+                repl_say(R, "! /close CODE: 1000-4999, not 1004-1006 or 1015\n");
+                return;
+            }
+            while (*end == ' ')
+                end++;
+            if (*end)
+                reason = end;
+        }
+        ws_command_close(&R->k, (uint16_t)code, reason);
+    } else if (IS("/binary")) {
+        buf_t b;
+        buf_init(&b);
+        if (parse_hex(arg, &b) < 0 || b.len == 0)
+            repl_say(R, "! /binary takes hex digits, e.g. /binary 48 69\n");
+        else if (ws_client_send(R->k.c, WS_BINARY, b.p, b.len) < 0)
+            repl_say(R, "! not connected\n");
+        else
+            ws_command_message(&R->k, false, WS_BINARY, b.p, b.len, 0, 0, true);
+        buf_free(&b);
+        emit(R);
+    } else if (IS("/help")) {
+        repl_say(R, repl_help);
+    } else if (IS("/quit") || IS("/exit")) {
+        ws_command_close(&R->k, 1000, NULL);
+    } else {
+        repl_say(R, "! unknown command (/help lists them; //text sends /text)\n");
+    }
+#undef IS
+}
+
+static void on_repl_line(char *line)
+{
+    struct wsrun *R = repl_run;
+    if (!line) { /* Ctrl-D */
+        fputs("\n", stdout);
+        R->repl_active = false;
+        rl_callback_handler_remove();
+        ws_command_close(&R->k, 1000, NULL);
+        return;
+    }
+    if (*line)
+        add_history(line);
+    R->in_line_cb = true;
+    if (line[0] == '/' && line[1] != '/') {
+        repl_command(R, line);
+    } else if (*line) {
+        const char *text = line[0] == '/' ? line + 1 : line;
+        R->lineno++;
+        if (send_msg(R, text, strlen(text)) < 0)
+            repl_say(R, "! not connected\n");
+    }
+    R->in_line_cb = false;
+    R->line_done = true;
+    free(line);
+}
+
+static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    (void)fd;
+    (void)events;
+    struct wsrun *R = ud;
+    /* libedit takes one character per call; a paste or a fast typist leaves
+     * more in the terminal, which epoll would not announce again in time. */
+    struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+    do {
+        R->line_fresh = false;
+        rl_callback_read_char();
+        if (R->line_done && R->repl_active) {
+            /* libedit does not reset its line after an accepted one in
+             * callback mode (a redraw shows it again, Ctrl-D edits it):
+             * start over with a fresh prompt. */
+            R->line_done = false;
+            rl_callback_handler_remove();
+            rl_callback_handler_install("> ", on_repl_line);
+            R->line_fresh = true;
+        }
+    } while (R->repl_active && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
+}
+
+static char *history_path(void)
+{
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    buf_t p;
+    buf_init(&p);
+    if (state && *state)
+        buf_printf(&p, "%s/evcat", state);
+    else if (home && *home)
+        buf_printf(&p, "%s/.local/state/evcat", home);
+    else
+        return NULL;
+    /* mkdir -p, quietly: no history is no reason to fail. */
+    for (char *s = p.p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p.p, 0700);
+            *s = '/';
+        }
+    }
+    mkdir(p.p, 0700);
+    buf_puts(&p, "/history");
+    return p.p;
+}
+
+static void repl_start(struct wsrun *R)
+{
+    repl_run = R;
+    R->history = history_path();
+    stifle_history(1000);
+    if (R->history)
+        read_history(R->history);
+}
+
+/* The prompt goes up once connected, so lifecycle lines do not land in it. */
+static void repl_prompt(struct wsrun *R)
+{
+    if (R->repl_active)
+        return;
+    R->repl_active = true;
+    setvbuf(stdin, NULL, _IONBF, 0); /* libedit reads through stdin: no hidden buffer */
+    rl_callback_handler_install("> ", on_repl_line);
+    /* Terminals send ESC [ A ... for the arrows unless keypad mode is on,
+     * which libedit's callback mode never turns on: bind both forms. */
+    static const char *const binds[] = {
+        "bind '\\e[A' ed-prev-history", "bind '\\e[B' ed-next-history",
+        "bind '\\e[C' ed-next-char",    "bind '\\e[D' ed-prev-char",
+        "bind '\\e[H' ed-move-to-beg",  "bind '\\e[F' ed-move-to-end",
+        "bind '\\e[3~' ed-delete-next-char",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(binds); i++)
+        rl_parse_and_bind(binds[i]);
+    loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_repl_key, R);
+}
+
+static void repl_stop(struct wsrun *R)
+{
+    loop_fd_del(R->k.loop, STDIN_FILENO);
+    if (R->repl_active) {
+        R->repl_active = false;
+        rl_callback_handler_remove();
+        fputs("\r\033[K", stdout);
+        fflush(stdout);
+    }
+    if (R->history) {
+        write_history(R->history);
+        free(R->history);
+    }
+    repl_run = NULL;
+}
+
+/* ---- ws_command's hooks ---- */
+
+static void on_open(void *ud)
+{
+    struct wsrun *R = ud;
+    for (size_t i = 0; i < R->w->non_open; i++)
+        send_msg(R, R->w->on_open[i], strlen(R->w->on_open[i]));
+    if (R->mode == MODE_SEND && !R->from_stdin && !R->sent_all) {
+        for (int i = 0; i < R->nmsgs; i++) {
+            R->lineno++;
+            send_msg(R, R->msgs[i], strlen(R->msgs[i]));
+        }
+        R->sent_all = true;
+        maybe_close(R);
+    } else if (R->from_stdin && R->mode != MODE_REPL) {
+        if (R->line.len || R->stdin_eof)
+            on_stdin(R->k.loop, -1, R->stdin_eof ? LOOP_HUP : 0, R);
+        watch_stdin(R, true);
+    }
+    if (R->mode == MODE_REPL) {
+        repl_say(R, "connected (/help for commands, Ctrl-D to close)\n");
+        repl_prompt(R);
+    }
+    emit(R);
+}
+
+/* The -n-th message: print it now, and close unless there is more to send. */
+static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n)
+{
+    (void)type;
+    (void)p;
+    (void)n;
+    struct wsrun *R = ud;
+    if (R->k.count && R->k.received == R->k.count) {
+        emit(R);
+        if (R->mode == MODE_LISTEN || R->sent_all)
+            ws_command_close(&R->k, 1000, NULL);
+    }
+}
+
+static void on_batch(void *ud)
+{
+    struct wsrun *R = ud;
+    if (R->from_stdin && !R->stdin_eof && !R->stdin_watched && ws_client_is_open(R->k.c) &&
+        ws_client_queued(R->k.c) < QUEUE_PAUSE / 2)
+        watch_stdin(R, true);
+}
+
+static void on_interrupted(void *ud)
+{
+    struct wsrun *R = ud;
+    if (R->mode == MODE_REPL)
+        fputs("\n", stdout);
+}
+
+static void on_timeout(void *ud)
+{
+    struct wsrun *R = ud;
+    if (R->k.count && R->k.received < R->k.count) {
+        diag_error("--timeout reached after %llu of %llu messages",
+                   (unsigned long long)R->k.received, (unsigned long long)R->k.count);
+        R->k.forced_code = EXIT_TIMEOUT;
+    } else {
+        R->k.forced_code = EXIT_OK;
+    }
+    ws_command_close(&R->k, 1000, NULL);
+}
+
+/* ---- running ---- */
+
+int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t *w, uint64_t count,
+           uint64_t timeout_ms, char **msgs, int nmsgs)
+{
+    static const ws_command_ops_t ops = {
+        .open = on_open,
+        .message = on_message,
+        .batch = on_batch,
+        .emit = emit,
+        .interrupted = on_interrupted,
+        .timeout = on_timeout,
+    };
+    struct wsrun R = {.w = w};
+    ws_command_init(&R.k, &ops, &R);
+    R.k.count = count;
+    R.mode = (enum mode)mode_hint;
+    R.msgs = msgs;
+    R.nmsgs = nmsgs;
+    if (R.mode == MODE_PIPE && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        R.mode = MODE_REPL;
+    R.from_stdin = R.mode == MODE_PIPE || R.mode == MODE_REPL ||
+                   (R.mode == MODE_SEND && nmsgs == 1 && strcmp(msgs[0], "-") == 0);
+    static const char *const names[] = {"listen", "send", "ws", "ws"};
+    /* A URL ws_client_start will refuse leaves no recording behind, and is
+     * reported when the client starts. */
+    if (ws_command_record(&R.k, co, names[R.mode], url, false) < 0)
+        return EXIT_USAGE;
+    buf_init(&R.line);
+    out_format_t fmt = co->format;
+    if (R.mode == MODE_REPL && !co->format_set)
+        fmt = OUT_PRETTY;
+    ws_command_open(&R.k, STDOUT_FILENO, fmt, co->color, timeout_ms);
+    int fl = -1;
+    if (R.from_stdin && R.mode != MODE_REPL) {
+        fl = fcntl(STDIN_FILENO, F_GETFL);
+        if (fl >= 0)
+            fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+    }
+    if (ws_command_start(&R.k, url, co, w) == 0) {
+        if (R.mode == MODE_REPL)
+            repl_start(&R);
+        loop_run(R.k.loop);
+        if (R.mode == MODE_REPL)
+            repl_stop(&R);
+    }
+    if (R.stdin_watched)
+        loop_fd_del(R.k.loop, STDIN_FILENO);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, fl);
+    buf_free(&R.line);
+    return ws_command_end(&R.k, co);
+}
