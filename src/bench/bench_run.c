@@ -327,6 +327,8 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     run.progress_ud = ud;
     run.nworkers = cfg->threads ? cfg->threads : 1;
     run.workers = xcalloc(run.nworkers, sizeof(*run.workers));
+    for (unsigned i = 0; i < run.nworkers; i++)
+        run.workers[i].wake_fd = -1; /* not set up yet: nothing to close */
     int rc = -1;
 
     run.loop = loop_new();

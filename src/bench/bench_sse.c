@@ -177,20 +177,6 @@ static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
 /* ---- curl callbacks ---------------------------------------------------- */
 
 /* "text/event-stream", optionally followed by parameters. */
-static bool is_event_stream(const char *ct)
-{
-    static const char want[] = "text/event-stream";
-    size_t n = sizeof(want) - 1;
-    if (!ct)
-        return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    if (strlen(ct) < n || !ascii_ieq(ct, want, n))
-        return false;
-    char after = ct[n];
-    return after == '\0' || after == ';' || after == ' ' || after == '\t';
-}
-
 /* Each header line; the blank one ends a head. Interim (1xx) heads are
  * skipped, the final one decides. Trailers come after head_done. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -207,7 +193,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         return len;
     s->head_done = true;
     curl_easy_getinfo(s->x.easy, CURLINFO_CONTENT_TYPE, &ct);
-    if (code != 200 || !is_event_stream(ct)) {
+    if (code != 200 || !sse_is_event_stream(ct)) {
         s->abort = AB_STATUS;
         return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
     }

@@ -96,20 +96,6 @@ static void on_parsed_comment(void *ud, const char *text, size_t len)
 
 /* ---- response validation ---- */
 
-static bool is_event_stream(const char *ct)
-{
-    static const char want[] = "text/event-stream";
-    size_t n = sizeof(want) - 1;
-    if (!ct)
-        return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    if (!ascii_ieq(ct, want, n) || strlen(ct) < n)
-        return false;
-    char after = ct[n];
-    return after == '\0' || after == ';' || after == ' ' || after == '\t';
-}
-
 /* Returns 0 when the response opens a stream; otherwise what is wrong is
  * left for report_bad_response(). */
 static int validate(sse_client_t *c)
@@ -118,7 +104,7 @@ static int validate(sse_client_t *c)
     char *ct = NULL;
     curl_easy_getinfo(c->x.easy, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(c->x.easy, CURLINFO_CONTENT_TYPE, &ct);
-    if (code != 200 || !is_event_stream(ct))
+    if (code != 200 || !sse_is_event_stream(ct))
         return -1;
     c->opened = true;
     c->opens++;

@@ -1,5 +1,5 @@
 /* ws_client: one WebSocket client connection on the loop — connect
- * (netconn: DNS, proxy, TLS), the opening handshake (ws_handshake), frames
+ * (dial: DNS, proxy, TLS), the opening handshake (ws_handshake), frames
  * (ws_session) — plus what the commands need on top: keepalive pings with a
  * pong deadline, a bounded wait for the peer's close, and reconnects with
  * backoff and jitter.

@@ -1,5 +1,5 @@
-/* netconn: DNS, TCP, proxy tunnel and TLS for one client connection, all on
- * the loop (see netconn.h). One attempt moves through the states below under
+/* dial: DNS, TCP, proxy tunnel and TLS for one client connection, all on
+ * the loop (see dial.h). One attempt moves through the states below under
  * one deadline timer; every failure goes through fail(), which cleans up and
  * calls done exactly once. After done(0) the caller takes the transport_t, and
  * nothing of the attempt stays allocated but the struct dial_free frees. */
@@ -38,7 +38,7 @@
 
 /* ---- DNS in a helper thread ------------------------------------------ */
 
-/* Shared by the netconn and its lookup thread; whoever drops the last
+/* Shared by the dial and its lookup thread; whoever drops the last
  * reference frees it, so dial_free during a lookup just lets go. */
 typedef struct resolve {
     atomic_int refs;
@@ -46,7 +46,7 @@ typedef struct resolve {
     int efd;          /* eventfd the thread signals; owned, closed by the last owner */
     char *host;       /* owned */
     char port[8];
-    struct addrinfo *res; /* owned until the netconn takes it */
+    struct addrinfo *res; /* owned until the dial takes it */
     int gai_err;
     int sys_errno; /* errno when gai_err is EAI_SYSTEM */
 } resolve_t;

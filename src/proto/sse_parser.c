@@ -26,6 +26,7 @@
  * end, restart or free it. */
 #include "sse_parser.h"
 #include "buf.h"
+#include "text.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -564,4 +565,18 @@ void sse_parser_set_last_id(sse_parser_t *p, const char *id, size_t len)
     set_text(&p->last_id, id, len, false);
     set_text(&p->id, id, len, false);
     p->id_dirty = false;
+}
+
+bool sse_is_event_stream(const char *ct)
+{
+    static const char want[] = "text/event-stream";
+    size_t n = sizeof(want) - 1;
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strlen(ct) < n || !ascii_ieq(ct, want, n))
+        return false;
+    char after = ct[n];
+    return after == '\0' || after == ';' || after == ' ' || after == '\t';
 }

@@ -29,6 +29,7 @@
 #ifndef EVCAT_SSE_PARSER_H
 #define EVCAT_SSE_PARSER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,5 +84,10 @@ void sse_parser_restart(sse_parser_t *p);
 const char *sse_parser_last_id(const sse_parser_t *p, size_t *len);
 /* Sets it, as --last-event-id does before the first connect. */
 void sse_parser_set_last_id(sse_parser_t *p, const char *id, size_t len);
+
+/* Whether a Content-Type value is text/event-stream (case-insensitive,
+ * leading blanks allowed, parameters after ';' ignored), the type an
+ * EventSource requires of a response. NULL is not. */
+bool sse_is_event_stream(const char *content_type);
 
 #endif
