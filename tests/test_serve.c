@@ -1,4 +1,4 @@
-/* Unit tests for the server (src/serve/serve.c): its pure parts (--listen
+/* Unit tests for the server (src/serve/serve_*.c): its pure parts (--listen
  * addresses and their printed form, the defaults evcat(1) gives under SERVE
  * OPTIONS), then a server on its loop with clients on loopback for what
  * hostile clients may do to it, and for what its playback mode (`evcat
