@@ -1,6 +1,8 @@
-/* Unit tests for src/serve/serve.c: its pure parts (--listen addresses and their
- * printed form, the defaults SPEC.md fixes), then a server on its loop with
- * clients on loopback for what hostile clients may do to it. */
+/* Unit tests for the server (src/serve/serve_*.c): its pure parts (--listen
+ * addresses and their printed form, the defaults evcat(1) gives under SERVE
+ * OPTIONS), then a server on its loop with clients on loopback for what
+ * hostile clients may do to it, and for what its playback mode (`evcat
+ * replay FILE --serve`) does with slow and silent clients. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,8 +19,12 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "buf.h"
+#include "clock.h"
 #include "diag.h"
+#include "loop.h"
+#include "playback.h"
+#include "recording.h"
 #include "serve.h"
 
 static void test_parse_listen(void **state)
@@ -296,6 +302,114 @@ static void test_refusals_counted_and_warned(void **state)
     srv_stop(&h);
 }
 
+/* ---- playback mode ---- */
+
+/* Reads what the server sends until it closes, pumping its loop (at most
+ * max_ms). Returns the milliseconds it took. */
+static uint64_t read_to_eof(struct srv *h, int fd, buf_t *out, uint64_t max_ms)
+{
+    uint64_t t0 = mono_ns(), limit = t0 + max_ms * 1000000u;
+    char rb[65536];
+    for (;;) {
+        pump(h, 1);
+        ssize_t r;
+        while ((r = recv(fd, rb, sizeof(rb), 0)) > 0)
+            buf_append(out, rb, (size_t)r);
+        if (r == 0)
+            break;
+        assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+        if (mono_ns() > limit)
+            fail_msg("the server did not close within %llu ms", (unsigned long long)max_ms);
+    }
+    return (mono_ns() - t0) / 1000000u;
+}
+
+/* A client that stops reading an SSE playback stops it over --max-queue, and
+ * gets the rest once it reads again: late, never cut short. */
+static void test_playback_waits_for_slow_client(void **state)
+{
+    (void)state;
+    enum { N = 3000, SIZE = 4000 };
+    static char data[SIZE];
+    memset(data, 'x', sizeof(data));
+    static rec_msg_t msgs[N];
+    for (size_t i = 0; i < N; i++)
+        msgs[i] = (rec_msg_t){
+            .t = 0, .in = true, .data = data, .len = SIZE, .event = "message", .id = ""};
+    recording_t rec = {.proto = REC_SSE, .url = "http://h/sse", .msgs = msgs, .nmsgs = N};
+    buf_t ev;
+    buf_init(&ev);
+    playback_format_sse(&ev, &msgs[1], &msgs[0]);
+    size_t want = (size_t)N * ev.len; /* every event alike, none with an id */
+    buf_free(&ev);
+
+    serve_config_t cfg;
+    test_config(&cfg);
+    cfg.history = 0;
+    cfg.playback = &rec;
+    cfg.no_timing = true;
+    cfg.max_queue = 64 * 1024;
+    struct srv h;
+    srv_start(&h, &cfg);
+    int fd = client(&h);
+    send_all(&h, fd, "GET /any HTTP/1.1\r\nHost: t\r\n\r\n");
+    pump(&h, 200); /* the client reads nothing meanwhile */
+    uint64_t played = serve_stats(h.s)->played;
+    if (played == 0 || played >= N)
+        fail_msg("%llu of %d messages queued to a client that reads nothing",
+                 (unsigned long long)played, N);
+
+    buf_t got;
+    buf_init(&got);
+    read_to_eof(&h, fd, &got, 20000);
+    assert_non_null(got.p);
+    const char *body = strstr(got.p, "\r\n\r\n");
+    assert_non_null(body);
+    assert_int_equal(got.len - (size_t)(body + 4 - got.p), want);
+    assert_int_equal(serve_stats(h.s)->played, N);
+    assert_int_equal(serve_stats(h.s)->playbacks, 1);
+    buf_free(&got);
+    close(fd);
+    srv_stop(&h);
+}
+
+/* A WebSocket playback ends with our close; a client that never answers it
+ * is closed CLOSING_MS (5 s) later. */
+static void test_playback_ws_close_unanswered(void **state)
+{
+    (void)state;
+    static rec_msg_t msgs[] = {{.t = 0, .in = true, .type = 1, .data = "hi", .len = 2}};
+    recording_t rec = {.proto = REC_WS, .url = "ws://h/", .msgs = msgs, .nmsgs = 1};
+    serve_config_t cfg;
+    test_config(&cfg);
+    cfg.history = 0;
+    cfg.playback = &rec;
+    cfg.no_timing = true;
+    struct srv h;
+    srv_start(&h, &cfg);
+    int fd = client(&h);
+    send_all(&h, fd, UPGRADE_HEAD "\r\n");
+    buf_t got;
+    buf_init(&got);
+    uint64_t ms = read_to_eof(&h, fd, &got, 10000);
+    assert_non_null(got.p);
+    const char *frames = strstr(got.p, "\r\n\r\n");
+    assert_non_null(frames);
+    assert_true(strncmp(got.p, "HTTP/1.1 101 ", 13) == 0);
+    frames += 4;
+    static const char want[] = "\x81\x02hi"
+                               "\x88\x12\x03\xe8"
+                               "end of recording";
+    assert_int_equal(got.len - (size_t)(frames - got.p), sizeof(want) - 1);
+    assert_memory_equal(frames, want, sizeof(want) - 1);
+    if (ms < 4500)
+        fail_msg("closed after %llu ms, before the client's answer was due",
+                 (unsigned long long)ms);
+    buf_free(&got);
+    close(fd);
+    srv_stop(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +418,8 @@ int main(void)
         cmocka_unit_test(test_upgrade_repeated_fields),
         cmocka_unit_test(test_ws_ping_flood_stops_reading),
         cmocka_unit_test(test_refusals_counted_and_warned),
+        cmocka_unit_test(test_playback_waits_for_slow_client),
+        cmocka_unit_test(test_playback_ws_close_unanswered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,6 @@
+/* channel: the broadcast channel of evcat serve, without I/O (channel.h):
+ * sequence numbers, each event formatted once as SSE, the bounded history
+ * and Last-Event-ID resume. */
 #include "channel.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* replay_serve: `evcat replay FILE --serve` — serve.c in playback mode
+/* replay_serve: `evcat replay FILE --serve` — the server in playback mode
  * (playback.h says what each client gets), with the loop, the signals, the
  * listening line and the summary around it, as cmd_serve.c does for
  * `evcat serve`. */

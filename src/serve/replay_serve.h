@@ -1,5 +1,5 @@
 /* replay_serve: `evcat replay --serve`, called by the replay command
- * (cmd_replay.c), served over serve.c's playback mode. */
+ * (cmd_replay.c), served by the server in playback mode (serve.h). */
 #ifndef EVCAT_REPLAY_SERVE_H
 #define EVCAT_REPLAY_SERVE_H
 

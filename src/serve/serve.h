@@ -1,7 +1,7 @@
 /* serve: the server of `evcat serve` — one broadcast channel over HTTP/1.1
  * on the loop: GET /sse streams it as Server-Sent Events, POST /publish
- * adds to it. Plain TCP or TLS (netio), requests parsed by http_request,
- * events formatted once and shared by every subscriber (channel, outq).
+ * adds to it. Plain TCP or TLS (transport), requests parsed by http_request,
+ * events formatted once and shared by every subscriber (channel, sendq).
  * GET /ws and GET /echo upgrade to WebSocket (ws_handshake, ws_session):
  * /ws subscribes to the channel and publishes what its client sends; /echo
  * sends every message back.
@@ -16,7 +16,10 @@
  *   is not destroyed by a reset.
  *
  * Playback mode (cfg.playback, for `evcat replay FILE --serve`): the same
- * connections, but every GET plays a recording to its client instead. */
+ * connections, but every GET plays a recording to its client instead.
+ *
+ * The implementation is split by concern over src/serve/serve_*.c;
+ * serve_internal.h lists the files and what each does. */
 #ifndef EVCAT_SERVE_H
 #define EVCAT_SERVE_H
 
