@@ -1,3 +1,4 @@
+/* cliopt: the shared options' handlers (see cliopt.h). */
 #include "cliopt.h"
 #include "exitcode.h"
 #include "http_request.h"
@@ -12,31 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-const char conn_opts_help[] =
-    "  -H, --header 'Name: value'  add a request header (repeatable)\n"
-    "  -u, --user USER:PASSWORD    HTTP basic authentication\n"
-    "      --bearer TOKEN          send 'Authorization: Bearer TOKEN'\n"
-    "      --cacert FILE           trust the CA certificates in FILE (PEM)\n"
-    "      --cert FILE             client certificate (PEM)\n"
-    "      --key FILE              client certificate's private key (PEM)\n"
-    "  -k, --insecure              do not verify the server's certificate\n"
-    "  -x, --proxy URL             proxy (http_proxy, https_proxy, no_proxy honoured)\n"
-    "      --connect-timeout DUR   give up connecting after DUR (default 30s)\n"
-    "  -v, --verbose               handshake and lifecycle detail on stderr (secrets redacted)\n"
-    "  -q, --quiet                 errors only on stderr\n"
-    "  -o, --format FMT            pretty, raw or json (default: pretty on a terminal, else raw)\n"
-    "      --color WHEN            auto, always or never (default auto; honours NO_COLOR)\n"
-    "      --record FILE           record every message (both directions) to FILE (JSON Lines)\n";
-
-const char ws_opts_help[] =
-    "      --subprotocol P         offer subprotocol P (repeatable; the server must pick one)\n"
-    "      --origin ORIGIN         send Origin: ORIGIN\n"
-    "      --ping-interval DUR     ping every DUR; no pong by the next ping = a dead peer\n"
-    "      --on-open MSG           send MSG right after the handshake (repeatable)\n"
-    "      --binary                send messages as binary frames\n"
-    "      --max-message SIZE      largest incoming message (default 16M; close 1009 beyond)\n"
-    "      --reconnect             reconnect with backoff after the connection ends\n";
 
 void ws_cli_opts_init(ws_cli_opts_t *w)
 {
@@ -56,9 +32,10 @@ int ws_cli_opts_check(const ws_cli_opts_t *w, const char *cmd)
     return 0;
 }
 
-int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, int c, const char *arg)
+int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, const opt_hit_t *h)
 {
-    switch (c) {
+    const char *arg = h->arg;
+    switch (h->id) {
     case OPT_SUBPROTOCOL:
         if (w->nprotocols == WS_MAX_LIST || !*arg || strpbrk(arg, " ,\t\r\n")) {
             diag_error("%s: --subprotocol '%s' is not a single protocol token", cmd, arg);
@@ -159,15 +136,29 @@ static int check_readable(const char *cmd, const char *opt, const char *path)
     return 0;
 }
 
-int conn_opts_handle(conn_opts_t *o, const char *cmd, int c, const char *arg)
+bool verbosity_handle(const opt_hit_t *h)
 {
-    switch (c) {
-    case 'H':
+    if (h->id == OPT_VERBOSE)
+        diag_level = diag_level < 0 ? 1 : diag_level + 1;
+    else if (h->id == OPT_QUIET)
+        diag_level = -1;
+    else
+        return false;
+    return true;
+}
+
+int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
+{
+    const char *arg = h->arg;
+    if (verbosity_handle(h))
+        return 1;
+    switch (h->id) {
+    case OPT_HEADER:
         if (check_header(cmd, arg) < 0)
             return -1;
         o->net.headers = curl_slist_append(o->net.headers, arg);
         return 1;
-    case 'u':
+    case OPT_USER:
         if (!strchr(arg, ':')) {
             diag_error("%s: --user needs USER:PASSWORD", cmd);
             return -1;
@@ -191,10 +182,10 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, int c, const char *arg)
     case OPT_KEY:
         o->net.key = arg;
         return check_readable(cmd, "--key", arg) < 0 ? -1 : 1;
-    case 'k':
+    case OPT_INSECURE:
         o->net.insecure = true;
         return 1;
-    case 'x':
+    case OPT_PROXY:
         o->net.proxy = arg;
         return 1;
     case OPT_CONNECT_TIMEOUT:
@@ -204,13 +195,7 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, int c, const char *arg)
             return -1;
         }
         return 1;
-    case 'v':
-        diag_level = diag_level < 0 ? 1 : diag_level + 1;
-        return 1;
-    case 'q':
-        diag_level = -1;
-        return 1;
-    case 'o':
+    case OPT_FORMAT:
         if (out_parse_format(arg, &o->format) < 0) {
             diag_error("%s: --format '%s' is not one of pretty, raw, json", cmd, arg);
             return -1;
@@ -242,3 +227,22 @@ void conn_opts_finish(conn_opts_t *o)
     diag_color = out_use_color(o->color, STDERR_FILENO);
 }
 
+int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h)
+{
+    switch (h->id) {
+    case OPT_COUNT:
+        if (parse_uint(h->arg, UINT64_MAX, &l->count) < 0 || l->count == 0) {
+            diag_error("%s: --count '%s' is not a positive whole number", cmd, h->arg);
+            return -1;
+        }
+        return 1;
+    case OPT_TIMEOUT:
+        if (parse_duration_ms(h->arg, &l->timeout_ms) < 0 || l->timeout_ms == 0) {
+            diag_error("%s: --timeout '%s' is not a duration such as 10s or 500ms", cmd, h->arg);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}

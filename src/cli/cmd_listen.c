@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,47 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_EVENT (16u << 20)
+#define DEFAULT_MAX_EVENT (16u << 20) /* --max-event-size (options.def shows it) */
 #define MAX_BODY          (64u << 20) /* -d @FILE */
 #define STDIN_CHUNK       (256u << 10)
-
-enum {
-    OPT_EVENT = OPT_CMD,
-    OPT_LAST_EVENT_ID,
-    OPT_NO_RECONNECT,
-    OPT_TIMEOUT,
-    OPT_IDLE_TIMEOUT,
-    OPT_HTTP11,
-    OPT_HTTP2,
-    OPT_MAX_EVENT_SIZE,
-};
-
-static const char usage_text[] =
-    "Usage: evcat listen [OPTIONS] URL\n"
-    "\n"
-    "Tail a stream. http:// and https:// URLs are Server-Sent Events, with\n"
-    "EventSource semantics (reconnect, retry, Last-Event-ID); ws:// and wss://\n"
-    "URLs are WebSocket (incoming messages are printed); - parses a raw event\n"
-    "stream from standard input (curl -N URL | evcat listen -).\n"
-    "\n"
-    "Both:\n"
-    "  -n, --count N               exit 0 after N events or messages\n"
-    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
-    "      --max-retries N         give up after N reconnection attempts in all\n"
-    "                              (WebSocket: with --reconnect)\n"
-    "\n"
-    "SSE options:\n"
-    "  -X, --request METHOD        request method (default GET, POST with --data)\n"
-    "  -d, --data DATA|@FILE       send DATA (or FILE's contents, @- for stdin) as the body\n"
-    "      --event TYPE            print only events of TYPE (repeatable)\n"
-    "      --last-event-id ID      send Last-Event-ID: ID on the first connect\n"
-    "      --no-reconnect          end when the stream ends (exit 0) or breaks (exit 1)\n"
-    "      --idle-timeout DUR      treat DUR without an event or comment as a drop\n"
-    "      --http1.1, --http2      HTTP version to use\n"
-    "      --max-event-size SIZE   largest line or event accepted (default 16M)\n"
-    "  -h, --help                  this help\n"
-    "\n"
-    "WebSocket options:\n";
 
 struct listen {
     loop_t *loop;
@@ -342,23 +303,32 @@ static int check_url(const char *url)
     return 0;
 }
 
-/* The option getopt_long just returned, as the user wrote it: "-X POST"
- * leaves optarg as its own argv entry, "--event=x" does not. */
-static const char *given_option(char **argv, const char *arg)
-{
-    return arg && arg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
-}
+/* ---- the command line ---- */
+
+/* What listen takes from the command line. */
+struct listen_args {
+    conn_opts_t co;
+    ws_cli_opts_t w;
+    run_limits_t lim;
+    sse_client_opts_t so;
+    const char *types[64]; /* --event filters; argv strings */
+    size_t ntypes;
+    buf_t body;            /* -d; owned */
+    bool have_body;
+    char sse_only[40];     /* the first option given that means nothing for WebSocket */
+    char conn_only[40];    /* the first that means nothing for standard input */
+};
 
 /* Options that mean something only for a connection: with - (standard
  * input) they would be ignored, so they are refused. */
-static bool connection_only(int c)
+static bool connection_only(opt_id_t id)
 {
-    switch (c) {
-    case 'H': case 'u': case 'k': case 'x': case 'X': case 'd':
-    case OPT_BEARER: case OPT_CACERT: case OPT_CERT: case OPT_KEY: case OPT_CONNECT_TIMEOUT:
-    case OPT_SUBPROTOCOL: case OPT_ORIGIN: case OPT_PING_INTERVAL: case OPT_ON_OPEN:
-    case OPT_BINARY: case OPT_MAX_MESSAGE: case OPT_RECONNECT: case OPT_MAX_RETRIES:
-    case OPT_LAST_EVENT_ID: case OPT_NO_RECONNECT: case OPT_IDLE_TIMEOUT:
+    switch (id) {
+    case OPT_HEADER: case OPT_USER: case OPT_INSECURE: case OPT_PROXY: case OPT_REQUEST:
+    case OPT_DATA: case OPT_BEARER: case OPT_CACERT: case OPT_CERT: case OPT_KEY:
+    case OPT_CONNECT_TIMEOUT: case OPT_SUBPROTOCOL: case OPT_ORIGIN: case OPT_PING_INTERVAL:
+    case OPT_ON_OPEN: case OPT_BINARY: case OPT_MAX_MESSAGE: case OPT_RECONNECT:
+    case OPT_MAX_RETRIES: case OPT_LAST_EVENT_ID: case OPT_NO_RECONNECT: case OPT_IDLE_TIMEOUT:
     case OPT_HTTP11: case OPT_HTTP2:
         return true;
     default:
@@ -366,224 +336,116 @@ static bool connection_only(int c)
     }
 }
 
-int cmd_listen(int argc, char **argv)
+/* The options of listen's "SSE options" heading. */
+static int sse_option(struct listen_args *a, const opt_hit_t *h)
 {
-    static const struct option longopts[] = {
-        CONN_LONGOPTS,
-        WS_LONGOPTS,
-        {"request", required_argument, NULL, 'X'},
-        {"data", required_argument, NULL, 'd'},
-        {"event", required_argument, NULL, OPT_EVENT},
-        {"last-event-id", required_argument, NULL, OPT_LAST_EVENT_ID},
-        {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
-        RETRY_LONGOPTS,
-        {"count", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-        {"http1.1", no_argument, NULL, OPT_HTTP11},
-        {"http2", no_argument, NULL, OPT_HTTP2},
-        {"max-event-size", required_argument, NULL, OPT_MAX_EVENT_SIZE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    conn_opts_t co;
-    conn_opts_init(&co);
-    ws_cli_opts_t w;
-    ws_cli_opts_init(&w);
-    const char *sse_only = NULL; /* the first option given that means nothing for WebSocket */
-    const char *conn_only = NULL; /* the first that means nothing for standard input */
-    sse_client_opts_t so = {
-        .max_event = DEFAULT_MAX_EVENT,
-        .reconnect = true,
-        .max_retries = -1,
-        .http_version = CURL_HTTP_VERSION_NONE,
-    };
-    struct listen L = {.exit_code = EXIT_OK, .rec.fd = -1};
-    const char *types[64];
-    buf_t body;
-    buf_init(&body);
-    bool have_body = false;
-    uint64_t timeout_ms = 0;
-    int rc = EXIT_USAGE, c;
-    curlm_t *m = NULL;
-    sse_client_t *client = NULL;
+    const char *arg = h->arg;
+    uint64_t v;
+    switch (h->id) {
+    case OPT_REQUEST:
+        if (!*arg || strpbrk(arg, " \t\r\n")) {
+            diag_error("listen: --request '%s' is not an HTTP method", arg);
+            return -1;
+        }
+        a->so.method = arg;
+        return 0;
+    case OPT_DATA:
+        if (read_body(arg, &a->body) < 0)
+            return -1;
+        a->have_body = true;
+        return 0;
+    case OPT_EVENT:
+        if (a->ntypes == ARRAY_LEN(a->types)) {
+            diag_error("listen: at most %zu --event filters", ARRAY_LEN(a->types));
+            return -1;
+        }
+        a->types[a->ntypes++] = arg;
+        return 0;
+    case OPT_LAST_EVENT_ID:
+        if (strpbrk(arg, "\r\n")) {
+            diag_error("listen: --last-event-id must not contain a line break");
+            return -1;
+        }
+        a->so.last_event_id = arg;
+        return 0;
+    case OPT_NO_RECONNECT:
+        a->so.reconnect = false;
+        return 0;
+    case OPT_IDLE_TIMEOUT:
+        if (parse_duration_ms(arg, &a->so.idle_timeout_ms) < 0 || a->so.idle_timeout_ms == 0) {
+            diag_error("listen: --idle-timeout '%s' is not a duration such as 30s", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_HTTP11:
+        a->so.http_version = CURL_HTTP_VERSION_1_1;
+        return 0;
+    case OPT_HTTP2:
+        a->so.http_version = CURL_HTTP_VERSION_2_0;
+        return 0;
+    case OPT_MAX_EVENT_SIZE:
+        if (parse_size(arg, &v) < 0 || v < 16 || v > (1u << 30)) {
+            diag_error("listen: --max-event-size '%s' is not a size from 16 to 1G", arg);
+            return -1;
+        }
+        a->so.max_event = (size_t)v;
+        return 0;
+    default:
+        return opt_unhandled("listen", h);
+    }
+}
 
-    L.types = types;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "X:d:n:h", longopts, NULL)) != -1) {
-        if (!conn_only && connection_only(c))
-            conn_only = given_option(argv, optarg);
-        int h = conn_opts_handle(&co, "listen", c, optarg);
-        if (h == 0)
-            h = ws_cli_opts_handle(&w, "listen", c, optarg);
-        if (h < 0)
-            goto out;
-        if (h > 0)
-            continue;
-        uint64_t v;
-        if (c != 'h' && c != 'n' && c != OPT_TIMEOUT && c != ':' && c != '?' && !sse_only)
-            sse_only = given_option(argv, optarg);
-        switch (c) {
-        case 'h':
-            printf("%s%s\nShared options:\n%s", usage_text, ws_opts_help, conn_opts_help);
-            rc = EXIT_OK;
-            goto out;
-        case 'X':
-            if (!*optarg || strpbrk(optarg, " \t\r\n")) {
-                diag_error("listen: --request '%s' is not an HTTP method", optarg);
-                goto out;
-            }
-            so.method = optarg;
-            break;
-        case 'd':
-            if (read_body(optarg, &body) < 0)
-                goto out;
-            have_body = true;
-            break;
-        case OPT_EVENT:
-            if (L.ntypes == ARRAY_LEN(types)) {
-                diag_error("listen: at most %zu --event filters", ARRAY_LEN(types));
-                goto out;
-            }
-            types[L.ntypes++] = optarg;
-            break;
-        case OPT_LAST_EVENT_ID:
-            if (strpbrk(optarg, "\r\n")) {
-                diag_error("listen: --last-event-id must not contain a line break");
-                goto out;
-            }
-            so.last_event_id = optarg;
-            break;
-        case OPT_NO_RECONNECT:
-            so.reconnect = false;
-            break;
-        case 'n':
-            if (parse_uint(optarg, UINT64_MAX, &L.count) < 0 || L.count == 0) {
-                diag_error("listen: --count '%s' is not a positive whole number", optarg);
-                goto out;
-            }
-            break;
-        case OPT_TIMEOUT:
-            if (parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms == 0) {
-                diag_error("listen: --timeout '%s' is not a duration such as 10s or 500ms", optarg);
-                goto out;
-            }
-            break;
-        case OPT_IDLE_TIMEOUT:
-            if (parse_duration_ms(optarg, &so.idle_timeout_ms) < 0 || so.idle_timeout_ms == 0) {
-                diag_error("listen: --idle-timeout '%s' is not a duration such as 30s", optarg);
-                goto out;
-            }
-            break;
-        case OPT_HTTP11:
-            so.http_version = CURL_HTTP_VERSION_1_1;
-            break;
-        case OPT_HTTP2:
-            so.http_version = CURL_HTTP_VERSION_2_0;
-            break;
-        case OPT_MAX_EVENT_SIZE:
-            if (parse_size(optarg, &v) < 0 || v < 16 || v > (1u << 30)) {
-                diag_error("listen: --max-event-size '%s' is not a size from 16 to 1G", optarg);
-                goto out;
-            }
-            so.max_event = (size_t)v;
-            break;
-        case ':':
-            diag_error("listen: option '%s' needs a value", argv[optind - 1]);
-            goto out;
-        default:
-            diag_error("listen: unknown option '%s' (see 'evcat listen --help')", argv[optind - 1]);
-            goto out;
-        }
-    }
-    if (optind != argc - 1) {
-        diag_error(optind >= argc ? "listen: a URL is needed (see 'evcat listen --help')"
-                                 : "listen: one URL only, got '%s' too",
-                  optind < argc - 1 ? argv[optind + 1] : "");
-        goto out;
-    }
-    const char *url = argv[optind];
-    conn_opts_finish(&co);
-    bool from_stdin = strcmp(url, "-") == 0;
-    char *owned_url = NULL;
-    if (!from_stdin) {
-        if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
-            if (sse_only) {
-                diag_error("listen: %s is an SSE option, and '%s' is a WebSocket URL (see "
-                          "'evcat listen --help')",
-                          sse_only, url);
-                goto out;
-            }
-            if (ws_cli_opts_check(&w, "listen") == 0)
-                rc = ws_run(WS_RUN_LISTEN, url, &co, &w, L.count, timeout_ms, NULL, 0);
-            goto out;
-        }
-        if (w.any) {
-            diag_error("listen: a WebSocket option was given with '%s', which is not a ws:// or "
-                      "wss:// URL",
-                      url);
-            goto out;
-        }
-        if (!strstr(url, "://")) {
-            /* As curl does: a bare host[:port]/path means http. */
-            buf_t u;
-            buf_init(&u);
-            buf_printf(&u, "http://%s", url);
-            owned_url = u.p;
-            url = owned_url;
-        } else if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-            diag_error("listen: '%s': the URL must start with http://, https://, ws:// or wss:// "
-                      "(or be - for standard input)",
-                      url);
-            goto out;
-        }
-        if (check_url(url) < 0) {
-            free(owned_url);
-            goto out;
-        }
-    } else if (conn_only) {
-        diag_error("listen: %s needs a URL: - reads an event stream from standard input, with no "
-                  "connection",
-                  conn_only);
-        goto out;
-    }
-    if (w.max_retries >= 0 && !so.reconnect) {
-        diag_error("listen: --max-retries and --no-reconnect contradict each other");
-        free(owned_url);
-        goto out;
-    }
-    so.max_retries = w.max_retries;
-    if (rec_start(&L.rec, co.record, "listen", url, REC_SSE) < 0) {
-        free(owned_url);
-        goto out;
-    }
-    so.url = url;
-    so.conn = &co.net;
-    if (have_body) {
-        so.body = body.p;
-        so.body_len = body.len;
-    }
+static int listen_option(void *ud, const opt_hit_t *h)
+{
+    struct listen_args *a = ud;
+    if (!a->conn_only[0] && connection_only(h->id))
+        snprintf(a->conn_only, sizeof(a->conn_only), "%s", h->given);
+    int r = conn_opts_handle(&a->co, "listen", h);
+    if (r == 0)
+        r = ws_cli_opts_handle(&a->w, "listen", h);
+    if (r == 0)
+        r = run_limits_handle(&a->lim, "listen", h);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    if (!a->sse_only[0])
+        snprintf(a->sse_only, sizeof(a->sse_only), "%s", h->given);
+    return sse_option(a, h);
+}
 
+/* ---- running ---- */
+
+/* Reads the stream (a connection, or standard input) until it ends. */
+static int listen_run(struct listen_args *a, const char *url, bool from_stdin)
+{
+    struct listen L = {.exit_code = EXIT_OK, .rec.fd = -1, .types = a->types,
+                       .ntypes = a->ntypes, .count = a->lim.count};
+    if (rec_start(&L.rec, a->co.record, "listen", url, REC_SSE) < 0)
+        return EXIT_USAGE;
+    a->so.url = url;
+    a->so.conn = &a->co.net;
+    if (a->have_body) {
+        a->so.body = a->body.p;
+        a->so.body_len = a->body.len;
+    }
     L.loop = loop_new();
-    out_init(&L.out, STDOUT_FILENO, co.format, out_use_color(co.color, STDOUT_FILENO));
+    out_init(&L.out, STDOUT_FILENO, a->co.format, out_use_color(a->co.color, STDOUT_FILENO));
     loop_signal(L.loop, SIGINT, on_signal, &L);
     loop_signal(L.loop, SIGTERM, on_signal, &L);
     loop_timer_t timeout_timer;
     loop_timer_init(&timeout_timer, on_timeout, &L);
-    if (timeout_ms)
-        loop_timer_arm_ms(L.loop, &timeout_timer, timeout_ms);
+    if (a->lim.timeout_ms)
+        loop_timer_arm_ms(L.loop, &timeout_timer, a->lim.timeout_ms);
 
     if (from_stdin) {
-        run_stdin(&L, so.max_event);
+        run_stdin(&L, a->so.max_event);
     } else {
         static const sse_client_callbacks_t cbs = {
             .on_event = on_event,
             .on_batch = on_batch,
             .on_end = on_end,
         };
-        m = curlm_new(L.loop);
-        client = m ? sse_client_new(L.loop, m, &so, &cbs, &L) : NULL;
+        curlm_t *m = curlm_new(L.loop);
+        sse_client_t *client = m ? sse_client_new(L.loop, m, &a->so, &cbs, &L) : NULL;
         if (!client) {
             diag_error("listen: cannot initialise libcurl");
             L.exit_code = EXIT_FAIL;
@@ -597,12 +459,105 @@ int cmd_listen(int argc, char **argv)
     }
     flush_out(&L);
     loop_timer_stop(L.loop, &timeout_timer);
-    rc = rec_stop(&L.rec, co.record, L.exit_code);
+    int rc = rec_stop(&L.rec, a->co.record, L.exit_code);
     out_free(&L.out);
     loop_free(L.loop);
-    free(owned_url);
+    return rc;
+}
+
+/* listen ws://: the WebSocket runtime, after the options are checked. */
+static int listen_ws(struct listen_args *a, const char *url)
+{
+    if (a->sse_only[0]) {
+        diag_error("listen: %s is an SSE option, and '%s' is a WebSocket URL (see "
+                  "'evcat listen --help')",
+                  a->sse_only, url);
+        return EXIT_USAGE;
+    }
+    if (ws_cli_opts_check(&a->w, "listen") < 0)
+        return EXIT_USAGE;
+    return ws_run(WS_RUN_LISTEN, url, &a->co, &a->w, a->lim.count, a->lim.timeout_ms, NULL, 0);
+}
+
+/* An SSE URL (http:// added to one without a scheme), or - for standard
+ * input, checked against the options given; then the stream. */
+static int listen_sse(struct listen_args *a, const char *url)
+{
+    bool from_stdin = strcmp(url, "-") == 0;
+    char *owned_url = NULL;
+    int rc = EXIT_USAGE;
+    if (!from_stdin) {
+        if (a->w.any) {
+            diag_error("listen: a WebSocket option was given with '%s', which is not a ws:// or "
+                      "wss:// URL",
+                      url);
+            return EXIT_USAGE;
+        }
+        if (!strstr(url, "://")) {
+            /* As curl does: a bare host[:port]/path means http. */
+            buf_t u;
+            buf_init(&u);
+            buf_printf(&u, "http://%s", url);
+            owned_url = u.p;
+            url = owned_url;
+        } else if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+            diag_error("listen: '%s': the URL must start with http://, https://, ws:// or wss:// "
+                      "(or be - for standard input)",
+                      url);
+            return EXIT_USAGE;
+        }
+        if (check_url(url) < 0)
+            goto out;
+    } else if (a->conn_only[0]) {
+        diag_error("listen: %s needs a URL: - reads an event stream from standard input, with no "
+                  "connection",
+                  a->conn_only);
+        return EXIT_USAGE;
+    }
+    if (a->w.max_retries >= 0 && !a->so.reconnect) {
+        diag_error("listen: --max-retries and --no-reconnect contradict each other");
+        goto out;
+    }
+    a->so.max_retries = a->w.max_retries;
+    rc = listen_run(a, url, from_stdin);
 out:
-    buf_free(&body);
-    conn_opts_free(&co);
+    free(owned_url);
+    return rc;
+}
+
+int cmd_listen(int argc, char **argv)
+{
+    struct listen_args a = {
+        .so = {
+            .max_event = DEFAULT_MAX_EVENT,
+            .reconnect = true,
+            .max_retries = -1,
+            .http_version = CURL_HTTP_VERSION_NONE,
+        },
+    };
+    conn_opts_init(&a.co);
+    ws_cli_opts_init(&a.w);
+    buf_init(&a.body);
+    int rc = EXIT_USAGE;
+    int first = opt_parse(CMD_LISTEN, argc, argv, listen_option, &a);
+    if (first == OPT_PARSE_HELP)
+        rc = EXIT_OK;
+    if (first < 0)
+        goto out;
+    if (first != argc - 1) {
+        diag_error(first >= argc ? "listen: a URL is needed (see 'evcat listen --help')"
+                                 : "listen: one URL only, got '%s' too",
+                  first < argc - 1 ? argv[first + 1] : "");
+        goto out;
+    }
+    const char *url = argv[first];
+    conn_opts_finish(&a.co);
+    if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0)
+        rc = listen_ws(&a, url);
+    else
+        rc = listen_sse(&a, url);
+out:
+    buf_free(&a.body);
+    conn_opts_free(&a.co);
     return rc;
 }

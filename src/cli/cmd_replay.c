@@ -34,7 +34,6 @@
 #include "ws_client.h"
 #include "ws_command.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -440,31 +439,6 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
 
 /* ---- the command ---- */
 
-static const char replay_usage[] =
-    "Usage: evcat replay [OPTIONS] FILE [URL]\n"
-    "       evcat replay --serve [--listen ADDR] [--tls CERT KEY] FILE\n"
-    "\n"
-    "Replay a recording (JSON Lines, as recorded by evcat). As a WebSocket client:\n"
-    "connect to URL, or the recording's own, send its outgoing messages with\n"
-    "their recorded timing and print what comes back; --expect compares that\n"
-    "with the recording (exit 3 at the first difference). With --serve: a\n"
-    "server that plays the recording's incoming messages to every client.\n"
-    "\n"
-    "Options:\n"
-    "      --speed X               play X times as fast (default 1; 0.5 = half speed)\n"
-    "      --no-timing             send each message as soon as the previous one is written\n"
-    "      --expect                compare incoming text, binary and close with the recording\n"
-    "      --timeout DUR           stop after DUR (with --expect: exit 4 if still waiting)\n"
-    "      --serve                 serve the recording instead of connecting\n"
-    "      --listen ADDR:PORT      with --serve: where to listen (default 127.0.0.1:8080)\n"
-    "      --tls CERT KEY          with --serve: serve over TLS with this PEM chain and key\n"
-    "  -h, --help                  this help\n"
-    "\n"
-    "WebSocket options:\n"
-    "      --subprotocol P         offer subprotocol P (repeatable; the server must pick one)\n"
-    "      --origin ORIGIN         send Origin: ORIGIN\n"
-    "      --max-message SIZE      largest incoming message (default 16M; close 1009 beyond)\n";
-
 static int usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 static int usage_error(const char *fmt, ...)
 {
@@ -482,172 +456,148 @@ static bool is_ws_url(const char *u)
     return strncmp(u, "ws://", 5) == 0 || strncmp(u, "wss://", 6) == 0;
 }
 
+/* What replay takes from the command line. */
+struct replay_args {
+    conn_opts_t co;
+    ws_cli_opts_t w;
+    run_limits_t lim; /* --timeout */
+    double speed;
+    bool speed_set, no_timing, expect, serve;
+    const char *listen, *tls_cert, *tls_key; /* argv strings */
+};
+
+static int replay_option(void *ud, const opt_hit_t *h)
+{
+    struct replay_args *a = ud;
+    int r = conn_opts_handle(&a->co, "replay", h);
+    if (r == 0)
+        r = ws_cli_opts_handle(&a->w, "replay", h);
+    if (r == 0)
+        r = run_limits_handle(&a->lim, "replay", h);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    switch (h->id) {
+    case OPT_SPEED: {
+        char *end;
+        a->speed = strtod(h->arg, &end);
+        if (end == h->arg || *end || !isfinite(a->speed) || a->speed <= 0 || a->speed > 1e6) {
+            usage_error("--speed '%s' is not a positive number such as 2 or 0.5", h->arg);
+            return -1;
+        }
+        a->speed_set = true;
+        return 0;
+    }
+    case OPT_NO_TIMING:
+        a->no_timing = true;
+        return 0;
+    case OPT_EXPECT:
+        a->expect = true;
+        return 0;
+    case OPT_SERVE:
+        a->serve = true;
+        return 0;
+    case OPT_LISTEN:
+        a->listen = h->arg;
+        return 0;
+    case OPT_TLS:
+        a->tls_cert = h->arg;
+        a->tls_key = h->arg2;
+        return 0;
+    default:
+        return opt_unhandled("replay", h);
+    }
+}
+
+/* The options against each other and the URL: EXIT_USAGE after the
+ * one-line error, or 0. */
+static int replay_check(const struct replay_args *a, const char *url)
+{
+    if (!a->serve && (a->listen || a->tls_cert))
+        return usage_error("%s only goes with --serve", a->listen ? "--listen" : "--tls");
+    if (a->serve && (url || a->expect || a->lim.timeout_ms || a->w.any || a->co.record))
+        return usage_error("--serve takes no %s: it plays the recording to clients that connect",
+                           url                ? "URL"
+                           : a->expect        ? "--expect"
+                           : a->lim.timeout_ms ? "--timeout"
+                           : a->co.record     ? "--record"
+                                              : "WebSocket client option");
+    if (a->no_timing && a->speed_set)
+        return usage_error("--speed and --no-timing exclude each other");
+    if (url && !is_ws_url(url))
+        return usage_error("'%s' is not a ws:// or wss:// URL", url);
+    return 0;
+}
+
+/* Reads the recording at path (not one --record would overwrite):
+ * EXIT_USAGE after the one-line error, or 0. */
+static int replay_load(const struct replay_args *a, const char *path, recording_t *rec)
+{
+    struct stat st_in, st_rec;
+    if (a->co.record && stat(path, &st_in) == 0 && stat(a->co.record, &st_rec) == 0 &&
+        st_in.st_dev == st_rec.st_dev && st_in.st_ino == st_rec.st_ino)
+        return usage_error("--record %s would overwrite the recording being replayed",
+                           a->co.record);
+    char err[512];
+    if (rec_load(path, REPLAY_MAX_FILE, (size_t)a->w.max_message, rec, err, sizeof(err)) < 0)
+        return usage_error("%s", err); /* names the file and the line */
+    if (rec->truncated)
+        diag_warn("replay: %s: the last line is cut short (the recording was interrupted); "
+                 "playing the %zu messages before it",
+                 path, rec->nmsgs);
+    return 0;
+}
+
+/* Plays the loaded recording: as a server with --serve, else as a client to
+ * url or the recording's own. */
+static int replay_play(struct replay_args *a, const char *path, const recording_t *rec,
+                       const char *url)
+{
+    if (a->serve)
+        return replay_serve_run(rec, a->listen ? a->listen : "127.0.0.1:8080", a->tls_cert,
+                                a->tls_key, a->speed, a->no_timing);
+    if (rec->proto == REC_SSE)
+        return usage_error("an SSE recording can only be served (--serve): SSE flows from "
+                           "server to client");
+    if (!url) {
+        url = rec->url;
+        if (!url || !is_ws_url(url))
+            return usage_error("%s: the recording's url '%s' is not a ws:// or wss:// URL: "
+                               "give one",
+                               path, url ? url : "");
+    }
+    return replay_client(rec, url, &a->co, &a->w, a->speed, a->no_timing, a->expect,
+                         a->lim.timeout_ms);
+}
+
 int cmd_replay(int argc, char **argv)
 {
-    enum {
-        OPT_SPEED = OPT_CMD,
-        OPT_NO_TIMING,
-        OPT_EXPECT,
-        OPT_TIMEOUT,
-        OPT_SERVE,
-        OPT_LISTEN,
-        OPT_TLS,
-    };
-    static const struct option longopts[] = {
-        CONN_LONGOPTS,
-        {"subprotocol", required_argument, NULL, OPT_SUBPROTOCOL},
-        {"origin", required_argument, NULL, OPT_ORIGIN},
-        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
-        {"speed", required_argument, NULL, OPT_SPEED},
-        {"no-timing", no_argument, NULL, OPT_NO_TIMING},
-        {"expect", no_argument, NULL, OPT_EXPECT},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"serve", no_argument, NULL, OPT_SERVE},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"tls", required_argument, NULL, OPT_TLS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    conn_opts_t co;
-    conn_opts_init(&co);
-    ws_cli_opts_t w;
-    ws_cli_opts_init(&w);
+    struct replay_args a = {.speed = 1};
+    conn_opts_init(&a.co);
+    ws_cli_opts_init(&a.w);
     recording_t rec;
     memset(&rec, 0, sizeof(rec));
-    double speed = 1;
-    bool speed_set = false, no_timing = false, expect = false, serve = false;
-    const char *listen = NULL, *tls_cert = NULL, *tls_key = NULL;
-    uint64_t timeout_ms = 0;
-    int rc = EXIT_USAGE, c;
-    optind = 0; /* glibc: full re-initialisation */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "h", longopts, NULL)) != -1) {
-        int h = conn_opts_handle(&co, "replay", c, optarg);
-        if (h == 0)
-            h = ws_cli_opts_handle(&w, "replay", c, optarg);
-        if (h < 0)
-            goto out;
-        if (h > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            printf("%s\nShared options:\n%s", replay_usage, conn_opts_help);
-            rc = EXIT_OK;
-            goto out;
-        case OPT_SPEED: {
-            char *end;
-            speed = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(speed) || speed <= 0 || speed > 1e6) {
-                rc = usage_error("--speed '%s' is not a positive number such as 2 or 0.5", optarg);
-                goto out;
-            }
-            speed_set = true;
-            break;
-        }
-        case OPT_NO_TIMING:
-            no_timing = true;
-            break;
-        case OPT_EXPECT:
-            expect = true;
-            break;
-        case OPT_TIMEOUT:
-            if (parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms == 0) {
-                rc = usage_error("--timeout '%s' is not a duration such as 10s", optarg);
-                goto out;
-            }
-            break;
-        case OPT_SERVE:
-            serve = true;
-            break;
-        case OPT_LISTEN:
-            listen = optarg;
-            break;
-        case OPT_TLS:
-            /* Two arguments: CERT is optarg, KEY the next word. */
-            if (optind >= argc || argv[optind][0] == '\0' || argv[optind][0] == '-') {
-                rc = usage_error("--tls needs two arguments: CERT KEY");
-                goto out;
-            }
-            tls_cert = optarg;
-            tls_key = argv[optind++];
-            break;
-        case ':':
-            rc = usage_error("option '%s' needs a value", argv[optind - 1]);
-            goto out;
-        default:
-            rc = usage_error("unknown option '%s' (see 'evcat replay --help')", argv[optind - 1]);
-            goto out;
-        }
-    }
-    if (optind >= argc) {
+    int rc = EXIT_USAGE;
+    int first = opt_parse(CMD_REPLAY, argc, argv, replay_option, &a);
+    if (first == OPT_PARSE_HELP)
+        rc = EXIT_OK;
+    if (first < 0)
+        goto out;
+    if (first >= argc) {
         rc = usage_error("a recording FILE is needed (see 'evcat replay --help')");
         goto out;
     }
-    const char *path = argv[optind];
-    const char *url = optind + 1 < argc ? argv[optind + 1] : NULL;
-    if (optind + 2 < argc) {
-        rc = usage_error("one FILE and at most one URL, got '%s' too", argv[optind + 2]);
+    const char *path = argv[first];
+    const char *url = first + 1 < argc ? argv[first + 1] : NULL;
+    if (first + 2 < argc) {
+        rc = usage_error("one FILE and at most one URL, got '%s' too", argv[first + 2]);
         goto out;
     }
-    if (!serve && (listen || tls_cert)) {
-        rc = usage_error("%s only goes with --serve", listen ? "--listen" : "--tls");
+    if (replay_check(&a, url) != 0 || replay_load(&a, path, &rec) != 0)
         goto out;
-    }
-    if (serve && (url || expect || timeout_ms || w.any || co.record)) {
-        rc = usage_error("--serve takes no %s: it plays the recording to clients that connect",
-                         url            ? "URL"
-                         : expect       ? "--expect"
-                         : timeout_ms   ? "--timeout"
-                         : co.record    ? "--record"
-                                        : "WebSocket client option");
-        goto out;
-    }
-    if (no_timing && speed_set) {
-        rc = usage_error("--speed and --no-timing exclude each other");
-        goto out;
-    }
-    if (url && !is_ws_url(url)) {
-        rc = usage_error("'%s' is not a ws:// or wss:// URL", url);
-        goto out;
-    }
-
-    struct stat a, b;
-    if (co.record && stat(path, &a) == 0 && stat(co.record, &b) == 0 && a.st_dev == b.st_dev &&
-        a.st_ino == b.st_ino) {
-        rc = usage_error("--record %s would overwrite the recording being replayed", co.record);
-        goto out;
-    }
-    char err[512];
-    if (rec_load(path, REPLAY_MAX_FILE, (size_t)w.max_message, &rec, err, sizeof(err)) < 0) {
-        rc = usage_error("%s", err); /* names the file and the line */
-        goto out;
-    }
-    if (rec.truncated)
-        diag_warn("replay: %s: the last line is cut short (the recording was interrupted); "
-                 "playing the %zu messages before it",
-                 path, rec.nmsgs);
-    conn_opts_finish(&co);
-    if (serve) {
-        rc = replay_serve_run(&rec, listen ? listen : "127.0.0.1:8080", tls_cert, tls_key, speed,
-                              no_timing);
-        goto out;
-    }
-    if (rec.proto == REC_SSE) {
-        rc = usage_error("an SSE recording can only be served (--serve): SSE flows from server "
-                         "to client");
-        goto out;
-    }
-    if (!url) {
-        url = rec.url;
-        if (!url || !is_ws_url(url)) {
-            rc = usage_error("%s: the recording's url '%s' is not a ws:// or wss:// URL: give one",
-                             path, url ? url : "");
-            goto out;
-        }
-    }
-    rc = replay_client(&rec, url, &co, &w, speed, no_timing, expect, timeout_ms);
+    conn_opts_finish(&a.co);
+    rc = replay_play(&a, path, &rec, url);
 out:
     rec_free(&rec);
-    conn_opts_free(&co);
+    conn_opts_free(&a.co);
     return rc;
 }

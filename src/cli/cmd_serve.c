@@ -1,100 +1,91 @@
 /* cmd_serve: `evcat serve` — options, signals, the listening line and the
  * exit summary around serve.c. */
+#include "cliopt.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "diag.h"
 #include "units.h"
 #include "serve.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 
-static void usage(FILE *f)
+/* What serve takes from the command line. */
+struct serve_args {
+    serve_config_t cfg;
+    const char *listen; /* argv string, or the default */
+};
+
+static int bad_value(const opt_hit_t *h, const char *expected)
 {
-    static const char *const lines[] = {
-        "Usage: evcat serve [OPTIONS]",
-        "",
-        "A broadcast channel over HTTP/1.1 on loopback:",
-        "  GET  /sse                 the channel as Server-Sent Events",
-        "  POST /publish[?event=T]   publish the body (UTF-8) as one event: 202 {\"id\":N}",
-        "  GET  /ws                  WebSocket: the channel's data as text messages; text",
-        "                            sent here is published (type message); binary is ignored",
-        "  GET  /echo                WebSocket echo: every text or binary message comes back",
-        "",
-        "Options:",
-        "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080",
-        "                            for IPv6; port 0 picks a free one)",
-        "      --tls CERT KEY        serve https with this PEM certificate chain and key",
-        "      --tick DUR            a tick event every DUR (default 1s; 0 = none)",
-        "      --keepalive DUR       with --tick 0, a ': keepalive' comment every DUR so",
-        "                            proxies keep idle streams (default 15s; 0 = none)",
-        "      --retry MS            retry: sent to each subscriber (default 3000)",
-        "      --history N           events kept for Last-Event-ID resume (default 1000;",
-        "                            at most 64M of them)",
-        "      --max-message SIZE    largest publish body (default 1M; 413 beyond) and",
-        "                            largest incoming WebSocket message (close 1009 beyond)",
-        "      --max-queue SIZE      bytes pending for a subscriber before it is dropped",
-        "                            (default 4M; a /ws client gets close 1008; drops",
-        "                            are counted in a warning); a WebSocket client whose",
-        "                            echoes or pongs are over it is not read meanwhile",
-        "      --max-connections N   beyond this, answer 503 and count them in a warning",
-        "                            (default 10000)",
-        "      --header-timeout DUR  to receive a request head, and longest pause in a",
-        "                            body (default 10s)",
-        "      --idle-timeout DUR    keep-alive connection between requests (default 60s)",
-        "  -v, --verbose             one line per request and per closed connection",
-        "  -q, --quiet               errors only",
-        "  -h, --help                this help",
-        "",
-        "Events carry id: N, one sequence for the channel (ticks included); a",
-        "subscriber sending Last-Event-ID (or ?lastEventId=N) gets every later event",
-        "still in history, all of it when N is older, nothing when N is unknown.",
-        "SIGINT or SIGTERM ends every stream cleanly (WebSocket: close 1001, then a",
-        "short wait for the clients' closes) and exits 0.",
-    };
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-        fprintf(f, "%s\n", lines[i]);
+    diag_error("serve: bad value '%s' for --%s (%s)", h->arg, opt_options[h->id].name, expected);
+    return -1;
 }
 
-enum {
-    OPT_LISTEN = 256,
-    OPT_TLS,
-    OPT_TICK,
-    OPT_RETRY,
-    OPT_HISTORY,
-    OPT_MAX_MESSAGE,
-    OPT_MAX_QUEUE,
-    OPT_MAX_CONNECTIONS,
-    OPT_HEADER_TIMEOUT,
-    OPT_IDLE_TIMEOUT,
-    OPT_KEEPALIVE,
-};
-
-static const struct option options[] = {
-    {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
-    {"help", no_argument, NULL, 'h'},
-    {"history", required_argument, NULL, OPT_HISTORY},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-    {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
-    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
-    {"quiet", no_argument, NULL, 'q'},
-    {"retry", required_argument, NULL, OPT_RETRY},
-    {"tick", required_argument, NULL, OPT_TICK},
-    {"tls", required_argument, NULL, OPT_TLS},
-    {"verbose", no_argument, NULL, 'v'},
-    {NULL, 0, NULL, 0},
-};
-
-static int bad_value(const char *opt, const char *val, const char *expected)
+/* The value of a timeout: a duration, not 0. */
+static int positive_ms(const opt_hit_t *h, uint64_t *out)
 {
-    diag_error("serve: bad value '%s' for --%s (%s)", val, opt, expected);
-    return EXIT_USAGE;
+    if (parse_duration_ms(h->arg, out) < 0 || *out == 0)
+        return bad_value(h, "a duration like 10s, not 0");
+    return 0;
+}
+
+static int serve_option(void *ud, const opt_hit_t *h)
+{
+    struct serve_args *a = ud;
+    serve_config_t *cfg = &a->cfg;
+    uint64_t v;
+    if (verbosity_handle(h))
+        return 0;
+    switch (h->id) {
+    case OPT_LISTEN:
+        a->listen = h->arg;
+        return 0;
+    case OPT_TLS:
+        cfg->tls_cert = h->arg;
+        cfg->tls_key = h->arg2;
+        return 0;
+    case OPT_TICK:
+        if (parse_duration_ms(h->arg, &cfg->tick_ms) < 0)
+            return bad_value(h, "a duration like 500ms or 1s; 0 = off");
+        return 0;
+    case OPT_KEEPALIVE:
+        if (parse_duration_ms(h->arg, &cfg->keepalive_ms) < 0)
+            return bad_value(h, "a duration like 15s; 0 = off");
+        return 0;
+    case OPT_RETRY:
+        if (parse_uint(h->arg, 86400000, &cfg->retry_ms) < 0)
+            return bad_value(h, "milliseconds, at most 86400000");
+        return 0;
+    case OPT_HISTORY:
+        if (parse_uint(h->arg, 10000000, &v) < 0)
+            return bad_value(h, "a number of events, at most 10000000");
+        cfg->history = (size_t)v;
+        return 0;
+    case OPT_MAX_MESSAGE:
+        if (parse_size(h->arg, &v) < 0 || v == 0 || v > (256u << 20))
+            return bad_value(h, "a size like 64k or 1M, at most 256M");
+        cfg->max_message = (size_t)v;
+        return 0;
+    case OPT_MAX_QUEUE:
+        if (parse_size(h->arg, &v) < 0 || v < 1024 || v > (1ull << 32))
+            return bad_value(h, "a size like 4M, from 1k to 4G");
+        cfg->max_queue = (size_t)v;
+        return 0;
+    case OPT_MAX_CONNECTIONS:
+        if (parse_uint(h->arg, 1000000, &v) < 0 || v == 0)
+            return bad_value(h, "a number from 1 to 1000000");
+        cfg->max_connections = (size_t)v;
+        return 0;
+    case OPT_HEADER_TIMEOUT:
+        return positive_ms(h, &cfg->header_timeout_ms);
+    case OPT_IDLE_TIMEOUT:
+        return positive_ms(h, &cfg->idle_timeout_ms);
+    default:
+        return opt_unhandled("serve", h);
+    }
 }
 
 static void on_signal(loop_t *l, int signo, void *ud)
@@ -123,115 +114,25 @@ static void raise_nofile(size_t want)
                  want, (unsigned long long)rl.rlim_cur);
 }
 
-int cmd_serve(int argc, char **argv)
+
+/* The line at exit. */
+static void serve_summary(const serve_stats_t *st)
 {
-    serve_config_t cfg;
-    serve_config_defaults(&cfg);
-    const char *listen = "127.0.0.1:8080";
-    uint64_t v;
+    diag_info("served %llu connection%s, %llu request%s; published %llu event%s (+%llu ticks); "
+             "dropped %llu slow subscriber%s; WebSocket: %llu connection%s, %llu message%s "
+             "received",
+             (unsigned long long)st->connections, st->connections == 1 ? "" : "s",
+             (unsigned long long)st->requests, st->requests == 1 ? "" : "s",
+             (unsigned long long)st->published, st->published == 1 ? "" : "s",
+             (unsigned long long)st->ticks, (unsigned long long)st->dropped,
+             st->dropped == 1 ? "" : "s", (unsigned long long)st->ws_connections,
+             st->ws_connections == 1 ? "" : "s", (unsigned long long)st->ws_messages,
+             st->ws_messages == 1 ? "" : "s");
+}
 
-    opterr = 0;
-    optind = 0; /* glibc: full re-initialisation */
-    /* "+": stop at the first operand (serve takes none), which also keeps
-     * --tls's second argument from being moved by getopt's permutation. */
-    for (;;) {
-        int idx = -1;
-        int c = getopt_long(argc, argv, "+:hqv", options, &idx);
-        if (c == -1)
-            break;
-        const char *name = idx >= 0 ? options[idx].name : "";
-        switch (c) {
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        case 'q':
-            diag_level = -1;
-            break;
-        case 'v':
-            if (diag_level < 0)
-                diag_level = 0;
-            diag_level++;
-            break;
-        case OPT_LISTEN:
-            listen = optarg;
-            break;
-        case OPT_TLS:
-            /* Two arguments: CERT is optarg, KEY the next word. */
-            if (optind >= argc || argv[optind][0] == '\0') {
-                diag_error("serve: --tls needs two arguments: CERT KEY");
-                return EXIT_USAGE;
-            }
-            cfg.tls_cert = optarg;
-            cfg.tls_key = argv[optind++];
-            break;
-        case OPT_TICK:
-            if (parse_duration_ms(optarg, &v) < 0)
-                return bad_value(name, optarg, "a duration like 500ms or 1s; 0 = off");
-            cfg.tick_ms = v;
-            break;
-        case OPT_KEEPALIVE:
-            if (parse_duration_ms(optarg, &v) < 0)
-                return bad_value(name, optarg, "a duration like 15s; 0 = off");
-            cfg.keepalive_ms = v;
-            break;
-        case OPT_RETRY:
-            if (parse_uint(optarg, 86400000, &v) < 0)
-                return bad_value(name, optarg, "milliseconds, at most 86400000");
-            cfg.retry_ms = v;
-            break;
-        case OPT_HISTORY:
-            if (parse_uint(optarg, 10000000, &v) < 0)
-                return bad_value(name, optarg, "a number of events, at most 10000000");
-            cfg.history = (size_t)v;
-            break;
-        case OPT_MAX_MESSAGE:
-            if (parse_size(optarg, &v) < 0 || v == 0 || v > (256u << 20))
-                return bad_value(name, optarg, "a size like 64k or 1M, at most 256M");
-            cfg.max_message = (size_t)v;
-            break;
-        case OPT_MAX_QUEUE:
-            if (parse_size(optarg, &v) < 0 || v < 1024 || v > (1ull << 32))
-                return bad_value(name, optarg, "a size like 4M, from 1k to 4G");
-            cfg.max_queue = (size_t)v;
-            break;
-        case OPT_MAX_CONNECTIONS:
-            if (parse_uint(optarg, 1000000, &v) < 0 || v == 0)
-                return bad_value(name, optarg, "a number from 1 to 1000000");
-            cfg.max_connections = (size_t)v;
-            break;
-        case OPT_HEADER_TIMEOUT:
-        case OPT_IDLE_TIMEOUT:
-            if (parse_duration_ms(optarg, &v) < 0 || v == 0)
-                return bad_value(name, optarg, "a duration like 10s, not 0");
-            if (c == OPT_HEADER_TIMEOUT)
-                cfg.header_timeout_ms = v;
-            else
-                cfg.idle_timeout_ms = v;
-            break;
-        case ':':
-            diag_error("serve: option '%s' needs a value", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            if (optopt && c == '?')
-                diag_error("serve: unknown option '-%c' (see 'evcat serve --help')", optopt);
-            else
-                diag_error("serve: unknown option '%s' (see 'evcat serve --help')",
-                          argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        diag_error("serve: unexpected argument '%s' (see 'evcat serve --help')", argv[optind]);
-        return EXIT_USAGE;
-    }
-    if (serve_parse_listen(listen, &cfg.addr, &cfg.addr_len) < 0) {
-        diag_error("serve: bad --listen address '%s' (expected ADDR:PORT, e.g. 127.0.0.1:8080 or "
-                  "[::1]:8080)",
-                  listen);
-        return EXIT_USAGE;
-    }
-    raise_nofile(cfg.max_connections);
-
+/* Serves cfg until SIGINT or SIGTERM. */
+static int serve_run(const serve_config_t *cfg)
+{
     loop_t *l = loop_new();
     if (!l) {
         diag_error("serve: cannot create the event loop");
@@ -247,7 +148,7 @@ int cmd_serve(int argc, char **argv)
         return EXIT_FAIL;
     }
     char err[512];
-    int rc = serve_start(l, &cfg, &srv, err, sizeof(err));
+    int rc = serve_start(l, cfg, &srv, err, sizeof(err));
     if (rc < 0) {
         diag_error("%s", err);
         loop_free(l);
@@ -269,18 +170,29 @@ int cmd_serve(int argc, char **argv)
         diag_error("serve: event loop failed: %s", strerror(-rc));
         status = EXIT_FAIL;
     }
-    const serve_stats_t *st = serve_stats(srv);
-    diag_info("served %llu connection%s, %llu request%s; published %llu event%s (+%llu ticks); "
-             "dropped %llu slow subscriber%s; WebSocket: %llu connection%s, %llu message%s "
-             "received",
-             (unsigned long long)st->connections, st->connections == 1 ? "" : "s",
-             (unsigned long long)st->requests, st->requests == 1 ? "" : "s",
-             (unsigned long long)st->published, st->published == 1 ? "" : "s",
-             (unsigned long long)st->ticks, (unsigned long long)st->dropped,
-             st->dropped == 1 ? "" : "s", (unsigned long long)st->ws_connections,
-             st->ws_connections == 1 ? "" : "s", (unsigned long long)st->ws_messages,
-             st->ws_messages == 1 ? "" : "s");
+    serve_summary(serve_stats(srv));
     serve_free(srv);
     loop_free(l);
     return status;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_args a = {.listen = "127.0.0.1:8080"};
+    serve_config_defaults(&a.cfg);
+    int first = opt_parse(CMD_SERVE, argc, argv, serve_option, &a);
+    if (first < 0)
+        return first == OPT_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
+    if (first < argc) {
+        diag_error("serve: unexpected argument '%s' (see 'evcat serve --help')", argv[first]);
+        return EXIT_USAGE;
+    }
+    if (serve_parse_listen(a.listen, &a.cfg.addr, &a.cfg.addr_len) < 0) {
+        diag_error("serve: bad --listen address '%s' (expected ADDR:PORT, e.g. 127.0.0.1:8080 or "
+                  "[::1]:8080)",
+                  a.listen);
+        return EXIT_USAGE;
+    }
+    raise_nofile(a.cfg.max_connections);
+    return serve_run(&a.cfg);
 }

@@ -8,134 +8,91 @@
 #include "units.h"
 #include "ws_run.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 /* ---- commands ---- */
 
-static const char ws_usage[] =
-    "Usage: evcat ws [OPTIONS] URL\n"
-    "\n"
-    "An interactive WebSocket session (ws:// or wss://). On a terminal: a REPL\n"
-    "with line editing and history; slash commands /ping [text], /close [code\n"
-    "[reason]], /binary HEX, /help, /quit. Otherwise: each line of standard\n"
-    "input is a message, each incoming message a line of output; at the end of\n"
-    "input the connection is closed with 1000.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --count N               exit after N incoming messages\n"
-    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
-    "      --max-retries N         with --reconnect: give up after N reconnection attempts\n"
-    "  -h, --help                  this help\n";
-
-static const char send_usage[] =
-    "Usage: evcat send [OPTIONS] URL [MSG...]\n"
-    "\n"
-    "Send messages over a WebSocket (ws:// or wss://): the arguments, or each\n"
-    "line of standard input with -; then close cleanly with 1000. With -n, wait\n"
-    "for N incoming messages first and print them.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --count N               wait for N incoming messages before closing\n"
-    "      --timeout DUR           stop after DUR (exit 4 if --count was not reached)\n"
-    "      --max-retries N         with --reconnect: give up after N reconnection attempts\n"
-    "  -h, --help                  this help\n";
-
-static int ws_command(int argc, char **argv, bool is_send)
-{
-    enum { OPT_TIMEOUT = OPT_CMD };
-    static const struct option longopts[] = {
-        CONN_LONGOPTS,
-        WS_LONGOPTS,
-        RETRY_LONGOPTS,
-        {"count", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *cmd = is_send ? "send" : "ws";
+/* What ws and send take from the command line. */
+struct ws_args {
+    const char *cmd;
     conn_opts_t co;
-    conn_opts_init(&co);
     ws_cli_opts_t w;
-    ws_cli_opts_init(&w);
-    uint64_t count = 0, timeout_ms = 0;
-    int rc = EXIT_USAGE, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":" CONN_SHORTOPTS "n:h", longopts, NULL)) != -1) {
-        int h = conn_opts_handle(&co, cmd, c, optarg);
-        if (h == 0)
-            h = ws_cli_opts_handle(&w, cmd, c, optarg);
-        if (h < 0)
-            goto out;
-        if (h > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            printf("%s\nWebSocket options:\n%s\nShared options:\n%s", is_send ? send_usage : ws_usage,
-                   ws_opts_help, conn_opts_help);
-            rc = EXIT_OK;
-            goto out;
-        case 'n':
-            if (parse_uint(optarg, UINT64_MAX, &count) < 0 || count == 0) {
-                diag_error("%s: --count '%s' is not a positive whole number", cmd, optarg);
-                goto out;
-            }
-            break;
-        case OPT_TIMEOUT:
-            if (parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms == 0) {
-                diag_error("%s: --timeout '%s' is not a duration such as 10s", cmd, optarg);
-                goto out;
-            }
-            break;
-        case ':':
-            diag_error("%s: option '%s' needs a value", cmd, argv[optind - 1]);
-            goto out;
-        default:
-            diag_error("%s: unknown option '%s' (see 'evcat %s --help')", cmd, argv[optind - 1], cmd);
-            goto out;
-        }
-    }
-    if (optind >= argc) {
-        diag_error("%s: a ws:// or wss:// URL is needed (see 'evcat %s --help')", cmd, cmd);
-        goto out;
-    }
-    const char *url = argv[optind];
+    run_limits_t lim;
+};
+
+static int ws_option(void *ud, const opt_hit_t *h)
+{
+    struct ws_args *a = ud;
+    int r = conn_opts_handle(&a->co, a->cmd, h);
+    if (r == 0)
+        r = ws_cli_opts_handle(&a->w, a->cmd, h);
+    if (r == 0)
+        r = run_limits_handle(&a->lim, a->cmd, h);
+    if (r == 0)
+        r = opt_unhandled(a->cmd, h);
+    return r < 0 ? -1 : 0;
+}
+
+/* The URL, and for send the messages: -1 after the one-line error. */
+static int ws_check_operands(const struct ws_args *a, bool is_send, const char *url, int nmsgs,
+                             char **msgs)
+{
+    const char *cmd = a->cmd;
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
         diag_error("%s: '%s' is an SSE URL; SSE is server-to-client, so there is nothing to %s: "
                   "use 'evcat listen' for it, or a ws:// or wss:// URL",
                   cmd, url, is_send ? "send" : "type");
-        goto out;
+        return -1;
     }
     if (strncmp(url, "ws://", 5) != 0 && strncmp(url, "wss://", 6) != 0) {
         diag_error("%s: '%s' is not a ws:// or wss:// URL", cmd, url);
-        goto out;
+        return -1;
     }
-    char **msgs = argv + optind + 1;
-    int nmsgs = argc - optind - 1;
     if (!is_send && nmsgs > 0) {
         diag_error("ws: one URL only, got '%s' too (to send messages, use 'evcat send')", msgs[0]);
-        goto out;
+        return -1;
     }
-    if (is_send && nmsgs == 0 && w.non_open == 0) {
+    if (is_send && nmsgs == 0 && a->w.non_open == 0) {
         diag_error("send: no message to send: give them as arguments, or - to read lines of "
                   "standard input");
-        goto out;
+        return -1;
     }
     for (int i = 0; i < nmsgs && nmsgs > 1; i++) {
         if (strcmp(msgs[i], "-") == 0) {
             diag_error("send: - (standard input) must be the only message argument");
-            goto out;
+            return -1;
         }
     }
-    if (ws_cli_opts_check(&w, cmd) < 0)
+    return ws_cli_opts_check(&a->w, cmd);
+}
+
+static int ws_command(int argc, char **argv, bool is_send)
+{
+    struct ws_args a = {.cmd = is_send ? "send" : "ws"};
+    conn_opts_init(&a.co);
+    ws_cli_opts_init(&a.w);
+    int rc = EXIT_USAGE;
+    int first = opt_parse(is_send ? CMD_SEND : CMD_WS, argc, argv, ws_option, &a);
+    if (first == OPT_PARSE_HELP)
+        rc = EXIT_OK;
+    if (first < 0)
         goto out;
-    conn_opts_finish(&co);
-    rc = ws_run(is_send ? WS_RUN_SEND : WS_RUN_PIPE, url, &co, &w, count, timeout_ms, msgs, nmsgs);
+    if (first >= argc) {
+        diag_error("%s: a ws:// or wss:// URL is needed (see 'evcat %s --help')", a.cmd, a.cmd);
+        goto out;
+    }
+    const char *url = argv[first];
+    char **msgs = argv + first + 1;
+    int nmsgs = argc - first - 1;
+    if (ws_check_operands(&a, is_send, url, nmsgs, msgs) < 0)
+        goto out;
+    conn_opts_finish(&a.co);
+    rc = ws_run(is_send ? WS_RUN_SEND : WS_RUN_PIPE, url, &a.co, &a.w, a.lim.count, a.lim.timeout_ms,
+                msgs, nmsgs);
 out:
-    conn_opts_free(&co);
+    conn_opts_free(&a.co);
     return rc;
 }
 

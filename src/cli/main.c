@@ -1,10 +1,12 @@
 /* evcat: command table and process-wide setup (git.c's idea): the command
- * name picks a cmd_<name>(), which parses its own options and returns the
- * exit code; main checks that stdout was really written before exiting. */
+ * name picks a cmd_<name>() (options.def lists them), which parses its own
+ * options and returns the exit code; main checks that stdout was really
+ * written before exiting. */
 #include "commands.h"
 #include "exitcode.h"
 #include "diag.h"
 #include "clock.h"
+#include "options.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,13 +27,10 @@ struct command {
     const char *summary;
 };
 
+/* The commands of options.def, in its order. */
 static const struct command commands[] = {
-    {"listen", cmd_listen, "tail a stream: SSE (http/https, or - for stdin) or WebSocket (ws/wss)"},
-    {"ws", cmd_ws, "interactive WebSocket session (a REPL on a terminal, a pipe otherwise)"},
-    {"send", cmd_send, "send WebSocket messages, optionally wait for replies, close cleanly"},
-    {"replay", cmd_replay, "replay a recording to a WebSocket server, or serve it to clients"},
-    {"bench", cmd_bench, "load test: many SSE or WebSocket connections, latency, CI thresholds"},
-    {"serve", cmd_serve, "built-in SSE and WebSocket server on loopback"},
+#define COMMAND(ID, cmdname, cmdfn, cmdsummary, ...) {cmdname, cmdfn, cmdsummary},
+#include "options.def"
 };
 
 static void usage(FILE *f)
@@ -41,7 +40,7 @@ static void usage(FILE *f)
                "Commands:\n");
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "  %-8s %s\n", "help", "show help for a command");
+    fprintf(f, "  %-8s %s\n", "help", OPT_HELP_COMMAND_SUMMARY);
     fprintf(f, "\nRun 'evcat help COMMAND' or 'evcat COMMAND --help' for its options;\n"
                "'man evcat' for the whole manual. 'evcat --version' prints library versions.\n");
 }

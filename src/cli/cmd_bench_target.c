@@ -1,0 +1,373 @@
+/* cmd_bench_target: one URL of `evcat bench`: resolved once, the source
+ * addresses to spread its connections over, the TLS context and WebSocket
+ * request every connection shares, how many worker processes and threads,
+ * then the run (see cmd_bench.h). */
+#include "cmd_bench.h"
+#include "bench_pub.h"
+#include "buf.h"
+#include "diag.h"
+#include "redact.h"
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FD_RESERVE       256   /* descriptors a process keeps for itself */
+#define PORTS_PER_SOURCE 25000 /* of the 28k in 32768-60999, with headroom */
+/* Loopback targets get a source address per this many connections,
+ * starting at 127.0.0.2 (127.0.0.1 tends to hold TIME_WAIT sockets of
+ * earlier runs): the kernel's search for a free port
+ * (__inet_check_established) slows down as one address's ports fill.
+ * Measured here at 19,000 connections: one address cost 6.7 s of system
+ * CPU and reached 885 connects/s, eight 1.2 s and 7,459/s (a loaded
+ * machine); 100,000 against nchan: 25 addresses stalled at 56k with 85 s of
+ * system CPU, 100 addresses established all at 18.7k/s with 8.2 s. */
+#define AUTO_CONNS_PER_SOURCE 1000
+#define MAX_SOURCES           250
+
+static unsigned cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static uint64_t raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
+}
+
+static int parse_sources(const char *list, int family, struct sockaddr_storage **out, size_t *n)
+{
+    char *copy = xstrdup(list);
+    size_t cap = 8;
+    *out = xcalloc(cap, sizeof(**out));
+    *n = 0;
+    int rc = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, tok, &in->sin_addr) == 1) {
+            in->sin_family = AF_INET;
+        } else if (inet_pton(AF_INET6, tok, &in6->sin6_addr) == 1) {
+            in6->sin6_family = AF_INET6;
+        } else {
+            diag_error("bench: --source '%s' is not an IPv4 or IPv6 address", tok);
+            rc = -1;
+            break;
+        }
+        if (ss.ss_family != family) {
+            diag_error("bench: --source %s is %s but the target is %s", tok,
+                       ss.ss_family == AF_INET ? "IPv4" : "IPv6",
+                       family == AF_INET ? "IPv4" : "IPv6");
+            rc = -1;
+            break;
+        }
+        if (*n == cap)
+            *out = xrealloc(*out, (cap *= 2) * sizeof(**out));
+        (*out)[(*n)++] = ss;
+    }
+    free(copy);
+    if (rc == 0 && *n == 0) {
+        diag_error("bench: --source needs at least one address");
+        rc = -1;
+    }
+    return rc;
+}
+
+static void fmt_addr(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+    if (ss->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, out, (socklen_t)n);
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)n);
+}
+
+/* Whether a TCP connection to sa is accepted within a second. */
+static bool probe_connect(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = connect(fd, sa, len) == 0;
+    if (!ok && errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t el = sizeof(err);
+        ok = poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+             err == 0;
+    }
+    close(fd);
+    return ok;
+}
+
+int target_parse(const char *url, int mode, target_t *t)
+{
+    char err[256];
+    memset(t, 0, sizeof(*t));
+    t->url = url;
+    t->display = redact_url(url);
+    char *conv = NULL;
+    if (strncmp(url, "http://", 7) == 0) {
+        t->kind = BENCH_SSE;
+        conv = xmalloc(strlen(url) + 1);
+        sprintf(conv, "ws://%s", url + 7);
+    } else if (strncmp(url, "https://", 8) == 0) {
+        t->kind = BENCH_SSE;
+        conv = xmalloc(strlen(url) + 1);
+        sprintf(conv, "wss://%s", url + 8);
+    } else if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
+        t->kind = mode == BENCH_WS_SUBSCRIBE ? BENCH_WS_SUBSCRIBE : BENCH_WS_ECHO;
+    } else {
+        diag_error("bench: '%s' is not an http(s):// (SSE) or ws(s):// (WebSocket) URL",
+                   t->display);
+        return -1;
+    }
+    int rc = ws_url_parse(conv ? conv : url, &t->u, err, sizeof(err));
+    free(conv);
+    if (rc < 0) {
+        diag_error("bench: '%s': %s", t->display, err);
+        return -1;
+    }
+    t->parsed = true;
+    return 0;
+}
+
+void target_free(target_t *t)
+{
+    free(t->display);
+    if (t->parsed)
+        ws_url_free(&t->u);
+}
+
+const char *target_mode_name(bench_kind_t k)
+{
+    return k == BENCH_WS_ECHO ? "echo" : k == BENCH_WS_SUBSCRIBE ? "subscribe" : "sse";
+}
+
+/* Resolves t's host once: the load goes to one address, which curl is
+ * told too (CURLOPT_RESOLVE). Returns 0, or -1 after the one-line error. */
+static int resolve_target(const target_t *t, bench_config_t *cfg, char *addr, size_t addrlen)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)t->u.port);
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    int g = getaddrinfo(t->u.host, port, &hints, &ai);
+    if (g != 0 || !ai) {
+        diag_error("bench: cannot resolve '%s': %s", t->u.host, gai_strerror(g));
+        return -1;
+    }
+    /* A name with several addresses (localhost: ::1 and 127.0.0.1): the
+     * load goes to the first that accepts a connection now, as a client
+     * trying each in turn would settle on. */
+    const struct addrinfo *pick = ai;
+    if (ai->ai_next) {
+        for (const struct addrinfo *a = ai; a; a = a->ai_next) {
+            if (probe_connect(a->ai_addr, a->ai_addrlen)) {
+                pick = a;
+                break;
+            }
+        }
+    }
+    memcpy(&cfg->addr, pick->ai_addr, pick->ai_addrlen);
+    cfg->addrlen = pick->ai_addrlen;
+    freeaddrinfo(ai);
+    fmt_addr(&cfg->addr, addr, addrlen);
+    size_t rl = strlen(t->u.host) + strlen(addr) + 16;
+    cfg->curl_resolve = xmalloc(rl);
+    snprintf(cfg->curl_resolve, rl, cfg->addr.ss_family == AF_INET6 ? "%s:%u:[%s]" : "%s:%u:%s",
+             t->u.host, (unsigned)t->u.port, addr);
+    return 0;
+}
+
+/* The local addresses to connect from: --source, or for a loopback target
+ * 127.0.0.2 and on, one per AUTO_CONNS_PER_SOURCE connections. Returns 0,
+ * or -1 after the one-line error. */
+static int plan_sources(const bench_opts_t *o, bench_config_t *cfg)
+{
+    if (o->source)
+        return parse_sources(o->source, cfg->addr.ss_family, &cfg->sources, &cfg->nsources);
+    if (cfg->addr.ss_family == AF_INET &&
+        (ntohl(((struct sockaddr_in *)&cfg->addr)->sin_addr.s_addr) >> 24) == 127 &&
+        o->connections > AUTO_CONNS_PER_SOURCE) {
+        size_t n = (size_t)((o->connections + AUTO_CONNS_PER_SOURCE - 1) / AUTO_CONNS_PER_SOURCE);
+        if (n > MAX_SOURCES)
+            n = MAX_SOURCES;
+        cfg->sources = xcalloc(n, sizeof(*cfg->sources));
+        cfg->nsources = n;
+        for (size_t i = 0; i < n; i++) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&cfg->sources[i];
+            in->sin_family = AF_INET;
+            in->sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)i);
+        }
+    } else if (o->connections > PORTS_PER_SOURCE) {
+        diag_warn("bench: %" PRIu64 " connections from one source address may exhaust its "
+                  "~28k local ports; spread them with --source",
+                  o->connections);
+    }
+    return 0;
+}
+
+/* TLS and the WebSocket request, built once for every connection. *hdrs:
+ * the -H headers as an array (owned by the caller). Returns 0, or -1 after
+ * the one-line error. */
+static int plan_request(const conn_opts_t *co, const ws_cli_opts_t *wo, const target_t *t,
+                        bench_config_t *cfg, const char ***hdrs)
+{
+    char err[256] = "";
+    if (t->kind != BENCH_SSE && t->u.tls) {
+        cfg->ssl_ctx = transport_tls_client_ctx(co->net.cacert, co->net.cert, co->net.key,
+                                                co->net.insecure, err, sizeof(err));
+        if (!cfg->ssl_ctx) {
+            diag_error("bench: %s", err);
+            return -1;
+        }
+    }
+    size_t nh = 0;
+    for (struct curl_slist *s = co->net.headers; s; s = s->next)
+        nh++;
+    *hdrs = xcalloc(nh + 1, sizeof(**hdrs));
+    nh = 0;
+    for (struct curl_slist *s = co->net.headers; s; s = s->next)
+        (*hdrs)[nh++] = s->data;
+    cfg->ws_req.host_header = t->u.host_header;
+    cfg->ws_req.target = t->u.target;
+    cfg->ws_req.origin = wo->origin;
+    cfg->ws_req.protocols = wo->protocols;
+    cfg->ws_req.nprotocols = wo->nprotocols;
+    cfg->ws_req.headers = *hdrs;
+    cfg->ws_req.nheaders = nh;
+    cfg->ws_req.basic_auth = co->net.userpwd;
+    return 0;
+}
+
+/* Worker processes, as many as the descriptor limit needs (or -p), and
+ * threads per process (-t, or the cores shared out). Returns the number of
+ * processes, or 0 after the one-line error. */
+static unsigned plan_processes(const bench_opts_t *o, bench_config_t *cfg, uint64_t *nofile)
+{
+    *nofile = raise_nofile();
+    uint64_t per_proc = *nofile > FD_RESERVE * 2 ? *nofile - FD_RESERVE : *nofile / 2;
+    unsigned procs = o->procs;
+    if (procs == 0)
+        procs = (unsigned)((o->connections + per_proc - 1) / per_proc);
+    if (procs == 0)
+        procs = 1;
+    if (procs > MAX_PROCS) {
+        diag_error("bench: %" PRIu64 " connections would need %u worker processes of %" PRIu64
+                   " descriptors each; the most is %d",
+                   o->connections, procs, per_proc, MAX_PROCS);
+        return 0;
+    }
+    if (o->connections / procs + 1 > per_proc)
+        diag_warn("bench: %" PRIu64 " connections per process exceed its descriptor limit "
+                  "(%" PRIu64 "): expect fd_limit errors; use more processes (-p)",
+                  o->connections / procs + 1, *nofile);
+    unsigned threads = o->threads;
+    if (threads == 0) {
+        threads = cores() / procs;
+        if (threads == 0)
+            threads = 1;
+    }
+    uint64_t per = (o->connections + procs - 1) / procs;
+    if (per > 0 && threads > per)
+        threads = (unsigned)per;
+    cfg->threads = threads;
+    return procs;
+}
+
+/* What bench_run needs from the options and the target, before planning. */
+static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo,
+                        const target_t *t, bench_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->kind = t->kind;
+    cfg->url = t->url;
+    cfg->host = t->u.host;
+    cfg->port = t->u.port;
+    cfg->tls = t->u.tls;
+    cfg->target = t->u.target;
+    cfg->host_header = t->u.host_header;
+    cfg->connections = o->connections;
+    cfg->connect_rate = o->connect_rate;
+    cfg->duration_ns = o->duration_ns;
+    cfg->message_rate = o->message_rate;
+    cfg->size = (size_t)o->size;
+    cfg->binary = wo->binary;
+    cfg->latency_field = o->latency_field;
+    cfg->max_message = (size_t)wo->max_message;
+    cfg->co = &co->net;
+    cfg->on_open = wo->on_open;
+    cfg->non_open = wo->non_open;
+}
+
+int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
+               bool isolate, progress_t *pr, bench_result_t *res)
+{
+    bench_config_t cfg;
+    base_config(o, co, wo, t, &cfg);
+    int rc = 2;
+    const char **hdrs = NULL;
+    char addr[INET6_ADDRSTRLEN];
+    uint64_t nofile;
+    unsigned procs = 0;
+    if (resolve_target(t, &cfg, addr, sizeof(addr)) < 0) {
+        rc = 1;
+        goto out;
+    }
+    if (plan_sources(o, &cfg) < 0 || plan_request(co, wo, t, &cfg, &hdrs) < 0 ||
+        (procs = plan_processes(o, &cfg, &nofile)) == 0)
+        goto out;
+    diag_verbose("bench: %s (%s) at %s, %" PRIu64 " connections, %u process%s x %u thread%s, "
+                 "%zu source address%s, descriptor limit %" PRIu64,
+                 t->display, target_mode_name(t->kind), addr, o->connections, procs,
+                 procs == 1 ? "" : "es", cfg.threads, cfg.threads == 1 ? "" : "s",
+                 cfg.nsources ? cfg.nsources : 1, cfg.nsources > 1 ? "es" : "", nofile);
+
+    const bench_driver_t *drv = t->kind == BENCH_SSE ? &bench_sse_driver : &bench_ws_driver;
+    bench_pub_config_t pubcfg = {
+        .url = o->publish, .rate = o->publish_rate, .field = o->latency_field, .co = &co->net};
+    const bench_pub_config_t *pub = o->publish ? &pubcfg : NULL;
+    char err[256] = "";
+    int r;
+    if (procs == 1 && !isolate)
+        r = bench_run(&cfg, drv, pub, progress_show, pr, res, err, sizeof(err));
+    else
+        r = workers_run(&cfg, drv, pub, procs, pr, res, err, sizeof(err));
+    progress_end(pr);
+    rc = 1;
+    if (r < 0) {
+        diag_error("bench: %s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(hdrs);
+    free(cfg.curl_resolve);
+    free(cfg.sources);
+    if (cfg.ssl_ctx)
+        SSL_CTX_free(cfg.ssl_ctx);
+    return rc;
+}
