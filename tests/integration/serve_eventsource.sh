@@ -24,7 +24,7 @@ for l in open(sys.argv[1]):
         print(o["id"], o["data"])' "$OUT" "$1"
 }
 
-start_serve --tick 300ms --retry 2000 -v 2>"$TMP/serve1.err"
+start_serve --tick 300ms --retry 5000 -v 2>"$TMP/serve1.err"
 PORT=$SERVE_PORT
 bg node "$CLIENT" "$SERVE_URL/sse" 40 >"$OUT" 2>"$TMP/client.err"
 CLIENT_PID=$BG_PID
@@ -50,8 +50,9 @@ expect_eq "unnamed event through onmessage, multi-line data joined" \
     "$mid two"$'\n'"lines" "$(events message | head -n 2)"
 
 # Restart the server on the same port. The client sees its stream end,
-# waits the retry (2 s) and reconnects with the last id it got; the new
-# server has published more than that id by then, so the resume is exact.
+# waits the retry (5 s: time enough, on a loaded machine too, to publish
+# past that id) and reconnects with the last id it got; the new server has
+# published more than that id by then, so the resume is exact.
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
 expect_eq "serve exits 0 on SIGTERM" 0 "$?"
@@ -59,14 +60,14 @@ last=$($PY -c '
 import json, sys
 ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if json.loads(l)["kind"] == "event"]
 print(ids[-1])' "$OUT")
-bg "$EVCAT" serve --listen "127.0.0.1:$PORT" --tick 0 --retry 2000 -v 2>"$TMP/serve2.err"
+bg "$EVCAT" serve --listen "127.0.0.1:$PORT" --tick 0 --retry 5000 -v 2>"$TMP/serve2.err"
 SERVE2=$BG_PID
 wait_port "$PORT"
 n=$((last + 3))
 for ((i = 1; i <= n; i++)); do
     curl -s -d "new-$i" "http://127.0.0.1:$PORT/publish" >/dev/null
 done
-wait_until 10 grep -q "\"new-$n\"" "$OUT"
+wait_until 15 grep -q "\"new-$n\"" "$OUT"
 
 check "the client reported the dropped stream (error event)" grep -q '"kind":"error"' "$OUT"
 reqs=$($PY -c '
