@@ -3,9 +3,9 @@
  * bench_result.c and bench_report.c, with a mock driver (connections that
  * "connect" on a timer and exchange nothing but latencies): phases in
  * order, every connection accounted exactly once, latency only inside the
- * measurement window, failures and drops counted by kind, shard JSON round
- * trips and merges exactly, the JSON summary carries the fields evcat(1)
- * lists under BENCH. */
+ * measurement window, failures and drops counted by kind, the per-second
+ * series recorded (summing to the totals), shard JSON round trips and merges
+ * exactly, the JSON summary carries the fields evcat(1) lists under BENCH. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,6 +237,53 @@ static void test_none_connect(void **state)
     bench_result_free(&r);
 }
 
+/* The series: one entry per second of the run, summing to the totals,
+ * phases in order, the open gauge at 0 once all have closed. */
+static void test_series_recorded(void **state)
+{
+    (void)state;
+    memset(&mock, 0, sizeof(mock));
+    mock.sample_ns = 1000000;
+    mock.drop_every = 5; /* indices 2, 7, ...: dropped during the measurement */
+    bench_config_t cfg;
+    config(&cfg, 100, 2);
+    cfg.duration_ns = 1600 * 1000000ull;
+    bench_result_t r;
+    bench_result_init(&r);
+    char err[200];
+    uint64_t before = real_ns();
+    assert_int_equal(bench_run(&cfg, &mock_driver, NULL, NULL, NULL, &r, err, sizeof(err)), 0);
+    uint64_t after = real_ns();
+    assert_true(r.started_at_ns >= before && r.started_at_ns <= after);
+    uint64_t secs = (after - r.started_at_ns) / 1000000000u + 1;
+    assert_true(r.series.len >= 2 && r.series.len <= secs);
+    assert_false(r.series.truncated);
+
+    bench_counters_t sum;
+    memset(&sum, 0, sizeof(sum));
+    uint64_t peak = 0;
+    for (size_t i = 0; i < r.series.len; i++) {
+        bench_counters_add(&sum, &r.series.s[i].d);
+        if (r.series.s[i].open > peak)
+            peak = r.series.s[i].open;
+        if (i > 0)
+            assert_true(r.series.s[i].phase >= r.series.s[i - 1].phase);
+    }
+    assert_memory_equal(&sum, &r.c, sizeof(sum)); /* every counter, errors included */
+    assert_int_equal(r.c.dropped, 20);
+    assert_int_equal(sum.errors[BERR_CLOSED], 20);
+    /* all 100 open after a 20 ms ramp, then 20 dropped at once */
+    assert_true(peak >= 80 && peak <= 100);
+    assert_int_equal(r.series.s[0].open, 80);
+    assert_int_equal(r.series.s[0].phase, BENCH_MEASURE);
+    assert_int_equal(r.series.s[r.series.len - 1].phase, BENCH_DONE);
+    assert_int_equal(r.series.s[r.series.len - 1].open, 0);
+    /* a run is no shard until the command line says so */
+    assert_int_equal(r.shard_count, 0);
+    assert_string_equal(r.test_id, "");
+    bench_result_free(&r);
+}
+
 static void test_shard_json_merge(void **state)
 {
     (void)state;
@@ -343,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_all_connect),
         cmocka_unit_test(test_failures_and_drops),
         cmocka_unit_test(test_none_connect),
+        cmocka_unit_test(test_series_recorded),
         cmocka_unit_test(test_shard_json_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
-/* bench: the helpers of the shared definitions (bench.h): error kinds'
- * names and the kind of an errno, counter sums and snapshots, and the
- * source-bound sockets drivers connect with. */
+/* bench: the helpers of the shared definitions (bench.h): the names of
+ * error kinds, counters and phases, the kind of an errno, counter sums,
+ * differences and snapshots, and the source-bound sockets drivers connect
+ * with. */
 #include "bench.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,42 @@ static const char *const err_names[BERR_COUNT] = {
     [BERR_NO_TIMESTAMP] = "no_timestamp",
     [BERR_PUBLISH] = "publish",
 };
+
+static const char *const counter_names[BENCH_NSCALARS] = {
+    "attempted", "established", "failed", "dropped", "ended",
+    "sent", "received", "bytes_sent", "bytes_received",
+};
+
+/* The scalars are bench_counters_t's first members, errors[] right after. */
+_Static_assert(offsetof(bench_counters_t, errors) == BENCH_NSCALARS * sizeof(uint64_t),
+               "bench_counters_t: BENCH_NSCALARS counters before errors[]");
+_Static_assert(sizeof(bench_counters_t) == (BENCH_NSCALARS + BERR_COUNT) * sizeof(uint64_t),
+               "bench_counters_t: uint64_t's only");
+
+static const char *const phase_names[] = {
+    [BENCH_RAMP] = "ramp",
+    [BENCH_MEASURE] = "measure",
+    [BENCH_CLOSE] = "close",
+    [BENCH_DONE] = "done",
+};
+
+const char *bench_counter_name(size_t i)
+{
+    return i < BENCH_NSCALARS ? counter_names[i] : "unknown";
+}
+
+const char *bench_phase_name(bench_phase_t p)
+{
+    return (unsigned)p < ARRAY_LEN(phase_names) ? phase_names[p] : "unknown";
+}
+
+int bench_phase_from_name(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(phase_names); i++)
+        if (strcmp(name, phase_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
 
 const char *bench_err_name(bench_err_t k)
 {
@@ -65,6 +103,20 @@ void bench_counters_add(bench_counters_t *d, const bench_counters_t *s)
     d->bytes_received += s->bytes_received;
     for (int k = 0; k < BERR_COUNT; k++)
         d->errors[k] += s->errors[k];
+}
+
+void bench_counters_sub(bench_counters_t *d, const bench_counters_t *s)
+{
+    uint64_t *dp = (uint64_t *)d;
+    const uint64_t *sp = (const uint64_t *)s;
+    for (size_t i = 0; i < sizeof(*d) / sizeof(uint64_t); i++)
+        dp[i] -= sp[i];
+}
+
+uint64_t bench_counters_open(const bench_counters_t *c)
+{
+    uint64_t gone = c->dropped + c->ended;
+    return c->established > gone ? c->established - gone : 0;
 }
 
 void bench_counters_load(bench_counters_t *d, const bench_counters_t *s)

@@ -65,6 +65,11 @@ typedef enum { BENCH_WS_ECHO, BENCH_WS_SUBSCRIBE, BENCH_SSE } bench_kind_t;
 
 typedef enum { BENCH_RAMP, BENCH_MEASURE, BENCH_CLOSE, BENCH_DONE } bench_phase_t;
 
+/* "ramp", "measure", "close", "done" (the shard form's per-second phase). */
+const char *bench_phase_name(bench_phase_t p);
+/* The phase of such a name; -1 when it is none. */
+int bench_phase_from_name(const char *name);
+
 /* Read-only during a run, shared by every worker thread. */
 typedef struct bench_config {
     bench_kind_t kind;
@@ -117,8 +122,20 @@ static inline uint64_t bench_load(const uint64_t *c)
     return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
+/* The counters before `errors`, in order, as bench_counters_t's first
+ * BENCH_NSCALARS uint64_t's; their names are the shard form's keys
+ * (bench_counter_name: "attempted", ..., "bytes_received"). */
+#define BENCH_NSCALARS 9
+const char *bench_counter_name(size_t i);
+
 /* d += s, counter by counter. */
 void bench_counters_add(bench_counters_t *d, const bench_counters_t *s);
+/* d -= s, counter by counter (s is an earlier snapshot of the same counts). */
+void bench_counters_sub(bench_counters_t *d, const bench_counters_t *s);
+/* Connections open: established - dropped - ended, and 0 when that is
+ * negative. Exact until the close phase; during it, attempts abandoned while
+ * connecting count as ended too, so it may read low; 0 once all have ended. */
+uint64_t bench_counters_open(const bench_counters_t *c);
 /* d = s, each counter read with bench_load (s may be a running worker's). */
 void bench_counters_load(bench_counters_t *d, const bench_counters_t *s);
 

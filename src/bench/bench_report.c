@@ -220,8 +220,9 @@ static void jms(buf_t *b, const char *key, uint64_t ns, bool comma)
     buf_printf(b, "\"%s\":%.3f%s", key, (double)ns / 1e6, comma ? "," : "");
 }
 
-void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
-                       const bool *ok, size_t nasserts)
+/* The summary object without its closing brace. */
+static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
+                             const bool *ok, size_t nasserts)
 {
     const bench_result_t *r = rep->r;
     bench_metrics_t m;
@@ -285,5 +286,20 @@ void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert
         }
         buf_puts(out, "]");
     }
+}
+
+void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
+                       const bool *ok, size_t nasserts)
+{
+    report_json_open(out, rep, asserts, ok, nasserts);
+    buf_puts(out, "}");
+}
+
+void bench_report_json_shard(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
+                             const bool *ok, size_t nasserts)
+{
+    report_json_open(out, rep, asserts, ok, nasserts);
+    buf_puts(out, ",\"shard_result\":");
+    bench_result_to_shard_json(rep->r, out);
     buf_puts(out, "}");
 }

@@ -1,11 +1,14 @@
-/* bench_result: a run's result, its exact merge and its shard form (see
- * bench_result.h). */
+/* bench_result: a run's result, its exact merge, its identity and its
+ * shard form (see bench_result.h). */
 #include "bench_result.h"
+#include "clock.h"
 #include "hist_json.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +19,14 @@ void bench_result_init(bench_result_t *r)
     memset(r, 0, sizeof(*r));
     hist_init(&r->latency);
     hist_init(&r->connect);
+    bench_series_init(&r->series);
 }
 
 void bench_result_free(bench_result_t *r)
 {
     hist_free(&r->latency);
     hist_free(&r->connect);
+    bench_series_free(&r->series);
 }
 
 void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
@@ -45,21 +50,32 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     if (src->threads > dst->threads)
         dst->threads = src->threads;
     dst->interrupted = dst->interrupted || src->interrupted;
+    if (!dst->test_id[0] && dst->shard_count == 0) {
+        memcpy(dst->test_id, src->test_id, sizeof(dst->test_id));
+        dst->shard_index = src->shard_index;
+        dst->shard_count = src->shard_count;
+    }
+    if (src->started_at_ns && (!dst->started_at_ns || src->started_at_ns < dst->started_at_ns))
+        dst->started_at_ns = src->started_at_ns;
+    bench_series_merge(&dst->series, &src->series);
+}
+
+void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MAX + 1])
+{
+    uint64_t h = FNV1A64_INIT;
+    for (size_t i = 0; i < n; i++)
+        h = fnv1a64(h, parts[i], strlen(parts[i]) + 1);
+    snprintf(out, BENCH_TEST_ID_MAX + 1, "%016" PRIx64, h);
 }
 
 /* ---- shard form ---- */
-
-static const char *const counter_names[] = {
-    "attempted", "established", "failed", "dropped", "ended",
-    "sent", "received", "bytes_sent", "bytes_received",
-};
 
 void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
 {
     const uint64_t *cv = (const uint64_t *)&r->c;
     buf_printf(out, "{\"evcat_bench_shard\":1,\"target\":\"%" PRIu64 "\"", r->target);
-    for (size_t i = 0; i < ARRAY_LEN(counter_names); i++)
-        buf_printf(out, ",\"%s\":\"%" PRIu64 "\"", counter_names[i], cv[i]);
+    for (size_t i = 0; i < BENCH_NSCALARS; i++)
+        buf_printf(out, ",\"%s\":\"%" PRIu64 "\"", bench_counter_name(i), cv[i]);
     buf_puts(out, ",\"errors\":{");
     for (int k = 0; k < BERR_COUNT; k++)
         buf_printf(out, "%s\"%s\":\"%" PRIu64 "\"", k ? "," : "", bench_err_name((bench_err_t)k),
@@ -74,93 +90,193 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
                     "\",\"procs\":%u,\"threads\":%u,\"interrupted\":%s",
                r->peak_rss_bytes, r->base_rss_bytes, r->procs, r->threads,
                r->interrupted ? "true" : "false");
+    char when[RFC3339_LEN + 1];
+    buf_printf(out, ",\"shard\":{\"index\":%u,\"count\":%u},\"test_id\":", r->shard_index,
+               r->shard_count);
+    json_quote(out, r->test_id, strnlen(r->test_id, BENCH_TEST_ID_MAX));
+    buf_printf(out, ",\"started_at\":\"%s\",\"started_at_ns\":\"%" PRIu64 "\"",
+               fmt_rfc3339(when, r->started_at_ns), r->started_at_ns);
     buf_puts(out, ",\"latency\":");
     hist_to_json(&r->latency, out);
     buf_puts(out, ",\"connect\":");
     hist_to_json(&r->connect, out);
+    buf_puts(out, ",\"series\":");
+    bench_series_to_json(&r->series, out);
     buf_puts(out, "}");
 }
 
-static int get_u64(const cJSON *o, const char *key, uint64_t *v)
+static int bad(char *err, size_t errlen, const char *key, const char *what)
+{
+    snprintf(err, errlen, "\"%s\" %s", key, what);
+    return -1;
+}
+
+static int get_u64(const cJSON *o, const char *key, uint64_t *v, char *err, size_t errlen)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(j) || !j->valuestring[0])
-        return -1;
+    if (!cJSON_IsString(j) || !j->valuestring[0] || j->valuestring[0] == '-')
+        return bad(err, errlen, key, "is missing or not a decimal string");
     char *end;
     errno = 0;
     unsigned long long n = strtoull(j->valuestring, &end, 10);
-    if (*end || errno || j->valuestring[0] == '-')
-        return -1;
+    if (*end || errno)
+        return bad(err, errlen, key, "is not a 64-bit decimal count");
     *v = n;
     return 0;
 }
 
-static int get_num(const cJSON *o, const char *key, double *v)
+/* A finite number from 0 to max; integral when `integer`. */
+static int get_num(const cJSON *o, const char *key, double max, bool integer, double *v, char *err,
+                   size_t errlen)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble) || j->valuedouble < 0)
-        return -1;
-    *v = j->valuedouble;
+    double x = cJSON_IsNumber(j) ? j->valuedouble : -1;
+    if (!(x >= 0 && x <= max) || (integer && x != floor(x)))
+        return bad(err, errlen, key, "is missing or out of range");
+    *v = x;
     return 0;
 }
 
-static int get_hist(const cJSON *o, const char *key, hist_t *h)
+static int get_hist(const cJSON *o, const char *key, hist_t *h, char *err, size_t errlen)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsObject(j))
-        return -1;
+        return bad(err, errlen, key, "is missing or not a histogram");
     char *text = cJSON_PrintUnformatted(j);
     if (!text)
-        return -1;
+        return bad(err, errlen, key, "cannot be printed back");
     int rc = hist_from_json(text, strlen(text), h);
     cJSON_free(text);
+    return rc < 0 ? bad(err, errlen, key, "is not a valid histogram") : 0;
+}
+
+/* Counters, times, resources and histograms. */
+static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    uint64_t *cv = (uint64_t *)&t->c;
+    if (get_u64(o, "target", &t->target, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < BENCH_NSCALARS; i++)
+        if (get_u64(o, bench_counter_name(i), &cv[i], err, errlen) < 0)
+            return -1;
+    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(o, "errors");
+    if (!cJSON_IsObject(errs))
+        return bad(err, errlen, "errors", "is missing or not an object");
+    for (int k = 0; k < BERR_COUNT; k++)
+        if (get_u64(errs, bench_err_name((bench_err_t)k), &t->c.errors[k], err, errlen) < 0)
+            return -1;
+    double procs, threads;
+    if (get_u64(o, "m_sent", &t->m_sent, err, errlen) < 0 ||
+        get_u64(o, "m_received", &t->m_received, err, errlen) < 0 ||
+        get_u64(o, "m_bytes_sent", &t->m_bytes_sent, err, errlen) < 0 ||
+        get_u64(o, "m_bytes_received", &t->m_bytes_received, err, errlen) < 0 ||
+        get_num(o, "ramp_s", HUGE_VAL, false, &t->ramp_s, err, errlen) < 0 ||
+        get_num(o, "measure_s", HUGE_VAL, false, &t->measure_s, err, errlen) < 0 ||
+        get_num(o, "cpu_seconds", HUGE_VAL, false, &t->cpu_seconds, err, errlen) < 0 ||
+        get_u64(o, "peak_rss_bytes", &t->peak_rss_bytes, err, errlen) < 0 ||
+        get_u64(o, "base_rss_bytes", &t->base_rss_bytes, err, errlen) < 0 ||
+        get_num(o, "procs", 1e6, false, &procs, err, errlen) < 0 ||
+        get_num(o, "threads", 1e6, false, &threads, err, errlen) < 0)
+        return -1;
+    t->procs = (unsigned)procs;
+    t->threads = (unsigned)threads;
+    const cJSON *intr = cJSON_GetObjectItemCaseSensitive(o, "interrupted");
+    if (!cJSON_IsBool(intr))
+        return bad(err, errlen, "interrupted", "is missing or not true or false");
+    t->interrupted = cJSON_IsTrue(intr);
+    if (get_hist(o, "latency", &t->latency, err, errlen) < 0 ||
+        get_hist(o, "connect", &t->connect, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* The shard's place in its test, the test's id and the start. */
+static int parse_identity(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shard");
+    double index, count;
+    if (!cJSON_IsObject(sh))
+        return bad(err, errlen, "shard", "is missing or not an object");
+    if (get_num(sh, "index", BENCH_SHARDS_MAX, true, &index, err, errlen) < 0 ||
+        get_num(sh, "count", BENCH_SHARDS_MAX, true, &count, err, errlen) < 0)
+        return -1;
+    if (count == 0 ? index != 0 : index >= count)
+        return bad(err, errlen, "shard", "has an index that is not below its count");
+    t->shard_index = (unsigned)index;
+    t->shard_count = (unsigned)count;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "test_id");
+    const char *v = cJSON_IsString(id) ? id->valuestring : NULL;
+    if (!v || strlen(v) > BENCH_TEST_ID_MAX || strspn(v, "0123456789abcdef") != strlen(v))
+        return bad(err, errlen, "test_id", "is missing or not 0 to 32 lowercase hex digits");
+    memcpy(t->test_id, v, strlen(v) + 1);
+    if (get_u64(o, "started_at_ns", &t->started_at_ns, err, errlen) < 0)
+        return -1;
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "started_at");
+    char when[RFC3339_LEN + 1];
+    if (!cJSON_IsString(at) || strcmp(at->valuestring, fmt_rfc3339(when, t->started_at_ns)) != 0)
+        return bad(err, errlen, "started_at", "is missing or not the time of started_at_ns");
+    return 0;
+}
+
+int bench_result_parse_shard_object(const cJSON *o, bench_result_t *r, char *err, size_t errlen)
+{
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "evcat_bench_shard");
+    if (!cJSON_IsObject(o) || !cJSON_IsNumber(ver) || ver->valuedouble != 1) {
+        snprintf(err, errlen, "not a shard form (no \"evcat_bench_shard\":1)");
+        return -1;
+    }
+    bench_result_t t;
+    bench_result_init(&t);
+    int rc = -1;
+    if (parse_totals(o, &t, err, errlen) == 0 && parse_identity(o, &t, err, errlen) == 0 &&
+        bench_series_from_json(cJSON_GetObjectItemCaseSensitive(o, "series"), &t.series, err,
+                               errlen) == 0) {
+        bench_result_merge(r, &t);
+        rc = 0;
+    }
+    bench_result_free(&t);
+    return rc;
+}
+
+cJSON *bench_result_parse_json(const char *text, size_t len, char *err, size_t errlen)
+{
+    if (len > BENCH_SHARD_DOC_MAX) {
+        snprintf(err, errlen, "a shard form over %u MiB", BENCH_SHARD_DOC_MAX >> 20);
+        return NULL;
+    }
+    if (json_value_bound(text, len) > BENCH_SHARD_VALUES_MAX) {
+        snprintf(err, errlen, "a shard form with over %u JSON values", BENCH_SHARD_VALUES_MAX);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (!o) {
+        snprintf(err, errlen, "not complete JSON (cut short?)");
+        return NULL;
+    }
+    while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (end != text + len || !cJSON_IsObject(o)) {
+        snprintf(err, errlen, "not one JSON object");
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+int bench_result_parse_shard(const char *text, size_t len, bench_result_t *r, char *err,
+                             size_t errlen)
+{
+    cJSON *o = bench_result_parse_json(text, len, err, errlen);
+    if (!o)
+        return -1;
+    int rc = bench_result_parse_shard_object(o, r, err, errlen);
+    cJSON_Delete(o);
     return rc;
 }
 
 int bench_result_from_shard_json(const char *text, size_t len, bench_result_t *r)
 {
-    cJSON *o = cJSON_ParseWithLength(text, len);
-    if (!o)
-        return -1;
-    int rc = -1;
-    bench_result_t t;
-    bench_result_init(&t);
-    uint64_t *cv = (uint64_t *)&t.c;
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "evcat_bench_shard");
-    if (!cJSON_IsNumber(ver) || ver->valueint != 1)
-        goto out;
-    if (get_u64(o, "target", &t.target) < 0)
-        goto out;
-    for (size_t i = 0; i < ARRAY_LEN(counter_names); i++)
-        if (get_u64(o, counter_names[i], &cv[i]) < 0)
-            goto out;
-    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(o, "errors");
-    if (!cJSON_IsObject(errs))
-        goto out;
-    for (int k = 0; k < BERR_COUNT; k++)
-        if (get_u64(errs, bench_err_name((bench_err_t)k), &t.c.errors[k]) < 0)
-            goto out;
-    double procs, threads;
-    if (get_u64(o, "m_sent", &t.m_sent) < 0 || get_u64(o, "m_received", &t.m_received) < 0 ||
-        get_u64(o, "m_bytes_sent", &t.m_bytes_sent) < 0 ||
-        get_u64(o, "m_bytes_received", &t.m_bytes_received) < 0 || get_num(o, "ramp_s", &t.ramp_s) < 0 ||
-        get_num(o, "measure_s", &t.measure_s) < 0 || get_num(o, "cpu_seconds", &t.cpu_seconds) < 0 ||
-        get_u64(o, "peak_rss_bytes", &t.peak_rss_bytes) < 0 ||
-        get_u64(o, "base_rss_bytes", &t.base_rss_bytes) < 0 || get_num(o, "procs", &procs) < 0 ||
-        get_num(o, "threads", &threads) < 0 || procs > 1e6 || threads > 1e6)
-        goto out;
-    t.procs = (unsigned)procs;
-    t.threads = (unsigned)threads;
-    const cJSON *intr = cJSON_GetObjectItemCaseSensitive(o, "interrupted");
-    if (!cJSON_IsBool(intr))
-        goto out;
-    t.interrupted = cJSON_IsTrue(intr);
-    if (get_hist(o, "latency", &t.latency) < 0 || get_hist(o, "connect", &t.connect) < 0)
-        goto out;
-    bench_result_merge(r, &t);
-    rc = 0;
-out:
-    bench_result_free(&t);
-    cJSON_Delete(o);
-    return rc;
+    char err[160];
+    return bench_result_parse_shard(text, len, r, err, sizeof(err));
 }

@@ -1,7 +1,9 @@
 /* bench_result: what one process's share of a load test measured, in a
  * form that merges exactly across worker processes (and across hosts):
- * counters add, histograms merge; and its shard form, the JSON text a
- * worker process hands its parent (or another host) to merge. */
+ * counters add, histograms merge, per-second series add by second; the
+ * identity of the test and shard it belongs to; and its shard form, the
+ * JSON text a worker process hands its parent, or a shard of a test run on
+ * many hosts (evcat(1), --shard) hands `evcat bench merge`. */
 #ifndef EVCAT_BENCH_RESULT_H
 #define EVCAT_BENCH_RESULT_H
 
@@ -10,8 +12,21 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "bench_series.h"
 #include "buf.h"
 #include "hist.h"
+
+/* A test id: up to this many lowercase hexadecimal digits ("" = none). */
+#define BENCH_TEST_ID_MAX 32
+/* Shards of one test: at most this many. */
+#define BENCH_SHARDS_MAX 10000
+/* A shard form's text is at most this long (a 24-hour series with large
+ * numbers in every field is about 40 MB), and a parse of it holds at most
+ * BENCH_SHARD_VALUES_MAX JSON values (the series' values, both histograms'
+ * buckets and the rest, with room to spare): larger input is refused before
+ * it is parsed. */
+#define BENCH_SHARD_DOC_MAX    (64u << 20)
+#define BENCH_SHARD_VALUES_MAX (26u * BENCH_SERIES_MAX + 8u * HIST_NBUCKETS + 4096u)
 
 typedef struct bench_result {
     uint64_t target;      /* connections asked for */
@@ -27,18 +42,56 @@ typedef struct bench_result {
     uint64_t base_rss_bytes; /* RSS before the first connection, summed */
     unsigned procs, threads;
     bool interrupted;
+
+    /* Which test and shard this is: set by the caller (the command line),
+     * carried through the shard form. shard_count 0 (and index 0): not a
+     * shard of a larger test. */
+    unsigned shard_index, shard_count;
+    char test_id[BENCH_TEST_ID_MAX + 1]; /* bench_test_id(); "" = none */
+    uint64_t started_at_ns;  /* wall clock (UNIX ns) when the ramp started; 0 = unknown */
+    bench_series_t series;   /* second i = [started_at + i s, started_at + (i+1) s) */
 } bench_result_t;
 
 void bench_result_init(bench_result_t *r);
 void bench_result_free(bench_result_t *r);
-/* dst += src (counts add, histograms merge, times take the max, CPU and
- * RSS add, interrupted ors). */
+/* dst += src (counts add, histograms merge, series add by second, times take
+ * the max, CPU and RSS add, interrupted ors). Parts of one shard (a -p
+ * worker process's results) merge like this, and so do the shards of a
+ * test (bench_merge.h checks them first): the identity (test id, shard
+ * index and count) is src's when dst has none yet, else dst's is kept;
+ * started_at is the earlier one known. */
 void bench_result_merge(bench_result_t *dst, const bench_result_t *src);
 
-/* The whole result with both histograms (a shard's report to its parent;
- * the same text can be merged on another host): one JSON object. */
+/* A test id (BENCH_TEST_ID_MAX >= 16 hex digits): the 64-bit FNV-1a hash of
+ * parts[0..n) (each with its terminating NUL, so ("ab","c") and ("a","bc")
+ * differ) as 16 lowercase hex digits. Stable across hosts and builds: give
+ * it the load-defining options and URLs in a fixed order. */
+void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MAX + 1]);
+
+/* The whole result with both histograms, the series and the identity (a
+ * worker process's report to its parent; a shard's for a merge on another
+ * host): one JSON object on one line. Besides the totals, it has
+ *   "shard":{"index":I,"count":N}, "test_id":"hex", "started_at":"RFC 3339",
+ *   "started_at_ns":"UNIX ns", "series":{...} (bench_series_to_json). */
 void bench_result_to_shard_json(const bench_result_t *r, buf_t *out);
-/* Parses that form; -1 on anything malformed. r must be initialised. */
+/* Parses that form and merges it into r (initialised; untouched on error):
+ * 0, or -1 with a one-line reason in err. The text is untrusted: over
+ * BENCH_SHARD_DOC_MAX bytes or BENCH_SHARD_VALUES_MAX values, a field
+ * missing or out of range (a shard index not below its count, a count over
+ * BENCH_SHARDS_MAX, a test id that is not 0-32 lowercase hex digits, a
+ * started_at that is not started_at_ns's time, a bad series or histogram)
+ * -> -1. */
+int bench_result_parse_shard(const char *text, size_t len, bench_result_t *r, char *err,
+                             size_t errlen);
+/* The same from an already parsed JSON object (cJSON). */
+struct cJSON;
+int bench_result_parse_shard_object(const struct cJSON *o, bench_result_t *r, char *err,
+                                    size_t errlen);
+/* The first step of bench_result_parse_shard: text as one JSON object
+ * (whitespace around it aside) within the bounds above, or NULL with a
+ * one-line reason in err. Free it with cJSON_Delete. */
+struct cJSON *bench_result_parse_json(const char *text, size_t len, char *err, size_t errlen);
+/* bench_result_parse_shard without the reason; -1 on anything malformed. */
 int bench_result_from_shard_json(const char *text, size_t len, bench_result_t *r);
 
 #endif

@@ -1,7 +1,8 @@
 /* bench_run: the coordinator of one process's share of a load test: it
  * starts a thread per worker (bench_thread.c), decides the phases on a
- * tick and announces them, reports progress, handles SIGINT/SIGTERM and
- * merges what the workers counted (see bench_run.h for the phases). */
+ * tick and announces them, records the per-second series on the same tick,
+ * reports progress, handles SIGINT/SIGTERM and merges what the workers
+ * counted (see bench_run.h for the phases). */
 #include "bench_run.h"
 #include "bench_thread.h"
 #include "diag.h"
@@ -28,7 +29,10 @@ struct bench_run {
     loop_t *loop;       /* the coordinator's */
     loop_timer_t tick;
     uint64_t t_start, t_ramp_end, t_measure, t_close, t_next_progress;
+    uint64_t started_at_ns; /* wall clock at t_start */
     bench_counters_t snap_measure, snap_close;
+    bench_series_t series;  /* per second since t_start */
+    bench_counters_t seen;  /* the totals the series has recorded so far */
     bool interrupted;
     bench_progress_fn progress;
     void *progress_ud;
@@ -55,6 +59,27 @@ static void sum_counters(const struct bench_run *run, bench_counters_t *out)
         bench_counters_load(&c, &run->workers[i].w.c);
         bench_counters_add(out, &c);
     }
+}
+
+/* The run's totals so far: the workers' counters, and the publisher's
+ * accepted POSTs as sent messages and its failed ones as errors. */
+static void sum_totals(const struct bench_run *run, bench_counters_t *out)
+{
+    sum_counters(run, out);
+    if (run->pub) {
+        out->sent += bench_pub_accepted(run->pub);
+        out->errors[BERR_PUBLISH] += bench_pub_failed(run->pub);
+    }
+}
+
+/* Adds what the totals gained since the last observation to the second
+ * `now` falls in (ticks are TICK_NS apart, so an event lands at most a
+ * tick late). */
+static void observe(struct bench_run *run, uint64_t now)
+{
+    bench_counters_t c;
+    sum_totals(run, &c);
+    bench_series_observe(&run->series, now - run->t_start, &c, &run->seen, run_phase(run));
 }
 
 static void wake_workers(struct bench_run *run)
@@ -196,6 +221,7 @@ static void tick_fire(loop_t *l, loop_timer_t *t, void *ud)
     struct bench_run *run = ud;
     uint64_t now = loop_now(l);
     advance_phase(run, now);
+    observe(run, now);
 
     bool all_done = all_workers_done(run);
     if (all_done && run_phase(run) < BENCH_CLOSE)
@@ -253,6 +279,7 @@ static void coordinate(struct bench_run *run)
     if (run_phase(run) < BENCH_CLOSE)
         enter_close(run, now);
     set_phase(run, BENCH_DONE);
+    observe(run, now); /* the last: the series now sums to the totals */
 }
 
 /* ---- the result ---- */
@@ -284,18 +311,15 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
 {
     out->target += run->cfg->connections;
     bench_counters_t total;
-    sum_counters(run, &total);
+    sum_totals(run, &total); /* published messages are what subscribe mode "sent" */
     bench_counters_add(&out->c, &total);
     out->m_sent += run->snap_close.sent - run->snap_measure.sent;
     out->m_received += run->snap_close.received - run->snap_measure.received;
     out->m_bytes_sent += run->snap_close.bytes_sent - run->snap_measure.bytes_sent;
     out->m_bytes_received += run->snap_close.bytes_received - run->snap_measure.bytes_received;
     if (run->pub) {
-        /* Published messages are what subscribe mode "sent". */
         out->m_sent += bench_pub_accepted(run->pub);
-        out->c.sent += bench_pub_accepted(run->pub);
         uint64_t pf = bench_pub_failed(run->pub);
-        out->c.errors[BERR_PUBLISH] += pf;
         if (pf > 0 && bench_pub_first_error(run->pub)[0])
             diag_warn("bench: --publish: %" PRIu64 " POSTs failed, the first: %s", pf,
                      bench_pub_first_error(run->pub));
@@ -315,6 +339,9 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
     if (run->nworkers > out->threads)
         out->threads = run->nworkers;
     out->interrupted = out->interrupted || run->interrupted;
+    if (!out->started_at_ns || run->started_at_ns < out->started_at_ns)
+        out->started_at_ns = run->started_at_ns;
+    bench_series_merge(&out->series, &run->series);
 }
 
 int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_pub_config_t *pub,
@@ -347,6 +374,7 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     double cpu0 = bench_cpu_seconds();
     uint64_t base_rss = current_rss_bytes();
     run.t_start = mono_ns();
+    run.started_at_ns = real_ns();
     run.t_next_progress = run.t_start + PROGRESS_NS;
     set_phase(&run, BENCH_RAMP);
     if (start_workers(&run, drv, err, errlen) == 0) {
@@ -357,6 +385,7 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
 
     for (unsigned i = 0; i < run.nworkers; i++)
         bench_thread_free(&run.workers[i]);
+    bench_series_free(&run.series);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (run.pub)
         bench_pub_free(run.pub);

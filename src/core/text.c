@@ -163,3 +163,33 @@ void json_quote(buf_t *b, const char *s, size_t n)
     buf_append(b, s + run, n - run);
     buf_putc(b, '"');
 }
+
+size_t json_value_bound(const char *p, size_t n)
+{
+    size_t count = 1;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_string) {
+            if (c == '\\')
+                i++; /* the escaped character cannot end the string */
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[' || c == ',') {
+            count++;
+        }
+    }
+    return count;
+}
+
+uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
