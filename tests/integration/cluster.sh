@@ -38,6 +38,10 @@ TORN_DOWN=0
 teardown() {
     [ "$TORN_DOWN" = 1 ] && return 0
     TORN_DOWN=1
+    if [ -n "${SUBMIT_PID:-}" ]; then
+        kill "$SUBMIT_PID" 2>/dev/null
+        wait "$SUBMIT_PID" 2>/dev/null
+    fi
     slurm_down
     if [ -n "$SERVE_NS_PID" ]; then
         kill -TERM "$SERVE_NS_PID" 2>/dev/null
@@ -97,11 +101,15 @@ LOG_MARK=$(wc -l <"$TMP/serve.err")
 # ---------------------------------------------------- deploy/slurm, for real
 RUN=$TMP/run
 t=$(now)
-slurm "$EVCAT_SRC/deploy/slurm/submit" -n "$HOSTS" --start-in "$START_IN" --out "$RUN" \
+# (nsenter, not the slurm function, in the background: $! is submit itself)
+SLURM_CONF="$SLURM_DIR/slurm.conf" nsenter --net="/run/netns/$NETNS_CTL" "$EVCAT_SRC/deploy/slurm/submit" -n "$HOSTS" --start-in "$START_IN" --out "$RUN" \
     --evcat "$SHARD_EVCAT" --wait --timeout "$JOB_LIMIT" -- \
     -c "$CONNS" --connect-rate $((CONNS * 2)) -d 2s --mode subscribe \
-    --publish "$PUB_URL" --publish-rate 20 "$WS_URL" >"$TMP/submit.out" 2>&1
+    --publish "$PUB_URL" --publish-rate 20 "$WS_URL" >"$TMP/submit.out" 2>&1 &
+SUBMIT_PID=$!
+wait "$SUBMIT_PID"   # (in the background: a SIGTERM to the test is handled at once)
 rc=$?
+SUBMIT_PID=""
 JOBS_S=$(since "$t")
 expect_eq "deploy/slurm/submit --wait: exit 0 (the merge job's status)" 0 "$rc"
 [ "$rc" -eq 0 ] || sed 's/^/  submit: /' "$TMP/submit.out" | head -20

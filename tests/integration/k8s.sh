@@ -24,7 +24,7 @@ under_valgrind && START_IN=15
 out=$("${VJ[@]}" check "$K8S/evcat-bench.yaml" "$K8S/target.yaml" 2>&1)
 expect_eq "kubernetes-models: the manifests as committed are valid" 0 $?
 expect_match "... the Job is Indexed, 4 shards" "Job evcat-bench: valid \(Indexed, 4 shards\)" "$out"
-expect_match "... the target's Deployment and Service" "Deployment evcat-target: valid.*Service evcat-target: valid" "$(echo $out)"
+expect_match "... the target's Deployment and Service" "Deployment evcat-target: valid.*Service evcat-target: valid" "${out//$'\n'/ }"
 no_start() { sed '/name: EVCAT_START_AT/{n;d}' "$@"; }
 check "submit --render without options changes only the start time" \
     diff <("$K8S/submit" --render | no_start) <(no_start "$K8S/evcat-bench.yaml")
@@ -102,15 +102,13 @@ check "evcat serve listens in the target namespace" grep -q "serving WebSocket o
 # PATH (the image's), in host namespace I; stdout and stderr both in its log,
 # as kubectl logs shows them.
 render "$(date -u -d "@$(($(date +%s) + START_IN))" +%Y-%m-%dT%H:%M:%SZ)"
+mkdir -p "$TMP/pods"
+"${VJ[@]}" pods "$TMP/job.yaml" "$TMP/pods"
 for ((i = 0; i < SHARDS; i++)); do
-    mapfile -d '' "ENV$i" < <("${VJ[@]}" env "$TMP/job.yaml" "$i")
-    mapfile -d '' "ARGV$i" < <("${VJ[@]}" argv "$TMP/job.yaml" "$i")
-done
-for ((i = 0; i < SHARDS; i++)); do
-    declare -n envs="ENV$i" argv="ARGV$i"
+    mapfile -d '' envs <"$TMP/pods/pod-$i.env"
+    mapfile -d '' argv <"$TMP/pods/pod-$i.argv"
     in_ns "${NETNS_HOSTS[i]}" env PATH="$SHARD_BIN:$PATH" "${envs[@]}" "${argv[@]}" >"$TMP/pod-$i.log" 2>&1 &
     POD[i]=$!
-    unset -n envs argv
 done
 for ((i = 0; i < SHARDS; i++)); do
     wait "${POD[i]}"

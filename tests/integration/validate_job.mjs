@@ -15,7 +15,10 @@
 //     command + args after $(VAR) expansion, and its environment (the
 //     container's env, plus JOB_COMPLETION_INDEX as the Job controller adds
 //     it), NUL-separated, for bash's `mapfile -d ''`.
-import { readFileSync } from "node:fs";
+//
+//   node validate_job.mjs pods FILE DIR
+//     The same for every index I at once, into DIR/pod-I.argv and DIR/pod-I.env.
+import { readFileSync, writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
@@ -184,8 +187,16 @@ else if ((cmd === "argv" || cmd === "env") && rest.length === 2 && /^\d+$/.test(
     const env = podEnv(rest[0], job, Number(rest[1]));
     const out = cmd === "argv" ? podArgv(job, env) : Object.entries(env).map(([k, v]) => `${k}=${v}`);
     process.stdout.write(out.map((s) => s + "\0").join(""));
+} else if (cmd === "pods" && rest.length === 2) {
+    // pods FILE DIR: for every index I, DIR/pod-I.env and DIR/pod-I.argv (as env and argv print them)
+    const job = jobOf(rest[0]);
+    for (let i = 0; i < job.spec.completions; i++) {
+        const env = podEnv(rest[0], job, i);
+        writeFileSync(`${rest[1]}/pod-${i}.env`, Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(""));
+        writeFileSync(`${rest[1]}/pod-${i}.argv`, podArgv(job, env).map((a) => a + "\0").join(""));
+    }
 } else if (cmd === "expand" && rest.length >= 1) {
     // expand STRING [NAME=VALUE...]: the kubelet's expansion of one string
     const vars = Object.fromEntries(rest.slice(1).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
     process.stdout.write(expand(rest[0], vars) + "\n");
-} else die("usage: validate_job.mjs check FILE... | argv FILE INDEX | env FILE INDEX | expand STRING [NAME=VALUE...]");
+} else die("usage: validate_job.mjs check FILE... | argv FILE INDEX | env FILE INDEX | pods FILE DIR | expand STRING [NAME=VALUE...]");
