@@ -131,6 +131,37 @@ expect_eq "the pods' established add up to -c $CONNS" "$CONNS" $((est[0] + est[1
 expect_eq "collect --stdin: exit 0" 0 $?
 check "collect wrote the merged JSON" test -s "$TMP/merged.json"
 
+# The same through kubectl: a stand-in kubectl (it answers only what submit
+# and collect ask, from the files above) shows what they ask and pass on.
+mkdir -p "$TMP/kubectl-bin"
+cat >"$TMP/kubectl-bin/kubectl" <<KUBECTL
+#!/usr/bin/env bash
+echo "\$*" >>"$TMP/kubectl.calls"
+case "\$*" in
+"create -f -") cat >"$TMP/created.yaml"; echo "job.batch/evcat-k8s-test created" ;;
+"wait --for=condition=complete --timeout=5s job/evcat-k8s-test") echo "job.batch/evcat-k8s-test condition met" ;;
+"get pods -l job-name=evcat-k8s-test -o name") for i in \$(seq 0 $((SHARDS - 1))); do echo "pod/evcat-k8s-test-\$i-x7k2p"; done ;;
+"logs pod/evcat-k8s-test-"*) i=\${2#pod/evcat-k8s-test-}; cat "$TMP/pod-\${i%%-*}.log" ;;
+*) echo "kubectl stand-in: not expected: \$*" >&2; exit 1 ;;
+esac
+KUBECTL
+chmod +x "$TMP/kubectl-bin/kubectl"
+PATH="$TMP/kubectl-bin:$PATH" "$K8S/collect" --wait 5 --evcat "$SHARD_EVCAT" evcat-k8s-test \
+    --json "$TMP/merged-kubectl.json" >"$TMP/collect-kubectl.out" 2>&1
+expect_eq "collect JOB through kubectl: exit 0" 0 $?
+expect_eq "... it asks kubectl to wait for the Job, for its pods, and for each pod's log" \
+    "wait --for=condition=complete --timeout=5s job/evcat-k8s-test|get pods -l job-name=evcat-k8s-test -o name|logs pod/evcat-k8s-test-0-x7k2p|logs pod/evcat-k8s-test-1-x7k2p|logs pod/evcat-k8s-test-2-x7k2p" \
+    "$(paste -sd'|' "$TMP/kubectl.calls")"
+expect_eq "... and merges the same shards as collect --stdin" \
+    "$(jq_py "$TMP/merged.json" 'o["connections"]["established"]')" \
+    "$(jq_py "$TMP/merged-kubectl.json" 'o["connections"]["established"]')"
+PATH="$TMP/kubectl-bin:$PATH" "$K8S/submit" --shards "$SHARDS" --start-at "$START_AT" --name evcat-k8s-test -- \
+    -c 10 "$WS_URL" >"$TMP/submit-kubectl.out" 2>&1
+expect_eq "submit through kubectl: exit 0" 0 $?
+quiet() { "$@" >/dev/null 2>&1; }
+check "... it creates a valid Job with kubectl create -f -" quiet "${VJ[@]}" check "$TMP/created.yaml"
+check "... and says how to collect it" grep -q "deploy/kubernetes/collect evcat-k8s-test" "$TMP/submit-kubectl.out"
+
 # --------------------------------------- the checks that need the C side
 checks_waiting_for_c_side() {
     local i
