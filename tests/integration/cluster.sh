@@ -192,6 +192,10 @@ sys.exit(not (int(sys.argv[2]) - 0.05 <= t < int(sys.argv[2]) + 1))' "$f" "$star
         "$(jq_py "$m" 'o["messages"]["sent"]')"
     check "merge's summary is a single run's ($CONNS/$CONNS established)" \
         grep -qE "connections +$CONNS/$CONNS established" "$RUN/merge.log"
+    expect_rc "merge --assert connected==$CONNS: met, exit 0" 0 "$SHARD_EVCAT" bench merge \
+        --assert "connected==$CONNS" "$RUN"/shard-*.json
+    expect_rc "merge --assert connected==1: failed, exit 3" 3 "$SHARD_EVCAT" bench merge \
+        --assert "connected==1" "$RUN"/shard-*.json
     # what merge refuses, and --partial, and - (shards concatenated on stdin)
     expect_rc "merge: a missing shard is exit 2" 2 "$SHARD_EVCAT" bench merge "$RUN/shard-0.json" "$RUN/shard-1.json"
     check "merge: ... naming what is missing (shard 2)" grep -Eqi 'missing.*2|2.*missing' "$TMP/rc.err"

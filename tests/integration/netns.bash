@@ -170,6 +170,6 @@ netns_down() {
 # netns_leftovers: this run's namespaces and links that still exist (empty when clean).
 netns_leftovers() {
     ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$NETNS_PREFIX" | sed 's/^/netns /'
-    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^${NETNS_ID}" | sed 's/^/link /'
+    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^${NETNS_ID}(br|[vp])" | sed 's/^/link /'
     return 0
 }

@@ -105,6 +105,7 @@ slurm_up() {
         sleep 0.05
     done
     [ -S "$SLURM_SOCK_DIR/munge.socket" ] || { slurm_err "munged did not start: $(tail -n 2 "$SLURM_DIR/munged.err")"; return 1; }
+    for i in "${!NETNS_HOSTS[@]}"; do mkdir -p "$SLURM_DIR/spool/n$i"; done
     _slurm_conf >"$SLURM_DIR/slurm.conf"
     export SLURM_CONF="$SLURM_DIR/slurm.conf"
     nsenter --net="/run/netns/$NETNS_CTL" slurmctld -D -i 2>"$SLURM_DIR/slurmctld.err" &
