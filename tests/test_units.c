@@ -82,12 +82,47 @@ static void test_uints(void **state)
     assert_int_equal(parse_uint("15", 9, &v), -1);
 }
 
+static void test_times(void **state)
+{
+    (void)state;
+    uint64_t t = 7;
+    assert_int_equal(parse_time_ns("2026-12-04T18:00:00Z", &t), 0);
+    assert_true(t == 1796407200ull * 1000000000u);
+    assert_int_equal(parse_time_ns("2026-12-04 19:30:00.25+01:30", &t), 0);
+    assert_true(t == 1796407200ull * 1000000000u + 250000000u);
+    assert_int_equal(parse_time_ns("2026-12-04t17:00:00.000000001-01:00", &t), 0);
+    assert_true(t == 1796407200ull * 1000000000u + 1);
+    assert_int_equal(parse_time_ns("2000-02-29T23:59:59Z", &t), 0);
+    assert_true(t == 951868799ull * 1000000000u);
+    assert_int_equal(parse_time_ns("1970-01-01T00:00:00Z", &t), 0);
+    assert_true(t == 0);
+    assert_int_equal(parse_time_ns("2024-12-31T23:59:60Z", &t), 0); /* a leap second: :59 */
+    assert_true(t == 1735689599ull * 1000000000u);
+    assert_int_equal(parse_time_ns("1796407200", &t), 0);
+    assert_true(t == 1796407200ull * 1000000000u);
+    assert_int_equal(parse_time_ns("1796407200.5", &t), 0);
+    assert_true(t == 1796407200ull * 1000000000u + 500000000u);
+    /* not instants; t stays as it was */
+    t = 7;
+    const char *bad[] = {"", "now", "2026-12-04", "2026-12-04T18:00:00", "2026-12-04T18:00Z",
+                         "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
+                         "2026-12-04T24:00:00Z", "2026-12-04T18:00:00+25:00",
+                         "2026-12-04T18:00:00.Z", "2026-12-04T18:00:00.1234567890Z",
+                         "1969-12-31T23:59:59Z", "1970-01-01T00:30:00+01:00", "17964072000000",
+                         "1796407200.", "1796407200s", "-1", " 1796407200", "2026-12-04T18:00:00Zx"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse_time_ns(bad[i], &t), -1);
+        assert_true(t == 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_uints),
+        cmocka_unit_test(test_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

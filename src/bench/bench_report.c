@@ -2,6 +2,7 @@
  * --assert checks (see bench_report.h). */
 #include "bench_report.h"
 #include "buf.h"
+#include "clock.h"
 #include "text.h"
 
 #include <inttypes.h>
@@ -299,6 +300,12 @@ void bench_report_json_shard(buf_t *out, const bench_report_t *rep, const bench_
                              const bool *ok, size_t nasserts)
 {
     report_json_open(out, rep, asserts, ok, nasserts);
+    const bench_result_t *r = rep->r;
+    char when[RFC3339_LEN + 1];
+    buf_printf(out, ",\"shard\":{\"index\":%u,\"count\":%u},\"test_id\":", r->shard_index,
+               r->shard_count);
+    json_quote(out, r->test_id, strnlen(r->test_id, BENCH_TEST_ID_MAX));
+    buf_printf(out, ",\"started_at\":\"%s\"", fmt_rfc3339(when, r->started_at_ns));
     buf_puts(out, ",\"shard_result\":");
     bench_result_to_shard_json(rep->r, out);
     buf_puts(out, "}");

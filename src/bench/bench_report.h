@@ -25,7 +25,8 @@ void bench_report_text(FILE *f, const bench_report_t *reps, size_t n);
  * ok[i] for asserts[i]). */
 void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
                        const bool *ok, size_t nasserts);
-/* The same object with one more member, "shard_result": the run's shard
+/* The same object with the shard's place ("shard":{"index","count"}),
+ * "test_id" and "started_at", and one more member, "shard_result": the run's shard
  * form (bench_result_to_shard_json), which bench_shard_reader (bench_merge.h)
  * finds in a --json line, so that one file serves both the summary and a
  * merge. */

@@ -27,6 +27,17 @@ void bench_result_free(bench_result_t *r)
     hist_free(&r->latency);
     hist_free(&r->connect);
     bench_series_free(&r->series);
+    free(r->url);
+    r->url = NULL;
+}
+
+void bench_result_describe(bench_result_t *r, const char *url, const char *mode,
+                           double connect_rate)
+{
+    free(r->url);
+    r->url = url ? xstrndup(url, strnlen(url, BENCH_URL_MAX)) : NULL;
+    snprintf(r->mode, sizeof(r->mode), "%s", mode ? mode : "");
+    r->connect_rate = connect_rate;
 }
 
 void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
@@ -58,6 +69,8 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     if (src->started_at_ns && (!dst->started_at_ns || src->started_at_ns < dst->started_at_ns))
         dst->started_at_ns = src->started_at_ns;
     bench_series_merge(&dst->series, &src->series);
+    if (!dst->url && src->url)
+        bench_result_describe(dst, src->url, src->mode, src->connect_rate);
 }
 
 void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MAX + 1])
@@ -96,6 +109,13 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
     json_quote(out, r->test_id, strnlen(r->test_id, BENCH_TEST_ID_MAX));
     buf_printf(out, ",\"started_at\":\"%s\",\"started_at_ns\":\"%" PRIu64 "\"",
                fmt_rfc3339(when, r->started_at_ns), r->started_at_ns);
+    if (r->url) {
+        buf_puts(out, ",\"url\":");
+        json_quote(out, r->url, strlen(r->url));
+        buf_puts(out, ",\"mode\":");
+        json_quote(out, r->mode, strlen(r->mode));
+        buf_printf(out, ",\"connect_rate\":%.9g", r->connect_rate);
+    }
     buf_puts(out, ",\"latency\":");
     hist_to_json(&r->latency, out);
     buf_puts(out, ",\"connect\":");
@@ -190,6 +210,24 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
     return 0;
 }
 
+/* What was run (optional: url, mode, connect_rate together). */
+static int parse_description(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(o, "url");
+    if (!url)
+        return 0;
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(o, "mode");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(o, "connect_rate");
+    if (!cJSON_IsString(url) || strlen(url->valuestring) > BENCH_URL_MAX)
+        return bad(err, errlen, "url", "is not a string of at most 4096 bytes");
+    if (!cJSON_IsString(mode) || strlen(mode->valuestring) > BENCH_MODE_MAX)
+        return bad(err, errlen, "mode", "is missing or not a short string");
+    if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0 && rate->valuedouble <= 1e9))
+        return bad(err, errlen, "connect_rate", "is missing or not a rate");
+    bench_result_describe(t, url->valuestring, mode->valuestring, rate->valuedouble);
+    return 0;
+}
+
 /* The shard's place in its test, the test's id and the start. */
 static int parse_identity(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
 {
@@ -229,6 +267,7 @@ int bench_result_parse_shard_object(const cJSON *o, bench_result_t *r, char *err
     bench_result_init(&t);
     int rc = -1;
     if (parse_totals(o, &t, err, errlen) == 0 && parse_identity(o, &t, err, errlen) == 0 &&
+        parse_description(o, &t, err, errlen) == 0 &&
         bench_series_from_json(cJSON_GetObjectItemCaseSensitive(o, "series"), &t.series, err,
                                errlen) == 0) {
         bench_result_merge(r, &t);

@@ -17,6 +17,8 @@
 #include "hist.h"
 
 /* A test id: up to this many lowercase hexadecimal digits ("" = none). */
+#define BENCH_URL_MAX 4096 /* a described URL, in bytes */
+#define BENCH_MODE_MAX 15
 #define BENCH_TEST_ID_MAX 32
 /* Shards of one test: at most this many. */
 #define BENCH_SHARDS_MAX 10000
@@ -50,7 +52,19 @@ typedef struct bench_result {
     char test_id[BENCH_TEST_ID_MAX + 1]; /* bench_test_id(); "" = none */
     uint64_t started_at_ns;  /* wall clock (UNIX ns) when the ramp started; 0 = unknown */
     bench_series_t series;   /* second i = [started_at + i s, started_at + (i+1) s) */
+
+    /* What was run, for a merge's summary: the URL as shown (password
+     * hidden; owned, NULL = unknown), the mode ("echo", "subscribe",
+     * "sse"; "" = unknown) and the connect rate asked for (0 = unknown).
+     * Optional in the shard form; a merge keeps the first known. */
+    char *url;
+    char mode[BENCH_MODE_MAX + 1];
+    double connect_rate;
 } bench_result_t;
+
+/* Sets r's description (url is copied). */
+void bench_result_describe(bench_result_t *r, const char *url, const char *mode,
+                           double connect_rate);
 
 void bench_result_init(bench_result_t *r);
 void bench_result_free(bench_result_t *r);

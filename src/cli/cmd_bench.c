@@ -16,13 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* What bench takes from the command line. */
-struct bench_args {
-    conn_opts_t co;
-    ws_cli_opts_t wo;
-    bench_opts_t o;
-};
-
 /* The defaults (options.def shows them). */
 static void bench_args_init(struct bench_args *a)
 {
@@ -94,6 +87,16 @@ static int load_option(bench_opts_t *o, const opt_hit_t *h)
     case OPT_SOURCE:
         o->source = arg;
         return 0;
+    case OPT_SHARD:
+        return shard_parse(arg, &o->shard_index, &o->shard_count);
+    case OPT_START_AT:
+        if (parse_time_ns(arg, &o->start_at_ns) < 0) {
+            diag_error("bench: --start-at '%s' is not a time such as 2026-12-04T18:00:00Z or "
+                       "UNIX seconds",
+                       arg);
+            return -1;
+        }
+        return 0;
     default:
         return 1;
     }
@@ -147,6 +150,9 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
     case OPT_JSON:
         o->json = arg;
         return 0;
+    case OPT_PARTIAL:
+        o->partial = true;
+        return 0;
     case OPT_ASSERT:
         if (o->nasserts == MAX_ASSERTS) {
             diag_error("bench: at most %d --assert options", MAX_ASSERTS);
@@ -166,6 +172,8 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
 static int bench_option(void *ud, const opt_hit_t *h)
 {
     struct bench_args *a = ud;
+    if (!merge_takes(h->id) && !a->o.run_option)
+        a->o.run_option = opt_options[h->id].name;
     int r = conn_opts_handle(&a->co, "bench", h);
     if (r == 0)
         r = ws_cli_opts_handle(&a->wo, "bench", h);
@@ -173,6 +181,14 @@ static int bench_option(void *ud, const opt_hit_t *h)
         return r < 0 ? -1 : 0;
     r = load_option(&a->o, h);
     return r <= 0 ? r : measure_option(&a->o, h);
+}
+
+int bench_args_parse(struct bench_args *a, int argc, char **argv)
+{
+    bench_args_init(a);
+    int first = opt_parse(CMD_BENCH, argc, argv, bench_option, a);
+    a->o.quiet = diag_level < 0;
+    return first;
 }
 
 /* The options against the kinds of URL given. Returns 0, or -1 after the
@@ -192,6 +208,8 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         why = "--publish-rate needs --publish URL";
     else if (!any_ws && (a->wo.nprotocols || a->wo.origin || a->wo.non_open))
         why = "--subprotocol, --origin and --on-open apply to WebSocket URLs";
+    else if (o->partial)
+        why = "--partial applies to 'evcat bench merge'";
     if (why) {
         diag_error("bench: %s", why);
         return -1;
@@ -257,7 +275,10 @@ static int write_json(const bench_opts_t *o, bool array, const bench_report_t *r
     for (size_t i = 0; i < nres; i++) {
         if (i)
             buf_putc(&b, ',');
-        bench_report_json(&b, &reps[i], o->asserts, ok[i], o->nasserts);
+        if (o->shard_count || o->merged)
+            bench_report_json_shard(&b, &reps[i], o->asserts, ok[i], o->nasserts);
+        else
+            bench_report_json(&b, &reps[i], o->asserts, ok[i], o->nasserts);
     }
     if (array)
         buf_putc(&b, ']');
@@ -272,31 +293,24 @@ static int write_json(const bench_opts_t *o, bool array, const bench_report_t *r
     return rc;
 }
 
-/* The summary of the nres runs (on stdout, or stderr when --json - takes
- * stdout), --json and --assert. Returns the exit code, given rc so far. */
-static int bench_summary(const bench_opts_t *o, const target_t *tg, size_t ntg, bench_result_t *res,
-                         size_t nres, FILE *jf, int rc)
+int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
+                     FILE *jf, int rc)
 {
-    bench_report_t reps[2];
     bool ok[2][MAX_ASSERTS];
     bool none = false, intr = false;
     for (size_t i = 0; i < nres; i++) {
-        reps[i].url = tg[i].display;
-        reps[i].mode = target_mode_name(tg[i].kind);
-        reps[i].connect_rate = o->connect_rate;
-        reps[i].r = &res[i];
-        none = none || res[i].c.established == 0;
-        intr = intr || res[i].interrupted;
+        none = none || reps[i].r->c.established == 0;
+        intr = intr || reps[i].r->interrupted;
     }
     bool all_ok = check_asserts(o, reps, nres, ok);
     FILE *sf = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
     bench_report_text(sf, reps, nres);
     fflush(sf);
-    if (o->json && write_json(o, ntg > 1, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
+    if (o->json && write_json(o, array, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
-        if (res[i].c.established == 0)
-            diag_error("bench: %s: no connection could be established", tg[i].display);
+        if (reps[i].r->c.established == 0)
+            diag_error("bench: %s: no connection could be established", reps[i].url);
     if (rc == EXIT_OK) {
         if (intr)
             rc = EXIT_INTERRUPTED;
@@ -306,6 +320,24 @@ static int bench_summary(const bench_opts_t *o, const target_t *tg, size_t ntg, 
             rc = EXIT_CHECK;
     }
     return rc;
+}
+
+/* The summary of the nres runs: each result described (for a merge of its
+ * shards later), then bench_report_all. */
+static int bench_summary(const bench_opts_t *o, const target_t *tg, size_t ntg, bench_result_t *res,
+                         size_t nres, FILE *jf, int rc)
+{
+    bench_report_t reps[2];
+    for (size_t i = 0; i < nres; i++) {
+        bench_result_describe(&res[i], tg[i].display, target_mode_name(tg[i].kind),
+                              o->shard_count ? o->whole_connect_rate : o->connect_rate);
+        shard_stamp(o, &res[i]);
+        reps[i].url = res[i].url;
+        reps[i].mode = res[i].mode;
+        reps[i].connect_rate = res[i].connect_rate;
+        reps[i].r = &res[i];
+    }
+    return bench_report_all(o, reps, nres, ntg > 1, jf, rc);
 }
 
 /* The URLs: one or two, parsed into tg (*ntg of them to free). *any_ws: one
@@ -340,8 +372,9 @@ static int bench_targets(const bench_opts_t *o, char **urls, int nurls, target_t
 
 int cmd_bench(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "merge") == 0)
+        return cmd_bench_merge(argc - 1, argv + 1);
     struct bench_args a;
-    bench_args_init(&a);
     int rc = EXIT_USAGE;
     target_t tg[2];
     size_t ntg = 0;
@@ -350,14 +383,14 @@ int cmd_bench(int argc, char **argv)
     FILE *jf = NULL;
     bool any_ws;
     int mode;
-    int first = opt_parse(CMD_BENCH, argc, argv, bench_option, &a);
+    int first = bench_args_parse(&a, argc, argv);
     if (first == OPT_PARSE_HELP)
         rc = EXIT_OK;
     if (first < 0)
         goto out;
-    a.o.quiet = diag_level < 0;
     if (bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
-        bench_check(&a, any_ws, mode) < 0)
+        bench_check(&a, any_ws, mode) < 0 ||
+        shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)
         goto out;
     if (a.o.json && strcmp(a.o.json, "-") != 0) {
         jf = fopen(a.o.json, "w");
@@ -372,7 +405,9 @@ int cmd_bench(int argc, char **argv)
     memset(&pr, 0, sizeof(pr));
     pr.tty = isatty(STDERR_FILENO);
     pr.quiet = a.o.quiet;
-    rc = run_targets(&a, tg, ntg, &pr, res, &nres);
+    rc = a.o.start_at_ns ? start_wait(a.o.start_at_ns) : EXIT_OK;
+    if (rc == EXIT_OK)
+        rc = run_targets(&a, tg, ntg, &pr, res, &nres);
     if (nres > 0)
         rc = bench_summary(&a.o, tg, ntg, res, nres, jf, rc);
     if (jf && fclose(jf) != 0 && rc == EXIT_OK) {

@@ -4,7 +4,8 @@
  *   cmd_bench_target.c    one URL: its address, source addresses, worker
  *                         processes and threads, and the run;
  *   cmd_bench_workers.c   the run over worker processes;
- *   cmd_bench_progress.c  the progress line on stderr. */
+ *   cmd_bench_progress.c  the progress line on stderr;
+ *   cmd_bench_shard.c     --shard, --start-at and `bench merge`. */
 #ifndef EVCAT_CMD_BENCH_H
 #define EVCAT_CMD_BENCH_H
 
@@ -14,6 +15,8 @@
 
 #include "bench.h"
 #include "bench_assert.h"
+#include "bench_report.h"
+#include "bench_result.h"
 #include "bench_run.h"
 #include "cliopt.h"
 #include "ws_client.h"
@@ -42,7 +45,34 @@ typedef struct bench_opts {
     bench_assert_t asserts[MAX_ASSERTS];
     size_t nasserts;
     bool quiet;
+    /* --shard I/N (shard_count 0: not a shard), --start-at (0: none), and
+     * what `bench merge` takes (--partial; a run option given to merge is
+     * named in run_option). */
+    unsigned shard_index, shard_count;
+    uint64_t start_at_ns;
+    bool partial;
+    const char *run_option;
+    double whole_connect_rate; /* --connect-rate of the whole test */
+    bool merged;               /* bench merge: --json carries the merged shard form */
+    char test_id[BENCH_TEST_ID_MAX + 1];
 } bench_opts_t;
+
+/* What bench takes from the command line. */
+struct bench_args {
+    conn_opts_t co;
+    ws_cli_opts_t wo;
+    bench_opts_t o;
+};
+
+/* Sets the defaults and parses argv (argv[0]: the command's name). Returns
+ * opt_parse's result; conn_opts_free(&a->co) is due either way. */
+int bench_args_parse(struct bench_args *a, int argc, char **argv);
+
+/* The text summary of nres (1 or 2) results, --json (an array with two
+ * URLs when array) and --assert. Returns the exit code, given rc so far. */
+int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
+                     FILE *jf, int rc);
+
 
 /* ---- progress: a line a second on stderr (one updating line on a tty) ---- */
 
@@ -88,5 +118,24 @@ const char *target_mode_name(bench_kind_t k);
  * could not happen (reported), 2 for usage errors found late. */
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
                bool isolate, progress_t *pr, bench_result_t *res);
+
+/* ---- shards (cmd_bench_shard.c) ---- */
+
+/* Parses "I/N" (I from 0, N from 1 to BENCH_SHARDS_MAX). Returns 0, or -1
+ * after the one-line error. */
+int shard_parse(const char *arg, unsigned *index, unsigned *count);
+/* Whether `bench merge` takes this option (the report options). */
+bool merge_takes(int id);
+/* With --shard: the test's id, then this shard's share of the load (o is
+ * changed). Returns 0, or -1 after the one-line error. */
+int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, size_t ntg, int mode);
+/* Marks a result as this shard's (test id, index, count). */
+void shard_stamp(const bench_opts_t *o, bench_result_t *r);
+/* --start-at: waits until the wall clock reaches at_ns. Returns EXIT_OK,
+ * EXIT_USAGE for a time more than a second past, or EXIT_INTERRUPTED for
+ * SIGINT or SIGTERM while waiting. */
+int start_wait(uint64_t at_ns);
+/* `evcat bench merge [OPTIONS] FILE...`. */
+int cmd_bench_merge(int argc, char **argv);
 
 #endif

@@ -202,13 +202,32 @@ static int resolve_target(const target_t *t, bench_config_t *cfg, char *addr, si
     return 0;
 }
 
-/* The local addresses to connect from: --source, or for a loopback target
+/* --shard I/N takes slice I of N of the --source list, contiguous: host I
+ * of a cluster then uses the addresses listed I-th. With fewer addresses
+ * than shards, each shard still gets one. */
+static void shard_sources(const bench_opts_t *o, bench_config_t *cfg)
+{
+    size_t k = cfg->nsources;
+    size_t lo = (size_t)((uint64_t)o->shard_index * k / o->shard_count);
+    size_t hi = (size_t)((uint64_t)(o->shard_index + 1) * k / o->shard_count);
+    if (hi == lo)
+        hi = lo + 1;
+    memmove(cfg->sources, cfg->sources + lo, (hi - lo) * sizeof(*cfg->sources));
+    cfg->nsources = hi - lo;
+}
+
+/* The local addresses to connect from: --source (this shard's slice), or for a loopback target
  * 127.0.0.2 and on, one per AUTO_CONNS_PER_SOURCE connections. Returns 0,
  * or -1 after the one-line error. */
 static int plan_sources(const bench_opts_t *o, bench_config_t *cfg)
 {
-    if (o->source)
-        return parse_sources(o->source, cfg->addr.ss_family, &cfg->sources, &cfg->nsources);
+    if (o->source) {
+        if (parse_sources(o->source, cfg->addr.ss_family, &cfg->sources, &cfg->nsources) < 0)
+            return -1;
+        if (o->shard_count > 1)
+            shard_sources(o, cfg);
+        return 0;
+    }
     if (cfg->addr.ss_family == AF_INET &&
         (ntohl(((struct sockaddr_in *)&cfg->addr)->sin_addr.s_addr) >> 24) == 127 &&
         o->connections > AUTO_CONNS_PER_SOURCE) {

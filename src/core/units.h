@@ -20,4 +20,10 @@ int parse_size(const char *s, uint64_t *out);
 /* A non-negative decimal integer that fits in max. Returns 0 or -1. */
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
 
+/* An instant, as UNIX nanoseconds: RFC 3339 ("2026-12-04T18:00:00Z",
+ * "2026-12-04T19:00:00.5+01:00"; 'T' or a space, 'Z' or an offset, up to 9
+ * digits of fraction) or UNIX seconds ("1796407200", "1796407200.25").
+ * Years 1970 to 9999. Returns 0, or -1 when the text is neither. */
+int parse_time_ns(const char *s, uint64_t *out_ns);
+
 #endif

@@ -158,9 +158,9 @@ ms=$(epoch "$(jobcomp "$MERGE_JOB" - StartTime)")
 check "merge job started after the last shard ended (afterok)" test "$ms" -ge "$last_end" -a "$last_end" -gt 0
 check "merge job wrote merged.json" test -s "$RUN/merged.json"
 
-# --------------------------------------- the checks that need the C side
+# --------------------------------------- the shards and their merge
 # Everything here depends on evcat bench --shard / --start-at / bench merge.
-checks_waiting_for_c_side() {
+check_merged() {
     local i f sum_py start_s m
     sum_py='sum(json.load(open(f))%s for f in sys.argv[2:])'
     # shard identity and the common start
@@ -207,7 +207,12 @@ sys.exit(not (int(sys.argv[2]) - 0.05 <= t < int(sys.argv[2]) + 1))' "$f" "$star
     expect_rc "merge: a shard given twice is exit 2" 2 "$SHARD_EVCAT" bench merge "$RUN/shard-0.json" "$RUN/shard-0.json" \
         "$RUN/shard-1.json" "$RUN/shard-2.json"
     check "merge: ... naming the file" grep -q "shard-0.json" "$TMP/rc.err"
-    "$PY" -c 'import json, sys; o = json.load(open(sys.argv[1])); o["test_id"] = "f" + o["test_id"][1:] if o["test_id"][0] != "f" else "0" + o["test_id"][1:]; json.dump(o, open(sys.argv[2], "w"))' \
+    "$PY" -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+other = ("f" if o["test_id"][0] != "f" else "0") + o["test_id"][1:]
+o["test_id"] = o["shard_result"]["test_id"] = other  # as another test writes both
+json.dump(o, open(sys.argv[2], "w"))' \
         "$RUN/shard-2.json" "$TMP/foreign-2.json"
     expect_rc "merge: a shard of another test is exit 2" 2 "$SHARD_EVCAT" bench merge "$RUN/shard-0.json" \
         "$RUN/shard-1.json" "$TMP/foreign-2.json"
@@ -217,7 +222,7 @@ sys.exit(not (int(sys.argv[2]) - 0.05 <= t < int(sys.argv[2]) + 1))' "$f" "$star
     expect_eq "merge -: shards concatenated on stdin (other lines skipped)" \
         "$(jq_py "$m" 'o["connections"]["established"]')" "$(jq_py "$TMP/stdin.json" 'o["connections"]["established"]')"
 }
-c_side_checks "cluster: merged result and merge's refusals" checks_waiting_for_c_side
+check_merged
 
 # ---------------------------------------------------------------- tear-down
 t=$(now)
@@ -229,5 +234,5 @@ check "slurmctld, slurmd, munged and serve have exited (PIDs ${DAEMONS[*]})" \
     bash -c 'for p in "$@"; do kill -0 "$p" 2>/dev/null && exit 1; done; exit 0' _ "${DAEMONS[@]}"
 expect_eq "no namespace or link of this run left" "" "$(netns_leftovers)"
 echo "# timing: namespaces up ${NETNS_UP_S}s, Slurm up ${SLURM_UP_S}s, submit to merged ${JOBS_S}s," \
-    "Slurm down ${SLURM_DOWN_S}s, all down ${TEARDOWN_S}s (shards: $SHARD_MODE)"
+    "Slurm down ${SLURM_DOWN_S}s, all down ${TEARDOWN_S}s"
 finish

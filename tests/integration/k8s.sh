@@ -162,8 +162,8 @@ quiet() { "$@" >/dev/null 2>&1; }
 check "... it creates a valid Job with kubectl create -f -" quiet "${VJ[@]}" check "$TMP/created.yaml"
 check "... and says how to collect it" grep -q "deploy/kubernetes/collect evcat-k8s-test" "$TMP/submit-kubectl.out"
 
-# --------------------------------------- the checks that need the C side
-checks_waiting_for_c_side() {
+# --------------------------------------- the pods' shards and their merge
+check_merged() {
     local i
     for ((i = 0; i < SHARDS; i++)); do
         expect_eq "pod $i's shard is {index $i, count $SHARDS}" "$i/$SHARDS" \
@@ -182,7 +182,7 @@ checks_waiting_for_c_side() {
     cat "$TMP/pod-0.log" "$TMP/pod-2.log" | "$K8S/collect" --stdin --evcat "$SHARD_EVCAT" --partial --json "$TMP/partial.json" >/dev/null 2>&1
     expect_eq "collect --partial: shards 0 and 2" $((est[0] + est[2])) "$(jq_py "$TMP/partial.json" 'o["connections"]["established"]')"
 }
-c_side_checks "k8s: the merged pods" checks_waiting_for_c_side
+check_merged
 
 teardown
 expect_eq "no namespace or link of this run left" "" "$(netns_leftovers)"
