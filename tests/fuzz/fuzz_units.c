@@ -9,14 +9,20 @@
  * leading zeros), any disagreement abort()s:
  *   - accepted exactly when the reference accepts, with the same value;
  *   - a rejection leaves the output untouched;
- *   - parse_duration_ms is parse_duration_us rounded up to milliseconds. */
+ *   - parse_duration_ms is parse_duration_us rounded up to milliseconds.
+ * And parse_time_ns (--start-at): a rejection leaves the output untouched;
+ * an accepted instant, written back as RFC 3339 (fmt_rfc3339, microseconds),
+ * parses again to the same instant less its nanoseconds below a microsecond;
+ * UNIX seconds and RFC 3339 agree. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "units.h"
 #include "buf.h"
+#include "clock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -144,6 +150,24 @@ static void agree(int rc, uint64_t got, bool ref_ok, uint64_t want)
         abort();
 }
 
+static void check_time(const char *s)
+{
+    uint64_t t = SENTINEL;
+    if (parse_time_ns(s, &t) < 0) {
+        if (t != SENTINEL)
+            abort();
+        return;
+    }
+    char text[RFC3339_LEN + 1], secs[32];
+    uint64_t back = SENTINEL, again = SENTINEL;
+    fmt_rfc3339(text, t);
+    if (parse_time_ns(text, &back) < 0 || back != t - t % 1000)
+        abort();
+    snprintf(secs, sizeof(secs), "%llu", (unsigned long long)(t / 1000000000u));
+    if (parse_time_ns(secs, &again) < 0 || again != t - t % 1000000000u)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint64_t maxima[] = {0, 1, 9, 10, 255, 65535, UINT32_MAX, UINT64_MAX - 1, UINT64_MAX};
@@ -169,6 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ok = ref_uint(s, max, &want);
     agree(parse_uint(s, max, &got), got, ok, want);
 
+    check_time(s);
     free(s);
     return 0;
 }
