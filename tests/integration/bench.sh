@@ -38,6 +38,20 @@ expect_usage "zero connections" bench -c 0 ws://127.0.0.1:1/
 expect_usage "bad duration" bench -d forever ws://127.0.0.1:1/
 expect_usage "source of another family" bench --source ::1 ws://127.0.0.1:1/
 expect_usage "publish not http" bench --publish ws://x/ http://127.0.0.1:1/
+# shards (the cluster and k8s tests run and merge them)
+expect_usage "shard index past its count" bench --shard 2/2 ws://127.0.0.1:1/
+expect_usage "shard not I/N" bench --shard 1 ws://127.0.0.1:1/
+expect_usage "shard count 0" bench --shard 0/0 ws://127.0.0.1:1/
+expect_usage "shard of two URLs" bench --shard 0/2 ws://127.0.0.1:1/ ws://127.0.0.1:2/
+expect_usage "shard with no connection" bench -c 1 --shard 1/2 ws://127.0.0.1:1/
+expect_usage "start-at not a time" bench --start-at soon ws://127.0.0.1:1/
+expect_usage "start-at long past" bench --start-at 2020-01-01T00:00:00Z ws://127.0.0.1:1/
+expect_usage "partial outside merge" bench --partial ws://127.0.0.1:1/
+expect_usage "merge without files" bench merge
+expect_usage "merge with a run option" bench merge -c 5 "$TMP/none.json"
+expect_usage "merge of a missing file" bench merge "$TMP/none.json"
+printf 'not a shard\n' >"$TMP/noshard.json"
+expect_usage "merge of a file without a shard" bench merge "$TMP/noshard.json"
 grep -q -- "--assert" <("$EVCAT" bench --help) && pass "help lists --assert" || fail "help lists --assert"
 
 start_serve --tick 100ms --max-connections 5000 -q
