@@ -2,7 +2,7 @@
 """Hostile clients of evcat serve (issue 6), on raw sockets: what a broken or
 malicious client does to a server. Every mode is bounded in time and prints
 what it observed, one line per case, for serve_hostile.sh to compare with
-what RFC 9112 / RFC 6455 and SPEC.md say the server must do.
+what RFC 9112 / RFC 6455 and evcat(1) say the server must do.
 
   hostile_client.py malformed PORT        malformed and smuggling-ish request
                                           heads, one connection each:

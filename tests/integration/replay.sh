@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # evcat replay FILE [URL] as a WebSocket client: recordings written by hand
-# (JSON Lines, SPEC.md "Recordings") played to `evcat serve`'s /echo and to
+# (JSON Lines, evcat(1), RECORDINGS) played to `evcat serve`'s /echo and to
 # python3-websockets peers; --expect (match, difference, missing, extra,
 # close codes), --speed and --no-timing timing, binary payloads, --timeout,
 # and the usage errors.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# evcat replay FILE --serve: recordings written by hand (JSON Lines, SPEC.md
+# evcat replay FILE --serve: recordings written by hand (JSON Lines, evcat(1)
 # "Recordings") played to clients nobody here wrote as well as to evcat
 # listen: curl, the npm `eventsource` package, python3-websockets. Events
 # with their event/id/data fields, timing (a 1 s gap, --speed 2,
