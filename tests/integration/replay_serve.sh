@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # evcat replay FILE --serve: recordings written by hand (JSON Lines, evcat(1)
-# "Recordings") played to clients nobody here wrote as well as to evcat
+# RECORDINGS) played to clients nobody here wrote as well as to evcat
 # listen: curl, the npm `eventsource` package, python3-websockets. Events
 # with their event/id/data fields, timing (a 1 s gap, --speed 2,
 # --no-timing), each client its own playback, Last-Event-ID resume and 204
