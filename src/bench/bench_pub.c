@@ -243,6 +243,16 @@ void bench_pub_stop(bench_pub_t *p)
 {
     p->running = false;
     loop_timer_stop(p->loop, &p->timer);
+}
+
+unsigned bench_pub_busy(const bench_pub_t *p)
+{
+    return p->busy;
+}
+
+void bench_pub_abort(bench_pub_t *p)
+{
+    bench_pub_stop(p);
     for (size_t i = 0; i < BENCH_PUB_INFLIGHT; i++) {
         if (p->slot[i].x.added) {
             curlm_remove(p->m, &p->slot[i].x);
@@ -270,7 +280,7 @@ void bench_pub_free(bench_pub_t *p)
 {
     if (!p)
         return;
-    bench_pub_stop(p);
+    bench_pub_abort(p);
     for (size_t i = 0; i < BENCH_PUB_INFLIGHT; i++) {
         if (p->slot[i].x.easy)
             curl_easy_cleanup(p->slot[i].x.easy);

@@ -33,8 +33,13 @@ typedef struct bench_pub bench_pub_t;
 bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, size_t errlen);
 /* Starts publishing at the configured rate, message 0 due now. */
 void bench_pub_start(bench_pub_t *p);
-/* Stops issuing new messages; POSTs in flight are aborted. */
+/* Stops issuing new messages; POSTs in flight go on to their answer (or
+ * their timeout), so a message the endpoint took is counted as sent. */
 void bench_pub_stop(bench_pub_t *p);
+/* POSTs still waiting for their answer. */
+unsigned bench_pub_busy(const bench_pub_t *p);
+/* Stops, and drops the POSTs in flight uncounted. */
+void bench_pub_abort(bench_pub_t *p);
 /* Messages the endpoint accepted (2xx), and POSTs that failed (transport
  * error or another status); the first failure's reason in one line ("" if
  * none). */

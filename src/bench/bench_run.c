@@ -226,7 +226,8 @@ static void tick_fire(loop_t *l, loop_timer_t *t, void *ud)
     bool all_done = all_workers_done(run);
     if (all_done && run_phase(run) < BENCH_CLOSE)
         enter_close(run, now); /* every worker gave up (init failures) */
-    if (all_done) {
+    /* The last POSTs' answers say whether the endpoint took them. */
+    if (all_done && (!run->pub || bench_pub_busy(run->pub) == 0)) {
         set_phase(run, BENCH_DONE);
         loop_stop(l);
         return;
@@ -244,6 +245,8 @@ static void on_signal(loop_t *l, int signo, void *ud)
     struct bench_run *run = ud;
     if (run->interrupted || run_phase(run) >= BENCH_CLOSE) {
         bench_control_abort(&run->ctl);
+        if (run->pub)
+            bench_pub_abort(run->pub);
         wake_workers(run);
     }
     run->interrupted = true;
