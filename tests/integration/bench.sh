@@ -33,6 +33,8 @@ expect_usage "assert unknown metric" bench --assert 'p42<5ms' ws://127.0.0.1:1/
 expect_usage "echo needs ws" bench --mode echo http://127.0.0.1:1/
 expect_usage "message rate needs echo" bench -r 5 http://127.0.0.1:1/
 expect_usage "publish rate needs publish" bench --publish-rate 5 http://127.0.0.1:1/
+expect_usage "publish timeout needs publish" bench --publish-timeout 5s http://127.0.0.1:1/
+expect_usage "publish timeout of 0" bench --publish-timeout 0 --publish http://127.0.0.1:1/p http://127.0.0.1:1/
 expect_usage "proxy refused" bench -x http://127.0.0.1:3128 ws://127.0.0.1:1/
 expect_usage "zero connections" bench -c 0 ws://127.0.0.1:1/
 expect_usage "bad duration" bench -d forever ws://127.0.0.1:1/
