@@ -129,6 +129,27 @@ expect_eq "SSE 404: http_status errors" 10 "$(jv "$TMP/st.json" errors.http_stat
 expect_rc "SSE URL that is WebSocket: exit 1" 1 B -c 5 -d 1s --json "$TMP/st2.json" "$HTTP/echo"
 check "SSE on /echo: http_status" ge "$(jv "$TMP/st2.json" errors.http_status)" 5
 
+# ---- a slow publish endpoint: the answers to the last POSTs are waited for ----
+SLOW_PORT=$(free_port)
+bg "$PY" "$(dirname "$0")/slow_publish.py" "$SLOW_PORT" 0.8 >"$TMP/slow.log"
+SLOW_PID=$BG_PID
+wait_port "$SLOW_PORT"
+for procs in 1 2; do
+    : >"$TMP/slow.log"
+    expect_rc "slow publisher, -p $procs: exit 0" 0 B -p "$procs" -c 4 -d 1s --mode subscribe \
+        --publish "http://127.0.0.1:$SLOW_PORT/publish" --publish-rate 4 --json "$TMP/slow$procs.json" "$WS/ws"
+    posted=$(grep -c '^POST' "$TMP/slow.log")
+    check "slow publisher, -p $procs: POSTs made ($posted)" ge "$posted" 4
+    expect_eq "slow publisher, -p $procs: sent = the POSTs the endpoint took (answered 0.8 s later)" \
+        "$posted" "$(jv "$TMP/slow$procs.json" messages.sent)"
+done
+expect_rc "slow publisher, --publish-timeout 300ms: exit 0" 0 B -c 4 -d 1s --mode subscribe \
+    --publish "http://127.0.0.1:$SLOW_PORT/publish" --publish-rate 4 --publish-timeout 300ms \
+    --json "$TMP/slowt.json" "$WS/ws"
+expect_eq "--publish-timeout 300ms: nothing counted as sent" 0 "$(jv "$TMP/slowt.json" messages.sent)"
+check "--publish-timeout 300ms: publish errors" ge "$(jv "$TMP/slowt.json" errors.publish)" 4
+kill "$SLOW_PID"
+
 # ---- subscribers: SSE and WebSocket, with a publisher ----
 expect_rc "sse: 300 streams with --publish" 0 \
     B -c 300 --connect-rate 3000 -d 2s --publish "$HTTP/publish" --publish-rate 20 \
