@@ -129,6 +129,14 @@ expect_eq "SSE 404: http_status errors" 10 "$(jv "$TMP/st.json" errors.http_stat
 expect_rc "SSE URL that is WebSocket: exit 1" 1 B -c 5 -d 1s --json "$TMP/st2.json" "$HTTP/echo"
 check "SSE on /echo: http_status" ge "$(jv "$TMP/st2.json" errors.http_status)" 5
 
+# ---- many connections from one --source address: warned ----
+timeout -s INT 2 "$EVCAT" bench -c 12001 --connect-rate 10 --source 127.0.0.5 ws://127.0.0.1:1/ \
+    2>"$TMP/src.err" >/dev/null
+check "12,001 connections from one --source: warned" grep -q "connect() slows down past ~12000 an address" "$TMP/src.err"
+timeout -s INT 2 "$EVCAT" bench -c 12001 --connect-rate 10 --source 127.0.0.5,127.0.0.6 ws://127.0.0.1:1/ \
+    2>"$TMP/src2.err" >/dev/null
+check "12,001 connections from two: no warning" test -z "$(grep "slows down" "$TMP/src2.err")"
+
 # ---- a slow publish endpoint: the answers to the last POSTs are waited for ----
 SLOW_PORT=$(free_port)
 bg "$PY" "$(dirname "$0")/slow_publish.py" "$SLOW_PORT" 0.8 >"$TMP/slow.log"
