@@ -153,3 +153,54 @@ int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, 
     return fd;
 }
 
+
+/* ---- first examples ---- */
+
+static void copy_line(char *dst, size_t max, const char *src, size_t len, bool lines)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o < max; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        if (ch == '\r' && lines)
+            continue;
+        dst[o++] = (ch < 0x20 && !(lines && ch == '\n')) || ch == 0x7f ? '?' : (char)ch;
+    }
+    /* never end inside a UTF-8 sequence */
+    if (o == max && o < len) {
+        size_t k = o;
+        while (k > 0 && ((unsigned char)dst[k - 1] & 0xc0) == 0x80)
+            k--;
+        if (k > 0 && ((unsigned char)dst[k - 1] & 0xc0) == 0xc0)
+            o = k - 1;
+    }
+    dst[o] = '\0';
+}
+
+void bench_examples_note(bench_examples_t *e, bench_err_t kind, uint64_t at_ns, const char *text)
+{
+    if ((unsigned)kind >= BERR_COUNT || !at_ns)
+        return;
+    if (e->at_ns[kind] && e->at_ns[kind] <= at_ns)
+        return;
+    e->at_ns[kind] = at_ns;
+    copy_line(e->text[kind], BENCH_EXAMPLE_MAX, text, strlen(text), false);
+}
+
+void bench_examples_note_exchange(bench_examples_t *e, uint64_t at_ns, const char *text,
+                                  size_t len)
+{
+    if (!at_ns || (e->exchange_at_ns && e->exchange_at_ns <= at_ns))
+        return;
+    e->exchange_at_ns = at_ns;
+    copy_line(e->exchange, BENCH_EXCHANGE_MAX, text, len, true);
+}
+
+void bench_examples_merge(bench_examples_t *dst, const bench_examples_t *src)
+{
+    for (int k = 0; k < BERR_COUNT; k++)
+        if (src->at_ns[k])
+            bench_examples_note(dst, (bench_err_t)k, src->at_ns[k], src->text[k]);
+    if (src->exchange_at_ns)
+        bench_examples_note_exchange(dst, src->exchange_at_ns, src->exchange,
+                                     strlen(src->exchange));
+}

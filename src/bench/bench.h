@@ -139,6 +139,30 @@ uint64_t bench_counters_open(const bench_counters_t *c);
 /* d = s, each counter read with bench_load (s may be a running worker's). */
 void bench_counters_load(bench_counters_t *d, const bench_counters_t *s);
 
+/* The first example of each error kind: one line saying what happened
+ * ("HTTP 404 Not Found from /nope"), at most BENCH_EXAMPLE_MAX bytes, and
+ * when (wall clock, UNIX ns; 0 = no example). With it, one failing exchange
+ * in full (a failed handshake's request and response head, at most
+ * BENCH_EXCHANGE_MAX bytes) for -v. Merging keeps the earliest of each. */
+#define BENCH_EXAMPLE_MAX  200
+#define BENCH_EXCHANGE_MAX 2048
+typedef struct bench_examples {
+    uint64_t at_ns[BERR_COUNT];
+    char text[BERR_COUNT][BENCH_EXAMPLE_MAX + 1];
+    uint64_t exchange_at_ns;
+    char exchange[BENCH_EXCHANGE_MAX + 1];
+} bench_examples_t;
+
+/* Keeps text (cut to BENCH_EXAMPLE_MAX bytes, control bytes as '?') as
+ * kind's example when it has none, or a later one. */
+void bench_examples_note(bench_examples_t *e, bench_err_t kind, uint64_t at_ns, const char *text);
+/* The same for the exchange (cut to BENCH_EXCHANGE_MAX bytes; CR dropped,
+ * other control bytes but LF as '?'). */
+void bench_examples_note_exchange(bench_examples_t *e, uint64_t at_ns, const char *text,
+                                  size_t len);
+/* dst gets each of src's examples that is earlier than its own. */
+void bench_examples_merge(bench_examples_t *dst, const bench_examples_t *src);
+
 /* A worker as its driver sees it (bench_worker.h). */
 typedef struct bench_worker bench_worker_t;
 

@@ -80,14 +80,60 @@ static const char *fmt_rate(char *out, size_t n, double r)
 
 /* ---- text ---- */
 
-#define ROWS    16
-#define CELL    160
+#define ROWS      16
+#define CELL      160
+#define ERRS_CELL (BERR_COUNT * (BENCH_EXAMPLE_MAX + 48))
 
 typedef struct rows {
     char label[ROWS][16];
-    char val[ROWS][CELL];
+    char val[ROWS][ERRS_CELL];
     int n;
 } rows_t;
+
+/* "kind N, kind N", each with "(first: EXAMPLE)" when examples, or "none". */
+static const char *errors_text(char *errs, size_t size, const bench_result_t *r, bool examples)
+{
+    size_t off = 0;
+    for (int k = 0; k < BERR_COUNT; k++) {
+        if (!r->c.errors[k])
+            continue;
+        int w = snprintf(errs + off, size - off, "%s%s %" PRIu64, off ? ", " : "",
+                         bench_err_name((bench_err_t)k), r->c.errors[k]);
+        if (w >= 0 && (size_t)w < size - off && examples && r->ex.at_ns[k])
+            w += snprintf(errs + off + w, size - off - w, " (first: %s)", r->ex.text[k]);
+        if (w < 0 || (size_t)w >= size - off)
+            break;
+        off += (size_t)w;
+    }
+    if (!off)
+        snprintf(errs, size, "none");
+    return errs;
+}
+
+void bench_report_asserts(FILE *f, const bench_report_t *reps, size_t n,
+                          const bench_assert_t *asserts, size_t nasserts)
+{
+    if (nasserts == 0)
+        return;
+    fprintf(f, "  %s\n", "assertions");
+    bench_metrics_t m[2];
+    for (size_t j = 0; j < n && j < 2; j++)
+        bench_report_metrics(reps[j].r, &m[j]);
+    for (size_t i = 0; i < nasserts; i++) {
+        fprintf(f, "   ");
+        for (size_t j = 0; j < n && j < 2; j++) {
+            char why[256], got[64];
+            double v;
+            bool ok = bench_assert_eval(&asserts[i], &m[j], why, sizeof(why));
+            bench_assert_measure(&asserts[i], &m[j], &v, got, sizeof(got));
+            if (j == 0)
+                fprintf(f, " %s %-24s %s", ok ? "\u2713" : "\u2717", asserts[i].text, got);
+            else
+                fprintf(f, "  | %s %s", ok ? "\u2713" : "\u2717", got);
+        }
+        fputc('\n', f);
+    }
+}
 
 static void row(rows_t *t, const char *label, const char *fmt, ...) ATTR_PRINTF(3, 4);
 static void row(rows_t *t, const char *label, const char *fmt, ...)
@@ -97,7 +143,7 @@ static void row(rows_t *t, const char *label, const char *fmt, ...)
     snprintf(t->label[t->n], sizeof(t->label[0]), "%s", label);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(t->val[t->n], CELL, fmt, ap);
+    vsnprintf(t->val[t->n], ERRS_CELL, fmt, ap);
     va_end(ap);
     t->n++;
 }
@@ -145,18 +191,8 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
             fmt_time(e, 32, m.max_ns));
     else
         row(t, "latency", "no samples");
-    char errs[CELL] = "";
-    size_t off = 0;
-    for (int k = 0; k < BERR_COUNT; k++) {
-        if (!r->c.errors[k])
-            continue;
-        int w = snprintf(errs + off, sizeof(errs) - off, "%s%s %" PRIu64, off ? ", " : "",
-                         bench_err_name((bench_err_t)k), r->c.errors[k]);
-        if (w < 0 || (size_t)w >= sizeof(errs) - off)
-            break;
-        off += (size_t)w;
-    }
-    row(t, "errors", "%s", off ? errs : "none");
+    char errs[ERRS_CELL];
+    row(t, "errors", "%s", errors_text(errs, sizeof(errs), r, hints));
     uint64_t msgs = r->c.sent + r->c.received;
     if (msgs > 0)
         row(t, "client cpu", "%.2fs (%.2fus per message)", r->cpu_seconds,
@@ -201,6 +237,11 @@ void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
     fprintf(f, "  %-12s %-*s | %s (%s)\n", "", (int)w, head, reps[1].url, reps[1].mode);
     for (int i = 0; i < t0.n && i < t1.n; i++)
         fprintf(f, "  %-12s %-*s | %s\n", t0.label[i], (int)w, t0.val[i], t1.val[i]);
+    for (size_t j = 0; j < n; j++) {
+        char errs[ERRS_CELL];
+        if (errors_text(errs, sizeof(errs), reps[j].r, true)[0] != 'n')
+            fprintf(f, "  %-12s %s: %s\n", "errors", reps[j].url, errs);
+    }
     for (size_t j = 0; j < n; j++)
         for (int k = 0; k < BERR_COUNT; k++)
             if (reps[j].r->c.errors[k] && err_hint(k))
@@ -283,7 +324,19 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
         for (size_t i = 0; i < nasserts; i++) {
             buf_puts(out, i ? ",{\"expr\":" : "{\"expr\":");
             json_quote(out, asserts[i].text, strlen(asserts[i].text));
-            buf_printf(out, ",\"ok\":%s}", ok[i] ? "true" : "false");
+            bench_metrics_t mm;
+            char got[64];
+            double v;
+            bench_report_metrics(r, &mm);
+            bool measured = bench_assert_measure(&asserts[i], &mm, &v, got, sizeof(got));
+            buf_printf(out, ",\"ok\":%s,\"value\":", ok[i] ? "true" : "false");
+            if (measured)
+                jnum(out, v);
+            else
+                buf_puts(out, "null");
+            buf_puts(out, ",\"measured\":");
+            json_quote(out, got, strlen(got));
+            buf_putc(out, '}');
         }
         buf_puts(out, "]");
     }

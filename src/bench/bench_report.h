@@ -21,6 +21,11 @@ void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m);
 /* The text summary of n (1 or 2) runs. */
 void bench_report_text(FILE *f, const bench_report_t *reps, size_t n);
 
+/* Each assertion with \u2713 or \u2717 and the value measured (a column per
+ * run), under an "assertions" heading; nothing without assertions. */
+void bench_report_asserts(FILE *f, const bench_report_t *reps, size_t n,
+                          const bench_assert_t *asserts, size_t nasserts);
+
 /* One run as the --json object (with the assertions' outcomes when given:
  * ok[i] for asserts[i]). */
 void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,

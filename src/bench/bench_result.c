@@ -69,6 +69,7 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     if (src->started_at_ns && (!dst->started_at_ns || src->started_at_ns < dst->started_at_ns))
         dst->started_at_ns = src->started_at_ns;
     bench_series_merge(&dst->series, &src->series);
+    bench_examples_merge(&dst->ex, &src->ex);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
 }
@@ -82,6 +83,29 @@ void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MA
 }
 
 /* ---- shard form ---- */
+
+/* ,"examples":{"kind":{"at_ns":"N","text":"..."},...} and
+ * ,"exchange":{"at_ns":"N","text":"..."}, each only when there is one. */
+static void examples_to_json(const bench_examples_t *e, buf_t *out)
+{
+    bool any = false;
+    for (int k = 0; k < BERR_COUNT; k++) {
+        if (!e->at_ns[k])
+            continue;
+        buf_printf(out, "%s\"%s\":{\"at_ns\":\"%" PRIu64 "\",\"text\":", any ? "," : ",\"examples\":{",
+                   bench_err_name((bench_err_t)k), e->at_ns[k]);
+        json_quote(out, e->text[k], strlen(e->text[k]));
+        buf_putc(out, '}');
+        any = true;
+    }
+    if (any)
+        buf_putc(out, '}');
+    if (e->exchange_at_ns) {
+        buf_printf(out, ",\"exchange\":{\"at_ns\":\"%" PRIu64 "\",\"text\":", e->exchange_at_ns);
+        json_quote(out, e->exchange, strlen(e->exchange));
+        buf_putc(out, '}');
+    }
+}
 
 void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
 {
@@ -122,6 +146,7 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
     hist_to_json(&r->connect, out);
     buf_puts(out, ",\"series\":");
     bench_series_to_json(&r->series, out);
+    examples_to_json(&r->ex, out);
     buf_puts(out, "}");
 }
 
@@ -210,6 +235,46 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
     return 0;
 }
 
+/* One {"at_ns":"N","text":"..."} of examples or exchange: 0, or -1. */
+static int parse_example(const cJSON *j, const char *key, size_t max, uint64_t *at,
+                         const char **text, char *err, size_t errlen)
+{
+    const cJSON *tx = cJSON_GetObjectItemCaseSensitive(j, "text");
+    if (!cJSON_IsObject(j) || get_u64(j, "at_ns", at, err, errlen) < 0 || !*at ||
+        !cJSON_IsString(tx) || strlen(tx->valuestring) > max)
+        return bad(err, errlen, key, "has an example that is not {\"at_ns\",\"text\"}");
+    *text = tx->valuestring;
+    return 0;
+}
+
+/* The first examples of error kinds (optional; unknown kinds are errors). */
+static int parse_examples(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "examples");
+    const cJSON *j;
+    uint64_t at;
+    const char *text;
+    if (ex && !cJSON_IsObject(ex))
+        return bad(err, errlen, "examples", "is not an object");
+    cJSON_ArrayForEach(j, ex) {
+        int k = 0;
+        while (k < BERR_COUNT && strcmp(bench_err_name((bench_err_t)k), j->string) != 0)
+            k++;
+        if (k == BERR_COUNT)
+            return bad(err, errlen, "examples", "names an unknown error kind");
+        if (parse_example(j, "examples", BENCH_EXAMPLE_MAX, &at, &text, err, errlen) < 0)
+            return -1;
+        bench_examples_note(&t->ex, (bench_err_t)k, at, text);
+    }
+    j = cJSON_GetObjectItemCaseSensitive(o, "exchange");
+    if (!j)
+        return 0;
+    if (parse_example(j, "exchange", BENCH_EXCHANGE_MAX, &at, &text, err, errlen) < 0)
+        return -1;
+    bench_examples_note_exchange(&t->ex, at, text, strlen(text));
+    return 0;
+}
+
 /* What was run (optional: url, mode, connect_rate together). */
 static int parse_description(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
 {
@@ -267,7 +332,7 @@ int bench_result_parse_shard_object(const cJSON *o, bench_result_t *r, char *err
     bench_result_init(&t);
     int rc = -1;
     if (parse_totals(o, &t, err, errlen) == 0 && parse_identity(o, &t, err, errlen) == 0 &&
-        parse_description(o, &t, err, errlen) == 0 &&
+        parse_description(o, &t, err, errlen) == 0 && parse_examples(o, &t, err, errlen) == 0 &&
         bench_series_from_json(cJSON_GetObjectItemCaseSensitive(o, "series"), &t.series, err,
                                errlen) == 0) {
         bench_result_merge(r, &t);

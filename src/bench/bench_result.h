@@ -60,6 +60,11 @@ typedef struct bench_result {
     char *url;
     char mode[BENCH_MODE_MAX + 1];
     double connect_rate;
+
+    /* The first example of each error kind (the earliest by wall clock
+     * over workers, processes and shards), and one failing exchange in
+     * full. Optional in the shard form ("examples", "exchange"). */
+    bench_examples_t ex;
 } bench_result_t;
 
 /* Sets r's description (url is copied). */

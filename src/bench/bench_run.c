@@ -326,10 +326,15 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
         if (pf > 0 && bench_pub_first_error(run->pub)[0])
             diag_warn("bench: --publish: %" PRIu64 " POSTs failed, the first: %s", pf,
                      bench_pub_first_error(run->pub));
+        if (pf > 0)
+            bench_examples_note(&out->ex, BERR_PUBLISH, real_ns(),
+                                bench_pub_first_error(run->pub)[0] ? bench_pub_first_error(run->pub)
+                                                                   : "a publish POST failed");
     }
     for (unsigned i = 0; i < run->nworkers; i++) {
         hist_merge(&out->latency, &run->workers[i].w.latency);
         hist_merge(&out->connect, &run->workers[i].w.connect);
+        bench_examples_merge(&out->ex, &run->workers[i].w.ex);
     }
     out->ramp_s = secs(run->t_ramp_end - run->t_start);
     out->measure_s = secs(run->t_close - run->t_measure);

@@ -176,7 +176,22 @@ static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
 
 /* ---- curl callbacks ---------------------------------------------------- */
 
-/* "text/event-stream", optionally followed by parameters. */
+/* The first refused response of this worker: one line for the summary,
+ * and the request line with the status for -v. */
+static void status_example(sse_stream_t *s, long code, const char *ct)
+{
+    bench_worker_t *w = s->sw->w;
+    if (!bench_example_wanted(w, BERR_HTTP_STATUS))
+        return;
+    bench_example(w, BERR_HTTP_STATUS, "%ld, Content-Type %s, from %s", code, ct ? ct : "(none)",
+                  w->cfg->target);
+    char ex[BENCH_EXCHANGE_MAX];
+    int n = snprintf(ex, sizeof(ex), "GET %s HTTP/1.1\nHost: %s\n\nHTTP %ld\nContent-Type: %s\n",
+                     w->cfg->target, w->cfg->host_header, code, ct ? ct : "(none)");
+    if (n > 0)
+        bench_example_exchange(w, ex, (size_t)n < sizeof(ex) ? (size_t)n : sizeof(ex) - 1);
+}
+
 /* Each header line; the blank one ends a head. Interim (1xx) heads are
  * skipped, the final one decides. Trailers come after head_done. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -194,6 +209,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     s->head_done = true;
     curl_easy_getinfo(s->x.easy, CURLINFO_CONTENT_TYPE, &ct);
     if (code != 200 || !sse_is_event_stream(ct)) {
+        status_example(s, code, ct);
         s->abort = AB_STATUS;
         return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
     }

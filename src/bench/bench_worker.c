@@ -1,6 +1,10 @@
 /* bench_worker: the coordinator's announcements as a worker reads them, and
  * the accounting its driver reports connections with (see bench_worker.h). */
 #include "bench_worker.h"
+#include "clock.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 bench_phase_t bench_control_phase(const bench_control_t *ctl)
 {
@@ -53,8 +57,55 @@ static void conn_over(bench_worker_t *w)
     bench_worker_check_done(w);
 }
 
+bool bench_example_wanted(const bench_worker_t *w, bench_err_t kind)
+{
+    return (unsigned)kind < BERR_COUNT && w->ex.at_ns[kind] == 0;
+}
+
+void bench_example(bench_worker_t *w, bench_err_t kind, const char *fmt, ...)
+{
+    if (!bench_example_wanted(w, kind))
+        return;
+    char line[BENCH_EXAMPLE_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    bench_examples_note(&w->ex, kind, real_ns(), line);
+}
+
+void bench_example_exchange(bench_worker_t *w, const char *text, size_t len)
+{
+    if (!w->ex.exchange_at_ns)
+        bench_examples_note_exchange(&w->ex, real_ns(), text, len);
+}
+
+/* A kind counted without an example of its own gets this one. */
+static void example_default(bench_worker_t *w, bench_err_t kind)
+{
+    static const char *const what[BERR_COUNT] = {
+        [BERR_FD_LIMIT] = "out of file descriptors (EMFILE/ENFILE)",
+        [BERR_PORTS] = "out of local ports (EADDRNOTAVAIL/EADDRINUSE)",
+        [BERR_REFUSED] = "connection refused",
+        [BERR_CONNECT_TIMEOUT] = "not established within --connect-timeout",
+        [BERR_CONNECT] = "could not connect",
+        [BERR_TLS] = "TLS handshake failed",
+        [BERR_HANDSHAKE] = "not a valid WebSocket 101",
+        [BERR_HTTP_STATUS] = "not a 200 text/event-stream response",
+        [BERR_PROTOCOL] = "protocol violation",
+        [BERR_CLOSED] = "the server ended the connection",
+        [BERR_RESET] = "connection reset",
+        [BERR_TOO_BIG] = "a message over --max-message",
+        [BERR_NO_TIMESTAMP] = "a message without a usable latency field",
+        [BERR_PUBLISH] = "a publish POST failed",
+    };
+    if (bench_example_wanted(w, kind))
+        bench_examples_note(&w->ex, kind, real_ns(), what[kind]);
+}
+
 void bench_failed(bench_worker_t *w, bench_err_t kind)
 {
+    example_default(w, kind);
     bench_add(&w->c.failed, 1);
     bench_add(&w->c.errors[kind], 1);
     conn_over(w);
@@ -63,6 +114,7 @@ void bench_failed(bench_worker_t *w, bench_err_t kind)
 void bench_lost(bench_worker_t *w, bench_err_t kind)
 {
     if (bench_phase(w) < BENCH_CLOSE && !w->closing) {
+        example_default(w, kind);
         bench_add(&w->c.dropped, 1);
         bench_add(&w->c.errors[kind], 1);
     } else {
@@ -97,5 +149,6 @@ void bench_latency(bench_worker_t *w, uint64_t ns)
 
 void bench_error(bench_worker_t *w, bench_err_t kind)
 {
+    example_default(w, kind);
     bench_add(&w->c.errors[kind], 1);
 }

@@ -46,6 +46,7 @@ struct bench_worker {
     bench_counters_t c;
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
+    bench_examples_t ex;    /* the first example of each error kind */
 };
 
 /* The current phase (any thread). */
@@ -73,5 +74,14 @@ void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes);
 void bench_latency(bench_worker_t *w, uint64_t ns);
 /* An error that does not end a connection (e.g. BERR_NO_TIMESTAMP). */
 void bench_error(bench_worker_t *w, bench_err_t kind);
+/* The first example of an error kind: whether this worker has none yet
+ * (worth building one), and the one line itself (printf-style), given just
+ * before the bench_failed/bench_lost/bench_error that counts it. A kind
+ * counted without one gets a generic line. */
+bool bench_example_wanted(const bench_worker_t *w, bench_err_t kind);
+void bench_example(bench_worker_t *w, bench_err_t kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A failing exchange in full (request and response head), for -v. */
+void bench_example_exchange(bench_worker_t *w, const char *text, size_t len);
 
 #endif

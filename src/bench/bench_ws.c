@@ -506,6 +506,29 @@ static int established(struct wsconn *c)
     return 0;
 }
 
+/* The first failed handshake of this worker: one line for the summary,
+ * and the request with the response head for -v. */
+static void handshake_example(struct wsconn *c, const ws_handshake_result_t *res,
+                              const char *head, size_t len)
+{
+    bench_worker_t *w = c->ww->w;
+    if (!bench_example_wanted(w, BERR_HANDSHAKE))
+        return;
+    bench_example(w, BERR_HANDSHAKE, "%s from %s", res->error, w->cfg->target);
+    buf_t ex;
+    buf_init(&ex);
+    ws_build_request(&ex, &w->cfg->ws_req, c->hs->key);
+    size_t n = len;
+    for (size_t i = 0; i + 3 < len; i++)
+        if (memcmp(head + i, "\r\n\r\n", 4) == 0) {
+            n = i + 4;
+            break;
+        }
+    buf_append(&ex, head, n);
+    bench_example_exchange(w, ex.p, ex.len);
+    buf_free(&ex);
+}
+
 /* Bytes of the 101 (and maybe frames after it). Returns 0 or -1. */
 static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
 {
@@ -527,6 +550,7 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
         return 0;
     }
     if (rc != WS_HS_OK) {
+        handshake_example(c, &res, head, len);
         conn_error(c, BERR_HANDSHAKE);
         return -1;
     }

@@ -2,6 +2,7 @@
  * run against each URL, then the summary, --json and --assert (the other
  * parts: cmd_bench.h). */
 #include "cmd_bench.h"
+#include "bench_export.h"
 #include "bench_report.h"
 #include "buf.h"
 #include "commands.h"
@@ -164,6 +165,15 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
     case OPT_PARTIAL:
         o->partial = true;
         return 0;
+    case OPT_REPORT:
+        o->report = arg;
+        return 0;
+    case OPT_HGRM:
+        o->hgrm = arg;
+        return 0;
+    case OPT_JUNIT:
+        o->junit = arg;
+        return 0;
     case OPT_ASSERT:
         if (o->nasserts == MAX_ASSERTS) {
             diag_error("bench: at most %d --assert options", MAX_ASSERTS);
@@ -304,6 +314,70 @@ static int write_json(const bench_opts_t *o, bool array, const bench_report_t *r
     return rc;
 }
 
+/* Writes b to path; 0, or -1 after the one-line error. */
+static int write_file(const char *what, const char *path, const buf_t *b)
+{
+    FILE *f = fopen(path, "w");
+    bool ok = f && fwrite(b->p, 1, b->len, f) == b->len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        diag_error("bench: cannot write %s file '%s': %s", what, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* --report, --hgrm (a file per URL), --junit. Returns 0, or -1 after
+ * reporting a write error. */
+static int write_exports(const bench_opts_t *o, const bench_report_t *reps, size_t nres)
+{
+    int rc = 0;
+    buf_t b;
+    buf_init(&b);
+    if (o->report) {
+        bench_export_html(&b, reps, nres, o->asserts, o->nasserts);
+        rc |= write_file("--report", o->report, &b);
+    }
+    for (size_t i = 0; o->hgrm && i < nres; i++) {
+        char name[4096 + 8];
+        bench_export_name(name, sizeof(name), o->hgrm, i, nres);
+        b.len = 0;
+        bench_export_hgrm(&b, &reps[i].r->latency);
+        rc |= write_file("--hgrm", name, &b);
+    }
+    if (o->junit) {
+        b.len = 0;
+        bench_export_junit(&b, reps, nres, o->asserts, o->nasserts);
+        rc |= write_file("--junit", o->junit, &b);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+/* -v: the first failing exchange of each run in full. */
+static void show_exchanges(const bench_report_t *reps, size_t nres)
+{
+    if (diag_level < 1)
+        return;
+    for (size_t i = 0; i < nres; i++) {
+        if (!reps[i].r->ex.exchange_at_ns)
+            continue;
+        diag_verbose("bench: %s: the first failed exchange:", reps[i].url);
+        /* the request, a blank line, the response head */
+        const char *p = reps[i].r->ex.exchange;
+        bool response = false;
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            if (n == 0)
+                response = true;
+            else
+                diag_verbose("%s %.*s", response ? "<" : ">", (int)n, p);
+            p += n + (p[n] == '\n');
+        }
+    }
+}
+
 int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
                      FILE *jf, int rc)
 {
@@ -316,8 +390,12 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
     bool all_ok = check_asserts(o, reps, nres, ok);
     FILE *sf = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
     bench_report_text(sf, reps, nres);
+    bench_report_asserts(sf, reps, nres, o->asserts, o->nasserts);
+    show_exchanges(reps, nres);
     fflush(sf);
     if (o->json && write_json(o, array, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
+        rc = EXIT_FAIL;
+    if (write_exports(o, reps, nres) < 0 && rc == EXIT_OK)
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
         if (reps[i].r->c.established == 0)
@@ -416,6 +494,8 @@ int cmd_bench(int argc, char **argv)
     memset(&pr, 0, sizeof(pr));
     pr.tty = isatty(STDERR_FILENO);
     pr.quiet = a.o.quiet;
+    pr.connect_rate = a.o.connect_rate;
+    pr.duration_s = (double)a.o.duration_ns / 1e9;
     rc = a.o.start_at_ns ? start_wait(a.o.start_at_ns) : EXIT_OK;
     if (rc == EXIT_OK)
         rc = run_targets(&a, tg, ntg, &pr, res, &nres);

@@ -44,6 +44,7 @@ typedef struct bench_opts {
     long publish_timeout_ms;     /* --publish-timeout */
     bool publish_timeout_set;
     const char *json;
+    const char *report, *hgrm, *junit; /* --report, --hgrm, --junit FILE */
     bench_assert_t asserts[MAX_ASSERTS];
     size_t nasserts;
     bool quiet;
@@ -82,6 +83,11 @@ typedef struct progress {
     bool tty, quiet, printed;
     double last_s;
     bench_counters_t last;
+    /* for the terminal's line: the phase's start and expected lengths */
+    bench_phase_t phase;
+    double phase_start_s;
+    double connect_rate; /* this process's, per second */
+    double duration_s;   /* the measurement */
 } progress_t;
 
 /* bench_run's progress callback; ud: the progress_t. */

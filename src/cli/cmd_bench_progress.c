@@ -31,9 +31,57 @@ static void short_num(char *out, size_t n, double v)
         snprintf(out, n, "%.0f", v);
 }
 
+/* "12s" / "1m05s" / "1h02m" */
+static void short_dur(char *out, size_t n, double s)
+{
+    if (!(s >= 0))
+        s = 0;
+    unsigned long v = (unsigned long)(s + 0.5);
+    if (v < 60)
+        snprintf(out, n, "%lus", v);
+    else if (v < 3600)
+        snprintf(out, n, "%lum%02lus", v / 60, v % 60);
+    else
+        snprintf(out, n, "%luh%02lum", v / 3600, v % 3600 / 60);
+}
+
+/* The updating line on a terminal: the phase with its elapsed and
+ * remaining time, established/target, and the rest as the plain line. */
+static void tty_line(progress_t *pr, const bench_progress_t *p, uint64_t open, const char *cr,
+                     const char *out, const char *in, uint64_t errs)
+{
+    double in_phase = p->elapsed_s - pr->phase_start_s;
+    double left = -1;
+    if (p->phase == BENCH_RAMP && pr->connect_rate > 0)
+        left = (double)(p->target - (p->c.attempted < p->target ? p->c.attempted : p->target)) /
+               pr->connect_rate;
+    else if (p->phase == BENCH_MEASURE)
+        left = pr->duration_s - in_phase;
+    char el[32], rem[48] = "";
+    short_dur(el, sizeof(el), in_phase);
+    if (left >= 0) {
+        char l[32];
+        short_dur(l, sizeof(l), left);
+        snprintf(rem, sizeof(rem), ", %s left", l);
+    }
+    fprintf(stderr,
+            "\r\033[K[%4.0fs] %s %s%s  established %" PRIu64 "/%" PRIu64 " (+%s/s) open %" PRIu64
+            "  failed %" PRIu64 "  dropped %" PRIu64 "  msgs out %s/s in %s/s  errors %" PRIu64,
+            p->elapsed_s, phase_name(p->phase), el, rem, p->c.established, p->target, cr, open,
+            p->c.failed, p->c.dropped, out, in, errs);
+    fflush(stderr);
+    pr->printed = true;
+    pr->last = p->c;
+    pr->last_s = p->elapsed_s;
+}
+
 void progress_show(const bench_progress_t *p, void *ud)
 {
     progress_t *pr = ud;
+    if (p->phase != pr->phase) { /* a phase starts: its clock too */
+        pr->phase = p->phase;
+        pr->phase_start_s = p->elapsed_s;
+    }
     if (pr->quiet || p->phase_change)
         return;
     double dt = p->elapsed_s - pr->last_s;
@@ -49,6 +97,10 @@ void progress_show(const bench_progress_t *p, void *ud)
     short_num(cr, sizeof(cr), (double)(p->c.established - pr->last.established) / dt);
     short_num(out, sizeof(out), (double)(p->c.sent - pr->last.sent) / dt);
     short_num(in, sizeof(in), (double)(p->c.received - pr->last.received) / dt);
+    if (pr->tty) {
+        tty_line(pr, p, open, cr, out, in, errs);
+        return;
+    }
     fprintf(stderr,
             "%s[%4.0fs] %-7s open %" PRIu64 "/%" PRIu64 " (+%s/s)  failed %" PRIu64
             "  dropped %" PRIu64 "  msgs out %s/s in %s/s  errors %" PRIu64 "%s",
@@ -66,5 +118,7 @@ void progress_end(progress_t *pr)
         fputc('\n', stderr);
     pr->printed = false;
     pr->last_s = 0;
+    pr->phase = BENCH_RAMP;
+    pr->phase_start_s = 0;
     memset(&pr->last, 0, sizeof(pr->last));
 }

@@ -49,6 +49,7 @@ int shard_parse(const char *arg, unsigned *index, unsigned *count)
 bool merge_takes(int id)
 {
     return id == OPT_JSON || id == OPT_ASSERT || id == OPT_PARTIAL || id == OPT_VERBOSE ||
+           id == OPT_REPORT || id == OPT_HGRM || id == OPT_JUNIT ||
            id == OPT_QUIET || id == OPT_COLOR || id == OPT_HELP;
 }
 

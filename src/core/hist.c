@@ -102,6 +102,11 @@ uint64_t hist_count(const hist_t *h)
     return h->count;
 }
 
+uint64_t hist_bucket_count(const hist_t *h, size_t index)
+{
+    return index < HIST_NBUCKETS ? h->counts[index] : 0;
+}
+
 uint64_t hist_clamped(const hist_t *h)
 {
     return h->clamped;

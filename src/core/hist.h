@@ -59,6 +59,8 @@ uint64_t hist_percentile(const hist_t *h, double p);
 /* The bucket a value falls in, and the bucket's value range [lo, hi]. */
 size_t hist_index(uint64_t ns);
 void hist_bucket_range(size_t index, uint64_t *lo, uint64_t *hi);
+/* The samples in bucket index (0 past the last). */
+uint64_t hist_bucket_count(const hist_t *h, size_t index);
 
 /* Appends the compact JSON form: only the non-zero buckets, in index order:
  * {"unit":"ns","sub_bucket_bits":7,"buckets":4562,"counts":[[i,c],...],

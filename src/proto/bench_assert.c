@@ -345,6 +345,36 @@ static void format_rate(char *dst, size_t n, double r)
     snprintf(dst, n, "%.17g", r);
 }
 
+bool bench_assert_measure(const bench_assert_t *a, const bench_metrics_t *m, double *value,
+                          char *text, size_t textlen)
+{
+    const struct metric *met = &metrics[a->metric < NMETRICS ? a->metric : 0];
+    const char *field = (const char *)m + met->offset;
+    if (met->kind == KIND_TIME) {
+        bool is_connect = met->offset == offsetof(bench_metrics_t, connect_p99_ns);
+        if ((is_connect ? m->connect_samples : m->latency_samples) == 0) {
+            snprintf(text, textlen, "no %s samples", is_connect ? "connect-time" : "latency");
+            *value = 0;
+            return false;
+        }
+        uint64_t x;
+        memcpy(&x, field, sizeof(x));
+        format_time(text, textlen, x, a->unit_ns);
+        *value = (double)x / 1e6;
+    } else if (met->kind == KIND_COUNT) {
+        uint64_t x;
+        memcpy(&x, field, sizeof(x));
+        snprintf(text, textlen, "%llu", (unsigned long long)x);
+        *value = (double)x;
+    } else {
+        double x;
+        memcpy(&x, field, sizeof(x));
+        format_rate(text, textlen, x);
+        *value = x;
+    }
+    return true;
+}
+
 bool bench_assert_eval(const bench_assert_t *a, const bench_metrics_t *m, char *why, size_t whylen)
 {
     if (whylen)
@@ -352,28 +382,20 @@ bool bench_assert_eval(const bench_assert_t *a, const bench_metrics_t *m, char *
     const struct metric *met = &metrics[a->metric < NMETRICS ? a->metric : 0];
     const char *field = (const char *)m + met->offset;
     char got[48];
+    double v;
+    if (!bench_assert_measure(a, m, &v, got, sizeof(got))) {
+        snprintf(why, whylen, "%s failed: %s", a->text, got);
+        return false;
+    }
     bool ok;
-    if (met->kind == KIND_TIME) {
-        bool is_connect = met->offset == offsetof(bench_metrics_t, connect_p99_ns);
-        if ((is_connect ? m->connect_samples : m->latency_samples) == 0) {
-            snprintf(why, whylen, "%s failed: no %s samples", a->text,
-                     is_connect ? "connect-time" : "latency");
-            return false;
-        }
+    if (met->kind == KIND_TIME || met->kind == KIND_COUNT) {
         uint64_t x;
         memcpy(&x, field, sizeof(x));
-        ok = compare_u64(a->op, x, a->ns);
-        format_time(got, sizeof(got), x, a->unit_ns);
-    } else if (met->kind == KIND_COUNT) {
-        uint64_t x;
-        memcpy(&x, field, sizeof(x));
-        ok = compare_u64(a->op, x, a->count);
-        snprintf(got, sizeof(got), "%llu", (unsigned long long)x);
+        ok = compare_u64(a->op, x, met->kind == KIND_TIME ? a->ns : a->count);
     } else {
         double x;
         memcpy(&x, field, sizeof(x));
         ok = compare_double(a->op, x, a->rate);
-        format_rate(got, sizeof(got), x);
     }
     if (!ok)
         snprintf(why, whylen, "%s failed: %s was %s", a->text, met->name, got);

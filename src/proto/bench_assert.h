@@ -56,6 +56,13 @@ int bench_assert_parse(const char *expr, bench_assert_t *out, char *err, size_t 
  * says so, e.g. "p99 < 50ms failed: p99 was 73.2ms". */
 bool bench_assert_eval(const bench_assert_t *a, const bench_metrics_t *m, char *why, size_t whylen);
 
+/* What the run measured for a's metric: text in a's unit ("73.2ms", "12",
+ * "998.5") and *value as a number (times in ms, counts, rates per second).
+ * False (text "no latency samples", *value 0) when a time metric has no
+ * samples behind it. */
+bool bench_assert_measure(const bench_assert_t *a, const bench_metrics_t *m, double *value,
+                          char *text, size_t textlen);
+
 /* The metric names in table order, space-separated (for usage messages). */
 const char *bench_assert_metric_names(void);
 
