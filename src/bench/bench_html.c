@@ -314,6 +314,8 @@ static void c_shard(const bench_report_t *r, char *v, size_t n)
 {
     if (r->r->shard_count)
         snprintf(v, n, "%u/%u, test %s", r->r->shard_index, r->r->shard_count, r->r->test_id);
+    else if (r->r->test_id[0]) /* bench merge: the whole test */
+        snprintf(v, n, "merged shards of test %s", r->r->test_id);
     else
         snprintf(v, n, "-");
 }

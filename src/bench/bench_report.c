@@ -127,9 +127,10 @@ void bench_report_asserts(FILE *f, const bench_report_t *reps, size_t n,
             bool ok = bench_assert_eval(&asserts[i], &m[j], why, sizeof(why));
             bench_assert_measure(&asserts[i], &m[j], &v, got, sizeof(got));
             if (j == 0)
-                fprintf(f, " %s %-24s %s", ok ? "\u2713" : "\u2717", asserts[i].text, got);
+                fprintf(f, " %s %-24s %-*s", ok ? "\u2713" : "\u2717", asserts[i].text,
+                        n > 1 ? 20 : 0, got);
             else
-                fprintf(f, "  | %s %s", ok ? "\u2713" : "\u2717", got);
+                fprintf(f, " | %s %s", ok ? "\u2713" : "\u2717", got);
         }
         fputc('\n', f);
     }
