@@ -391,8 +391,8 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
     FILE *sf = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
     bench_report_text(sf, reps, nres);
     bench_report_asserts(sf, reps, nres, o->asserts, o->nasserts);
-    show_exchanges(reps, nres);
     fflush(sf);
+    show_exchanges(reps, nres);
     if (o->json && write_json(o, array, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
         rc = EXIT_FAIL;
     if (write_exports(o, reps, nres) < 0 && rc == EXIT_OK)

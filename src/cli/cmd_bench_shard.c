@@ -229,7 +229,7 @@ int cmd_bench_merge(int argc, char **argv)
         goto out;
     if (a.o.run_option) {
         diag_error("bench merge: --%s applies to a run; merge takes --json, --assert, "
-                   "--partial, -q and -v",
+                   "--report, --hgrm, --junit, --partial, -q and -v",
                    a.o.run_option);
         goto out;
     }
