@@ -355,6 +355,23 @@ static int write_exports(const bench_opts_t *o, const bench_report_t *reps, size
     return rc;
 }
 
+int bench_exports_check(const bench_opts_t *o, size_t nres)
+{
+    const char *what[3] = {"--report", "--hgrm", "--junit"};
+    const char *path[3] = {o->report, o->hgrm, o->junit};
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; path[k] && i < (k == 1 ? nres : 1); i++) {
+            char name[4096 + 8];
+            bench_export_name(name, sizeof(name), path[k], i, k == 1 ? nres : 1);
+            FILE *f = fopen(name, "w");
+            if (!f || fclose(f) != 0) {
+                diag_error("bench: cannot write %s file '%s': %s", what[k], name, strerror(errno));
+                return -1;
+            }
+        }
+    return 0;
+}
+
 /* -v: the first failing exchange of each run in full. */
 static void show_exchanges(const bench_report_t *reps, size_t nres)
 {
@@ -480,6 +497,8 @@ int cmd_bench(int argc, char **argv)
     if (bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
         bench_check(&a, any_ws, mode) < 0 ||
         shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)
+        goto out;
+    if (bench_exports_check(&a.o, ntg) < 0)
         goto out;
     if (a.o.json && strcmp(a.o.json, "-") != 0) {
         jf = fopen(a.o.json, "w");

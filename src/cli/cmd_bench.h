@@ -75,6 +75,10 @@ int bench_args_parse(struct bench_args *a, int argc, char **argv);
  * URLs when array) and --assert. Returns the exit code, given rc so far. */
 int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
                      FILE *jf, int rc);
+/* Before a run: each file --report, --hgrm (one per URL of nres) and
+ * --junit will write can be created (it is, empty). Returns 0, or -1 after
+ * the one-line error. */
+int bench_exports_check(const bench_opts_t *o, size_t nres);
 
 
 /* ---- progress: a line a second on stderr (one updating line on a tty) ---- */

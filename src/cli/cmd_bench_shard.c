@@ -237,6 +237,8 @@ int cmd_bench_merge(int argc, char **argv)
         diag_error("bench merge: the shards' files are needed (FILE..., or - for standard input)");
         goto out;
     }
+    if (bench_exports_check(&a.o, 1) < 0)
+        goto out;
     if (a.o.json && strcmp(a.o.json, "-") != 0 && !(jf = fopen(a.o.json, "w"))) {
         diag_error("bench merge: cannot write --json file '%s': %s", a.o.json, strerror(errno));
         goto out;

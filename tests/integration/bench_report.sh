@@ -7,6 +7,11 @@
 # a screenshot whose pixels show both runs' colours and the ✓/✗ colours.
 . "$(dirname "$0")/lib.sh"
 
+# a file that cannot be written fails before the run, not after it
+expect_usage "report in a missing directory" bench --report "$TMP/no/r.html" ws://127.0.0.1:1/
+expect_usage "hgrm in a missing directory" bench --hgrm "$TMP/no/l.hgrm" ws://127.0.0.1:1/ ws://127.0.0.1:2/
+expect_usage "merge: junit in a missing directory" bench merge --junit "$TMP/no/j.xml" "$TMP/none.json"
+
 start_serve --tick 100ms -q
 WS=ws://127.0.0.1:$SERVE_PORT
 
