@@ -189,6 +189,10 @@ static void make_runs(bench_result_t r[2], bench_report_t reps[2])
         sec->open = 10;
         sec->phase = s ? BENCH_MEASURE : BENCH_RAMP;
     }
+    for (uint64_t v = 1; v <= 100; v++) {
+        bench_latsec_record(&r[0].latsec, 1, v * 100000);
+        bench_latsec_record(&r[0].latsec, 2, v * 200000);
+    }
     r[1].c.failed = 10;
     r[1].c.errors[BERR_HANDSHAKE] = 10;
     bench_examples_note(&r[1].ex, BERR_HANDSHAKE, 5,
@@ -252,10 +256,11 @@ static void test_html(void **state)
     assert_null(strstr(b.p, "src="));
     assert_null(strstr(b.p, "@import"));
     assert_null(strstr(b.p, "url("));
-    /* four charts, each with a line per run and kind: 1 + 2 x 3 x 2 lines;
-     * run 1's series of one second draws dots */
-    assert_int_equal(count_of(b.p, "<svg class=\"chart\""), 4);
-    assert_int_equal(count_of(b.p, "<polyline class=\"series\""), 13);
+    /* five charts, each with a line per run and kind: the distribution and
+     * p50/p99 per second of run 0 (run 1 has no samples), 3 x 2 time lines
+     * of each; run 1's series of one second draws dots */
+    assert_int_equal(count_of(b.p, "<svg class=\"chart\""), 5);
+    assert_int_equal(count_of(b.p, "<polyline class=\"series\""), 15);
     assert_int_equal(count_of(b.p, "<circle class=\"series\""), 6);
     assert_non_null(strstr(b.p, ">99.9%</text>") ? b.p : strstr(b.p, ">99%</text>"));
     assert_non_null(strstr(b.p, ">90%</text>"));
@@ -272,7 +277,7 @@ static void test_html(void **state)
     bench_export_html(&b, reps, 1, NULL, 0);
     buf_putc(&b, '\0');
     assert_true(xml_elements(b.p) > 0);
-    assert_int_equal(count_of(b.p, "<polyline class=\"series\""), 7);
+    assert_int_equal(count_of(b.p, "<polyline class=\"series\""), 9);
     assert_non_null(strstr(b.p, "No --assert given."));
     buf_free(&b);
     for (int j = 0; j < 2; j++)

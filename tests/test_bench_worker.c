@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bench_worker.h"
+#include "clock.h"
 
 static uint64_t started[8];
 static size_t nstarted;
@@ -50,6 +51,7 @@ static void fx_free(struct fx *f)
 {
     hist_free(&f->w.latency);
     hist_free(&f->w.connect);
+    bench_latsec_free(&f->w.latsec);
 }
 
 static void test_control(void **state)
@@ -150,6 +152,16 @@ static void test_messages_latency_errors(void **state)
     bench_control_set_phase(&f.ctl, BENCH_CLOSE);
     bench_latency(&f.w, 4000);
     assert_int_equal(hist_count(&f.w.latency), 2);
+    /* and per second, from the run's start (t_start 0: a second far on) */
+    uint64_t sum = 0;
+    for (size_t s = 0; s < f.w.latsec.len; s++)
+        sum += bench_latsec_count(&f.w.latsec, s);
+    assert_int_equal(sum, f.w.latsec.truncated ? 0 : 2);
+    f.w.t_start = mono_ns();
+    bench_control_set_phase(&f.ctl, BENCH_MEASURE);
+    bench_latency(&f.w, 5000);
+    assert_int_equal(bench_latsec_count(&f.w.latsec, 0), 1);
+    bench_control_set_phase(&f.ctl, BENCH_CLOSE);
     /* an error that ends nothing */
     bench_error(&f.w, BERR_NO_TIMESTAMP);
     assert_int_equal(f.w.c.errors[BERR_NO_TIMESTAMP], 1);

@@ -20,6 +20,7 @@ void bench_result_init(bench_result_t *r)
     hist_init(&r->latency);
     hist_init(&r->connect);
     bench_series_init(&r->series);
+    bench_latsec_init(&r->latsec);
 }
 
 void bench_result_free(bench_result_t *r)
@@ -27,6 +28,7 @@ void bench_result_free(bench_result_t *r)
     hist_free(&r->latency);
     hist_free(&r->connect);
     bench_series_free(&r->series);
+    bench_latsec_free(&r->latsec);
     free(r->url);
     r->url = NULL;
 }
@@ -70,6 +72,7 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
         dst->started_at_ns = src->started_at_ns;
     bench_series_merge(&dst->series, &src->series);
     bench_examples_merge(&dst->ex, &src->ex);
+    bench_latsec_merge(&dst->latsec, &src->latsec);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
 }
@@ -147,6 +150,10 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
     buf_puts(out, ",\"series\":");
     bench_series_to_json(&r->series, out);
     examples_to_json(&r->ex, out);
+    if (r->latsec.len) {
+        buf_puts(out, ",\"latency_seconds\":");
+        bench_latsec_to_json(&r->latsec, out);
+    }
     buf_puts(out, "}");
 }
 
@@ -275,6 +282,13 @@ static int parse_examples(const cJSON *o, bench_result_t *t, char *err, size_t e
     return 0;
 }
 
+/* Latency per second (optional). */
+static int parse_latsec(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(o, "latency_seconds");
+    return ls ? bench_latsec_from_json(ls, &t->latsec, err, errlen) : 0;
+}
+
 /* What was run (optional: url, mode, connect_rate together). */
 static int parse_description(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
 {
@@ -333,6 +347,7 @@ int bench_result_parse_shard_object(const cJSON *o, bench_result_t *r, char *err
     int rc = -1;
     if (parse_totals(o, &t, err, errlen) == 0 && parse_identity(o, &t, err, errlen) == 0 &&
         parse_description(o, &t, err, errlen) == 0 && parse_examples(o, &t, err, errlen) == 0 &&
+        parse_latsec(o, &t, err, errlen) == 0 &&
         bench_series_from_json(cJSON_GetObjectItemCaseSensitive(o, "series"), &t.series, err,
                                errlen) == 0) {
         bench_result_merge(r, &t);

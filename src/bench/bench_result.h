@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "bench_latsec.h"
 #include "bench_series.h"
 #include "buf.h"
 #include "hist.h"
@@ -28,7 +29,8 @@
  * buckets and the rest, with room to spare): larger input is refused before
  * it is parsed. */
 #define BENCH_SHARD_DOC_MAX    (64u << 20)
-#define BENCH_SHARD_VALUES_MAX (26u * BENCH_SERIES_MAX + 8u * HIST_NBUCKETS + 4096u)
+#define BENCH_SHARD_VALUES_MAX (26u * BENCH_SERIES_MAX + 8u * HIST_NBUCKETS + \
+                                (2u * BENCH_LATSEC_BUCKETS + 4u) * BENCH_LATSEC_MAX + 4096u)
 
 typedef struct bench_result {
     uint64_t target;      /* connections asked for */
@@ -65,6 +67,9 @@ typedef struct bench_result {
      * over workers, processes and shards), and one failing exchange in
      * full. Optional in the shard form ("examples", "exchange"). */
     bench_examples_t ex;
+    /* Latency per second (bench_latsec.h). Optional in the shard form
+     * ("latency_seconds"). */
+    bench_latsec_t latsec;
 } bench_result_t;
 
 /* Sets r's description (url is copied). */

@@ -335,6 +335,7 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
         hist_merge(&out->latency, &run->workers[i].w.latency);
         hist_merge(&out->connect, &run->workers[i].w.connect);
         bench_examples_merge(&out->ex, &run->workers[i].w.ex);
+        bench_latsec_merge(&out->latsec, &run->workers[i].w.latsec);
     }
     out->ramp_s = secs(run->t_ramp_end - run->t_start);
     out->measure_s = secs(run->t_close - run->t_measure);

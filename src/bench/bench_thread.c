@@ -116,6 +116,8 @@ int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_
     w->nconns = cfg->connections / n + (id < cfg->connections % n ? 1 : 0);
     hist_init(&w->latency);
     hist_init(&w->connect);
+    w->t_start = t_start;
+    bench_latsec_init(&w->latsec);
     w->loop = loop_new();
     t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!w->loop || t->wake_fd < 0) {
@@ -171,4 +173,5 @@ void bench_thread_free(bench_thread_t *t)
         close(t->wake_fd);
     hist_free(&t->w.latency);
     hist_free(&t->w.connect);
+    bench_latsec_free(&t->w.latsec);
 }

@@ -143,8 +143,12 @@ void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes)
 
 void bench_latency(bench_worker_t *w, uint64_t ns)
 {
-    if (bench_phase(w) == BENCH_MEASURE)
+    if (bench_phase(w) == BENCH_MEASURE) {
         hist_record(&w->latency, ns);
+        uint64_t now = w->loop ? loop_now(w->loop) : mono_ns();
+        bench_latsec_record(&w->latsec, now > w->t_start ? (now - w->t_start) / 1000000000u : 0,
+                            ns);
+    }
 }
 
 void bench_error(bench_worker_t *w, bench_err_t kind)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "bench_latsec.h"
 #include "hist.h"
 #include "loop.h"
 
@@ -47,6 +48,8 @@ struct bench_worker {
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
     bench_examples_t ex;    /* the first example of each error kind */
+    uint64_t t_start;       /* mono ns the run started (second 0 of latsec) */
+    bench_latsec_t latsec;  /* latency per second, measure phase only */
 };
 
 /* The current phase (any thread). */

@@ -88,7 +88,10 @@ grep -q 'shard</th><td>merged shards of test [0-9a-f]*</td>' "$TMP/m.html" && pa
 # ---- the page: self-contained, then rendered ----
 ! grep -qiE '<script|<link|src=|@import|url\(' "$TMP/r.html" && pass "report: no script, nothing fetched" ||
     fail "report: no script, nothing fetched"
-expect_eq "report: four charts" 4 "$(grep -o '<svg class="chart"' "$TMP/r.html" | wc -l)"
+expect_eq "report: five charts" 5 "$(grep -o '<svg class="chart"' "$TMP/r.html" | wc -l)"
+# p50 and p99 per second of the first URL: a line each (the second has no samples)
+expect_eq "report: latency per second drawn" 2 \
+    "$(sed -n '/<figure id="latency">/,/<\/figure>/p' "$TMP/r.html" | grep -c '<polyline class="series"')"
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
@@ -100,7 +103,7 @@ chrome() {
         --user-data-dir="$TMP/chrome" --no-first-run "$@" 2>>"$TMP/chrome.log"
 }
 chrome --dump-dom "file://$TMP/r.html" >"$TMP/dom.html"
-expect_eq "rendered: four chart SVGs" 4 "$(grep -o '<svg class="chart"' "$TMP/dom.html" | wc -l)"
+expect_eq "rendered: five chart SVGs" 5 "$(grep -o '<svg class="chart"' "$TMP/dom.html" | wc -l)"
 expect_eq "rendered: assertion rows" 2 "$(grep -o '<td class="expr">' "$TMP/dom.html" | wc -l)"
 expect_eq "rendered: ✓ cells" 2 "$(grep -o '<td class="pass">✓' "$TMP/dom.html" | wc -l)"
 expect_eq "rendered: ✗ cells" 2 "$(grep -o '<td class="fail">✗' "$TMP/dom.html" | wc -l)"
