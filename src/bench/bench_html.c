@@ -15,7 +15,7 @@
 #define W  760
 #define H  280
 #define ML 72
-#define MR 20
+#define MR 40
 #define MT 16
 #define MB 44
 
