@@ -59,7 +59,7 @@ bool merge_takes(int id)
 static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg,
                     size_t ntg, int mode, char out[BENCH_TEST_ID_MAX + 1])
 {
-    char nums[8][64];
+    char nums[8][64], replay[160];
     const char *parts[16 + WS_MAX_LIST];
     size_t n = 0;
     parts[n++] = "evcat-bench-1";
@@ -80,6 +80,8 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
     parts[n++] = o->source ? o->source : "";
     for (size_t i = 0; i < wo->non_open; i++)
         parts[n++] = wo->on_open[i];
+    bench_replay_id(&o->replay, replay, sizeof(replay));
+    parts[n++] = replay; /* the recording's content and how it is played */
     bench_test_id(parts, n, out);
 }
 
@@ -100,6 +102,11 @@ int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, siz
                    o->shard_index, o->shard_count, o->connections);
         return -1;
     }
+    /* The shards before this one took one more each while the remainder
+     * lasted: connection numbers ({{conn}}) are unique in the whole test. */
+    uint64_t rem = o->connections % o->shard_count;
+    o->first_index = (uint64_t)o->shard_index * (o->connections / o->shard_count) +
+                     (o->shard_index < rem ? o->shard_index : rem);
     o->connections = share;
     o->connect_rate /= o->shard_count;
     if (o->connect_rate < RATE_MIN)
