@@ -53,7 +53,8 @@ bool merge_takes(int id)
 }
 
 /* The test's id: a hash of what defines the load (the URLs, the mode, the
- * options that shape the traffic, the shard count), the same on every
+ * options that shape the traffic, the shard count, --replay's recording
+ * and how it is played), the same on every
  * shard of one command line; --shard's index, --start-at, the report
  * options and -p/-t are left out. */
 static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg,
@@ -81,7 +82,8 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
     for (size_t i = 0; i < wo->non_open; i++)
         parts[n++] = wo->on_open[i];
     bench_replay_id(&o->replay, replay, sizeof(replay));
-    parts[n++] = replay; /* the recording's content and how it is played */
+    if (replay[0])
+        parts[n++] = replay; /* the recording's content and how it is played */
     bench_test_id(parts, n, out);
 }
 
