@@ -398,7 +398,7 @@ int cmd_bench(int argc, char **argv)
         rc = EXIT_OK;
     if (first < 0)
         goto out;
-    if (bench_replay_check(&a.o, &a.wo, argv + first, argc - first) < 0 ||
+    if (bench_replay_check(&a.o, argv + first, argc - first) < 0 ||
         bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
         bench_check(&a, any_ws, mode) < 0 || bench_replay_load(&a.o.replay, &a.wo) < 0 ||
         shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)

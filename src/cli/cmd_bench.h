@@ -159,7 +159,7 @@ int bench_replay_option(bench_replay_opts_t *r, const opt_hit_t *h);
 /* The replay options against the others and the URLs (an SSE URL is
  * refused); with --replay, o->mode becomes BENCH_WS_REPLAY. Returns 0, or
  * -1 after the one-line error. */
-int bench_replay_check(bench_opts_t *o, const ws_cli_opts_t *wo, char **urls, int nurls);
+int bench_replay_check(bench_opts_t *o, char **urls, int nurls);
 /* Reads and checks the recording and builds the script, once. Returns 0,
  * or -1 after the one-line error naming the file (and line). */
 int bench_replay_load(bench_replay_opts_t *r, const ws_cli_opts_t *wo);

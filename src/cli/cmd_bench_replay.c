@@ -55,9 +55,8 @@ static bool is_sse_url(const char *u)
     return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
 }
 
-int bench_replay_check(bench_opts_t *o, const ws_cli_opts_t *wo, char **urls, int nurls)
+int bench_replay_check(bench_opts_t *o, char **urls, int nurls)
 {
-    (void)wo;
     const bench_replay_opts_t *r = &o->replay;
     const char *why = NULL;
     if (!r->file && (r->speed_set || r->no_timing || r->expect || r->tmpl))
