@@ -56,6 +56,7 @@ complete -c evcat -n '__fish_seen_subcommand_from bench' -l template -d '--repla
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l latency-field -x -d 'JSON field of each message with the UNIX time in ns it was sent'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l publish -x -d 'POST timestamped messages to URL while measuring'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l publish-rate -x -d 'messages per second to publish'
+complete -c evcat -n '__fish_seen_subcommand_from bench' -l publish-timeout -x -d 'a publish POST without an answer by then has failed'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l json -r -F -d 'write the summary as JSON to FILE (- = stdout)'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l assert -x -a 'p50\< p90\< p99\< p999\< max\< connect_p99\< errors== connected\>= failed== dropped== recv_rate\>= sent_rate\>=' -d 'threshold, e.g. \'p99<50ms\' \'errors==0\' (repeatable; exit 3 when one fails)'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay bench' -l subprotocol -x -d 'offer subprotocol P (repeatable)'
