@@ -90,7 +90,7 @@ _evcat() {
                     return ;;
             esac ;;
         bench)
-            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --subprotocol --origin --on-open --latency-field --publish --publish-rate --publish-timeout --partial --json --assert -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
+            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --latency-field --publish --publish-rate --publish-timeout --partial --json --assert -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
             case $prev in
                 --mode)
                     COMPREPLY=($(compgen -W "echo subscribe" -- "$cur"))
@@ -98,10 +98,10 @@ _evcat() {
                 --assert)
                     COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>=" -- "$cur"))
                     return ;;
-                --json|--cacert|--cert|--key)
+                --replay|--json|--cacert|--cert|--key)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return ;;
-                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
+                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--speed|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
                     return ;;
             esac ;;
         serve)

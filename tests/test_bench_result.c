@@ -3,7 +3,8 @@
  * src/bench/bench_result.c's identity and shard form (every new field round
  * trips; malformed or oversized series, ids and shard numbers are refused
  * and change nothing), with the pure helpers they use (core/text.c's
- * fnv1a64 and json_value_bound, bench_test_id). */
+ * fnv1a64 and json_value_bound, bench_test_id), and --replay --expect's first
+ * difference in the shard form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,6 +443,63 @@ static void test_shard_rejects(void **state)
     bench_result_free(&m);
 }
 
+/* --replay --expect's first difference: carried by the shard form, the
+ * earliest kept by a merge, a bad one refused. */
+static void test_first_mismatch(void **state)
+{
+    (void)state;
+    bench_result_t a, b, m;
+    bench_result_init(&a);
+    bench_result_init(&b);
+    bench_result_init(&m);
+    bench_result_note_mismatch(&a, "connection 3: message 1 differs: expected text \"\u00e9\"", 200);
+    bench_result_note_mismatch(&a, "later", 300); /* a later one is not kept */
+    bench_result_note_mismatch(&a, "", 100);      /* nor none */
+    assert_string_equal(a.mismatch, "connection 3: message 1 differs: expected text \"\u00e9\"");
+    assert_true(a.mismatch_at_ns == 200);
+    bench_result_note_mismatch(&b, "connection 9: earlier", 150);
+    buf_t ja, jb, j0;
+    shard_text(&a, &ja);
+    shard_text(&b, &jb);
+    shard_text(&m, &j0);
+    assert_null(strstr(j0.p, "\"mismatch\":{")); /* none: not in the form */
+    char err[200] = "";
+    assert_int_equal(bench_result_parse_shard(ja.p, ja.len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m.mismatch, a.mismatch);
+    assert_int_equal(bench_result_parse_shard(jb.p, jb.len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m.mismatch, "connection 9: earlier");
+    assert_true(m.mismatch_at_ns == 150);
+    assert_int_equal(bench_result_parse_shard(ja.p, ja.len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m.mismatch, "connection 9: earlier");
+    /* refused: not an object, an empty or over-long example, a bad time */
+    buf_t longer;
+    buf_init(&longer);
+    buf_puts(&longer, "\"example\":\"");
+    for (size_t i = 0; i < BENCH_EXAMPLE_MAX; i++)
+        buf_putc(&longer, 'x');
+    buf_putc(&longer, '"');
+    static const char *from = "\"example\":\"connection 9: earlier\"";
+    const char *tos[] = {"\"example\":\"\"", "\"example\":7", longer.p};
+    for (size_t i = 0; i < ARRAY_LEN(tos); i++) {
+        char *bad = edited(jb.p, from, tos[i]);
+        assert_non_null(bad);
+        assert_int_equal(bench_result_parse_shard(bad, strlen(bad), &m, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "mismatch"));
+        free(bad);
+    }
+    char *bad = edited(jb.p, "\"at_ns\":\"150\"", "\"at_ns\":150");
+    assert_non_null(bad);
+    assert_int_equal(bench_result_parse_shard(bad, strlen(bad), &m, err, sizeof(err)), -1);
+    free(bad);
+    buf_free(&longer);
+    buf_free(&ja);
+    buf_free(&jb);
+    buf_free(&j0);
+    bench_result_free(&a);
+    bench_result_free(&b);
+    bench_result_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_shard_roundtrip),
         cmocka_unit_test(test_parts_of_one_shard),
         cmocka_unit_test(test_shard_rejects),
+        cmocka_unit_test(test_first_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

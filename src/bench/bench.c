@@ -26,6 +26,7 @@ static const char *const err_names[BERR_COUNT] = {
     [BERR_TOO_BIG] = "too_big",
     [BERR_NO_TIMESTAMP] = "no_timestamp",
     [BERR_PUBLISH] = "publish",
+    [BERR_MISMATCH] = "mismatch",
 };
 
 static const char *const counter_names[BENCH_NSCALARS] = {

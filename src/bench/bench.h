@@ -4,8 +4,8 @@
  * protocol driver. cmd_bench.c parses options into a bench_config_t and
  * runs one process's share of the load (bench_run.c) on worker threads
  * (bench_thread.c); each worker has its own loop and drives connections
- * through a protocol driver (bench_ws.c for WebSocket echo and subscribe,
- * bench_sse.c for SSE streams over the worker's own libcurl multi handles)
+ * through a protocol driver (bench_ws.c for WebSocket echo, subscribe and,
+ * with bench_ws_replay.c, --replay conversations; bench_sse.c for SSE streams over the worker's own libcurl multi handles)
  * that reports what happens to them (bench_worker.h).
  *
  * Threads: everything in a worker belongs to its thread. The coordinator
@@ -36,6 +36,7 @@
 #include "rate.h" /* the config's rates are rate_t's: RATE_MIN .. RATE_MAX */
 #include "ws_handshake.h"
 #include "stamp.h"
+#include "replay_script.h"
 
 /* Errors by kind; names (bench_err_name) are the keys of the summary's
  * "errors" object. */
@@ -54,14 +55,23 @@ typedef enum {
     BERR_TOO_BIG,        /* a message over --max-message */
     BERR_NO_TIMESTAMP,   /* subscribe: a message without a usable latency field */
     BERR_PUBLISH,        /* --publish: a POST that failed or was not 2xx */
+    BERR_MISMATCH,       /* --replay --expect: a connection's replies differed from the recording */
     BERR_COUNT
 } bench_err_t;
 
 const char *bench_err_name(bench_err_t k);
+/* A first-error line kept with a result (--replay --expect's first
+ * difference), in bytes with its NUL: longer lines are cut. */
+#define BENCH_EXAMPLE_MAX 1024
 /* The kind for a connect/read/write errno (ECONNREFUSED -> BERR_REFUSED...). */
 bench_err_t bench_errno_kind(int err);
 
-typedef enum { BENCH_WS_ECHO, BENCH_WS_SUBSCRIBE, BENCH_SSE } bench_kind_t;
+typedef enum {
+    BENCH_WS_ECHO,
+    BENCH_WS_SUBSCRIBE,
+    BENCH_SSE,
+    BENCH_WS_REPLAY, /* --replay FILE: every connection plays a recorded conversation */
+} bench_kind_t;
 
 typedef enum { BENCH_RAMP, BENCH_MEASURE, BENCH_CLOSE, BENCH_DONE } bench_phase_t;
 
@@ -101,6 +111,8 @@ typedef struct bench_config {
     const conn_settings_t *co; /* headers, auth, TLS files, connect timeout */
     const char *const *on_open; /* WebSocket: --on-open messages, sent first */
     size_t non_open;
+    const replay_script_t *replay; /* BENCH_WS_REPLAY: the conversation (it plays the
+                                    * --on-open messages itself), shared read-only */
     ws_client_request_t ws_req; /* WebSocket: the request, built once */
     SSL_CTX *ssl_ctx;       /* wss: the client context (thread-safe to share) */
 } bench_config_t;

@@ -266,6 +266,10 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
         first = false;
     }
     buf_printf(out, "},\"errors_total\":%" PRIu64, m.errors);
+    if (r->mismatch[0]) {
+        buf_puts(out, ",\"first_mismatch\":");
+        json_quote(out, r->mismatch, strlen(r->mismatch));
+    }
     buf_puts(out, ",\"cpu_seconds\":");
     jnum(out, r->cpu_seconds);
     uint64_t msgs = r->c.sent + r->c.received;

@@ -71,6 +71,15 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     bench_series_merge(&dst->series, &src->series);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
+    bench_result_note_mismatch(dst, src->mismatch, src->mismatch_at_ns);
+}
+
+void bench_result_note_mismatch(bench_result_t *r, const char *example, uint64_t at_ns)
+{
+    if (!example[0] || (r->mismatch[0] && r->mismatch_at_ns <= at_ns))
+        return;
+    snprintf(r->mismatch, sizeof(r->mismatch), "%s", example);
+    r->mismatch_at_ns = at_ns;
 }
 
 void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MAX + 1])
@@ -115,6 +124,11 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
         buf_puts(out, ",\"mode\":");
         json_quote(out, r->mode, strlen(r->mode));
         buf_printf(out, ",\"connect_rate\":%.9g", r->connect_rate);
+    }
+    if (r->mismatch[0]) {
+        buf_printf(out, ",\"mismatch\":{\"at_ns\":\"%" PRIu64 "\",\"example\":", r->mismatch_at_ns);
+        json_quote(out, r->mismatch, strlen(r->mismatch));
+        buf_putc(out, '}');
     }
     buf_puts(out, ",\"latency\":");
     hist_to_json(&r->latency, out);
@@ -228,6 +242,22 @@ static int parse_description(const cJSON *o, bench_result_t *t, char *err, size_
     return 0;
 }
 
+/* --replay --expect's first difference (optional). */
+static int parse_mismatch(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mismatch");
+    if (!m)
+        return 0;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(m, "example");
+    uint64_t at_ns;
+    if (!cJSON_IsObject(m) || get_u64(m, "at_ns", &at_ns, err, errlen) < 0 ||
+        !cJSON_IsString(ex) || !ex->valuestring[0] ||
+        strlen(ex->valuestring) >= BENCH_EXAMPLE_MAX)
+        return bad(err, errlen, "mismatch", "is not {\"at_ns\",\"example\"} with a short example");
+    bench_result_note_mismatch(t, ex->valuestring, at_ns);
+    return 0;
+}
+
 /* The shard's place in its test, the test's id and the start. */
 static int parse_identity(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
 {
@@ -267,7 +297,7 @@ int bench_result_parse_shard_object(const cJSON *o, bench_result_t *r, char *err
     bench_result_init(&t);
     int rc = -1;
     if (parse_totals(o, &t, err, errlen) == 0 && parse_identity(o, &t, err, errlen) == 0 &&
-        parse_description(o, &t, err, errlen) == 0 &&
+        parse_description(o, &t, err, errlen) == 0 && parse_mismatch(o, &t, err, errlen) == 0 &&
         bench_series_from_json(cJSON_GetObjectItemCaseSensitive(o, "series"), &t.series, err,
                                errlen) == 0) {
         bench_result_merge(r, &t);

@@ -60,6 +60,12 @@ typedef struct bench_result {
     char *url;
     char mode[BENCH_MODE_MAX + 1];
     double connect_rate;
+
+    /* --replay --expect: the run's first difference from the recording (""
+     * when none) and when it was seen (UNIX ns): a merge keeps the
+     * earliest. The shard form's optional "mismatch":{"at_ns","example"}. */
+    char mismatch[BENCH_EXAMPLE_MAX];
+    uint64_t mismatch_at_ns;
 } bench_result_t;
 
 /* Sets r's description (url is copied). */
@@ -69,12 +75,16 @@ void bench_result_describe(bench_result_t *r, const char *url, const char *mode,
 void bench_result_init(bench_result_t *r);
 void bench_result_free(bench_result_t *r);
 /* dst += src (counts add, histograms merge, series add by second, times take
- * the max, CPU and RSS add, interrupted ors). Parts of one shard (a -p
+ * the max, CPU and RSS add, interrupted ors, the earlier first mismatch). Parts of one shard (a -p
  * worker process's results) merge like this, and so do the shards of a
  * test (bench_merge.h checks them first): the identity (test id, shard
  * index and count) is src's when dst has none yet, else dst's is kept;
  * started_at is the earlier one known. */
 void bench_result_merge(bench_result_t *dst, const bench_result_t *src);
+
+/* Keeps example (at at_ns, UNIX ns) as r's first mismatch when r has none
+ * or a later one; an empty example is none. */
+void bench_result_note_mismatch(bench_result_t *r, const char *example, uint64_t at_ns);
 
 /* A test id (BENCH_TEST_ID_MAX >= 16 hex digits): the 64-bit FNV-1a hash of
  * parts[0..n) (each with its terminating NUL, so ("ab","c") and ("a","bc")

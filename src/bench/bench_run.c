@@ -330,6 +330,8 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
     for (unsigned i = 0; i < run->nworkers; i++) {
         hist_merge(&out->latency, &run->workers[i].w.latency);
         hist_merge(&out->connect, &run->workers[i].w.connect);
+        bench_result_note_mismatch(out, run->workers[i].w.mismatch,
+                                   run->workers[i].w.mismatch_at_ns);
     }
     out->ramp_s = secs(run->t_ramp_end - run->t_start);
     out->measure_s = secs(run->t_close - run->t_measure);

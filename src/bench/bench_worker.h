@@ -46,6 +46,11 @@ struct bench_worker {
     bench_counters_t c;
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
+
+    /* --replay --expect: the worker's first difference, one line ("" until
+     * one), and when it was seen (UNIX ns, to find the run's first). */
+    char mismatch[BENCH_EXAMPLE_MAX];
+    uint64_t mismatch_at_ns;
 };
 
 /* The current phase (any thread). */
@@ -73,5 +78,8 @@ void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes);
 void bench_latency(bench_worker_t *w, uint64_t ns);
 /* An error that does not end a connection (e.g. BERR_NO_TIMESTAMP). */
 void bench_error(bench_worker_t *w, bench_err_t kind);
+/* A BERR_MISMATCH error; the worker keeps the first one's line (example,
+ * cut to fit; NULL when the worker has one already: see w->mismatch). */
+void bench_mismatch(bench_worker_t *w, const char *example);
 
 #endif

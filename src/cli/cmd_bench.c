@@ -11,6 +11,7 @@
 #include "units.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,8 @@ static int bench_option(void *ud, const opt_hit_t *h)
     if (r != 0)
         return r < 0 ? -1 : 0;
     r = load_option(&a->o, h);
+    if (r > 0)
+        r = bench_replay_option(&a->o.replay, h);
     return r <= 0 ? r : measure_option(&a->o, h);
 }
 
@@ -317,6 +320,13 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
     FILE *sf = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
     bench_report_text(sf, reps, nres);
     fflush(sf);
+    for (size_t i = 0; i < nres; i++)
+        if (reps[i].r->mismatch[0])
+            diag_warn("bench: %s%s--expect: %" PRIu64 " connection%s differed from the "
+                      "recording, the first: %s",
+                      nres > 1 ? reps[i].url : "", nres > 1 ? ": " : "",
+                      reps[i].r->c.errors[BERR_MISMATCH],
+                      reps[i].r->c.errors[BERR_MISMATCH] == 1 ? "" : "s", reps[i].r->mismatch);
     if (o->json && write_json(o, array, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
@@ -399,8 +409,9 @@ int cmd_bench(int argc, char **argv)
         rc = EXIT_OK;
     if (first < 0)
         goto out;
-    if (bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
-        bench_check(&a, any_ws, mode) < 0 ||
+    if (bench_replay_check(&a.o, argv + first, argc - first) < 0 ||
+        bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
+        bench_check(&a, any_ws, mode) < 0 || bench_replay_load(&a.o.replay, &a.wo) < 0 ||
         shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)
         goto out;
     if (a.o.json && strcmp(a.o.json, "-") != 0) {
@@ -430,6 +441,7 @@ out:
         bench_result_free(&res[i]);
     for (size_t i = 0; i < ntg; i++)
         target_free(&tg[i]);
+    bench_replay_free(&a.o.replay);
     conn_opts_free(&a.co);
     return rc;
 }

@@ -53,13 +53,14 @@ bool merge_takes(int id)
 }
 
 /* The test's id: a hash of what defines the load (the URLs, the mode, the
- * options that shape the traffic, the shard count), the same on every
+ * options that shape the traffic, the shard count, --replay's recording
+ * and how it is played), the same on every
  * shard of one command line; --shard's index, --start-at, the report
  * options and -p/-t are left out. */
 static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg,
                     size_t ntg, int mode, char out[BENCH_TEST_ID_MAX + 1])
 {
-    char nums[8][64];
+    char nums[8][64], replay[160];
     const char *parts[16 + WS_MAX_LIST];
     size_t n = 0;
     parts[n++] = "evcat-bench-1";
@@ -80,6 +81,9 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
     parts[n++] = o->source ? o->source : "";
     for (size_t i = 0; i < wo->non_open; i++)
         parts[n++] = wo->on_open[i];
+    bench_replay_id(&o->replay, replay, sizeof(replay));
+    if (replay[0])
+        parts[n++] = replay; /* the recording's content and how it is played */
     bench_test_id(parts, n, out);
 }
 
@@ -100,6 +104,11 @@ int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, siz
                    o->shard_index, o->shard_count, o->connections);
         return -1;
     }
+    /* The shards before this one took one more each while the remainder
+     * lasted: connection numbers ({{conn}}) are unique in the whole test. */
+    uint64_t rem = o->connections % o->shard_count;
+    o->first_index = (uint64_t)o->shard_index * (o->connections / o->shard_count) +
+                     (o->shard_index < rem ? o->shard_index : rem);
     o->connections = share;
     o->connect_rate /= o->shard_count;
     if (o->connect_rate < RATE_MIN)

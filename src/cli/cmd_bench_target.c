@@ -143,7 +143,9 @@ int target_parse(const char *url, int mode, target_t *t)
         conv = xmalloc(strlen(url) + 1);
         sprintf(conv, "wss://%s", url + 8);
     } else if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
-        t->kind = mode == BENCH_WS_SUBSCRIBE ? BENCH_WS_SUBSCRIBE : BENCH_WS_ECHO;
+        t->kind = mode == BENCH_WS_SUBSCRIBE ? BENCH_WS_SUBSCRIBE
+                  : mode == BENCH_WS_REPLAY  ? BENCH_WS_REPLAY
+                                             : BENCH_WS_ECHO;
     } else {
         diag_error("bench: '%s' is not an http(s):// (SSE) or ws(s):// (WebSocket) URL",
                    t->display);
@@ -168,7 +170,10 @@ void target_free(target_t *t)
 
 const char *target_mode_name(bench_kind_t k)
 {
-    return k == BENCH_WS_ECHO ? "echo" : k == BENCH_WS_SUBSCRIBE ? "subscribe" : "sse";
+    return k == BENCH_WS_ECHO        ? "echo"
+           : k == BENCH_WS_SUBSCRIBE ? "subscribe"
+           : k == BENCH_WS_REPLAY    ? "replay"
+                                     : "sse";
 }
 
 /* Resolves t's host once: the load goes to one address, which curl is
@@ -351,6 +356,8 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     cfg->co = &co->net;
     cfg->on_open = wo->on_open;
     cfg->non_open = wo->non_open;
+    cfg->first_index = o->first_index;
+    cfg->replay = t->kind == BENCH_WS_REPLAY ? &o->replay.script : NULL;
 }
 
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
