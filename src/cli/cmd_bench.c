@@ -387,13 +387,22 @@ static int write_json(const bench_opts_t *o, bool array, const bench_report_t *r
     return rc;
 }
 
+/* Exit 1: no connection could be established; with streams as requests,
+ * streams were tried and none completed. */
+static bool nothing_done(const bench_result_t *r)
+{
+    if (r->streams.on)
+        return r->streams.completed == 0 && r->streams.failed > 0;
+    return r->c.established == 0;
+}
+
 int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
                      FILE *jf, int rc)
 {
     bool ok[2][MAX_ASSERTS];
     bool none = false, intr = false;
     for (size_t i = 0; i < nres; i++) {
-        none = none || reps[i].r->c.established == 0;
+        none = none || nothing_done(reps[i].r);
         intr = intr || reps[i].r->interrupted;
     }
     bool all_ok = check_asserts(o, reps, nres, ok);
@@ -403,8 +412,10 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
     if (o->json && write_json(o, array, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
-        if (reps[i].r->c.established == 0)
-            diag_error("bench: %s: no connection could be established", reps[i].url);
+        if (nothing_done(reps[i].r))
+            diag_error("bench: %s: %s", reps[i].url,
+                       reps[i].r->streams.on ? "no stream completed"
+                                             : "no connection could be established");
     if (rc == EXIT_OK) {
         if (intr)
             rc = EXIT_INTERRUPTED;
