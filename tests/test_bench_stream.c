@@ -41,7 +41,7 @@ struct client {
     int fd;
     buf_t in;
     loop_timer_t t;
-    int step;         /* of the script of the answer in progress; -1: none */
+    int step; /* of the script of the answer in progress; -1: none */
     char path[32];
 };
 
@@ -107,7 +107,8 @@ static void on_step(loop_t *l, loop_timer_t *t, void *ud)
             answer_done(c);
         }
     } else if (strcmp(c->path, "/error") == 0) {
-        send_chunk(c->fd, "data: a\n\nevent: error\ndata: {\"error\":\"overloaded\"}\n\ndata: b\n\n");
+        send_chunk(c->fd,
+                   "data: a\n\nevent: error\ndata: {\"error\":\"overloaded\"}\n\ndata: b\n\n");
         answer_done(c);
     } else if (strcmp(c->path, "/incomplete") == 0) {
         send_chunk(c->fd, ": hello\n\ndata: a\n\ndata: b\n\n");
@@ -383,14 +384,10 @@ static void test_endings(void **state)
         bench_err_t kind;
         uint64_t events; /* per stream, end events aside */
     } cases[] = {
-        {"/error", "[DONE]", BERR_SSE_ERROR, 1},
-        {"/status", "[DONE]", BERR_HTTP_STATUS, 0},
-        {"/incomplete", "[DONE]", BERR_INCOMPLETE, 2},
-        {"/incomplete", "", BERR_COUNT, 2},
-        {"/close", "[DONE]", BERR_INCOMPLETE, 2},
-        {"/close", "", BERR_COUNT, 2},
-        {"/big", "[DONE]", BERR_TOO_BIG, 0},
-        {"/silent", "[DONE]", BERR_IDLE_TIMEOUT, 0},
+        {"/error", "[DONE]", BERR_SSE_ERROR, 1},       {"/status", "[DONE]", BERR_HTTP_STATUS, 0},
+        {"/incomplete", "[DONE]", BERR_INCOMPLETE, 2}, {"/incomplete", "", BERR_COUNT, 2},
+        {"/close", "[DONE]", BERR_INCOMPLETE, 2},      {"/close", "", BERR_COUNT, 2},
+        {"/big", "[DONE]", BERR_TOO_BIG, 0},           {"/silent", "[DONE]", BERR_IDLE_TIMEOUT, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct fixture f;

@@ -27,7 +27,8 @@ static void test_accepted(void **state)
         {"{\"max_tokens\":5,\"max_completion_tokens\":70}", 5, ""},
         {"{\"max_tokens\":1e3}", 1000, ""},
         {"{\"max_tokens\":1000000000}", 1000000000, ""},
-        {"{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+        {"{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":"
+         "\"hi\"}],"
          "\"temperature\":0.2}",
          0, "gpt-4o"},
         {"{\"model\":\"caf\\u00e9\"}", 0, "caf\xc3\xa9"},

@@ -86,9 +86,9 @@ static void post(struct srv *h, int fd, const char *version, const char *body)
 
 /* What a client read, and when. */
 struct answer {
-    buf_t raw;          /* everything, as received */
-    uint64_t first_ns;  /* when "data: {" first came (0: never) */
-    uint64_t done_ns;   /* when "data: [DONE]" came (0: never) */
+    buf_t raw;         /* everything, as received */
+    uint64_t first_ns; /* when "data: {" first came (0: never) */
+    uint64_t done_ns;  /* when "data: [DONE]" came (0: never) */
     bool eof;
 };
 
@@ -171,7 +171,8 @@ static void test_tokens_on_time_and_kept_alive(void **state)
     assert_non_null(strstr(body.p, "\"delta\":{\"role\":\"assistant\",\"content\":\"evcat\"},"
                                    "\"finish_reason\":null}]}\n\n"));
     assert_non_null(strstr(body.p, "\"delta\":{\"content\":\" streams\"}"));
-    assert_non_null(strstr(body.p, "\"delta\":{},\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n"));
+    assert_non_null(
+        strstr(body.p, "\"delta\":{},\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n"));
     /* the next request on the same connection: every token, finished */
     buf_reset(&body);
     struct answer b = {0};
@@ -221,8 +222,8 @@ static void test_bad_bodies_are_400_and_keep_the_connection(void **state)
             fail_msg("'%s': %.40s", cases[i].body, a.raw.p);
         assert_non_null(strstr(a.raw.p, "\r\nContent-Type: application/json\r\n"));
         char want[96];
-        snprintf(want, sizeof(want), "\"type\":\"invalid_request_error\",\"param\":%s,\"code\":null}}",
-                 cases[i].param);
+        snprintf(want, sizeof(want),
+                 "\"type\":\"invalid_request_error\",\"param\":%s,\"code\":null}}", cases[i].param);
         if (!strstr(a.raw.p, want))
             fail_msg("'%s': %s", cases[i].body, strstr(a.raw.p, "\r\n\r\n"));
         assert_non_null(strstr(a.raw.p, "{\"error\":{\"message\":\""));

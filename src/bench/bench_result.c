@@ -88,17 +88,21 @@ void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MA
 /* ---- shard form ---- */
 
 /* The shard form's "streams": its counters and histograms by name. */
-static const struct {
+struct streams_field {
     const char *name;
-    size_t off;
-} stream_counts[] = {
+    size_t off; /* in bench_streams_t */
+};
+
+static const struct streams_field stream_counts[] = {
     {"completed", offsetof(bench_streams_t, completed)},
     {"failed", offsetof(bench_streams_t, failed)},
     {"dropped", offsetof(bench_streams_t, dropped)},
     {"unfinished", offsetof(bench_streams_t, unfinished)},
     {"connections", offsetof(bench_streams_t, connections)},
     {"events", offsetof(bench_streams_t, events)},
-}, stream_hists[] = {
+};
+
+static const struct streams_field stream_hists[] = {
     {"first_event", offsetof(bench_streams_t, first_event)},
     {"event_gap", offsetof(bench_streams_t, event_gap)},
     {"stream", offsetof(bench_streams_t, stream)},

@@ -68,7 +68,7 @@ enum stream_abort { AB_NONE, AB_STATUS, AB_TOO_BIG };
 typedef struct stream_worker stream_worker_t;
 
 typedef struct slot {
-    curlm_xfer_t x;           /* x.easy owned, reused by each stream of the slot */
+    curlm_xfer_t x; /* x.easy owned, reused by each stream of the slot */
     stream_worker_t *sw;
     curlm_t *m;               /* the multi handle it runs on (the worker's) */
     sse_parser_t *parser;     /* owned */
@@ -76,16 +76,16 @@ typedef struct slot {
     uint8_t list;             /* enum slot_list */
     uint64_t index;           /* global connection index (source spreading) */
     /* the current stream */
-    uint64_t begun_ns;        /* handed to curl */
-    uint64_t sent_ns;         /* the request about to be sent (0: not yet) */
-    uint64_t last_ns;         /* the last event (0: none yet) */
-    uint64_t active_ns;       /* the last bytes, or the head */
-    uint64_t decided_ns;      /* the outcome became known */
+    uint64_t begun_ns;   /* handed to curl */
+    uint64_t sent_ns;    /* the request about to be sent (0: not yet) */
+    uint64_t last_ns;    /* the last event (0: none yet) */
+    uint64_t active_ns;  /* the last bytes, or the head */
+    uint64_t decided_ns; /* the outcome became known */
     uint64_t events;
-    int sock_err;             /* errno of a failed socket()/bind() in opensocket */
-    bool head_done;           /* the final response head has been validated */
-    bool decided;             /* completed or failed already (draining) */
-    uint8_t abort;            /* enum stream_abort */
+    int sock_err;   /* errno of a failed socket()/bind() in opensocket */
+    bool head_done; /* the final response head has been validated */
+    bool decided;   /* completed or failed already (draining) */
+    uint8_t abort;  /* enum stream_abort */
 } slot_t;
 
 typedef struct slot_queue {
@@ -94,23 +94,23 @@ typedef struct slot_queue {
 
 struct stream_worker {
     bench_worker_t *w;
-    curlm_t **m;                 /* owned: nm multi handles, each owned */
+    curlm_t **m; /* owned: nm multi handles, each owned */
     size_t nm;
-    uint64_t started;            /* slots started (spreads them over m) */
-    struct curl_slist *headers;  /* owned */
-    struct curl_slist *resolve;  /* owned, or NULL */
+    uint64_t started;           /* slots started (spreads them over m) */
+    struct curl_slist *headers; /* owned */
+    struct curl_slist *resolve; /* owned, or NULL */
     slot_queue_t idle, pending, open, draining;
     loop_timer_t connect_timer, idle_timer, drain_timer, arrival_timer;
     uint64_t connect_timeout_ns; /* 0: none */
     uint64_t idle_timeout_ns;    /* 0: none */
-    uint64_t budget;             /* closed loop: streams it may still start (UINT64_MAX: no bound) */
+    uint64_t budget; /* closed loop: streams it may still start (UINT64_MAX: no bound) */
     bool open_loop;
-    double arrival_rate;         /* open loop: this worker's share */
-    uint64_t arrivals_total;     /* open loop: its share of --requests (0: no bound) */
-    rate_t arrivals;
-    bool arrivals_over;          /* ... and handed out every stream it had */
-    size_t end_len;
-    uint64_t now;                /* mono_ns for the current write callback, 0 = not read */
+    double arrival_rate;     /* open loop: this worker's share */
+    uint64_t arrivals_total; /* open loop: its share of --requests (0: no bound) */
+    rate_t arrivals;         /* open loop: the schedule, from the last slot's start */
+    bool arrivals_over;      /* open loop: the schedule handed out every stream */
+    size_t end_len;          /* of cfg->streams.end_data; 0: no end marker */
+    uint64_t now;            /* mono_ns for the current write callback, 0 = not read */
 };
 
 static void slot_after(slot_t *s);
@@ -447,7 +447,8 @@ static void stream_finish(slot_t *s)
     curl_easy_getinfo(s->x.easy, CURLINFO_CONNECT_TIME_T, &connect_us);
     curl_easy_getinfo(s->x.easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
     if (conns > 0 && connect_us > 0)
-        bench_stream_connection(sw->w, (uint64_t)(tls_us > connect_us ? tls_us : connect_us) * 1000);
+        bench_stream_connection(sw->w,
+                                (uint64_t)(tls_us > connect_us ? tls_us : connect_us) * 1000);
     curlm_remove(s->m, &s->x);
     slot_unlink(s);
     if (head && was == L_PENDING)
@@ -596,10 +597,9 @@ static int stream_init(bench_worker_t *w, char *err, size_t errlen)
     if (sw->open_loop) {
         sw->budget = UINT64_MAX;
         sw->arrivals_total = cfg->streams.requests ? share : 0;
-        sw->arrival_rate = cfg->connections
-                               ? cfg->streams.arrival_rate * (double)w->nconns /
-                                     (double)cfg->connections
-                               : 0;
+        sw->arrival_rate = cfg->connections ? cfg->streams.arrival_rate * (double)w->nconns /
+                                                  (double)cfg->connections
+                                            : 0;
         if (sw->arrival_rate < RATE_MIN)
             sw->arrival_rate = RATE_MIN;
     }
@@ -630,8 +630,7 @@ static CURL *slot_easy(slot_t *s)
 {
     const stream_worker_t *sw = s->sw;
     const bench_config_t *cfg = sw->w->cfg;
-    CURL *e = bench_curl_easy(cfg, sw->headers, sw->resolve, s, on_header, on_write,
-                              on_opensocket);
+    CURL *e = bench_curl_easy(cfg, sw->headers, sw->resolve, s, on_header, on_write, on_opensocket);
     if (!e)
         return NULL;
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);

@@ -29,8 +29,8 @@ typedef struct bench_streams {
     bool on;             /* the run was streams as requests; the histograms exist */
     double arrival_rate; /* asked for, per second (summed over parts); 0: closed loop */
     uint64_t completed, failed, dropped, unfinished;
-    uint64_t connections; /* connections opened for them (keep-alive reuses one) */
-    uint64_t events;      /* events of every stream, end events aside */
+    uint64_t connections;                  /* connections opened for them (keep-alive reuses one) */
+    uint64_t events;                       /* events of every stream, end events aside */
     hist_t first_event, event_gap, stream; /* ns */
     hist_t events_per_stream;              /* counts */
 } bench_streams_t;

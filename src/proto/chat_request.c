@@ -84,8 +84,9 @@ int chat_request_parse(const char *body, size_t len, chat_request_t *out, char *
     int rc;
     if (!root || end != body + len)
         rc = refuse(msg, msglen, param, "",
-                    len ? "the body is not valid JSON" : "the body is empty: a JSON object is "
-                                                         "expected");
+                    len ? "the body is not valid JSON"
+                        : "the body is empty: a JSON object is "
+                          "expected");
     else if (!cJSON_IsObject(root))
         rc = refuse(msg, msglen, param, "", "the body must be a JSON object");
     else

@@ -36,9 +36,9 @@
 
 /* The answer, a word per token, over and over. */
 static const char *const words[] = {
-    "evcat", "streams", "this", "answer", "one", "token", "at", "a", "time,", "the", "way",
-    "a", "language", "model", "would,", "so", "that", "a", "load", "test", "can", "measure",
-    "what", "its", "users", "wait", "for.",
+    "evcat", "streams", "this", "answer",   "one",   "token",  "at",    "a",    "time,",
+    "the",   "way",     "a",    "language", "model", "would,", "so",    "that", "a",
+    "load",  "test",    "can",  "measure",  "what",  "its",    "users", "wait", "for.",
 };
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
@@ -196,7 +196,8 @@ void serve_completions_route(struct conn *c)
     buf_puts(&st->prefix, ",\"choices\":[{\"index\":0,\"delta\":");
 
     char note[64];
-    snprintf(note, sizeof(note), "tokens=%" PRIu64 "%s", st->ntokens, st->cut ? " (max_tokens)" : "");
+    snprintf(note, sizeof(note), "tokens=%" PRIu64 "%s", st->ntokens,
+             st->cut ? " (max_tokens)" : "");
     conn_log_request(c, 200, note);
     if (!st->chunked)
         c->keep_alive = false;
