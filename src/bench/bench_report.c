@@ -150,14 +150,15 @@ static void stream_rows(const bench_report_t *rep, rows_t *t)
     const bench_streams_t *st = &r->streams;
     char a[32], b[160] = "";
     if (st->arrival_rate > 0)
-        row(t, "concurrency", "up to %" PRIu64 " streams at once, %s arriving (open loop); %" PRIu64
-                              " connection%s opened",
+        row(t, "concurrency",
+            "up to %" PRIu64 " streams at once, %s arriving (open loop); %" PRIu64
+            " connection%s opened",
             r->target, fmt_rate(a, 32, st->arrival_rate), st->connections,
             st->connections == 1 ? "" : "s");
     else
-        row(t, "concurrency", "%" PRIu64 " streams at once (closed loop); %" PRIu64
-                              " connection%s opened",
-            r->target, st->connections, st->connections == 1 ? "" : "s");
+        row(t, "concurrency",
+            "%" PRIu64 " streams at once (closed loop); %" PRIu64 " connection%s opened", r->target,
+            st->connections, st->connections == 1 ? "" : "s");
     if (hist_count(&r->connect) > 0)
         row_dist(t, "connect", &r->connect, false, "");
     else
@@ -191,8 +192,8 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints, bool sh
     if (r->streams.on) {
         stream_rows(rep, t);
     } else {
-        row(t, "connections", "%" PRIu64 "/%" PRIu64 " established, %" PRIu64 " failed, %" PRIu64
-                              " dropped",
+        row(t, "connections",
+            "%" PRIu64 "/%" PRIu64 " established, %" PRIu64 " failed, %" PRIu64 " dropped",
             r->c.established, r->target, r->c.failed, r->c.dropped);
         if (hist_count(&r->connect) > 0)
             row(t, "connect", "p50 %s  p99 %s  max %s",
@@ -321,14 +322,14 @@ static void report_json_streams(buf_t *out, const bench_result_t *r)
     if (!st->on)
         return;
     buf_printf(out,
-               ",\"streams\":{\"completed\":%" PRIu64 ",\"failed\":%" PRIu64
-               ",\"dropped\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"rate\":",
+               ",\"streams\":{\"completed\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64
+               ",\"unfinished\":%" PRIu64 ",\"rate\":",
                st->completed, st->failed, st->dropped, st->unfinished);
     jnum(out, rate_of(st->completed, r->measure_s));
     buf_printf(out, ",\"concurrency\":%" PRIu64 ",\"arrival_rate\":", r->target);
     jnum(out, st->arrival_rate);
-    buf_printf(out, ",\"connections_opened\":%" PRIu64 ",\"events\":%" PRIu64
-                    ",\"events_per_second\":",
+    buf_printf(out,
+               ",\"connections_opened\":%" PRIu64 ",\"events\":%" PRIu64 ",\"events_per_second\":",
                st->connections, st->events);
     jnum(out, rate_of(st->events, r->measure_s));
     jdist(out, "first_event_ms", &st->first_event, false);

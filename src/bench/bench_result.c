@@ -232,8 +232,8 @@ static int parse_streams(const cJSON *o, bench_streams_t *s, char *err, size_t e
                     errlen) < 0)
             return -1;
     for (size_t i = 0; i < ARRAY_LEN(stream_hists); i++)
-        if (get_hist(j, stream_hists[i].name, (hist_t *)(base + stream_hists[i].off), err,
-                     errlen) < 0)
+        if (get_hist(j, stream_hists[i].name, (hist_t *)(base + stream_hists[i].off), err, errlen) <
+            0)
             return -1;
     return 0;
 }

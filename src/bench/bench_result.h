@@ -31,8 +31,8 @@
  * bucket): larger input is refused before it is parsed. */
 #define BENCH_SHARD_DOC_MAX    (64u << 20)
 #define BENCH_SHARD_VALUES_MAX                                                                     \
-    ((BENCH_NSCALARS + BERR_COUNT + 3u) * BENCH_SERIES_MAX + 4u * BENCH_SHARD_HISTS * HIST_NBUCKETS + \
-     4096u)
+    ((BENCH_NSCALARS + BERR_COUNT + 3u) * BENCH_SERIES_MAX +                                       \
+     4u * BENCH_SHARD_HISTS * HIST_NBUCKETS + 4096u)
 /* Histograms in a shard form: latency, connect, and the four of streams. */
 #define BENCH_SHARD_HISTS 6u
 

@@ -129,8 +129,8 @@ int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_
     loop_timer_init(&t->grace_timer, grace_fire, t);
     if (w->nconns > 0) {
         /* Open loop: the slots are there at once, the arrivals pace the load. */
-        double share = cfg->streams.on && cfg->streams.arrival_rate > 0 ? RATE_MAX
-                                                                         : cfg->connect_rate / n;
+        double share =
+            cfg->streams.on && cfg->streams.arrival_rate > 0 ? RATE_MAX : cfg->connect_rate / n;
         if (share < RATE_MIN)
             share = RATE_MIN;
         if (share > RATE_MAX)

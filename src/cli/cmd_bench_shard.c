@@ -114,10 +114,10 @@ int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, siz
     }
     /* Streams as requests: the shard's part of --requests and
      * --arrival-rate goes with its part of the connections. */
-    uint64_t before = o->shard_index * (o->connections / o->shard_count) +
-                      (o->shard_index < o->connections % o->shard_count
-                           ? o->shard_index
-                           : o->connections % o->shard_count);
+    uint64_t before =
+        o->shard_index * (o->connections / o->shard_count) +
+        (o->shard_index < o->connections % o->shard_count ? o->shard_index
+                                                          : o->connections % o->shard_count);
     uint64_t requests = bench_share(o->requests, before, share, o->connections);
     if (o->requests && requests == 0) {
         diag_error("bench: --shard %u/%u of %" PRIu64 " requests leaves this shard none",

@@ -376,8 +376,8 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
                  cfg.nsources ? cfg.nsources : 1, cfg.nsources > 1 ? "es" : "", nofile);
 
     const bench_driver_t *drv = t->kind != BENCH_SSE ? &bench_ws_driver
-                                : cfg.streams.on      ? &bench_stream_driver
-                                                      : &bench_sse_driver;
+                                : cfg.streams.on     ? &bench_stream_driver
+                                                     : &bench_sse_driver;
     bench_pub_config_t pubcfg = {
         .url = o->publish, .rate = o->publish_rate, .field = o->latency_field, .co = &co->net};
     const bench_pub_config_t *pub = o->publish ? &pubcfg : NULL;

@@ -7,7 +7,7 @@
 enum kind { KIND_TIME, KIND_COUNT, KIND_RATE };
 
 #define LATENCY_SAMPLES offsetof(bench_metrics_t, latency_samples)
-#define NO_SAMPLES 0 /* count and rate metrics */
+#define NO_SAMPLES      0 /* count and rate metrics */
 
 static const struct metric {
     const char *name;
