@@ -35,6 +35,7 @@ static void bench_args_init(struct bench_args *a)
     o->publish_rate = 10;
     o->end_data = "[DONE]";
     o->idle_timeout_ms = 60000;
+    o->publish_timeout_ms = 10000;
 }
 
 static int parse_rate(const opt_hit_t *h, double *out)
@@ -153,6 +154,16 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
     case OPT_PUBLISH_RATE:
         o->publish_rate_set = true;
         return parse_rate(h, &o->publish_rate);
+    case OPT_PUBLISH_TIMEOUT: {
+        uint64_t us;
+        if (parse_duration_us(arg, &us) < 0 || us < 1000 || us > 3600ull * 1000000) {
+            diag_error("bench: --publish-timeout '%s' is not a duration from 1ms to 1h", arg);
+            return -1;
+        }
+        o->publish_timeout_ms = (long)(us / 1000);
+        o->publish_timeout_set = true;
+        return 0;
+    }
     case OPT_JSON:
         o->json = arg;
         return 0;
@@ -298,8 +309,8 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         why = "--message-rate, --size and --binary apply to WebSocket echo (--mode echo)";
     else if (any_echo && o->publish)
         why = "--publish applies to subscribers (SSE, or --mode subscribe)";
-    else if (o->publish_rate_set && !o->publish)
-        why = "--publish-rate needs --publish URL";
+    else if ((o->publish_rate_set || o->publish_timeout_set) && !o->publish)
+        why = "--publish-rate and --publish-timeout need --publish URL";
     else if (!any_ws && (a->wo.nprotocols || a->wo.origin || a->wo.non_open))
         why = "--subprotocol, --origin and --on-open apply to WebSocket URLs";
     else if (o->partial)

@@ -41,6 +41,8 @@ typedef struct bench_opts {
     const char *publish;
     double publish_rate;
     bool publish_rate_set;
+    long publish_timeout_ms;     /* --publish-timeout */
+    bool publish_timeout_set;
     const char *json;
     bench_assert_t asserts[MAX_ASSERTS];
     size_t nasserts;

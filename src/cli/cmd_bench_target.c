@@ -379,7 +379,8 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
                                 : cfg.streams.on     ? &bench_stream_driver
                                                      : &bench_sse_driver;
     bench_pub_config_t pubcfg = {
-        .url = o->publish, .rate = o->publish_rate, .field = o->latency_field, .co = &co->net};
+        .url = o->publish, .rate = o->publish_rate, .timeout_ms = o->publish_timeout_ms,
+        .field = o->latency_field, .co = &co->net};
     const bench_pub_config_t *pub = o->publish ? &pubcfg : NULL;
     char err[256] = "";
     int r;
