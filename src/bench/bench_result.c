@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ void bench_result_init(bench_result_t *r)
     hist_init(&r->latency);
     hist_init(&r->connect);
     bench_series_init(&r->series);
+    bench_streams_init(&r->streams);
 }
 
 void bench_result_free(bench_result_t *r)
@@ -27,6 +29,7 @@ void bench_result_free(bench_result_t *r)
     hist_free(&r->latency);
     hist_free(&r->connect);
     bench_series_free(&r->series);
+    bench_streams_free(&r->streams);
     free(r->url);
     r->url = NULL;
 }
@@ -71,6 +74,7 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     bench_series_merge(&dst->series, &src->series);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
+    bench_streams_merge(&dst->streams, &src->streams);
     bench_result_note_mismatch(dst, src->mismatch, src->mismatch_at_ns);
 }
 
@@ -91,6 +95,45 @@ void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MA
 }
 
 /* ---- shard form ---- */
+
+/* The shard form's "streams": its counters and histograms by name. */
+struct streams_field {
+    const char *name;
+    size_t off; /* in bench_streams_t */
+};
+
+static const struct streams_field stream_counts[] = {
+    {"completed", offsetof(bench_streams_t, completed)},
+    {"failed", offsetof(bench_streams_t, failed)},
+    {"dropped", offsetof(bench_streams_t, dropped)},
+    {"unfinished", offsetof(bench_streams_t, unfinished)},
+    {"connections", offsetof(bench_streams_t, connections)},
+    {"events", offsetof(bench_streams_t, events)},
+};
+
+static const struct streams_field stream_hists[] = {
+    {"first_event", offsetof(bench_streams_t, first_event)},
+    {"event_gap", offsetof(bench_streams_t, event_gap)},
+    {"stream", offsetof(bench_streams_t, stream)},
+    {"events_per_stream", offsetof(bench_streams_t, events_per_stream)},
+};
+
+/* ,"streams":{...} when on. */
+static void streams_to_json(const bench_streams_t *cs, buf_t *out)
+{
+    if (!cs->on)
+        return;
+    const char *base = (const char *)cs;
+    buf_printf(out, ",\"streams\":{\"arrival_rate\":%.9g", cs->arrival_rate);
+    for (size_t i = 0; i < ARRAY_LEN(stream_counts); i++)
+        buf_printf(out, ",\"%s\":\"%" PRIu64 "\"", stream_counts[i].name,
+                   *(const uint64_t *)(base + stream_counts[i].off));
+    for (size_t i = 0; i < ARRAY_LEN(stream_hists); i++) {
+        buf_printf(out, ",\"%s\":", stream_hists[i].name);
+        hist_to_json((const hist_t *)(base + stream_hists[i].off), out);
+    }
+    buf_putc(out, '}');
+}
 
 void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
 {
@@ -136,6 +179,7 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
     hist_to_json(&r->connect, out);
     buf_puts(out, ",\"series\":");
     bench_series_to_json(&r->series, out);
+    streams_to_json(&r->streams, out);
     buf_puts(out, "}");
 }
 
@@ -184,6 +228,30 @@ static int get_hist(const cJSON *o, const char *key, hist_t *h, char *err, size_
     return rc < 0 ? bad(err, errlen, key, "is not a valid histogram") : 0;
 }
 
+/* Streams as requests, when the form has them ("streams" is optional). */
+static int parse_streams(const cJSON *o, bench_streams_t *s, char *err, size_t errlen)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "streams");
+    if (!j)
+        return 0;
+    if (!cJSON_IsObject(j))
+        return bad(err, errlen, "streams", "is not an object");
+    bench_streams_enable(s);
+    if (get_num(j, "arrival_rate", RATE_MAX * (double)BENCH_SHARDS_MAX, false, &s->arrival_rate,
+                err, errlen) < 0)
+        return -1;
+    char *base = (char *)s;
+    for (size_t i = 0; i < ARRAY_LEN(stream_counts); i++)
+        if (get_u64(j, stream_counts[i].name, (uint64_t *)(base + stream_counts[i].off), err,
+                    errlen) < 0)
+            return -1;
+    for (size_t i = 0; i < ARRAY_LEN(stream_hists); i++)
+        if (get_hist(j, stream_hists[i].name, (hist_t *)(base + stream_hists[i].off), err, errlen) <
+            0)
+            return -1;
+    return 0;
+}
+
 /* Counters, times, resources and histograms. */
 static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
 {
@@ -219,7 +287,8 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
         return bad(err, errlen, "interrupted", "is missing or not true or false");
     t->interrupted = cJSON_IsTrue(intr);
     if (get_hist(o, "latency", &t->latency, err, errlen) < 0 ||
-        get_hist(o, "connect", &t->connect, err, errlen) < 0)
+        get_hist(o, "connect", &t->connect, err, errlen) < 0 ||
+        parse_streams(o, &t->streams, err, errlen) < 0)
         return -1;
     return 0;
 }

@@ -124,3 +124,45 @@ void bench_mismatch(bench_worker_t *w, const char *example)
         w->mismatch_at_ns = real_ns();
     }
 }
+
+/* ---- streams as requests ---- */
+
+void bench_slot_up(bench_worker_t *w)
+{
+    bench_add(&w->c.established, 1);
+}
+
+void bench_stream_connection(bench_worker_t *w, uint64_t connect_ns)
+{
+    w->streams.connections++;
+    hist_record(&w->connect, connect_ns);
+}
+
+void bench_stream_event(bench_worker_t *w, bool first, uint64_t ns)
+{
+    w->streams.events++;
+    hist_record(first ? &w->streams.first_event : &w->streams.event_gap, ns);
+}
+
+void bench_stream_completed(bench_worker_t *w, uint64_t events, uint64_t duration_ns)
+{
+    w->streams.completed++;
+    hist_record(&w->streams.stream, duration_ns);
+    hist_record(&w->streams.events_per_stream, events);
+}
+
+void bench_stream_failed(bench_worker_t *w, bench_err_t kind)
+{
+    w->streams.failed++;
+    bench_add(&w->c.errors[kind], 1);
+}
+
+void bench_stream_unfinished(bench_worker_t *w)
+{
+    w->streams.unfinished++;
+}
+
+void bench_stream_dropped(bench_worker_t *w)
+{
+    w->streams.dropped++;
+}

@@ -246,3 +246,38 @@ int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h)
         return 0;
     }
 }
+
+int read_body_arg(const char *cmd, const char *arg, buf_t *body)
+{
+    if (arg[0] != '@') {
+        buf_append(body, arg, strlen(arg));
+        return 0;
+    }
+    const char *path = arg + 1;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        diag_error("%s: cannot read --data file '%s': %s", cmd, path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (body->len + n > CLI_MAX_BODY) {
+            diag_error("%s: --data file '%s' is larger than %u MiB", cmd, path, CLI_MAX_BODY >> 20);
+            if (f != stdin)
+                fclose(f);
+            return -1;
+        }
+        buf_append(body, chunk, n);
+    }
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        diag_error("%s: cannot read --data file '%s'", cmd, path);
+        return -1;
+    }
+    if (!body->p)
+        buf_append(body, "", 0);
+    return 0;
+}

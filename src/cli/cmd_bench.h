@@ -70,6 +70,20 @@ typedef struct bench_opts {
     char test_id[BENCH_TEST_ID_MAX + 1];
     uint64_t first_index;      /* --shard: the test-wide number of its first connection */
     bench_replay_opts_t replay;
+    /* SSE streams as requests: on with -X, --data, --requests or
+     * --arrival-rate (stream_option: the first of those given, for
+     * messages); the body is read from data_arg after the checks. */
+    bool streams;
+    const char *stream_option;
+    const char *method;
+    const char *data_arg;
+    buf_t body; /* owned */
+    uint64_t requests;
+    double arrival_rate;
+    const char *end_data;
+    bool end_data_set;
+    uint64_t idle_timeout_ms;
+    bool idle_timeout_set, duration_set, connect_rate_set;
 } bench_opts_t;
 
 /* What bench takes from the command line. */

@@ -358,6 +358,16 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     cfg->non_open = wo->non_open;
     cfg->first_index = o->first_index;
     cfg->replay = t->kind == BENCH_WS_REPLAY ? &o->replay.script : NULL;
+    if (o->streams && t->kind == BENCH_SSE) {
+        cfg->streams.on = true;
+        cfg->streams.method = o->method;
+        cfg->streams.body = o->data_arg ? o->body.p : NULL;
+        cfg->streams.body_len = o->body.len;
+        cfg->streams.requests = o->requests;
+        cfg->streams.arrival_rate = o->arrival_rate;
+        cfg->streams.end_data = o->end_data;
+        cfg->streams.idle_timeout_ms = o->idle_timeout_ms;
+    }
 }
 
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
@@ -383,7 +393,9 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
                  procs == 1 ? "" : "es", cfg.threads, cfg.threads == 1 ? "" : "s",
                  cfg.nsources ? cfg.nsources : 1, cfg.nsources > 1 ? "es" : "", nofile);
 
-    const bench_driver_t *drv = t->kind == BENCH_SSE ? &bench_sse_driver : &bench_ws_driver;
+    const bench_driver_t *drv = t->kind != BENCH_SSE ? &bench_ws_driver
+                                : cfg.streams.on     ? &bench_stream_driver
+                                                     : &bench_sse_driver;
     bench_pub_config_t pubcfg = {
         .url = o->publish, .rate = o->publish_rate, .timeout_ms = o->publish_timeout_ms,
         .field = o->latency_field, .co = &co->net};

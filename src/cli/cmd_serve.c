@@ -83,6 +83,16 @@ static int serve_option(void *ud, const opt_hit_t *h)
         return positive_ms(h, &cfg->header_timeout_ms);
     case OPT_IDLE_TIMEOUT:
         return positive_ms(h, &cfg->idle_timeout_ms);
+    case OPT_TOKENS:
+        if (parse_uint(h->arg, 1000000, &cfg->tokens) < 0 || cfg->tokens == 0)
+            return bad_value(h, "a number of tokens from 1 to 1000000");
+        return 0;
+    case OPT_FIRST_TOKEN:
+    case OPT_TOKEN_INTERVAL:
+        if (parse_duration_us(h->arg, &v) < 0 || v > 3600u * 1000000u)
+            return bad_value(h, "a duration like 50ms, at most 1h");
+        *(h->id == OPT_FIRST_TOKEN ? &cfg->first_token_ns : &cfg->token_interval_ns) = v * 1000;
+        return 0;
     default:
         return opt_unhandled("serve", h);
     }
@@ -118,16 +128,20 @@ static void raise_nofile(size_t want)
 /* The line at exit. */
 static void serve_summary(const serve_stats_t *st)
 {
+    char chat[64] = ""; /* only when there were any: the line stays short otherwise */
+    if (st->completions)
+        snprintf(chat, sizeof(chat), "; %llu chat completion%s",
+                 (unsigned long long)st->completions, st->completions == 1 ? "" : "s");
     diag_info("served %llu connection%s, %llu request%s; published %llu event%s (+%llu ticks); "
              "dropped %llu slow subscriber%s; WebSocket: %llu connection%s, %llu message%s "
-             "received",
+             "received%s",
              (unsigned long long)st->connections, st->connections == 1 ? "" : "s",
              (unsigned long long)st->requests, st->requests == 1 ? "" : "s",
              (unsigned long long)st->published, st->published == 1 ? "" : "s",
              (unsigned long long)st->ticks, (unsigned long long)st->dropped,
              st->dropped == 1 ? "" : "s", (unsigned long long)st->ws_connections,
              st->ws_connections == 1 ? "" : "s", (unsigned long long)st->ws_messages,
-             st->ws_messages == 1 ? "" : "s");
+             st->ws_messages == 1 ? "" : "s", chat);
 }
 
 /* Serves cfg until SIGINT or SIGTERM. */
@@ -163,6 +177,10 @@ static int serve_run(const serve_config_t *cfg)
     const char *wscheme = serve_is_tls(srv) ? "wss" : "ws";
     diag_info("serving WebSocket on %s://%s/ws (the channel) and %s://%s/echo", wscheme, addr,
              wscheme, addr);
+    diag_info("serving chat completions on POST %s://%s/v1/chat/completions (%llu tokens, the "
+              "first after %.6gms, then every %.6gms)",
+              scheme, addr, (unsigned long long)cfg->tokens, (double)cfg->first_token_ns / 1e6,
+              (double)cfg->token_interval_ns / 1e6);
 
     int status = EXIT_OK;
     rc = loop_run(l);

@@ -4,12 +4,15 @@
  * events formatted once and shared by every subscriber (channel, sendq).
  * GET /ws and GET /echo upgrade to WebSocket (ws_handshake, ws_session):
  * /ws subscribes to the channel and publishes what its client sends; /echo
- * sends every message back.
+ * sends every message back. POST /v1/chat/completions streams a made-up
+ * answer in OpenAI's chunk format, timed by the config.
  *
  * Life of a connection (one state at a time, one timer re-armed per state):
  *   HANDSHAKE (TLS) -> HEAD -> [BODY] -> handler
  *     handler: /sse   -> STREAM until the client leaves, is dropped for not
  *                        reading, or the server stops
+ *              /v1/chat/completions -> STREAM until the answer is over,
+ *                        then HEAD again (keep-alive) or CLOSING
  *              other  -> response queued; HEAD again (keep-alive) or CLOSING
  *   CLOSING: flush what is queued, then FIN -> LINGER: discard what the
  *   client still sends until it closes (or 2 s), so that our last response
@@ -48,6 +51,12 @@ typedef struct serve_config {
     uint64_t header_timeout_ms; /* to receive a head; also body inactivity */
     uint64_t idle_timeout_ms;   /* keep-alive connection between requests */
     uint64_t keepalive_ms;      /* ": keepalive" comment period when ticks are off */
+    /* POST /v1/chat/completions: the answer's content tokens (fewer when
+     * the request's max_tokens says so), the wait for the first and the
+     * interval between the next ones (and before the final chunk). */
+    uint64_t tokens;
+    uint64_t first_token_ns;
+    uint64_t token_interval_ns;
     /* Playback mode (`evcat replay FILE --serve`, replay_serve.c): not NULL,
      * every GET on any path plays this recording (not owned; it must
      * outlive the server) to its client (playback.h says what and when):
@@ -81,6 +90,7 @@ typedef struct serve_stats {
     size_t ws_clients;          /* WebSocket connections now */
     uint64_t playbacks;         /* playback mode: streams and WebSockets started */
     uint64_t played;            /* playback mode: messages queued to clients */
+    uint64_t completions;       /* POST /v1/chat/completions answers started */
 } serve_stats_t;
 
 typedef struct serve serve_t;

@@ -28,6 +28,9 @@ void serve_config_defaults(serve_config_t *cfg)
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
     cfg->keepalive_ms = 15000;
+    cfg->tokens = 32;
+    cfg->first_token_ns = 100000000u;
+    cfg->token_interval_ns = 20000000u;
 }
 
 int serve_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
