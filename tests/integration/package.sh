@@ -73,6 +73,16 @@ fi
 expect_match "bash completion completes from its installed place" "--idle-timeout" \
     "$(bash -c '. "$1"; COMP_WORDS=(evcat listen --idle); COMP_CWORD=2; _evcat; echo "${COMPREPLY[*]}"' \
         _ "$PREFIX/share/bash-completion/completions/evcat" 2>&1)"
+BASH_COMPLETION=/usr/share/bash-completion/bash_completion
+if [ -f "$BASH_COMPLETION" ]; then
+    # bash-completion loads completions/evcat from $XDG_DATA_HOME (for
+    # ~/.local, the default) when evcat is first completed.
+    expect_eq "bash-completion loads it from XDG_DATA_HOME" "complete -F _evcat evcat" \
+        "$(XDG_DATA_HOME="$PREFIX/share" bash -c '. "$1"; __load_completion evcat; complete -p evcat' \
+            _ "$BASH_COMPLETION" 2>&1)"
+else
+    skip "bash-completion is not installed"
+fi
 
 # 2. The .deb, built into a scratch directory.
 PKG=$TMP/pkg
