@@ -88,6 +88,7 @@ fi
 PKG=$TMP/pkg
 mkdir -p "$PKG"
 expect_rc "cpack -G DEB" 0 "$CPACK" --config "$BUILD/CPackConfig.cmake" -G DEB -B "$PKG"
+check "cpack: no CMake warning" bash -c '! grep -h -A5 "CMake Warning" "$@"' _ "$TMP/rc.out" "$TMP/rc.err"
 expect_eq "one package: evcat_VERSION_ARCH.deb" "evcat_${VERSION}_$(dpkg --print-architecture).deb" \
     "$(cd "$PKG" && ls -- *.deb 2>&1)"
 DEB=$PKG/evcat_${VERSION}_$(dpkg --print-architecture).deb
