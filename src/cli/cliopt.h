@@ -78,4 +78,8 @@ int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h);
 #define CLI_MAX_BODY (64u << 20)
 int read_body_arg(const char *cmd, const char *arg, buf_t *body);
 
+/* Raises the soft descriptor limit (RLIMIT_NOFILE) to the hard one, and
+ * with -v says what cmd got. Returns the limit now in force. */
+uint64_t nofile_raise(const char *cmd);
+
 #endif

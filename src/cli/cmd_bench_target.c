@@ -47,19 +47,6 @@ static unsigned cores(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-static uint64_t raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1024;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
-}
-
 static int parse_sources(const char *list, int family, struct sockaddr_storage **out, size_t *n)
 {
     char *copy = xstrdup(list);
@@ -303,7 +290,7 @@ static int plan_request(const conn_opts_t *co, const ws_cli_opts_t *wo, const ta
  * processes, or 0 after the one-line error. */
 static unsigned plan_processes(const bench_opts_t *o, bench_config_t *cfg, uint64_t *nofile)
 {
-    *nofile = raise_nofile();
+    *nofile = nofile_raise("bench");
     uint64_t per_proc = *nofile > FD_RESERVE * 2 ? *nofile - FD_RESERVE : *nofile / 2;
     unsigned procs = o->procs;
     if (procs == 0)
