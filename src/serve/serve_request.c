@@ -128,8 +128,9 @@ static void on_head(struct conn *c)
     char allow[64];
     const struct route *r;
     if (c->srv->source) { /* every path is the source's */
-        r = strcmp(in->method, "GET") == 0 ? &source_route : NULL;
-        snprintf(allow, sizeof(allow), "GET");
+        bool get = strcmp(in->method, "GET") == 0 || strcmp(in->method, "HEAD") == 0;
+        r = get ? &source_route : NULL;
+        snprintf(allow, sizeof(allow), "GET, HEAD");
     } else {
         r = route_find(in->method, in->path, allow, sizeof(allow));
     }
