@@ -232,6 +232,8 @@ async function main() {
     fs.readFileSync(serve.log, 'utf8'));
   sent.push({ id: await publish('restart-live'), data: 'restart-live' });
   await checkResume(page, 'restart, then live', 'restart-', last, sent);
+  check('the WebSocket pane reconnected to the new run too', await until('ws reopens', async () =>
+    (await text(page, '#ws-st')) === 'open' && (await entries(page, 'ws-log')).includes('restart-live')));
   phase('3a (resume after serve restarts)');
 
   // ---- 3b: a dropped connection (a proxy between page and serve) ----
