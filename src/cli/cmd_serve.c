@@ -168,6 +168,7 @@ static int serve_run(const serve_config_t *cfg)
     char addr[80];
     serve_local_addr(srv, addr, sizeof(addr));
     const char *scheme = serve_is_tls(srv) ? "https" : "http";
+    diag_info("serving a page for browsers on %s://%s/", scheme, addr);
     diag_info("serving SSE on %s://%s/sse (publish: POST %s://%s/publish)", scheme, addr, scheme,
              addr);
     const char *wscheme = serve_is_tls(srv) ? "wss" : "ws";
