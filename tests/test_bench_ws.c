@@ -575,7 +575,7 @@ static void sc_on_client(loop_t *l, int fd, unsigned events, void *ud)
     s->upgraded = true;
     buf_t resp;
     buf_init(&resp);
-    ws_build_101(&resp, accept, NULL);
+    ws_build_101(&resp, accept, NULL, NULL);
     if (s->split_head) {
         size_t half = resp.len / 2;
         sc_write(s, resp.p, half);

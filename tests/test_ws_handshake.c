@@ -213,7 +213,7 @@ static void test_responses_whole(void **state)
         const struct resp_case *c = &resp_cases[i];
         ws_handshake_result_t res;
         size_t len = strlen(c->resp);
-        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, &res);
+        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, NULL, &res);
         check_case(c, c->resp, len, offered, 2, rc, &res, "whole");
         if (rc == WS_HS_OK)
             assert_int_equal(res.head_len, len);
@@ -229,11 +229,11 @@ static void test_responses_bytewise(void **state)
         size_t len = strlen(c->resp);
         ws_handshake_result_t res;
         for (size_t k = 0; k < len; k++) {
-            int rc = ws_parse_response(c->resp, k, 0, RFC_KEY, offered, 2, &res);
+            int rc = ws_parse_response(c->resp, k, 0, RFC_KEY, offered, 2, NULL, &res);
             if (rc != WS_HS_NEED_MORE)
                 fail_msg("%s: prefix %zu: rc %d", c->name, k, rc);
         }
-        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, &res);
+        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, NULL, &res);
         check_case(c, c->resp, len, offered, 2, rc, &res, "bytewise");
     }
 }
@@ -243,12 +243,12 @@ static void test_protocol_none_offered(void **state)
     (void)state;
     const char *r = OK_HEAD "Sec-WebSocket-Protocol: chat\r\n\r\n";
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, NULL, 0, &res),
+    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, NULL, 0, NULL, &res),
                      WS_HS_ERR_PROTOCOL);
     assert_non_null(strstr(res.error, "none was offered"));
     /* Offered, none chosen: fine. */
     r = OK_HEAD "\r\n";
-    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, offered, 2, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, offered, 2, NULL, &res), WS_HS_OK);
     assert_string_equal(res.protocol, "");
 }
 
@@ -263,12 +263,12 @@ static void test_trailing_frames(void **state)
     memcpy(buf + hl, frames, sizeof(frames) - 1);
     size_t len = hl + sizeof(frames) - 1;
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(buf, len, 0, RFC_KEY, NULL, 0, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(buf, len, 0, RFC_KEY, NULL, 0, NULL, &res), WS_HS_OK);
     assert_int_equal(res.head_len, hl);
     /* Frame bytes that look like a blank line do not confuse the end. */
     static const char tricky[] = "\x81\x04\r\n\r\n";
     memcpy(buf + hl, tricky, sizeof(tricky) - 1);
-    assert_int_equal(ws_parse_response(buf, hl + 6, 0, RFC_KEY, NULL, 0, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(buf, hl + 6, 0, RFC_KEY, NULL, 0, NULL, &res), WS_HS_OK);
     assert_int_equal(res.head_len, hl);
 }
 
@@ -279,14 +279,14 @@ static void test_too_big(void **state)
     memcpy(buf, OK_HEAD, strlen(OK_HEAD));
     memset(buf + strlen(OK_HEAD), 'a', sizeof(buf) - strlen(OK_HEAD));
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(buf, 199, 200, RFC_KEY, NULL, 0, &res), WS_HS_NEED_MORE);
-    assert_int_equal(ws_parse_response(buf, 200, 200, RFC_KEY, NULL, 0, &res), WS_HS_ERR_TOO_BIG);
+    assert_int_equal(ws_parse_response(buf, 199, 200, RFC_KEY, NULL, 0, NULL, &res), WS_HS_NEED_MORE);
+    assert_int_equal(ws_parse_response(buf, 200, 200, RFC_KEY, NULL, 0, NULL, &res), WS_HS_ERR_TOO_BIG);
     assert_non_null(strstr(res.error, "200 bytes"));
-    assert_int_equal(ws_parse_response(buf, sizeof(buf), 200, RFC_KEY, NULL, 0, &res),
+    assert_int_equal(ws_parse_response(buf, sizeof(buf), 200, RFC_KEY, NULL, 0, NULL, &res),
                      WS_HS_ERR_TOO_BIG);
     /* A head that ends exactly at max_head is fine. */
     const char *ok = OK_HEAD "\r\n";
-    assert_int_equal(ws_parse_response(ok, strlen(ok), strlen(ok), RFC_KEY, NULL, 0, &res),
+    assert_int_equal(ws_parse_response(ok, strlen(ok), strlen(ok), RFC_KEY, NULL, 0, NULL, &res),
                      WS_HS_OK);
 }
 
@@ -334,14 +334,14 @@ static void test_build_101_roundtrip(void **state)
     (void)state;
     buf_t b;
     buf_init(&b);
-    ws_build_101(&b, RFC_ACCEPT, NULL);
+    ws_build_101(&b, RFC_ACCEPT, NULL, NULL);
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, NULL, 0, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, NULL, 0, NULL, &res), WS_HS_OK);
     assert_int_equal(res.head_len, b.len);
     buf_reset(&b);
-    ws_build_101(&b, RFC_ACCEPT, "chat");
+    ws_build_101(&b, RFC_ACCEPT, "chat", NULL);
     assert_non_null(strstr(b.p, "\r\nSec-WebSocket-Protocol: chat\r\n"));
-    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, offered, 2, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, offered, 2, NULL, &res), WS_HS_OK);
     assert_string_equal(res.protocol, "chat");
     buf_free(&b);
 }

@@ -101,7 +101,9 @@ typedef struct bench_config {
     const conn_settings_t *co; /* headers, auth, TLS files, connect timeout */
     const char *const *on_open; /* WebSocket: --on-open messages, sent first */
     size_t non_open;
-    ws_client_request_t ws_req; /* WebSocket: the request, built once */
+    ws_client_request_t ws_req; /* WebSocket: the request, built once (ws_req.deflate:
+                                   the permessage-deflate offer, or NULL) */
+    bool compress_takeover; /* --compress-takeover: contexts kept, bounded (WS_PMD_LEAN) */
     SSL_CTX *ssl_ctx;       /* wss: the client context (thread-safe to share) */
 } bench_config_t;
 

@@ -116,6 +116,32 @@ static const char *err_hint(int k)
     }
 }
 
+/* wire/payload in percent, or -1 without payload. */
+static double pct(uint64_t wire, uint64_t payload)
+{
+    return payload ? 100.0 * (double)wire / (double)payload : -1;
+}
+
+/* The bytes on the wire against the payload (whole run), and what
+ * permessage-deflate cost. */
+static void wire_rows(rows_t *t, const bench_result_t *r)
+{
+    char a[32], b[32], c[32], pa[16] = "-", pb[16] = "-";
+    if (!r->wire_sent && !r->wire_received)
+        return;
+    double ps = pct(r->wire_sent, r->c.bytes_sent), pr = pct(r->wire_received, r->c.bytes_received);
+    if (ps >= 0)
+        snprintf(pa, sizeof(pa), "%.0f%%", ps);
+    if (pr >= 0)
+        snprintf(pb, sizeof(pb), "%.0f%%", pr);
+    row(t, "wire", "sent %s (%s of payload)  received %s (%s)",
+        fmt_bytes(a, 32, (double)r->wire_sent), pa, fmt_bytes(b, 32, (double)r->wire_received), pb);
+    if (r->deflate_connections > 0)
+        row(t, "deflate", "%" PRIu64 "/%" PRIu64 " connections, zlib peak %s (%s per connection)",
+            r->deflate_connections, r->c.established, fmt_bytes(c, 32, (double)r->zlib_peak_bytes),
+            fmt_bytes(a, 32, (double)r->zlib_peak_bytes / (double)r->deflate_connections));
+}
+
 static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
 {
     const bench_result_t *r = rep->r;
@@ -139,6 +165,7 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
         fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
     row(t, "bytes", "sent %s  received %s", fmt_bytes(a, 32, (double)r->m_bytes_sent),
         fmt_bytes(b, 32, (double)r->m_bytes_received));
+    wire_rows(t, r);
     if (hist_count(&r->latency) > 0)
         row(t, "latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", fmt_time(a, 32, m.p50_ns),
             fmt_time(b, 32, m.p90_ns), fmt_time(c, 32, m.p99_ns), fmt_time(d, 32, m.p999_ns),
@@ -248,6 +275,15 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
     jnum(out, m.recv_rate);
     buf_printf(out, "},\"bytes\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "}", r->m_bytes_sent,
                r->m_bytes_received);
+    buf_printf(out,
+               ",\"wire\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"payload_sent\":%" PRIu64
+               ",\"payload_received\":%" PRIu64 "}",
+               r->wire_sent, r->wire_received, r->c.bytes_sent, r->c.bytes_received);
+    buf_printf(out,
+               ",\"deflate\":{\"connections\":%" PRIu64 ",\"zlib_peak_bytes\":%" PRIu64
+               ",\"zlib_bytes_per_connection\":%" PRIu64 "}",
+               r->deflate_connections, r->zlib_peak_bytes,
+               r->deflate_connections ? r->zlib_peak_bytes / r->deflate_connections : 0);
     buf_puts(out, ",\"latency_ms\":{");
     jms(out, "p50", m.p50_ns, true);
     jms(out, "p90", m.p90_ns, true);

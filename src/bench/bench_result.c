@@ -71,6 +71,10 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     bench_series_merge(&dst->series, &src->series);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
+    dst->wire_sent += src->wire_sent;
+    dst->wire_received += src->wire_received;
+    dst->deflate_connections += src->deflate_connections;
+    dst->zlib_peak_bytes += src->zlib_peak_bytes;
 }
 
 void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MAX + 1])
@@ -122,6 +126,10 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
     hist_to_json(&r->connect, out);
     buf_puts(out, ",\"series\":");
     bench_series_to_json(&r->series, out);
+    buf_printf(out,
+               ",\"wire_sent\":\"%" PRIu64 "\",\"wire_received\":\"%" PRIu64
+               "\",\"deflate_connections\":\"%" PRIu64 "\",\"zlib_peak_bytes\":\"%" PRIu64 "\"",
+               r->wire_sent, r->wire_received, r->deflate_connections, r->zlib_peak_bytes);
     buf_puts(out, "}");
 }
 
@@ -207,6 +215,14 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
     if (get_hist(o, "latency", &t->latency, err, errlen) < 0 ||
         get_hist(o, "connect", &t->connect, err, errlen) < 0)
         return -1;
+    /* Optional: a shard form written before they existed has none. */
+    const char *wire[] = {"wire_sent", "wire_received", "deflate_connections", "zlib_peak_bytes"};
+    uint64_t *wv[] = {&t->wire_sent, &t->wire_received, &t->deflate_connections,
+                      &t->zlib_peak_bytes};
+    for (size_t i = 0; i < ARRAY_LEN(wire); i++)
+        if (cJSON_GetObjectItemCaseSensitive(o, wire[i]) &&
+            get_u64(o, wire[i], wv[i], err, errlen) < 0)
+            return -1;
     return 0;
 }
 

@@ -60,6 +60,13 @@ typedef struct bench_result {
     char *url;
     char mode[BENCH_MODE_MAX + 1];
     double connect_rate;
+
+    /* WebSocket bytes on the wire over the whole run (handshakes and frame
+     * headers included, before TLS; c.bytes_* are the payload), the
+     * connections that agreed on permessage-deflate, and zlib's memory (the
+     * sum of each worker's peak). They add in a merge; the shard form
+     * carries them (optional there: 0 when absent). */
+    uint64_t wire_sent, wire_received, deflate_connections, zlib_peak_bytes;
 } bench_result_t;
 
 /* Sets r's description (url is copied). */
