@@ -218,11 +218,10 @@ static bool check_header(ws_session_t *s, bool complete)
     s->pending_reason = "protocol error";
     if (!complete) {
         if (rsv && (rsv != 4 || !s->pmd))
-            snprintf(why, cap,
-                     "protocol error: reserved bits set (RSV%s%s%s) but no extension was "
-                     "negotiated%s",
+            snprintf(why, cap, "protocol error: reserved bits set (RSV%s%s%s)%s",
                      rsv & 4 ? "1" : "", rsv & 2 ? "2" : "", rsv & 1 ? "3" : "",
-                     s->pmd && (rsv & 3) ? " that uses RSV2 or RSV3" : "");
+                     s->pmd ? ": permessage-deflate uses RSV1 only"
+                            : " but no extension was negotiated");
         else if (rsv && op >= 8)
             snprintf(why, cap, "protocol error: RSV1 set on a control frame (opcode 0x%x)", op);
         else if (rsv && op == 0)
