@@ -350,6 +350,8 @@ static int feed(struct zctx *c, const uint8_t *in, size_t n, int flush, size_t m
         int rc = inflate(&c->z, flush);
         out->len += room - c->z.avail_out;
         out->p[out->len] = '\0';
+        if (out->len - start > max)
+            return WS_PMD_TOO_BIG;
         if (rc == Z_STREAM_END) {
             *rest = c->z.avail_in;
             return FEED_END;
@@ -358,8 +360,6 @@ static int feed(struct zctx *c, const uint8_t *in, size_t n, int flush, size_t m
             return WS_PMD_NOMEM;
         if (rc != Z_OK && rc != Z_BUF_ERROR)
             return WS_PMD_CORRUPT;
-        if (out->len - start > max)
-            return WS_PMD_TOO_BIG;
         /* inflate stops when the input is used up or the output is full
          * (or, with Z_BLOCK, at a block's end: go round again). */
         if (c->z.avail_in == 0 && c->z.avail_out > 0)
