@@ -80,6 +80,8 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
     parts[n++] = o->source ? o->source : "";
     for (size_t i = 0; i < wo->non_open; i++)
         parts[n++] = wo->on_open[i];
+    if (wo->compress) /* a part only when given: ids of tests without it are unchanged */
+        parts[n++] = wo->compress_takeover ? "compress-takeover" : "compress";
     bench_test_id(parts, n, out);
 }
 
