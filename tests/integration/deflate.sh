@@ -45,6 +45,15 @@ expect_eq "incompressible binary there and back" "$want" "$got"
 "$EVCAT" send --compress -n 1 --record "$TMP/rec.jsonl" "$S/echo" recorded >/dev/null 2>&1
 check "--record keeps messages as sent and received, inflated" \
     bash -c "grep -c '\"data\":\"recorded\"' '$TMP/rec.jsonl' | grep -qx 2"
+cat >"$TMP/conv.jsonl" <<REC
+{"evcat_recording":1,"url":"$S/echo","proto":"ws","started":"2026-12-06T14:52:41.731931Z"}
+{"ts":"2026-12-06T14:52:41.733886Z","proto":"ws","dir":"out","type":"text","data":"compress me, compress me","t":0}
+{"ts":"2026-12-06T14:52:41.734018Z","proto":"ws","dir":"in","type":"text","data":"compress me, compress me","t":0.001}
+{"ts":"2026-12-06T14:52:42.234023Z","proto":"ws","dir":"out","type":"close","code":1000,"reason":"","t":0.3}
+REC
+expect_rc "replay --compress --expect: the echo as recorded" 0 "$EVCAT" replay --compress -v --expect \
+    "$TMP/conv.jsonl"
+check "replay offered it too" grep -q '^permessage-deflate: ' "$TMP/rc.err"
 out=$("$EVCAT" send --compress -v -o raw -n 1 "ws://127.0.0.1:$NPORT/echo" declined 2>"$TMP/err"); rc=$?
 expect_eq "serve --no-compress: uncompressed, fine" "declined/0" "$out/$rc"
 check "-v says the server declined" grep -q 'the server declined permessage-deflate' "$TMP/err"
