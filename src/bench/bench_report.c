@@ -206,6 +206,15 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
                 row(t, "hint", "%s", err_hint(k));
 }
 
+/* Whether t has a row called label from row `from` on. */
+static bool has_row(const rows_t *t, int from, const char *label)
+{
+    for (int k = from; k < t->n; k++)
+        if (strcmp(t->label[k], label) == 0)
+            return true;
+    return false;
+}
+
 void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
 {
     if (n == 1) {
@@ -226,8 +235,21 @@ void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
     char head[CELL * 2];
     snprintf(head, sizeof(head), "%s (%s)", reps[0].url, reps[0].mode);
     fprintf(f, "  %-12s %-*s | %s (%s)\n", "", (int)w, head, reps[1].url, reps[1].mode);
-    for (int i = 0; i < t0.n && i < t1.n; i++)
-        fprintf(f, "  %-12s %-*s | %s\n", t0.label[i], (int)w, t0.val[i], t1.val[i]);
+    /* Row by row where both have it; a row only one has (wire and deflate
+     * rows come with what was measured) beside a "-". */
+    int i = 0, r = 0;
+    while (i < t0.n || r < t1.n) {
+        if (i < t0.n && r < t1.n && strcmp(t0.label[i], t1.label[r]) == 0) {
+            fprintf(f, "  %-12s %-*s | %s\n", t0.label[i], (int)w, t0.val[i], t1.val[r]);
+            i++, r++;
+        } else if (i < t0.n && !has_row(&t1, r, t0.label[i])) {
+            fprintf(f, "  %-12s %-*s | -\n", t0.label[i], (int)w, t0.val[i]);
+            i++;
+        } else {
+            fprintf(f, "  %-12s %-*s | %s\n", t1.label[r], (int)w, "-", t1.val[r]);
+            r++;
+        }
+    }
     for (size_t j = 0; j < n; j++)
         for (int k = 0; k < BERR_COUNT; k++)
             if (reps[j].r->c.errors[k] && err_hint(k))
