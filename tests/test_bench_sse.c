@@ -616,8 +616,10 @@ static void test_pub_paced_bodies_on_kept_alive_connections(void **state)
         assert_true(s->ts[i] - s->ts[0] == (uint64_t)i * 5000000u);
     }
     assert_true(s->ts[0] >= real0 - 1000000 && s->ts[0] < real0 + 50000000);
-    /* Kept alive: far fewer connections than messages. */
-    assert_true(s->conns >= 1 && s->conns <= 4);
+    /* Kept alive: far fewer connections than messages (a loaded machine
+     * answers late, and a POST due meanwhile takes another slot and its
+     * connection: a few more than one, never one a message). */
+    assert_true(s->conns >= 1 && s->conns <= s->nposts / 4);
     bench_pub_free(p);
     conn_settings_free(&co);
     pub_server_stop(s);
@@ -690,6 +692,31 @@ static void test_pub_stop_waits_abort_drops(void **state)
     loop_free(l);
 }
 
+static void test_pub_timeout(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    struct pub_server *s = pub_server_start(l);
+    char url[96];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", s->port);
+    bench_pub_config_t pc = {.url = url, .rate = 2000, .timeout_ms = 150, .field = "ts_ns"};
+    char err[256] = "";
+    bench_pub_t *p = bench_pub_new(l, &pc, err, sizeof(err));
+    assert_non_null(p);
+    bench_pub_start(p);
+    run_for(l, 100);
+    assert_int_equal(bench_pub_failed(p), 0); /* not yet */
+    run_for(l, 150);
+    /* the first POSTs timed out (failed, uncounted as sent), new ones went out */
+    assert_int_equal(bench_pub_failed(p), BENCH_PUB_INFLIGHT);
+    assert_int_equal(bench_pub_accepted(p), 0);
+    assert_non_null(strstr(bench_pub_first_error(p), "timed out"));
+    assert_int_equal(s->requests, 2 * BENCH_PUB_INFLIGHT);
+    bench_pub_free(p);
+    pub_server_stop(s);
+    loop_free(l);
+}
+
 static void test_pub_rejects_bad_config(void **state)
 {
     (void)state;
@@ -749,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_pub_paced_bodies_on_kept_alive_connections),
         cmocka_unit_test(test_pub_failures_are_counted),
         cmocka_unit_test(test_pub_stop_waits_abort_drops),
+        cmocka_unit_test(test_pub_timeout),
         cmocka_unit_test(test_pub_rejects_bad_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,7 +25,7 @@
 #define FIRST_ERROR_MAX 200
 /* A POST without an answer by then has failed: a hung endpoint would
  * otherwise hold every slot and stop the publisher without a word. */
-#define POST_TIMEOUT_MS 10000L
+#define POST_TIMEOUT_MS_DEFAULT 10000L
 
 typedef struct pub_slot {
     curlm_xfer_t x;              /* x.easy owned, kept between messages */
@@ -222,7 +222,8 @@ bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, 
         else
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_PROXY, ""); /* direct, like the subscribers */
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                         cfg->timeout_ms > 0 ? cfg->timeout_ms : POST_TIMEOUT_MS_DEFAULT);
     }
     return p;
 fail:

@@ -23,6 +23,7 @@
 typedef struct bench_pub_config {
     const char *url;           /* http(s) */
     double rate;               /* messages per second */
+    long timeout_ms;           /* a POST without an answer by then has failed (0: 10 s) */
     const char *field;         /* the timestamp's key, e.g. "ts_ns" */
     const conn_settings_t *co;     /* headers, auth, TLS, timeouts (as for the subscribers) */
 } bench_pub_config_t;

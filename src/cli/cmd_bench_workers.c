@@ -94,6 +94,17 @@ static void sharded_line(struct sharded *S, struct shard *sh, const char *line, 
     }
 }
 
+
+/* Every worker has ended, and the publisher has the answers to the POSTs it
+ * sent (a message the endpoint took counts as sent). */
+static bool workers_and_publisher_done(const struct sharded *S)
+{
+    for (unsigned i = 0; i < S->n; i++)
+        if (!S->s[i].eof)
+            return false;
+    return !S->pub || bench_pub_busy(S->pub) == 0;
+}
+
 static void sharded_read(loop_t *l, int fd, unsigned events, void *ud)
 {
     (void)events;
@@ -113,10 +124,7 @@ static void sharded_read(loop_t *l, int fd, unsigned events, void *ud)
         close(fd);
         sh->fd = -1;
         sh->eof = true;
-        bool all = true;
-        for (unsigned i = 0; i < S->n; i++)
-            all = all && S->s[i].eof;
-        if (all)
+        if (workers_and_publisher_done(S))
             loop_stop(l);
         return;
     }
@@ -134,6 +142,10 @@ static void sharded_read(loop_t *l, int fd, unsigned events, void *ud)
 static void sharded_tick(loop_t *l, loop_timer_t *t, void *ud)
 {
     struct sharded *S = ud;
+    if (workers_and_publisher_done(S)) { /* the last POSTs were answered */
+        loop_stop(l);
+        return;
+    }
     bench_progress_t sum;
     memset(&sum, 0, sizeof(sum));
     sum.phase = BENCH_DONE;
@@ -172,6 +184,8 @@ static void sharded_signal(loop_t *l, int signo, void *ud)
 {
     (void)l;
     struct sharded *S = ud;
+    if (S->interrupted && S->pub)
+        bench_pub_abort(S->pub); /* a second Ctrl-C: no wait for answers */
     S->interrupted = true;
     for (unsigned i = 0; i < S->n; i++)
         if (S->s[i].pid > 0)
@@ -187,6 +201,11 @@ static void worker_main(const bench_config_t *cfg, const bench_driver_t *drv, un
     c.connections = share;
     c.first_index = first;
     c.connect_rate = cfg->connect_rate * (double)share / (double)cfg->connections;
+    /* Streams as requests: this process's part of --requests and
+     * --arrival-rate, with its part of the connections. */
+    c.streams.requests =
+        bench_share(cfg->streams.requests, first - cfg->first_index, share, cfg->connections);
+    c.streams.arrival_rate = cfg->streams.arrival_rate * (double)share / (double)cfg->connections;
     bench_result_t r;
     bench_result_init(&r);
     char e[256] = "";

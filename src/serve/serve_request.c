@@ -30,6 +30,8 @@ static const struct route {
     {"OPTIONS", "/publish", route_options, false},
     {"GET", "/ws", serve_ws_route_channel, false},
     {"GET", "/echo", serve_ws_route_echo, false},
+    {"POST", "/v1/chat/completions", serve_completions_route, true},
+    {"OPTIONS", "/v1/chat/completions", route_options, false},
 };
 
 /* Playback mode: any GET, whatever its path, is the source's. */
@@ -79,7 +81,7 @@ static void route_options(struct conn *c)
 /* ---- request flow ---- */
 
 /* The request is answered: the next one, or the end. */
-static void request_done(struct conn *c)
+void conn_next_request(struct conn *c)
 {
     if (c->state == CS_DEAD || c->state == CS_CLOSING || c->state == CS_LINGER)
         return;
@@ -103,7 +105,7 @@ static void dispatch(struct conn *c)
     c->srv->stats.requests++;
     c->route->fn(c);
     if (c->state == CS_HEAD || c->state == CS_BODY)
-        request_done(c);
+        conn_next_request(c);
 }
 
 /* A complete head: route it, and read a body when one comes. */
@@ -129,7 +131,7 @@ static void on_head(struct conn *c)
         c->srv->stats.requests++;
         conn_log_request(c, 204, NULL);
         conn_respond(c, 204, "Allow: GET, POST, OPTIONS\r\n", NULL, NULL, 0, !c->keep_alive);
-        request_done(c);
+        conn_next_request(c);
         return;
     }
     if (!r) {
@@ -150,7 +152,7 @@ static void on_head(struct conn *c)
         conn_log_request(c, status, NULL);
         conn_respond(c, status, extra, "text/plain; charset=utf-8", body, (size_t)n,
                      !c->keep_alive);
-        request_done(c);
+        conn_next_request(c);
         return;
     }
     c->route = r;

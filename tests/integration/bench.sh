@@ -33,6 +33,8 @@ expect_usage "assert unknown metric" bench --assert 'p42<5ms' ws://127.0.0.1:1/
 expect_usage "echo needs ws" bench --mode echo http://127.0.0.1:1/
 expect_usage "message rate needs echo" bench -r 5 http://127.0.0.1:1/
 expect_usage "publish rate needs publish" bench --publish-rate 5 http://127.0.0.1:1/
+expect_usage "publish timeout needs publish" bench --publish-timeout 5s http://127.0.0.1:1/
+expect_usage "publish timeout of 0" bench --publish-timeout 0 --publish http://127.0.0.1:1/p http://127.0.0.1:1/
 expect_usage "proxy refused" bench -x http://127.0.0.1:3128 ws://127.0.0.1:1/
 expect_usage "zero connections" bench -c 0 ws://127.0.0.1:1/
 expect_usage "bad duration" bench -d forever ws://127.0.0.1:1/
@@ -126,6 +128,35 @@ expect_rc "SSE 404: exit 1" 1 B -c 10 -d 1s --json "$TMP/st.json" "$HTTP/nothing
 expect_eq "SSE 404: http_status errors" 10 "$(jv "$TMP/st.json" errors.http_status)"
 expect_rc "SSE URL that is WebSocket: exit 1" 1 B -c 5 -d 1s --json "$TMP/st2.json" "$HTTP/echo"
 check "SSE on /echo: http_status" ge "$(jv "$TMP/st2.json" errors.http_status)" 5
+
+# ---- many connections from one --source address: warned ----
+timeout -s INT 2 "$EVCAT" bench -c 12001 --connect-rate 10 --source 127.0.0.5 ws://127.0.0.1:1/ \
+    2>"$TMP/src.err" >/dev/null
+check "12,001 connections from one --source: warned" grep -q "connect() slows down past ~12000 an address" "$TMP/src.err"
+timeout -s INT 2 "$EVCAT" bench -c 12001 --connect-rate 10 --source 127.0.0.5,127.0.0.6 ws://127.0.0.1:1/ \
+    2>"$TMP/src2.err" >/dev/null
+check "12,001 connections from two: no warning" test -z "$(grep "slows down" "$TMP/src2.err")"
+
+# ---- a slow publish endpoint: the answers to the last POSTs are waited for ----
+SLOW_PORT=$(free_port)
+bg "$PY" "$(dirname "$0")/slow_publish.py" "$SLOW_PORT" 0.8 >"$TMP/slow.log"
+SLOW_PID=$BG_PID
+wait_port "$SLOW_PORT"
+for procs in 1 2; do
+    : >"$TMP/slow.log"
+    expect_rc "slow publisher, -p $procs: exit 0" 0 B -p "$procs" -c 4 -d 1s --mode subscribe \
+        --publish "http://127.0.0.1:$SLOW_PORT/publish" --publish-rate 4 --json "$TMP/slow$procs.json" "$WS/ws"
+    posted=$(grep -c '^POST' "$TMP/slow.log")
+    check "slow publisher, -p $procs: POSTs made ($posted)" ge "$posted" 4
+    expect_eq "slow publisher, -p $procs: sent = the POSTs the endpoint took (answered 0.8 s later)" \
+        "$posted" "$(jv "$TMP/slow$procs.json" messages.sent)"
+done
+expect_rc "slow publisher, --publish-timeout 300ms: exit 0" 0 B -c 4 -d 1s --mode subscribe \
+    --publish "http://127.0.0.1:$SLOW_PORT/publish" --publish-rate 4 --publish-timeout 300ms \
+    --json "$TMP/slowt.json" "$WS/ws"
+expect_eq "--publish-timeout 300ms: nothing counted as sent" 0 "$(jv "$TMP/slowt.json" messages.sent)"
+check "--publish-timeout 300ms: publish errors" ge "$(jv "$TMP/slowt.json" errors.publish)" 4
+kill "$SLOW_PID"
 
 # ---- subscribers: SSE and WebSocket, with a publisher ----
 expect_rc "sse: 300 streams with --publish" 0 \
