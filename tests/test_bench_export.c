@@ -317,7 +317,7 @@ static void test_examples(void **state)
     bench_result_init(&a);
     bench_result_init(&b);
     bench_result_init(&c);
-    char longer[BENCH_EXAMPLE_MAX * 2];
+    char longer[BENCH_ERR_EXAMPLE_MAX * 2];
     memset(longer, 'x', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
     bench_examples_note(&a.ex, BERR_REFUSED, 200, "later");
@@ -328,7 +328,7 @@ static void test_examples(void **state)
     bench_examples_note_exchange(&b.ex, 100, "GET / HTTP/1.1\r\n\r\nHTTP/1.1 404\r\n", 32);
     bench_result_merge(&a, &b);
     assert_string_equal(a.ex.text[BERR_REFUSED], "earlier??line");
-    assert_int_equal(strlen(a.ex.text[BERR_TLS]), BENCH_EXAMPLE_MAX);
+    assert_int_equal(strlen(a.ex.text[BERR_TLS]), BENCH_ERR_EXAMPLE_MAX);
     /* the shard form carries them */
     buf_t j;
     buf_init(&j);

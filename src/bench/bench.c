@@ -26,6 +26,10 @@ static const char *const err_names[BERR_COUNT] = {
     [BERR_TOO_BIG] = "too_big",
     [BERR_NO_TIMESTAMP] = "no_timestamp",
     [BERR_PUBLISH] = "publish",
+    [BERR_MISMATCH] = "mismatch",
+    [BERR_SSE_ERROR] = "sse_error",
+    [BERR_INCOMPLETE] = "incomplete",
+    [BERR_IDLE_TIMEOUT] = "idle_timeout",
 };
 
 static const char *const counter_names[BENCH_NSCALARS] = {
@@ -183,7 +187,7 @@ void bench_examples_note(bench_examples_t *e, bench_err_t kind, uint64_t at_ns, 
     if (e->at_ns[kind] && e->at_ns[kind] <= at_ns)
         return;
     e->at_ns[kind] = at_ns;
-    copy_line(e->text[kind], BENCH_EXAMPLE_MAX, text, strlen(text), false);
+    copy_line(e->text[kind], BENCH_ERR_EXAMPLE_MAX, text, strlen(text), false);
 }
 
 void bench_examples_note_exchange(bench_examples_t *e, uint64_t at_ns, const char *text,
@@ -203,4 +207,13 @@ void bench_examples_merge(bench_examples_t *dst, const bench_examples_t *src)
     if (src->exchange_at_ns)
         bench_examples_note_exchange(dst, src->exchange_at_ns, src->exchange,
                                      strlen(src->exchange));
+}
+
+uint64_t bench_share(uint64_t total, uint64_t first, uint64_t count, uint64_t of)
+{
+    if (of == 0)
+        return 0;
+    unsigned __int128 hi = (unsigned __int128)total * (first + count) / of;
+    unsigned __int128 lo = (unsigned __int128)total * first / of;
+    return (uint64_t)(hi - lo);
 }

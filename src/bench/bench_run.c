@@ -336,6 +336,13 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
         hist_merge(&out->connect, &run->workers[i].w.connect);
         bench_examples_merge(&out->ex, &run->workers[i].w.ex);
         bench_latsec_merge(&out->latsec, &run->workers[i].w.latsec);
+        bench_result_note_mismatch(out, run->workers[i].w.mismatch,
+                                   run->workers[i].w.mismatch_at_ns);
+        bench_streams_merge(&out->streams, &run->workers[i].w.streams);
+    }
+    if (run->cfg->streams.on) {
+        bench_streams_enable(&out->streams);
+        out->streams.arrival_rate += run->cfg->streams.arrival_rate;
     }
     out->ramp_s = secs(run->t_ramp_end - run->t_start);
     out->measure_s = secs(run->t_close - run->t_measure);
@@ -344,6 +351,13 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
     getrusage(RUSAGE_SELF, &ru);
     out->peak_rss_bytes += (uint64_t)ru.ru_maxrss * 1024u;
     out->base_rss_bytes += base_rss;
+    for (unsigned i = 0; i < run->nworkers; i++) {
+        const bench_worker_t *w = &run->workers[i].w;
+        out->wire_sent += w->wire_sent;
+        out->wire_received += w->wire_received;
+        out->deflate_connections += w->deflate_conns;
+        out->zlib_peak_bytes += w->zlib_peak_bytes;
+    }
     out->procs += 1;
     if (run->nworkers > out->threads)
         out->threads = run->nworkers;
@@ -386,6 +400,12 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     run.started_at_ns = real_ns();
     run.t_next_progress = run.t_start + PROGRESS_NS;
     set_phase(&run, BENCH_RAMP);
+    if (cfg->streams.on) {
+        /* Streams as requests: every stream counts, from the first; the
+         * slots' ramp is part of the measurement. */
+        run.t_ramp_end = run.t_measure = run.t_start;
+        set_phase(&run, BENCH_MEASURE);
+    }
     if (start_workers(&run, drv, err, errlen) == 0) {
         coordinate(&run);
         add_result(&run, out, cpu0, base_rss);

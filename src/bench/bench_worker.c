@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 bench_phase_t bench_control_phase(const bench_control_t *ctl)
 {
@@ -66,7 +67,7 @@ void bench_example(bench_worker_t *w, bench_err_t kind, const char *fmt, ...)
 {
     if (!bench_example_wanted(w, kind))
         return;
-    char line[BENCH_EXAMPLE_MAX + 1];
+    char line[BENCH_ERR_EXAMPLE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
@@ -100,7 +101,7 @@ static void example_default(bench_worker_t *w, bench_err_t kind)
         [BERR_PUBLISH] = "a publish POST failed",
     };
     if (bench_example_wanted(w, kind))
-        bench_examples_note(&w->ex, kind, real_ns(), what[kind]);
+        bench_examples_note(&w->ex, kind, real_ns(), what[kind] ? what[kind] : bench_err_name(kind));
 }
 
 void bench_failed(bench_worker_t *w, bench_err_t kind)
@@ -155,4 +156,68 @@ void bench_error(bench_worker_t *w, bench_err_t kind)
 {
     example_default(w, kind);
     bench_add(&w->c.errors[kind], 1);
+}
+
+/* s cut to fit n - 1 bytes, not in the middle of a UTF-8 sequence. */
+static void copy_line(char *dst, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+}
+
+void bench_mismatch(bench_worker_t *w, const char *example)
+{
+    bench_add(&w->c.errors[BERR_MISMATCH], 1);
+    if (example && !w->mismatch[0]) {
+        copy_line(w->mismatch, sizeof(w->mismatch), example);
+        w->mismatch_at_ns = real_ns();
+    }
+}
+
+/* ---- streams as requests ---- */
+
+void bench_slot_up(bench_worker_t *w)
+{
+    bench_add(&w->c.established, 1);
+}
+
+void bench_stream_connection(bench_worker_t *w, uint64_t connect_ns)
+{
+    w->streams.connections++;
+    hist_record(&w->connect, connect_ns);
+}
+
+void bench_stream_event(bench_worker_t *w, bool first, uint64_t ns)
+{
+    w->streams.events++;
+    hist_record(first ? &w->streams.first_event : &w->streams.event_gap, ns);
+}
+
+void bench_stream_completed(bench_worker_t *w, uint64_t events, uint64_t duration_ns)
+{
+    w->streams.completed++;
+    hist_record(&w->streams.stream, duration_ns);
+    hist_record(&w->streams.events_per_stream, events);
+}
+
+void bench_stream_failed(bench_worker_t *w, bench_err_t kind)
+{
+    w->streams.failed++;
+    bench_add(&w->c.errors[kind], 1);
+}
+
+void bench_stream_unfinished(bench_worker_t *w)
+{
+    w->streams.unfinished++;
+}
+
+void bench_stream_dropped(bench_worker_t *w)
+{
+    w->streams.dropped++;
 }

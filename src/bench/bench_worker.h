@@ -17,6 +17,7 @@
 
 #include "bench.h"
 #include "bench_latsec.h"
+#include "bench_streams.h"
 #include "hist.h"
 #include "loop.h"
 
@@ -45,11 +46,22 @@ struct bench_worker {
     uint64_t live;          /* started and not ended (attempts included) */
 
     bench_counters_t c;
+    /* Written by the worker's thread, read after the join (the driver's
+     * free() is the last to write): WebSocket bytes read and written
+     * (handshake and frame headers included, before TLS), connections
+     * that agreed on permessage-deflate, the zlib memory's peak. */
+    uint64_t wire_sent, wire_received, deflate_conns, zlib_peak_bytes;
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
     bench_examples_t ex;    /* the first example of each error kind */
     uint64_t t_start;       /* mono ns the run started (second 0 of latsec) */
     bench_latsec_t latsec;  /* latency per second, measure phase only */
+
+    /* --replay --expect: the worker's first difference, one line ("" until
+     * one), and when it was seen (UNIX ns, to find the run's first). */
+    char mismatch[BENCH_EXAMPLE_MAX];
+    uint64_t mismatch_at_ns;
+    bench_streams_t streams; /* streams as requests (on when cfg->streams.on) */
 };
 
 /* The current phase (any thread). */
@@ -86,5 +98,27 @@ void bench_example(bench_worker_t *w, bench_err_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A failing exchange in full (request and response head), for -v. */
 void bench_example_exchange(bench_worker_t *w, const char *text, size_t len);
+/* A BERR_MISMATCH error; the worker keeps the first one's line (example,
+ * cut to fit; NULL when the worker has one already: see w->mismatch). */
+void bench_mismatch(bench_worker_t *w, const char *example);
+
+/* ---- streams as requests (bench_stream.c), on the worker's thread ----
+ * A connection of the run is a slot that runs streams one after another:
+ * it is established when it starts (bench_slot_up; it is not a connection
+ * of its own, and has no connect time) and ends with bench_ended. Each
+ * stream ends once, with one of the three below; connect times are those
+ * of the connections the streams opened. */
+void bench_slot_up(bench_worker_t *w);
+/* A stream opened a connection that took connect_ns. */
+void bench_stream_connection(bench_worker_t *w, uint64_t connect_ns);
+/* An event of a stream (its end event aside): the first (since_sent_ns
+ * from the request) or a later one (gap_ns since the one before). */
+void bench_stream_event(bench_worker_t *w, bool first, uint64_t ns);
+void bench_stream_completed(bench_worker_t *w, uint64_t events, uint64_t duration_ns);
+/* Counts one error of kind. */
+void bench_stream_failed(bench_worker_t *w, bench_err_t kind);
+void bench_stream_unfinished(bench_worker_t *w);
+/* An open-loop arrival that found no free slot. */
+void bench_stream_dropped(bench_worker_t *w);
 
 #endif
