@@ -108,6 +108,11 @@ size_t bench_pct_points(const hist_t *h, bench_pct_point_t *pts)
     return k;
 }
 
+const hist_t *bench_export_latency(const bench_result_t *r)
+{
+    return r->streams.on ? &r->streams.first_event : &r->latency;
+}
+
 void bench_export_hgrm(buf_t *out, const hist_t *h)
 {
     bench_pct_point_t pts[BENCH_PCT_POINTS_MAX];

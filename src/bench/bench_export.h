@@ -34,6 +34,10 @@ typedef struct bench_pct_point {
  * many (0 for an empty histogram). */
 size_t bench_pct_points(const hist_t *h, bench_pct_point_t *pts);
 
+/* The latency the exports show: the message latency, or with streams as
+ * requests the time to the first event. */
+const hist_t *bench_export_latency(const bench_result_t *r);
+
 /* HdrHistogram's outputPercentileDistribution text of h, values in ms:
  *   "       Value     Percentile TotalCount 1/(1-Percentile)" header, a row
  *   per point, and the #[Mean ...], #[Max ...], #[Buckets ...] footer. */

@@ -155,7 +155,7 @@ static void html_percentiles(buf_t *o, const bench_report_t *reps, size_t n)
     size_t np[2] = {0, 0};
     double xmax = 2, ymax = 0;
     for (size_t j = 0; j < n && j < 2; j++) {
-        np[j] = bench_pct_points(&reps[j].r->latency, pts[j]);
+        np[j] = bench_pct_points(bench_export_latency(reps[j].r), pts[j]);
         for (size_t i = 0; i < np[j]; i++) {
             if (pts[j][i].p < 1) {
                 double x = log10(1.0 / (1.0 - pts[j][i].p));
@@ -167,7 +167,9 @@ static void html_percentiles(buf_t *o, const bench_report_t *reps, size_t n)
     xmax = fmin(xmax, 7);
     plot_t p = {.pct = true};
     plot_scale(&p, xmax, ymax);
-    chart_begin(o, "percentiles", "Latency by percentile", "percentile (log scale of 1/(1-p))",
+    chart_begin(o, "percentiles",
+                reps[0].r->streams.on ? "Time to first event by percentile"
+                                      : "Latency by percentile", "percentile (log scale of 1/(1-p))",
                 "latency (ms)", &p);
     double xs[BENCH_PCT_POINTS_MAX + 1], ys[BENCH_PCT_POINTS_MAX + 1];
     for (size_t j = 0; j < n && j < 2; j++) {

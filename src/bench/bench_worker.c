@@ -174,6 +174,10 @@ static void copy_line(char *dst, size_t n, const char *s)
 void bench_mismatch(bench_worker_t *w, const char *example)
 {
     bench_add(&w->c.errors[BERR_MISMATCH], 1);
+    if (example)
+        bench_example(w, BERR_MISMATCH, "%s", example);
+    else
+        example_default(w, BERR_MISMATCH);
     if (example && !w->mismatch[0]) {
         copy_line(w->mismatch, sizeof(w->mismatch), example);
         w->mismatch_at_ns = real_ns();
@@ -209,6 +213,7 @@ void bench_stream_completed(bench_worker_t *w, uint64_t events, uint64_t duratio
 void bench_stream_failed(bench_worker_t *w, bench_err_t kind)
 {
     w->streams.failed++;
+    example_default(w, kind);
     bench_add(&w->c.errors[kind], 1);
 }
 

@@ -442,7 +442,7 @@ static int write_exports(const bench_opts_t *o, const bench_report_t *reps, size
         char name[4096 + 8];
         bench_export_name(name, sizeof(name), o->hgrm, i, nres);
         b.len = 0;
-        bench_export_hgrm(&b, &reps[i].r->latency);
+        bench_export_hgrm(&b, bench_export_latency(reps[i].r));
         rc |= write_file("--hgrm", name, &b);
     }
     if (o->junit) {
