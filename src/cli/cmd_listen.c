@@ -385,6 +385,7 @@ static int listen_run(struct listen_args *a, const char *url, bool from_stdin)
                        .ntypes = a->ntypes, .count = a->lim.count};
     if (rec_start(&L.rec, a->co.record, "listen", url, REC_SSE) < 0)
         return EXIT_USAGE;
+    L.rec.parse_json = a->co.parse_json; /* rec_start clears the writer */
     a->so.url = url;
     a->so.conn = &a->co.net;
     if (a->have_body) {
@@ -393,6 +394,8 @@ static int listen_run(struct listen_args *a, const char *url, bool from_stdin)
     }
     L.loop = loop_new();
     out_init(&L.out, STDOUT_FILENO, a->co.format, out_use_color(a->co.color, STDOUT_FILENO));
+    L.out.parse_json = a->co.parse_json;
+    L.out.indent = a->co.indent;
     loop_signal(L.loop, SIGINT, on_signal, &L);
     loop_signal(L.loop, SIGTERM, on_signal, &L);
     loop_timer_t timeout_timer;
