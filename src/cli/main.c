@@ -7,6 +7,7 @@
 #include "diag.h"
 #include "clock.h"
 #include "options.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -70,6 +71,24 @@ static const struct command *find(const char *name)
     return NULL;
 }
 
+/* An unknown command: the closest names, else where to look. */
+static void report_unknown(const char *name)
+{
+    suggest_cand_t cands[ARRAY_LEN(commands) + 1];
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        cands[i] = (suggest_cand_t){commands[i].name, 0};
+    cands[ARRAY_LEN(commands)] = (suggest_cand_t){"help", 0};
+    const char *close[SUGGEST_MAX];
+    size_t k = suggest(name, strlen(name), cands, ARRAY_LEN(cands), close);
+    if (k == 0) {
+        diag_error("unknown command '%s' (see 'evcat --help')", name);
+        return;
+    }
+    char list[128];
+    suggest_list(list, sizeof(list), "", close, k);
+    diag_error("unknown command '%s'; did you mean %s?", name, list);
+}
+
 /* stdout may be a file on a full disk or a closed pipe: a command that
  * "succeeded" without its output reaching stdout has not succeeded. */
 static int check_stdout(int rc)
@@ -111,13 +130,13 @@ int main(int argc, char **argv)
             char *hargv[] = {argv[2], "--help", NULL};
             rc = find(argv[2])->fn(2, hargv);
         } else {
-            diag_error("unknown command '%s' (see 'evcat --help')", argv[2]);
+            report_unknown(argv[2]);
             rc = EXIT_USAGE;
         }
     } else {
         const struct command *c = find(argv[1]);
         if (!c) {
-            diag_error("unknown command '%s' (see 'evcat --help')", argv[1]);
+            report_unknown(argv[1]);
             rc = EXIT_USAGE;
         } else {
             rc = c->fn(argc - 1, argv + 1);
