@@ -9,6 +9,7 @@
 #include "exitcode.h"
 #include "stamp.h"
 #include "units.h"
+#include "url_typo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +140,8 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
         o->latency_field = arg;
         return 0;
     case OPT_PUBLISH:
+        if (url_typo_check("bench", "--publish", arg, URL_SSE) < 0)
+            return -1;
         if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0) {
             diag_error("bench: --publish '%s' is not an http:// or https:// URL", arg);
             return -1;
@@ -364,6 +367,9 @@ static int bench_targets(const bench_opts_t *o, char **urls, int nurls, target_t
     }
     bool any_sse = false;
     *any_ws = false;
+    for (int i = 0; i < nurls; i++)
+        if (url_typo_check("bench", NULL, urls[i], URL_ANY) < 0)
+            return -1;
     for (int i = 0; i < nurls; i++) {
         bool sse = strncmp(urls[i], "http://", 7) == 0 || strncmp(urls[i], "https://", 8) == 0;
         any_sse = any_sse || sse;

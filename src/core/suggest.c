@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NO_TIER 100
+#define NO_MATCH 1000
 
 static char fold(char c)
 {
@@ -68,40 +68,41 @@ static bool contains(const char *s, size_t sn, const char *p, size_t pn)
     return false;
 }
 
-/* How close name is to word: 0 (the same but for case, '-' and '_'), 1 (a
- * prefix either way, or the word inside the name), 2 + edits, or NO_TIER. */
-static int tier(const char *word, size_t wl, const char *name)
+/* How far name is from word, lower is closer: 0 the same but for case, '-'
+ * and '_'; 10 + the difference in length when one starts with the other or
+ * the word is inside the name; 100 + 10 per edit; NO_MATCH. */
+static int score(const char *word, size_t wl, const char *name)
 {
     size_t nl = strlen(name);
     if (wl == 0 || wl > SUGGEST_WORD_MAX || nl > SUGGEST_WORD_MAX)
-        return NO_TIER;
+        return NO_MATCH;
     char sw[SUGGEST_WORD_MAX + 1], sn[SUGGEST_WORD_MAX + 1];
     size_t swl = squash(word, wl, sw), snl = squash(name, nl, sn);
     if (swl > 0 && swl == snl && memcmp(sw, sn, swl) == 0)
         return 0;
     if ((wl >= 2 && starts_with(name, nl, word, wl)) || (nl >= 3 && starts_with(word, wl, name, nl)) ||
         (wl >= 3 && contains(name, nl, word, wl)))
-        return 1;
+        return 10 + (int)(nl > wl ? nl - wl : wl - nl);
     size_t limit = wl <= 2 ? 0 : wl <= 4 ? 1 : wl <= 8 ? 2 : 3;
     size_t d = suggest_distance(word, wl, name, nl);
     if (d <= limit)
-        return 2 + (int)d;
+        return 100 + 10 * (int)d;
     /* A slip in an abbreviation (--pign for --ping-interval): one edit
-     * from the name's start, ranked after a whole name one edit away. */
+     * from the name's start, ranked with a whole name two edits away. */
     if (wl >= 4 && nl > wl && suggest_distance(word, wl, name, wl) <= 1)
-        return 4;
-    return NO_TIER;
+        return 120;
+    return NO_MATCH;
 }
 
 size_t suggest(const char *word, size_t len, const suggest_cand_t *cands, size_t n,
                const char *out[SUGGEST_MAX])
 {
-    int best = NO_TIER;
+    int best = NO_MATCH;
     size_t nbest = 0, nletter = 0;
     const char *by_letter = NULL;
     for (size_t i = 0; i < n; i++) {
-        int t = tier(word, len, cands[i].name);
-        if (t > best || t == NO_TIER)
+        int t = score(word, len, cands[i].name);
+        if (t > best || t == NO_MATCH)
             continue;
         if (t < best) {
             best = t;

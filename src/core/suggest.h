@@ -13,8 +13,9 @@
  *      lisen, bnech); never for 1-2 bytes; or, for a word of 4 bytes or
  *      more, 1 to the name's start as long as the word (--pign for
  *      --ping-interval), ranked as 2 edits.
- * Only the best of these (rule 1 before 2 before 3, then the fewest edits)
- * are kept, in the candidates' order. When several tie and exactly one has
+ * Only the best of these are kept, in the candidates' order: rule 1 before 2
+ * before 3; under rule 2 the nearest in length (--publ: --publish, not
+ * --publish-rate); under rule 3 the fewest edits. When several tie and exactly one has
  * the word's first letter as its one-letter form (-r for --message-rate:
  * `--rate`), that one is the suggestion. */
 #ifndef EVCAT_SUGGEST_H
