@@ -90,13 +90,16 @@ _evcat() {
                     return ;;
             esac ;;
         bench)
-            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --subprotocol --origin --on-open --latency-field --publish --publish-rate --publish-timeout --partial --json --assert -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
+            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --subprotocol --origin --on-open --latency-field --publish --publish-rate --publish-timeout --partial --json --assert -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
             case $prev in
                 --mode)
                     COMPREPLY=($(compgen -W "echo subscribe" -- "$cur"))
                     return ;;
                 --assert)
                     COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>=" -- "$cur"))
+                    return ;;
+                -o|--format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur"))
                     return ;;
                 --json|--cacert|--cert|--key)
                     COMPREPLY=($(compgen -f -- "$cur"))

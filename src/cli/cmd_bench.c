@@ -183,11 +183,25 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
     }
 }
 
+/* -o text|json: json is --json - (a run's JSON summary, like the other
+ * commands' -o json, on stdout). */
+static int format_option(bench_opts_t *o, const char *arg)
+{
+    if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0) {
+        diag_error("bench: --format '%s' is not text or json", arg);
+        return -1;
+    }
+    o->format_json = strcmp(arg, "json") == 0;
+    return 0;
+}
+
 static int bench_option(void *ud, const opt_hit_t *h)
 {
     struct bench_args *a = ud;
     if (!merge_takes(h->id) && !a->o.run_option)
         a->o.run_option = opt_options[h->id].name;
+    if (h->id == OPT_FORMAT)
+        return format_option(&a->o, h->arg);
     int r = conn_opts_handle(&a->co, "bench", h);
     if (r == 0)
         r = ws_cli_opts_handle(&a->wo, "bench", h);
@@ -202,6 +216,15 @@ int bench_args_parse(struct bench_args *a, int argc, char **argv)
     bench_args_init(a);
     int first = opt_parse(CMD_BENCH, argc, argv, bench_option, a);
     a->o.quiet = diag_level < 0;
+    if (first >= 0 && a->o.format_json) {
+        if (a->o.json && strcmp(a->o.json, "-") != 0) {
+            diag_error("bench: -o json writes the JSON summary on standard output, --json %s to "
+                       "a file: one of them",
+                       a->o.json);
+            return OPT_PARSE_ERROR;
+        }
+        a->o.json = "-";
+    }
     return first;
 }
 

@@ -44,6 +44,7 @@ typedef struct bench_opts {
     long publish_timeout_ms;     /* --publish-timeout */
     bool publish_timeout_set;
     const char *json;
+    bool format_json;   /* -o json: --json - */
     bench_assert_t asserts[MAX_ASSERTS];
     size_t nasserts;
     bool quiet;
