@@ -72,8 +72,37 @@ static const struct command *find(const char *name)
 }
 
 /* An unknown command: the closest names, else where to look. */
+static const struct command *find(const char *name);
+
+/* An option where the command should be: evcat's own (--version, --help),
+ * one of a command given after it (evcat -v listen URL), or neither. */
+static void report_option_first(int argc, char **argv)
+{
+    const char *word = argv[1];
+    for (int i = 2; i < argc; i++) {
+        if (find(argv[i])) {
+            diag_error("'%s' goes after the command: 'evcat %s %s ...' (see 'evcat %s --help')",
+                       word, argv[i], word, argv[i]);
+            return;
+        }
+    }
+    static const suggest_cand_t own[] = {{"version", 'V'}, {"help", 'h'}};
+    const char *close[SUGGEST_MAX];
+    size_t k = strncmp(word, "--", 2) == 0 ? suggest(word + 2, strlen(word + 2), own, 2, close) : 0;
+    if (k == 1)
+        diag_error("unknown option '%s'; did you mean '--%s'?", word, close[0]);
+    else
+        diag_error("unknown option '%s': a command comes first (see 'evcat --help')", word);
+}
+
 static void report_unknown(const char *name)
 {
+    if (strstr(name, "://") || strcmp(name, "-") == 0) {
+        diag_error("'%s' is not a command: the command comes first, e.g. 'evcat listen %s' (see "
+                   "'evcat --help')",
+                   name, name);
+        return;
+    }
     suggest_cand_t cands[ARRAY_LEN(commands) + 1];
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         cands[i] = (suggest_cand_t){commands[i].name, 0};
@@ -135,7 +164,10 @@ int main(int argc, char **argv)
         }
     } else {
         const struct command *c = find(argv[1]);
-        if (!c) {
+        if (!c && argv[1][0] == '-' && argv[1][1]) {
+            report_option_first(argc, argv);
+            rc = EXIT_USAGE;
+        } else if (!c) {
             report_unknown(argv[1]);
             rc = EXIT_USAGE;
         } else {

@@ -27,6 +27,13 @@ expect_line "command: bnech (a transposition)" "evcat: unknown command 'bnech'; 
 expect_line "command: server" "evcat: unknown command 'server'; did you mean 'serve'?" server
 expect_line "help lisen" "evcat: unknown command 'lisen'; did you mean 'listen'?" help lisen
 expect_line "command: nothing close" "evcat: unknown command 'frobnicate' (see 'evcat --help')" frobnicate
+expect_line "a URL where the command goes" \
+    "evcat: 'http://127.0.0.1:1/sse' is not a command: the command comes first, e.g. 'evcat listen http://127.0.0.1:1/sse' (see 'evcat --help')" \
+    http://127.0.0.1:1/sse
+expect_line "an option before the command" \
+    "evcat: '-v' goes after the command: 'evcat listen -v ...' (see 'evcat listen --help')" \
+    -v listen http://127.0.0.1:1/
+expect_line "evcat --verison" "evcat: unknown option '--verison'; did you mean '--version'?" --verison
 
 # ---- did you mean: options, only those the command takes ----
 expect_line "listen --evnt" "evcat: listen: unknown option '--evnt'; did you mean '--event'?" \
