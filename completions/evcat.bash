@@ -90,25 +90,31 @@ _evcat() {
                     return ;;
             esac ;;
         bench)
-            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --subprotocol --origin --on-open --latency-field --publish --publish-rate --publish-timeout --partial --json --assert -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
+            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --latency-field --publish --publish-rate --publish-timeout -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
             case $prev in
                 --mode)
                     COMPREPLY=($(compgen -W "echo subscribe" -- "$cur"))
                     return ;;
+                -X|--request)
+                    COMPREPLY=($(compgen -W "GET POST PUT PATCH" -- "$cur"))
+                    return ;;
                 --assert)
-                    COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>=" -- "$cur"))
+                    COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>= first_event_p99< event_gap_p99< streams_failed==" -- "$cur"))
                     return ;;
                 -o|--format)
                     COMPREPLY=($(compgen -W "text json" -- "$cur"))
                     return ;;
-                --json|--cacert|--cert|--key)
+                --replay|--json|--cacert|--cert|--key)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return ;;
-                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
+                --data)
+                    [[ $cur == @* ]] && COMPREPLY=($(compgen -f -- "${cur#@}" | sed 's/^/@/'))
+                    return ;;
+                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--speed|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|--requests|--arrival-rate|--end-data|--idle-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
                     return ;;
             esac ;;
         serve)
-            opts="--listen --tls --tick --keepalive --retry --history --max-message --max-queue --max-connections --header-timeout --idle-timeout -v --verbose -q --quiet -h --help"
+            opts="--listen --tls --tick --keepalive --retry --history --max-message --max-queue --max-connections --header-timeout --idle-timeout --tokens --first-token --token-interval -v --verbose -q --quiet -h --help"
             if [ "$cword" -ge 3 ] && [ "${words[cword-2]}" = --tls ]; then
                 COMPREPLY=($(compgen -f -- "$cur"))
                 return
@@ -117,7 +123,7 @@ _evcat() {
                 --tls)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return ;;
-                --listen|--tick|--keepalive|--retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--idle-timeout)
+                --listen|--tick|--keepalive|--retry|--history|--max-message|--max-queue|--max-connections|--header-timeout|--idle-timeout|--tokens|--first-token|--token-interval)
                     return ;;
             esac ;;
         help)

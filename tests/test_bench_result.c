@@ -3,7 +3,8 @@
  * src/bench/bench_result.c's identity and shard form (every new field round
  * trips; malformed or oversized series, ids and shard numbers are refused
  * and change nothing), with the pure helpers they use (core/text.c's
- * fnv1a64 and json_value_bound, bench_test_id). */
+ * fnv1a64 and json_value_bound, bench_test_id), and --replay --expect's first
+ * difference in the shard form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,6 +443,161 @@ static void test_shard_rejects(void **state)
     bench_result_free(&m);
 }
 
+/* --replay --expect's first difference: carried by the shard form, the
+ * earliest kept by a merge, a bad one refused. */
+static void test_first_mismatch(void **state)
+{
+    (void)state;
+    bench_result_t a, b, m;
+    bench_result_init(&a);
+    bench_result_init(&b);
+    bench_result_init(&m);
+    bench_result_note_mismatch(&a, "connection 3: message 1 differs: expected text \"\u00e9\"", 200);
+    bench_result_note_mismatch(&a, "later", 300); /* a later one is not kept */
+    bench_result_note_mismatch(&a, "", 100);      /* nor none */
+    assert_string_equal(a.mismatch, "connection 3: message 1 differs: expected text \"\u00e9\"");
+    assert_true(a.mismatch_at_ns == 200);
+    bench_result_note_mismatch(&b, "connection 9: earlier", 150);
+    buf_t ja, jb, j0;
+    shard_text(&a, &ja);
+    shard_text(&b, &jb);
+    shard_text(&m, &j0);
+    assert_null(strstr(j0.p, "\"mismatch\":{")); /* none: not in the form */
+    char err[200] = "";
+    assert_int_equal(bench_result_parse_shard(ja.p, ja.len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m.mismatch, a.mismatch);
+    assert_int_equal(bench_result_parse_shard(jb.p, jb.len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m.mismatch, "connection 9: earlier");
+    assert_true(m.mismatch_at_ns == 150);
+    assert_int_equal(bench_result_parse_shard(ja.p, ja.len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m.mismatch, "connection 9: earlier");
+    /* refused: not an object, an empty or over-long example, a bad time */
+    buf_t longer;
+    buf_init(&longer);
+    buf_puts(&longer, "\"example\":\"");
+    for (size_t i = 0; i < BENCH_EXAMPLE_MAX; i++)
+        buf_putc(&longer, 'x');
+    buf_putc(&longer, '"');
+    static const char *from = "\"example\":\"connection 9: earlier\"";
+    const char *tos[] = {"\"example\":\"\"", "\"example\":7", longer.p};
+    for (size_t i = 0; i < ARRAY_LEN(tos); i++) {
+        char *bad = edited(jb.p, from, tos[i]);
+        assert_non_null(bad);
+        assert_int_equal(bench_result_parse_shard(bad, strlen(bad), &m, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "mismatch"));
+        free(bad);
+    }
+    char *bad = edited(jb.p, "\"at_ns\":\"150\"", "\"at_ns\":150");
+    assert_non_null(bad);
+    assert_int_equal(bench_result_parse_shard(bad, strlen(bad), &m, err, sizeof(err)), -1);
+    free(bad);
+    buf_free(&longer);
+    buf_free(&ja);
+    buf_free(&jb);
+    buf_free(&j0);
+    bench_result_free(&a);
+    bench_result_free(&b);
+    bench_result_free(&m);
+}
+
+/* Streams as requests: their counts and four histograms go through the
+ * shard form exactly and merge by adding; a form without them is a run
+ * without them; a bad one is refused. */
+static void test_streams_in_the_shard_form(void **state)
+{
+    (void)state;
+    bench_result_t r, back, plain;
+    bench_result_init(&r);
+    bench_result_init(&plain);
+    bench_streams_enable(&r.streams);
+    r.streams.arrival_rate = 12.5;
+    r.streams.completed = 7;
+    r.streams.failed = 2;
+    r.streams.dropped = 3;
+    r.streams.unfinished = 1;
+    r.streams.connections = 4;
+    r.streams.events = 77;
+    for (uint64_t i = 1; i <= 7; i++) {
+        hist_record(&r.streams.first_event, i * 1000003);
+        hist_record(&r.streams.event_gap, i * 997);
+        hist_record(&r.streams.stream, i * 250000000);
+        hist_record(&r.streams.events_per_stream, 10 + i);
+    }
+    buf_t j, j2;
+    buf_init(&j);
+    buf_init(&j2);
+    bench_result_to_shard_json(&r, &j);
+    assert_non_null(strstr(j.p, ",\"streams\":{\"arrival_rate\":12.5,\"completed\":\"7\","));
+    char err[200] = "";
+    bench_result_init(&back);
+    assert_int_equal(bench_result_parse_shard(j.p, j.len, &back, err, sizeof(err)), 0);
+    assert_true(back.streams.on);
+    assert_true(back.streams.arrival_rate == 12.5);
+    assert_int_equal(back.streams.completed, 7);
+    assert_int_equal(back.streams.failed, 2);
+    assert_int_equal(back.streams.dropped, 3);
+    assert_int_equal(back.streams.unfinished, 1);
+    assert_int_equal(back.streams.connections, 4);
+    assert_int_equal(back.streams.events, 77);
+    assert_int_equal(hist_percentile(&back.streams.first_event, 50),
+                     hist_percentile(&r.streams.first_event, 50));
+    assert_int_equal(hist_max(&back.streams.stream), 7 * 250000000ull);
+    assert_int_equal(hist_min(&back.streams.events_per_stream), 11);
+    bench_result_to_shard_json(&back, &j2);
+    assert_string_equal(j.p, j2.p);
+    /* merged with itself: everything twice */
+    assert_int_equal(bench_result_parse_shard(j.p, j.len, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.streams.completed, 14);
+    assert_true(back.streams.arrival_rate == 25);
+    assert_int_equal(hist_count(&back.streams.event_gap), 14);
+    /* merged into a run without streams: they are carried over */
+    bench_result_merge(&plain, &r);
+    assert_true(plain.streams.on);
+    assert_int_equal(plain.streams.dropped, 3);
+    bench_result_free(&plain);
+    /* a run without them has none in its form, and reads back without */
+    bench_result_init(&plain);
+    buf_reset(&j2);
+    bench_result_to_shard_json(&plain, &j2);
+    assert_null(strstr(j2.p, "\"streams\""));
+    bench_result_t pb;
+    bench_result_init(&pb);
+    assert_int_equal(bench_result_parse_shard(j2.p, j2.len, &pb, err, sizeof(err)), 0);
+    assert_false(pb.streams.on);
+    bench_result_free(&pb);
+    /* refused */
+    static const struct {
+        const char *from, *to, *why;
+    } cases[] = {
+        {"\"streams\":{", "\"streams\":[],\"x\":{", "streams"},
+        {"\"completed\":\"7\"", "\"completed\":7", "completed"},
+        {"\"completed\":\"7\"", "\"complete\":\"7\"", "completed"},
+        {"\"arrival_rate\":12.5", "\"arrival_rate\":-1", "arrival_rate"},
+        {"\"first_event\":{\"unit\":\"ns\"", "\"first_event\":{\"unit\":\"us\"", "first_event"},
+        {"\"events_per_stream\":", "\"events_per_stream\":null,\"y\":", "events_per_stream"},
+    };
+    bench_result_t m;
+    bench_result_init(&m);
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char *bad = edited(j.p, cases[i].from, cases[i].to);
+        if (!bad)
+            fail_msg("case %zu: \"%s\" is not in the shard form", i, cases[i].from);
+        err[0] = '\0';
+        if (bench_result_parse_shard(bad, strlen(bad), &m, err, sizeof(err)) != -1)
+            fail_msg("case %zu (%s) was accepted", i, cases[i].to);
+        if (!strstr(err, cases[i].why))
+            fail_msg("case %zu: the reason \"%s\" does not name %s", i, err, cases[i].why);
+        free(bad);
+    }
+    assert_false(m.streams.on);
+    bench_result_free(&m);
+    buf_free(&j);
+    buf_free(&j2);
+    bench_result_free(&r);
+    bench_result_free(&back);
+    bench_result_free(&plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +608,8 @@ int main(void)
         cmocka_unit_test(test_shard_roundtrip),
         cmocka_unit_test(test_parts_of_one_shard),
         cmocka_unit_test(test_shard_rejects),
+        cmocka_unit_test(test_first_mismatch),
+        cmocka_unit_test(test_streams_in_the_shard_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

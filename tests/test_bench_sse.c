@@ -616,8 +616,10 @@ static void test_pub_paced_bodies_on_kept_alive_connections(void **state)
         assert_true(s->ts[i] - s->ts[0] == (uint64_t)i * 5000000u);
     }
     assert_true(s->ts[0] >= real0 - 1000000 && s->ts[0] < real0 + 50000000);
-    /* Kept alive: far fewer connections than messages. */
-    assert_true(s->conns >= 1 && s->conns <= 4);
+    /* Kept alive: far fewer connections than messages (a loaded machine
+     * answers late, and a POST due meanwhile takes another slot and its
+     * connection: a few more than one, never one a message). */
+    assert_true(s->conns >= 1 && s->conns <= s->nposts / 4);
     bench_pub_free(p);
     conn_settings_free(&co);
     pub_server_stop(s);

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "cliopt.h"
+#include "diag.h"
+#include "cmd_bench.h"
 #include "options.h"
 #include "serve.h"
 #include "units.h"
@@ -95,19 +97,34 @@ static void test_defaults_match_the_code(void **state)
         {OPT_MAX_CONNECTIONS, 2, FIELD(max_connections)},
         {OPT_HEADER_TIMEOUT, 0, FIELD(header_timeout_ms)},
         {OPT_IDLE_TIMEOUT, 0, FIELD(idle_timeout_ms)},
+        {OPT_TOKENS, 2, FIELD(tokens)},
+        {OPT_FIRST_TOKEN, 3, FIELD(first_token_ns)},
+        {OPT_TOKEN_INTERVAL, 3, FIELD(token_interval_ns)},
 #undef FIELD
     };
     for (size_t i = 0; i < sizeof(serve) / sizeof(serve[0]); i++) {
         const opt_row_t *r = opt_row_for(serve[i].id, CMD_SERVE);
         int rc = serve[i].kind == 0   ? parse_duration_ms(r->dflt, &v)
                  : serve[i].kind == 1 ? parse_size(r->dflt, &v)
-                                      : parse_uint(r->dflt, UINT64_MAX, &v);
+                 : serve[i].kind == 2 ? parse_uint(r->dflt, UINT64_MAX, &v)
+                                      : parse_duration_us(r->dflt, &v);
+        if (serve[i].kind == 3)
+            v *= 1000; /* ns */
         uint64_t code = 0;
         memcpy(&code, (const char *)&cfg + serve[i].offset, serve[i].width);
         if (rc != 0 || v != code)
             fail_msg("serve --%s: options.def says %s, the code %llu", r->opt->name, r->dflt,
                      (unsigned long long)code);
     }
+
+    /* bench's streams as requests */
+    struct bench_args ba;
+    char *argv[] = {"bench", NULL};
+    assert_int_equal(bench_args_parse(&ba, 1, argv), 1);
+    assert_string_equal(opt_row_for(OPT_END_DATA, CMD_BENCH)->dflt, ba.o.end_data);
+    assert_int_equal(parse_duration_ms(opt_row_for(OPT_IDLE_TIMEOUT, CMD_BENCH)->dflt, &v), 0);
+    assert_int_equal(v, ba.o.idle_timeout_ms);
+    conn_opts_free(&ba.co);
 }
 
 struct hits {
@@ -122,6 +139,52 @@ static int collect(void *ud, const opt_hit_t *h)
         return -1;
     s->h[s->n++] = *h;
     return 0;
+}
+
+/* bench's -d: --duration when its value starts with a digit, else --data
+ * (streams as requests); the long names are what they say. */
+static void test_bench_d_is_duration_or_data(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args[4];
+        bool duration, streams;
+        const char *data;
+    } cases[] = {
+        {{"-d", "30s"}, true, false, NULL},
+        {{"-d", ".5s"}, true, false, NULL},
+        {{"-d", "{\"max_tokens\":20}"}, false, true, "{\"max_tokens\":20}"},
+        {{"-d", "@body.json"}, false, true, "@body.json"},
+        {{"--data", "5"}, false, true, "5"},
+        {{"--duration", "2s", "-d", "x=1"}, true, true, "x=1"},
+        {{"--requests", "3"}, false, true, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *argv[8] = {"bench"};
+        int argc = 1;
+        for (int k = 0; k < 4 && cases[i].args[k]; k++)
+            argv[argc++] = (char *)cases[i].args[k];
+        argv[argc++] = "http://h/";
+        struct bench_args ba;
+        diag_level = -1;
+        int first = bench_args_parse(&ba, argc, argv);
+        diag_level = 0;
+        assert_int_equal(first, argc - 1);
+        assert_int_equal(ba.o.duration_set, cases[i].duration);
+        assert_int_equal(ba.o.streams, cases[i].streams);
+        if (cases[i].data)
+            assert_string_equal(ba.o.data_arg, cases[i].data);
+        else
+            assert_null(ba.o.data_arg);
+        conn_opts_free(&ba.co);
+    }
+    /* a value that starts with a digit and is no duration is a bad duration */
+    char *bad[] = {"bench", "-d", "10sec", "http://h/", NULL};
+    struct bench_args ba;
+    diag_level = -2;
+    assert_int_equal(bench_args_parse(&ba, 4, bad), OPT_PARSE_ERROR);
+    diag_level = 0;
+    conn_opts_free(&ba.co);
 }
 
 static void test_parse(void **state)
@@ -272,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_every_entry_documented),
         cmocka_unit_test(test_defaults_match_the_code),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_bench_d_is_duration_or_data),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_suggestions),
         cmocka_unit_test(test_help),

@@ -26,6 +26,10 @@ static const char *const err_names[BERR_COUNT] = {
     [BERR_TOO_BIG] = "too_big",
     [BERR_NO_TIMESTAMP] = "no_timestamp",
     [BERR_PUBLISH] = "publish",
+    [BERR_MISMATCH] = "mismatch",
+    [BERR_SSE_ERROR] = "sse_error",
+    [BERR_INCOMPLETE] = "incomplete",
+    [BERR_IDLE_TIMEOUT] = "idle_timeout",
 };
 
 static const char *const counter_names[BENCH_NSCALARS] = {
@@ -153,3 +157,11 @@ int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, 
     return fd;
 }
 
+uint64_t bench_share(uint64_t total, uint64_t first, uint64_t count, uint64_t of)
+{
+    if (of == 0)
+        return 0;
+    unsigned __int128 hi = (unsigned __int128)total * (first + count) / of;
+    unsigned __int128 lo = (unsigned __int128)total * first / of;
+    return (uint64_t)(hi - lo);
+}

@@ -4,9 +4,11 @@
  * protocol driver. cmd_bench.c parses options into a bench_config_t and
  * runs one process's share of the load (bench_run.c) on worker threads
  * (bench_thread.c); each worker has its own loop and drives connections
- * through a protocol driver (bench_ws.c for WebSocket echo and subscribe,
- * bench_sse.c for SSE streams over the worker's own libcurl multi handles)
- * that reports what happens to them (bench_worker.h).
+ * through a protocol driver (bench_ws.c for WebSocket echo, subscribe and,
+ * with bench_ws_replay.c, --replay conversations; bench_sse.c for SSE
+ * streams over the worker's own libcurl multi handles; bench_stream.c for
+ * SSE streams as requests, one after another on each connection) that
+ * reports what happens to them (bench_worker.h).
  *
  * Threads: everything in a worker belongs to its thread. The coordinator
  * (the process's main thread) only reads the counters, with relaxed atomic
@@ -36,6 +38,7 @@
 #include "rate.h" /* the config's rates are rate_t's: RATE_MIN .. RATE_MAX */
 #include "ws_handshake.h"
 #include "stamp.h"
+#include "replay_script.h"
 
 /* Errors by kind; names (bench_err_name) are the keys of the summary's
  * "errors" object. */
@@ -54,14 +57,26 @@ typedef enum {
     BERR_TOO_BIG,        /* a message over --max-message */
     BERR_NO_TIMESTAMP,   /* subscribe: a message without a usable latency field */
     BERR_PUBLISH,        /* --publish: a POST that failed or was not 2xx */
+    BERR_MISMATCH,       /* --replay --expect: a connection's replies differed from the recording */
+    BERR_SSE_ERROR,      /* streams as requests: an `event: error` event */
+    BERR_INCOMPLETE,     /* streams as requests: a response that ended without --end-data */
+    BERR_IDLE_TIMEOUT,   /* streams as requests: nothing for --idle-timeout */
     BERR_COUNT
 } bench_err_t;
 
 const char *bench_err_name(bench_err_t k);
+/* A first-error line kept with a result (--replay --expect's first
+ * difference), in bytes with its NUL: longer lines are cut. */
+#define BENCH_EXAMPLE_MAX 1024
 /* The kind for a connect/read/write errno (ECONNREFUSED -> BERR_REFUSED...). */
 bench_err_t bench_errno_kind(int err);
 
-typedef enum { BENCH_WS_ECHO, BENCH_WS_SUBSCRIBE, BENCH_SSE } bench_kind_t;
+typedef enum {
+    BENCH_WS_ECHO,
+    BENCH_WS_SUBSCRIBE,
+    BENCH_SSE,
+    BENCH_WS_REPLAY, /* --replay FILE: every connection plays a recorded conversation */
+} bench_kind_t;
 
 typedef enum { BENCH_RAMP, BENCH_MEASURE, BENCH_CLOSE, BENCH_DONE } bench_phase_t;
 
@@ -101,8 +116,24 @@ typedef struct bench_config {
     const conn_settings_t *co; /* headers, auth, TLS files, connect timeout */
     const char *const *on_open; /* WebSocket: --on-open messages, sent first */
     size_t non_open;
+    const replay_script_t *replay; /* BENCH_WS_REPLAY: the conversation (it plays the
+                                    * --on-open messages itself), shared read-only */
     ws_client_request_t ws_req; /* WebSocket: the request, built once */
     SSL_CTX *ssl_ctx;       /* wss: the client context (thread-safe to share) */
+
+    /* SSE streams as requests (bench_stream.c; evcat(1), BENCH): when on,
+     * each of the `connections` is a slot that runs one request's event
+     * stream after another, instead of one long-lived subscriber. */
+    struct bench_streams_config {
+        bool on;
+        const char *method;     /* -X, or NULL: GET, POST with a body */
+        const char *body;       /* --data (not owned), or NULL */
+        size_t body_len;
+        uint64_t requests;      /* this process's share of --requests; 0: no bound */
+        double arrival_rate;    /* this process's share of --arrival-rate; 0: closed loop */
+        const char *end_data;   /* the data of the event that ends a stream; "": none */
+        uint64_t idle_timeout_ms; /* a stream with nothing for this long fails */
+    } streams;
 } bench_config_t;
 
 /* Counters of one worker: written by its thread only (bench_add), read by
@@ -166,6 +197,13 @@ typedef struct bench_driver {
 
 extern const bench_driver_t bench_ws_driver;
 extern const bench_driver_t bench_sse_driver;
+extern const bench_driver_t bench_stream_driver; /* SSE streams as requests */
+
+/* The part of `total` (e.g. --requests) that goes with `count` of `of`
+ * connections, from number `first` on: floor(total * (first + count) / of)
+ * - floor(total * first / of), so that the parts of any division of the
+ * connections into ranges add up to total exactly. 0 when of is 0. */
+uint64_t bench_share(uint64_t total, uint64_t first, uint64_t count, uint64_t of);
 
 /* A non-blocking, close-on-exec socket for connection `index`, bound to its
  * source address when cfg->sources is set (IP_BIND_ADDRESS_NO_PORT, so the

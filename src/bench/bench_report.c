@@ -36,6 +36,13 @@ void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m)
     m->dropped = r->c.dropped;
     m->recv_rate = rate_of(r->m_received, r->measure_s);
     m->sent_rate = rate_of(r->m_sent, r->measure_s);
+    if (r->streams.on) {
+        m->first_event_p99_ns = hist_percentile(&r->streams.first_event, 99);
+        m->event_gap_p99_ns = hist_percentile(&r->streams.event_gap, 99);
+        m->first_event_samples = hist_count(&r->streams.first_event);
+        m->event_gap_samples = hist_count(&r->streams.event_gap);
+        m->streams_failed = r->streams.failed;
+    }
 }
 
 static const char *fmt_time(char *out, size_t n, uint64_t ns)
@@ -80,7 +87,7 @@ static const char *fmt_rate(char *out, size_t n, double r)
 
 /* ---- text ---- */
 
-#define ROWS    16
+#define ROWS    24
 #define CELL    160
 
 typedef struct rows {
@@ -116,7 +123,65 @@ static const char *err_hint(int k)
     }
 }
 
-static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
+/* "p50 X  p90 X  p99 X  max X" of a histogram of times, or of counts. */
+static void row_dist(rows_t *t, const char *label, const hist_t *h, bool counts, const char *tail)
+{
+    if (hist_count(h) == 0) {
+        row(t, label, "no samples");
+        return;
+    }
+    static const double ps[] = {50, 90, 99, 100};
+    char v[4][32];
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = ps[i] < 100 ? hist_percentile(h, ps[i]) : hist_max(h);
+        if (counts)
+            snprintf(v[i], 32, "%" PRIu64, x);
+        else
+            fmt_time(v[i], 32, x);
+    }
+    row(t, label, "p50 %s  p90 %s  p99 %s  max %s%s", v[0], v[1], v[2], v[3], tail);
+}
+
+/* Streams as requests: how many at once and how they went, in place of
+ * the connections' ramp (the slots start at once, every stream counts). */
+static void stream_rows(const bench_report_t *rep, rows_t *t)
+{
+    const bench_result_t *r = rep->r;
+    const bench_streams_t *st = &r->streams;
+    char a[32], b[160] = "";
+    if (st->arrival_rate > 0)
+        row(t, "concurrency",
+            "up to %" PRIu64 " streams at once, %s arriving (open loop); %" PRIu64
+            " connection%s opened",
+            r->target, fmt_rate(a, 32, st->arrival_rate), st->connections,
+            st->connections == 1 ? "" : "s");
+    else
+        row(t, "concurrency",
+            "%" PRIu64 " streams at once (closed loop); %" PRIu64 " connection%s opened", r->target,
+            st->connections, st->connections == 1 ? "" : "s");
+    if (hist_count(&r->connect) > 0)
+        row_dist(t, "connect", &r->connect, false, "");
+    else
+        row(t, "connect", "-");
+    row(t, "measured", "%.2fs%s", r->measure_s, r->interrupted ? " (interrupted)" : "");
+    size_t off = 0;
+    if (st->dropped)
+        off += (size_t)snprintf(b + off, sizeof(b) - off, ", %" PRIu64 " dropped (no free slot)",
+                                st->dropped);
+    if (st->unfinished)
+        snprintf(b + off, sizeof(b) - off, ", %" PRIu64 " unfinished", st->unfinished);
+    row(t, "streams", "%" PRIu64 " completed (%s), %" PRIu64 " failed%s", st->completed,
+        fmt_rate(a, 32, rate_of(st->completed, r->measure_s)), st->failed, b);
+    row_dist(t, "first event", &st->first_event, false, "");
+    row_dist(t, "event gap", &st->event_gap, false, "");
+    row_dist(t, "stream", &st->stream, false, "");
+    snprintf(b, sizeof(b), " per stream (%s)", fmt_rate(a, 32, rate_of(st->events, r->measure_s)));
+    row_dist(t, "events", &st->events_per_stream, true, b);
+}
+
+/* show_latency: the latency row (streams as requests have one only when
+ * their events carry the latency field; side by side, when either has). */
+static void build_rows(const bench_report_t *rep, rows_t *t, bool hints, bool show_latency)
 {
     const bench_result_t *r = rep->r;
     bench_metrics_t m;
@@ -124,17 +189,24 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
     char a[32], b[32], c[32], d[32], e[32];
     memset(t, 0, sizeof(*t));
 
-    row(t, "connections", "%" PRIu64 "/%" PRIu64 " established, %" PRIu64 " failed, %" PRIu64
-                          " dropped",
-        r->c.established, r->target, r->c.failed, r->c.dropped);
-    if (hist_count(&r->connect) > 0)
-        row(t, "connect", "p50 %s  p99 %s  max %s", fmt_time(a, 32, hist_percentile(&r->connect, 50)),
-            fmt_time(b, 32, hist_percentile(&r->connect, 99)), fmt_time(c, 32, hist_max(&r->connect)));
-    else
-        row(t, "connect", "-");
-    row(t, "ramp", "%.2fs (%s asked, %s reached)", r->ramp_s, fmt_rate(a, 32, rep->connect_rate),
-        fmt_rate(b, 32, rate_of(r->c.established, r->ramp_s)));
-    row(t, "measured", "%.2fs%s", r->measure_s, r->interrupted ? " (interrupted)" : "");
+    if (r->streams.on) {
+        stream_rows(rep, t);
+    } else {
+        row(t, "connections",
+            "%" PRIu64 "/%" PRIu64 " established, %" PRIu64 " failed, %" PRIu64 " dropped",
+            r->c.established, r->target, r->c.failed, r->c.dropped);
+        if (hist_count(&r->connect) > 0)
+            row(t, "connect", "p50 %s  p99 %s  max %s",
+                fmt_time(a, 32, hist_percentile(&r->connect, 50)),
+                fmt_time(b, 32, hist_percentile(&r->connect, 99)),
+                fmt_time(c, 32, hist_max(&r->connect)));
+        else
+            row(t, "connect", "-");
+        row(t, "ramp", "%.2fs (%s asked, %s reached)", r->ramp_s,
+            fmt_rate(a, 32, rep->connect_rate),
+            fmt_rate(b, 32, rate_of(r->c.established, r->ramp_s)));
+        row(t, "measured", "%.2fs%s", r->measure_s, r->interrupted ? " (interrupted)" : "");
+    }
     row(t, "messages", "sent %" PRIu64 " (%s)  received %" PRIu64 " (%s)", r->m_sent,
         fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
     row(t, "bytes", "sent %s  received %s", fmt_bytes(a, 32, (double)r->m_bytes_sent),
@@ -143,7 +215,7 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
         row(t, "latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", fmt_time(a, 32, m.p50_ns),
             fmt_time(b, 32, m.p90_ns), fmt_time(c, 32, m.p99_ns), fmt_time(d, 32, m.p999_ns),
             fmt_time(e, 32, m.max_ns));
-    else
+    else if (show_latency)
         row(t, "latency", "no samples");
     char errs[CELL] = "";
     size_t off = 0;
@@ -181,17 +253,20 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints)
 
 void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
 {
+    bool show_latency = false;
+    for (size_t i = 0; i < n; i++)
+        show_latency = show_latency || !reps[i].r->streams.on || hist_count(&reps[i].r->latency);
     if (n == 1) {
         rows_t t;
-        build_rows(&reps[0], &t, true);
+        build_rows(&reps[0], &t, true, show_latency);
         fprintf(f, "%s (%s)\n", reps[0].url, reps[0].mode);
         for (int i = 0; i < t.n; i++)
             fprintf(f, "  %-12s %s\n", t.label[i], t.val[i]);
         return;
     }
     rows_t t0, t1;
-    build_rows(&reps[0], &t0, false);
-    build_rows(&reps[1], &t1, false);
+    build_rows(&reps[0], &t0, false, show_latency);
+    build_rows(&reps[1], &t1, false, show_latency);
     size_t w = strlen(reps[0].url) + strlen(reps[0].mode) + 3;
     for (int i = 0; i < t0.n; i++)
         if (strlen(t0.val[i]) > w)
@@ -219,6 +294,49 @@ static void jnum(buf_t *b, double v)
 static void jms(buf_t *b, const char *key, uint64_t ns, bool comma)
 {
     buf_printf(b, "\"%s\":%.3f%s", key, (double)ns / 1e6, comma ? "," : "");
+}
+
+/* "KEY":{"p50":..,"p90":..,"p99":..,"max":..,"mean":..,"samples":N}, in ms
+ * for times, as they are for counts. */
+static void jdist(buf_t *b, const char *key, const hist_t *h, bool counts)
+{
+    static const struct {
+        const char *name;
+        double p;
+    } ps[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"max", 100}};
+    double unit = counts ? 1 : 1e6;
+    buf_printf(b, ",\"%s\":{", key);
+    for (size_t i = 0; i < ARRAY_LEN(ps); i++) {
+        uint64_t v = ps[i].p < 100 ? hist_percentile(h, ps[i].p) : hist_max(h);
+        buf_printf(b, counts ? "\"%s\":%.0f," : "\"%s\":%.3f,", ps[i].name, (double)v / unit);
+    }
+    buf_puts(b, "\"mean\":");
+    jnum(b, hist_mean(h) / unit);
+    buf_printf(b, ",\"samples\":%" PRIu64 "}", hist_count(h));
+}
+
+/* ,"streams":{...} for streams as requests. */
+static void report_json_streams(buf_t *out, const bench_result_t *r)
+{
+    const bench_streams_t *st = &r->streams;
+    if (!st->on)
+        return;
+    buf_printf(out,
+               ",\"streams\":{\"completed\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64
+               ",\"unfinished\":%" PRIu64 ",\"rate\":",
+               st->completed, st->failed, st->dropped, st->unfinished);
+    jnum(out, rate_of(st->completed, r->measure_s));
+    buf_printf(out, ",\"concurrency\":%" PRIu64 ",\"arrival_rate\":", r->target);
+    jnum(out, st->arrival_rate);
+    buf_printf(out,
+               ",\"connections_opened\":%" PRIu64 ",\"events\":%" PRIu64 ",\"events_per_second\":",
+               st->connections, st->events);
+    jnum(out, rate_of(st->events, r->measure_s));
+    jdist(out, "first_event_ms", &st->first_event, false);
+    jdist(out, "event_gap_ms", &st->event_gap, false);
+    jdist(out, "stream_ms", &st->stream, false);
+    jdist(out, "events_per_stream", &st->events_per_stream, true);
+    buf_putc(out, '}');
 }
 
 /* The summary object without its closing brace. */
@@ -266,6 +384,10 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
         first = false;
     }
     buf_printf(out, "},\"errors_total\":%" PRIu64, m.errors);
+    if (r->mismatch[0]) {
+        buf_puts(out, ",\"first_mismatch\":");
+        json_quote(out, r->mismatch, strlen(r->mismatch));
+    }
     buf_puts(out, ",\"cpu_seconds\":");
     jnum(out, r->cpu_seconds);
     uint64_t msgs = r->c.sent + r->c.received;
@@ -278,6 +400,7 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
                r->c.established ? above / r->c.established : 0);
     buf_printf(out, ",\"procs\":%u,\"threads\":%u,\"interrupted\":%s", r->procs, r->threads,
                r->interrupted ? "true" : "false");
+    report_json_streams(out, r);
     if (nasserts > 0) {
         buf_puts(out, ",\"assertions\":[");
         for (size_t i = 0; i < nasserts; i++) {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ void bench_result_init(bench_result_t *r)
     hist_init(&r->latency);
     hist_init(&r->connect);
     bench_series_init(&r->series);
+    bench_streams_init(&r->streams);
 }
 
 void bench_result_free(bench_result_t *r)
@@ -27,6 +29,7 @@ void bench_result_free(bench_result_t *r)
     hist_free(&r->latency);
     hist_free(&r->connect);
     bench_series_free(&r->series);
+    bench_streams_free(&r->streams);
     free(r->url);
     r->url = NULL;
 }
@@ -71,6 +74,16 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     bench_series_merge(&dst->series, &src->series);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
+    bench_streams_merge(&dst->streams, &src->streams);
+    bench_result_note_mismatch(dst, src->mismatch, src->mismatch_at_ns);
+}
+
+void bench_result_note_mismatch(bench_result_t *r, const char *example, uint64_t at_ns)
+{
+    if (!example[0] || (r->mismatch[0] && r->mismatch_at_ns <= at_ns))
+        return;
+    snprintf(r->mismatch, sizeof(r->mismatch), "%s", example);
+    r->mismatch_at_ns = at_ns;
 }
 
 void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MAX + 1])
@@ -82,6 +95,45 @@ void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MA
 }
 
 /* ---- shard form ---- */
+
+/* The shard form's "streams": its counters and histograms by name. */
+struct streams_field {
+    const char *name;
+    size_t off; /* in bench_streams_t */
+};
+
+static const struct streams_field stream_counts[] = {
+    {"completed", offsetof(bench_streams_t, completed)},
+    {"failed", offsetof(bench_streams_t, failed)},
+    {"dropped", offsetof(bench_streams_t, dropped)},
+    {"unfinished", offsetof(bench_streams_t, unfinished)},
+    {"connections", offsetof(bench_streams_t, connections)},
+    {"events", offsetof(bench_streams_t, events)},
+};
+
+static const struct streams_field stream_hists[] = {
+    {"first_event", offsetof(bench_streams_t, first_event)},
+    {"event_gap", offsetof(bench_streams_t, event_gap)},
+    {"stream", offsetof(bench_streams_t, stream)},
+    {"events_per_stream", offsetof(bench_streams_t, events_per_stream)},
+};
+
+/* ,"streams":{...} when on. */
+static void streams_to_json(const bench_streams_t *cs, buf_t *out)
+{
+    if (!cs->on)
+        return;
+    const char *base = (const char *)cs;
+    buf_printf(out, ",\"streams\":{\"arrival_rate\":%.9g", cs->arrival_rate);
+    for (size_t i = 0; i < ARRAY_LEN(stream_counts); i++)
+        buf_printf(out, ",\"%s\":\"%" PRIu64 "\"", stream_counts[i].name,
+                   *(const uint64_t *)(base + stream_counts[i].off));
+    for (size_t i = 0; i < ARRAY_LEN(stream_hists); i++) {
+        buf_printf(out, ",\"%s\":", stream_hists[i].name);
+        hist_to_json((const hist_t *)(base + stream_hists[i].off), out);
+    }
+    buf_putc(out, '}');
+}
 
 void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
 {
@@ -116,12 +168,18 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
         json_quote(out, r->mode, strlen(r->mode));
         buf_printf(out, ",\"connect_rate\":%.9g", r->connect_rate);
     }
+    if (r->mismatch[0]) {
+        buf_printf(out, ",\"mismatch\":{\"at_ns\":\"%" PRIu64 "\",\"example\":", r->mismatch_at_ns);
+        json_quote(out, r->mismatch, strlen(r->mismatch));
+        buf_putc(out, '}');
+    }
     buf_puts(out, ",\"latency\":");
     hist_to_json(&r->latency, out);
     buf_puts(out, ",\"connect\":");
     hist_to_json(&r->connect, out);
     buf_puts(out, ",\"series\":");
     bench_series_to_json(&r->series, out);
+    streams_to_json(&r->streams, out);
     buf_puts(out, "}");
 }
 
@@ -170,6 +228,30 @@ static int get_hist(const cJSON *o, const char *key, hist_t *h, char *err, size_
     return rc < 0 ? bad(err, errlen, key, "is not a valid histogram") : 0;
 }
 
+/* Streams as requests, when the form has them ("streams" is optional). */
+static int parse_streams(const cJSON *o, bench_streams_t *s, char *err, size_t errlen)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "streams");
+    if (!j)
+        return 0;
+    if (!cJSON_IsObject(j))
+        return bad(err, errlen, "streams", "is not an object");
+    bench_streams_enable(s);
+    if (get_num(j, "arrival_rate", RATE_MAX * (double)BENCH_SHARDS_MAX, false, &s->arrival_rate,
+                err, errlen) < 0)
+        return -1;
+    char *base = (char *)s;
+    for (size_t i = 0; i < ARRAY_LEN(stream_counts); i++)
+        if (get_u64(j, stream_counts[i].name, (uint64_t *)(base + stream_counts[i].off), err,
+                    errlen) < 0)
+            return -1;
+    for (size_t i = 0; i < ARRAY_LEN(stream_hists); i++)
+        if (get_hist(j, stream_hists[i].name, (hist_t *)(base + stream_hists[i].off), err, errlen) <
+            0)
+            return -1;
+    return 0;
+}
+
 /* Counters, times, resources and histograms. */
 static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
 {
@@ -205,7 +287,8 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
         return bad(err, errlen, "interrupted", "is missing or not true or false");
     t->interrupted = cJSON_IsTrue(intr);
     if (get_hist(o, "latency", &t->latency, err, errlen) < 0 ||
-        get_hist(o, "connect", &t->connect, err, errlen) < 0)
+        get_hist(o, "connect", &t->connect, err, errlen) < 0 ||
+        parse_streams(o, &t->streams, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -225,6 +308,22 @@ static int parse_description(const cJSON *o, bench_result_t *t, char *err, size_
     if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0 && rate->valuedouble <= 1e9))
         return bad(err, errlen, "connect_rate", "is missing or not a rate");
     bench_result_describe(t, url->valuestring, mode->valuestring, rate->valuedouble);
+    return 0;
+}
+
+/* --replay --expect's first difference (optional). */
+static int parse_mismatch(const cJSON *o, bench_result_t *t, char *err, size_t errlen)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mismatch");
+    if (!m)
+        return 0;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(m, "example");
+    uint64_t at_ns;
+    if (!cJSON_IsObject(m) || get_u64(m, "at_ns", &at_ns, err, errlen) < 0 ||
+        !cJSON_IsString(ex) || !ex->valuestring[0] ||
+        strlen(ex->valuestring) >= BENCH_EXAMPLE_MAX)
+        return bad(err, errlen, "mismatch", "is not {\"at_ns\",\"example\"} with a short example");
+    bench_result_note_mismatch(t, ex->valuestring, at_ns);
     return 0;
 }
 
@@ -267,7 +366,7 @@ int bench_result_parse_shard_object(const cJSON *o, bench_result_t *r, char *err
     bench_result_init(&t);
     int rc = -1;
     if (parse_totals(o, &t, err, errlen) == 0 && parse_identity(o, &t, err, errlen) == 0 &&
-        parse_description(o, &t, err, errlen) == 0 &&
+        parse_description(o, &t, err, errlen) == 0 && parse_mismatch(o, &t, err, errlen) == 0 &&
         bench_series_from_json(cJSON_GetObjectItemCaseSensitive(o, "series"), &t.series, err,
                                errlen) == 0) {
         bench_result_merge(r, &t);

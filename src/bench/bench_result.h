@@ -13,6 +13,7 @@
 
 #include "bench.h"
 #include "bench_series.h"
+#include "bench_streams.h"
 #include "buf.h"
 #include "hist.h"
 
@@ -25,10 +26,15 @@
 /* A shard form's text is at most this long (a 24-hour series with large
  * numbers in every field is about 40 MB), and a parse of it holds at most
  * BENCH_SHARD_VALUES_MAX JSON values (the series' values, both histograms'
- * buckets and the rest, with room to spare): larger input is refused before
- * it is parsed. */
+ * buckets and the rest, with room to spare: a series' arrays, one per
+ * counter and error kind, plus open and phase; three values per histogram
+ * bucket): larger input is refused before it is parsed. */
 #define BENCH_SHARD_DOC_MAX    (64u << 20)
-#define BENCH_SHARD_VALUES_MAX (26u * BENCH_SERIES_MAX + 8u * HIST_NBUCKETS + 4096u)
+#define BENCH_SHARD_VALUES_MAX                                                                     \
+    ((BENCH_NSCALARS + BERR_COUNT + 3u) * BENCH_SERIES_MAX +                                       \
+     4u * BENCH_SHARD_HISTS * HIST_NBUCKETS + 4096u)
+/* Histograms in a shard form: latency, connect, and the four of streams. */
+#define BENCH_SHARD_HISTS 6u
 
 typedef struct bench_result {
     uint64_t target;      /* connections asked for */
@@ -60,6 +66,15 @@ typedef struct bench_result {
     char *url;
     char mode[BENCH_MODE_MAX + 1];
     double connect_rate;
+
+    /* --replay --expect: the run's first difference from the recording (""
+     * when none) and when it was seen (UNIX ns): a merge keeps the
+     * earliest. The shard form's optional "mismatch":{"at_ns","example"}. */
+    char mismatch[BENCH_EXAMPLE_MAX];
+    uint64_t mismatch_at_ns;
+    /* SSE streams as requests: their outcomes and timing (off otherwise;
+     * the shard form's "streams" when on). */
+    bench_streams_t streams;
 } bench_result_t;
 
 /* Sets r's description (url is copied). */
@@ -69,12 +84,16 @@ void bench_result_describe(bench_result_t *r, const char *url, const char *mode,
 void bench_result_init(bench_result_t *r);
 void bench_result_free(bench_result_t *r);
 /* dst += src (counts add, histograms merge, series add by second, times take
- * the max, CPU and RSS add, interrupted ors). Parts of one shard (a -p
+ * the max, CPU and RSS add, interrupted ors, the earlier first mismatch). Parts of one shard (a -p
  * worker process's results) merge like this, and so do the shards of a
  * test (bench_merge.h checks them first): the identity (test id, shard
  * index and count) is src's when dst has none yet, else dst's is kept;
  * started_at is the earlier one known. */
 void bench_result_merge(bench_result_t *dst, const bench_result_t *src);
+
+/* Keeps example (at at_ns, UNIX ns) as r's first mismatch when r has none
+ * or a later one; an empty example is none. */
+void bench_result_note_mismatch(bench_result_t *r, const char *example, uint64_t at_ns);
 
 /* A test id (BENCH_TEST_ID_MAX >= 16 hex digits): the 64-bit FNV-1a hash of
  * parts[0..n) (each with its terminating NUL, so ("ab","c") and ("a","bc")
@@ -86,7 +105,10 @@ void bench_test_id(const char *const *parts, size_t n, char out[BENCH_TEST_ID_MA
  * worker process's report to its parent; a shard's for a merge on another
  * host): one JSON object on one line. Besides the totals, it has
  *   "shard":{"index":I,"count":N}, "test_id":"hex", "started_at":"RFC 3339",
- *   "started_at_ns":"UNIX ns", "series":{...} (bench_series_to_json). */
+ *   "started_at_ns":"UNIX ns", "series":{...} (bench_series_to_json), and for
+ *   streams as requests "streams":{"arrival_rate":R,"completed":"N",...,
+ *   "first_event":{hist},"event_gap":{hist},"stream":{hist},
+ *   "events_per_stream":{hist}}. */
 void bench_result_to_shard_json(const bench_result_t *r, buf_t *out);
 /* Parses that form and merges it into r (initialised; untouched on error):
  * 0, or -1 with a one-line reason in err. The text is untrusted: over

@@ -330,6 +330,13 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
     for (unsigned i = 0; i < run->nworkers; i++) {
         hist_merge(&out->latency, &run->workers[i].w.latency);
         hist_merge(&out->connect, &run->workers[i].w.connect);
+        bench_result_note_mismatch(out, run->workers[i].w.mismatch,
+                                   run->workers[i].w.mismatch_at_ns);
+        bench_streams_merge(&out->streams, &run->workers[i].w.streams);
+    }
+    if (run->cfg->streams.on) {
+        bench_streams_enable(&out->streams);
+        out->streams.arrival_rate += run->cfg->streams.arrival_rate;
     }
     out->ramp_s = secs(run->t_ramp_end - run->t_start);
     out->measure_s = secs(run->t_close - run->t_measure);
@@ -380,6 +387,12 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
     run.started_at_ns = real_ns();
     run.t_next_progress = run.t_start + PROGRESS_NS;
     set_phase(&run, BENCH_RAMP);
+    if (cfg->streams.on) {
+        /* Streams as requests: every stream counts, from the first; the
+         * slots' ramp is part of the measurement. */
+        run.t_ramp_end = run.t_measure = run.t_start;
+        set_phase(&run, BENCH_MEASURE);
+    }
     if (start_workers(&run, drv, err, errlen) == 0) {
         coordinate(&run);
         add_result(&run, out, cpu0, base_rss);

@@ -20,8 +20,8 @@
  * s->abort; the done callback (outside curl) accounts and frees the stream.
  * close_all and the connect timer remove transfers themselves (outside
  * curl's callbacks too). Each stream ends exactly once, in stream_end(). */
+#include "bench_curl.h"
 #include "bench_worker.h"
-#include "curl_errors.h"
 #include "curl_multi.h"
 #include "exitcode.h"
 #include "sse_parser.h"
@@ -46,18 +46,6 @@
  * the largest user-space cost per event measured. A worker spreads its
  * streams over several multi handles on its loop instead. */
 #define STREAMS_PER_MULTI 512
-
-/* curl's minimum receive buffer: ~12 KiB per stream in all (FIELD-NOTES),
- * against ~15 KiB with the 16 KiB default. SSE events are small; a fast
- * stream costs a few more write callbacks, not more memory. */
-#define STREAM_BUFFERSIZE 1024L
-
-/* Over TLS, libcurl 7.88 copies the request into the upload buffer (a
- * retried SSL_write needs the same bytes) and keeps that buffer for the
- * transfer's life: 64 KiB of heap per https stream by default, for a request
- * head of a few hundred bytes. 16 KiB is curl's minimum. (Mostly untouched
- * pages, so this saves address space and heap more than RSS.) */
-#define STREAM_UPLOAD_BUFFERSIZE 16384L
 
 /* Why curl's callbacks stopped a transfer (for the done callback). */
 enum stream_abort {
@@ -239,58 +227,6 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
 
 /* ---- outcome ----------------------------------------------------------- */
 
-/* The kind of a transfer that ended before its head was validated. */
-static bench_err_t connect_kind(const sse_stream_t *s, CURLcode r)
-{
-    long oserr = 0;
-    curlerr_class_t cls = curlerr_class(r);
-    switch (cls) {
-    case CURLERR_TLS:
-        return BERR_TLS;
-    case CURLERR_TIMEOUT:
-        return BERR_CONNECT_TIMEOUT;
-    case CURLERR_CONNECT:
-    case CURLERR_IO:
-        if (s->sock_err)
-            return bench_errno_kind(s->sock_err);
-        curl_easy_getinfo(s->x.easy, CURLINFO_OS_ERRNO, &oserr);
-        if (oserr)
-            return bench_errno_kind((int)oserr);
-        return cls == CURLERR_CONNECT ? BERR_CONNECT : BERR_RESET;
-    case CURLERR_NONE:   /* a response that ended within its head */
-    case CURLERR_CLOSED: /* closed before any response, or within it */
-        return BERR_CLOSED;
-    case CURLERR_NOT_HTTP:
-    case CURLERR_HTTP2:
-    case CURLERR_HTTP2_STREAM:
-        return BERR_PROTOCOL;
-    case CURLERR_OTHER:
-        break;
-    }
-    return BERR_CONNECT;
-}
-
-/* The kind of an established stream's end. */
-static bench_err_t lost_kind(CURLcode r)
-{
-    switch (curlerr_class(r)) {
-    case CURLERR_NONE:   /* the server ended the response */
-    case CURLERR_CLOSED: /* ... cut short, or sent nothing */
-        return BERR_CLOSED;
-    case CURLERR_HTTP2:
-    case CURLERR_NOT_HTTP:
-        return BERR_PROTOCOL;
-    case CURLERR_CONNECT:
-    case CURLERR_IO:
-    case CURLERR_TIMEOUT:
-    case CURLERR_TLS:
-    case CURLERR_HTTP2_STREAM:
-    case CURLERR_OTHER:
-        break;
-    }
-    return BERR_RESET; /* read/write errors (ECONNRESET...), a stream killed by the peer */
-}
-
 /* Runs from curlm's drain, outside curl's callbacks. */
 static void on_done(curlm_xfer_t *x, CURLcode r)
 {
@@ -300,9 +236,9 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
     else if (s->abort == AB_TOO_BIG)
         stream_end(s, END_LOST, BERR_TOO_BIG);
     else if (s->established)
-        stream_end(s, END_LOST, lost_kind(r));
+        stream_end(s, END_LOST, bench_curl_lost_kind(r));
     else
-        stream_end(s, END_FAILED, connect_kind(s, r));
+        stream_end(s, END_FAILED, bench_curl_connect_kind(s->x.easy, r, s->sock_err));
 }
 
 /* ---- the connect deadline ---------------------------------------------- */
@@ -359,25 +295,8 @@ static int sse_init(bench_worker_t *w, char *err, size_t errlen)
         curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
     }
 
-    const conn_settings_t *co = cfg->co;
-    if (co)
-        for (const struct curl_slist *h = co->headers; h; h = h->next)
-            sw->headers = curl_slist_append(sw->headers, h->data);
-    if (!co || !conn_settings_has_header(co, "Accept"))
-        sw->headers = curl_slist_append(sw->headers, "Accept: text/event-stream");
-    if (!co || !conn_settings_has_header(co, "Cache-Control"))
-        sw->headers = curl_slist_append(sw->headers, "Cache-Control: no-cache");
-    if (!sw->headers) {
-        snprintf(err, errlen, "out of memory");
+    if (bench_curl_lists(cfg, &sw->headers, &sw->resolve, err, errlen) < 0)
         goto fail;
-    }
-    if (cfg->curl_resolve) {
-        sw->resolve = curl_slist_append(NULL, cfg->curl_resolve);
-        if (!sw->resolve) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-    }
     return 0;
 fail:
     sse_free(w);
@@ -387,38 +306,14 @@ fail:
 static CURL *stream_easy(sse_stream_t *s)
 {
     const sse_worker_t *sw = s->sw;
-    const bench_config_t *cfg = sw->w->cfg;
-    CURL *e = curl_easy_init();
+    CURL *e = bench_curl_easy(sw->w->cfg, sw->headers, sw->resolve, s, on_header, on_write,
+                              on_opensocket);
     if (!e)
         return NULL;
-    curl_easy_setopt(e, CURLOPT_URL, cfg->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, sw->headers);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "evcat/" EVCAT_VERSION);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, STREAM_BUFFERSIZE);
-    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, STREAM_UPLOAD_BUFFERSIZE);
-    /* A proxy's CONNECT answer is not the stream's head. */
-    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     /* No reuse in either direction: a stream's connection is its own, and
      * closed with it (an ended stream must not keep an fd in the cache). */
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    if (sw->resolve)
-        curl_easy_setopt(e, CURLOPT_RESOLVE, sw->resolve);
-    if (cfg->co)
-        conn_settings_apply_curl(cfg->co, e); /* also NOSIGNAL and CONNECTTIMEOUT */
-    else
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    /* A load test connects directly (proxy variables ignored), and -v is
-     * about the run, not a trace of every one of thousands of streams. */
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
-    curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
     return e;
 }
 

@@ -116,6 +116,9 @@ int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_
     w->nconns = cfg->connections / n + (id < cfg->connections % n ? 1 : 0);
     hist_init(&w->latency);
     hist_init(&w->connect);
+    bench_streams_init(&w->streams);
+    if (cfg->streams.on)
+        bench_streams_enable(&w->streams);
     w->loop = loop_new();
     t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!w->loop || t->wake_fd < 0) {
@@ -125,7 +128,9 @@ int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_
     loop_timer_init(&t->ramp_timer, ramp_fire, t);
     loop_timer_init(&t->grace_timer, grace_fire, t);
     if (w->nconns > 0) {
-        double share = cfg->connect_rate / n;
+        /* Open loop: the slots are there at once, the arrivals pace the load. */
+        double share =
+            cfg->streams.on && cfg->streams.arrival_rate > 0 ? RATE_MAX : cfg->connect_rate / n;
         if (share < RATE_MIN)
             share = RATE_MIN;
         if (share > RATE_MAX)
@@ -171,4 +176,5 @@ void bench_thread_free(bench_thread_t *t)
         close(t->wake_fd);
     hist_free(&t->w.latency);
     hist_free(&t->w.connect);
+    bench_streams_free(&t->w.streams);
 }

@@ -1,6 +1,9 @@
 /* bench_worker: the coordinator's announcements as a worker reads them, and
  * the accounting its driver reports connections with (see bench_worker.h). */
 #include "bench_worker.h"
+#include "clock.h"
+
+#include <string.h>
 
 bench_phase_t bench_control_phase(const bench_control_t *ctl)
 {
@@ -98,4 +101,68 @@ void bench_latency(bench_worker_t *w, uint64_t ns)
 void bench_error(bench_worker_t *w, bench_err_t kind)
 {
     bench_add(&w->c.errors[kind], 1);
+}
+
+/* s cut to fit n - 1 bytes, not in the middle of a UTF-8 sequence. */
+static void copy_line(char *dst, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+}
+
+void bench_mismatch(bench_worker_t *w, const char *example)
+{
+    bench_add(&w->c.errors[BERR_MISMATCH], 1);
+    if (example && !w->mismatch[0]) {
+        copy_line(w->mismatch, sizeof(w->mismatch), example);
+        w->mismatch_at_ns = real_ns();
+    }
+}
+
+/* ---- streams as requests ---- */
+
+void bench_slot_up(bench_worker_t *w)
+{
+    bench_add(&w->c.established, 1);
+}
+
+void bench_stream_connection(bench_worker_t *w, uint64_t connect_ns)
+{
+    w->streams.connections++;
+    hist_record(&w->connect, connect_ns);
+}
+
+void bench_stream_event(bench_worker_t *w, bool first, uint64_t ns)
+{
+    w->streams.events++;
+    hist_record(first ? &w->streams.first_event : &w->streams.event_gap, ns);
+}
+
+void bench_stream_completed(bench_worker_t *w, uint64_t events, uint64_t duration_ns)
+{
+    w->streams.completed++;
+    hist_record(&w->streams.stream, duration_ns);
+    hist_record(&w->streams.events_per_stream, events);
+}
+
+void bench_stream_failed(bench_worker_t *w, bench_err_t kind)
+{
+    w->streams.failed++;
+    bench_add(&w->c.errors[kind], 1);
+}
+
+void bench_stream_unfinished(bench_worker_t *w)
+{
+    w->streams.unfinished++;
+}
+
+void bench_stream_dropped(bench_worker_t *w)
+{
+    w->streams.dropped++;
 }

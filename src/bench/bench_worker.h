@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "bench_streams.h"
 #include "hist.h"
 #include "loop.h"
 
@@ -46,6 +47,12 @@ struct bench_worker {
     bench_counters_t c;
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
+
+    /* --replay --expect: the worker's first difference, one line ("" until
+     * one), and when it was seen (UNIX ns, to find the run's first). */
+    char mismatch[BENCH_EXAMPLE_MAX];
+    uint64_t mismatch_at_ns;
+    bench_streams_t streams; /* streams as requests (on when cfg->streams.on) */
 };
 
 /* The current phase (any thread). */
@@ -73,5 +80,27 @@ void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes);
 void bench_latency(bench_worker_t *w, uint64_t ns);
 /* An error that does not end a connection (e.g. BERR_NO_TIMESTAMP). */
 void bench_error(bench_worker_t *w, bench_err_t kind);
+/* A BERR_MISMATCH error; the worker keeps the first one's line (example,
+ * cut to fit; NULL when the worker has one already: see w->mismatch). */
+void bench_mismatch(bench_worker_t *w, const char *example);
+
+/* ---- streams as requests (bench_stream.c), on the worker's thread ----
+ * A connection of the run is a slot that runs streams one after another:
+ * it is established when it starts (bench_slot_up; it is not a connection
+ * of its own, and has no connect time) and ends with bench_ended. Each
+ * stream ends once, with one of the three below; connect times are those
+ * of the connections the streams opened. */
+void bench_slot_up(bench_worker_t *w);
+/* A stream opened a connection that took connect_ns. */
+void bench_stream_connection(bench_worker_t *w, uint64_t connect_ns);
+/* An event of a stream (its end event aside): the first (since_sent_ns
+ * from the request) or a later one (gap_ns since the one before). */
+void bench_stream_event(bench_worker_t *w, bool first, uint64_t ns);
+void bench_stream_completed(bench_worker_t *w, uint64_t events, uint64_t duration_ns);
+/* Counts one error of kind. */
+void bench_stream_failed(bench_worker_t *w, bench_err_t kind);
+void bench_stream_unfinished(bench_worker_t *w);
+/* An open-loop arrival that found no free slot. */
+void bench_stream_dropped(bench_worker_t *w);
 
 #endif

@@ -34,8 +34,15 @@
  * Subscribe: each text or binary message counts as received; its JSON's
  * latency field (UNIX ns) gives the latency against our real-time clock
  * (clock differences below zero count as 0); without the field the message
- * is counted as a BERR_NO_TIMESTAMP error. */
+ * is counted as a BERR_NO_TIMESTAMP error.
+ *
+ * Replay (--replay FILE): each connection plays the recorded conversation
+ * from the shared script; its cursor takes the place of the echo schedule,
+ * and bench_ws_replay.c builds the frames that are due (paced by the same
+ * timer, held back while output waits, like echo) and judges each incoming
+ * message. */
 #include "bench_worker.h"
+#include "bench_ws_replay.h"
 #include "transport.h"
 #include "buf.h"
 #include "clock.h"
@@ -87,7 +94,10 @@ struct wsconn {
     struct lbuf *msg;           /* owned; subscribe: a message spanning reads */
     struct lbuf *ctl;           /* owned; a control frame spanning reads */
     uint64_t start_ns;          /* start(): connect time is measured from here */
-    rate_t rate;                /* echo: the open-loop schedule */
+    union {
+        rate_t rate;            /* echo: the open-loop schedule */
+        replay_cursor_t rp;     /* replay: the connection's place in the script */
+    };
     loop_timer_t timer;         /* connect timeout, then echo pacing */
     wsf_decoder_t dec;
     int fd;                     /* owned (through tls when set) */
@@ -108,6 +118,8 @@ struct wsw {
     uint8_t *tmpl;         /* owned; echo payload: stamp space, then filler */
     uint64_t rng;          /* mask keys */
     bool echo_sends;       /* echo with a usable --message-rate */
+    bool replay;           /* BENCH_WS_REPLAY */
+    buf_t rtmp;            /* owned; replay: templates expanded */
     struct wsconn *head;   /* every connection not yet ended */
 };
 
@@ -316,6 +328,47 @@ static int send_close(struct wsconn *c, uint16_t code, const char *reason)
     return conn_write(c, ww->scratch, k);
 }
 
+/* ---- replay ---- */
+
+/* The conversation's messages that are due, in one write; then the timer
+ * for the next. Returns 0 or -1 (c is gone). */
+static int replay_due(struct wsconn *c)
+{
+    struct wsw *ww = c->ww;
+    uint64_t next;
+    size_t used = bws_replay_frames(ww->w, &c->rp, c->index, mono_ns(), ww->scratch,
+                                    ww->scratch_cap, &ww->rng, &ww->rtmp, &next);
+    if (used && conn_write(c, ww->scratch, used) < 0)
+        return -1;
+    if (!c->out && next != UINT64_MAX)
+        loop_timer_arm_at(conn_loop(c), &c->timer, next);
+    return 0;
+}
+
+/* A piece of an incoming data message: counted when it ends, assembled
+ * first (like subscribe's) when --expect compares it. */
+static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
+{
+    struct wsw *ww = c->ww;
+    if (!bws_replay_wants_payload(ww->w)) {
+        if (ev->message_end)
+            bws_replay_message(ww->w, &c->rp, c->index, ev->msg_opcode, NULL, ev->message_len,
+                               &ww->rtmp);
+        return;
+    }
+    if (ev->frame_start && ev->message_end && !c->msg) {
+        bws_replay_message(ww->w, &c->rp, c->index, ev->msg_opcode, ev->data, ev->len, &ww->rtmp);
+        return;
+    }
+    if (ev->len)
+        lbuf_append(&c->msg, ev->data, ev->len); /* bounded: the decoder's 1009 */
+    if (!ev->message_end)
+        return;
+    bws_replay_message(ww->w, &c->rp, c->index, ev->msg_opcode, c->msg ? c->msg->data : NULL,
+                       c->msg ? c->msg->len : 0, &ww->rtmp);
+    lbuf_free(&c->msg);
+}
+
 /* ---- echo ---- */
 
 /* Sends every message that is due (as many as one scratch buffer holds,
@@ -327,6 +380,8 @@ static int send_due(struct wsconn *c)
     const bench_config_t *cfg = ww->cfg;
     if (c->out || c->state != C_OPEN)
         return 0;
+    if (ww->replay)
+        return replay_due(c);
     uint64_t now = mono_ns(), intended;
     unsigned op = cfg->binary ? WSF_BINARY : WSF_TEXT;
     size_t flen = WSF_MAX_HEADER + cfg->size, used = 0;
@@ -472,6 +527,8 @@ static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
                 return -1;
         } else if (echo) {
             echo_piece(c, &ev);
+        } else if (c->ww->replay) {
+            replay_piece(c, &ev);
         } else {
             sub_piece(c, &ev);
         }
@@ -489,7 +546,7 @@ static int established(struct wsconn *c)
     loop_timer_stop(conn_loop(c), &c->timer);
     c->state = C_OPEN;
     bench_connected(ww->w, now - c->start_ns);
-    for (size_t i = 0; i < cfg->non_open; i++) {
+    for (size_t i = 0; !ww->replay && i < cfg->non_open; i++) { /* replay plays them itself */
         size_t n = strlen(cfg->on_open[i]);
         scratch_reserve(ww, WSF_MAX_HEADER + n);
         size_t k = wsf_frame(ww->scratch, WSF_TEXT, cfg->on_open[i], n, wsf_rand(&ww->rng));
@@ -499,6 +556,11 @@ static int established(struct wsconn *c)
     }
     if (ww->echo_sends) {
         rate_init(&c->rate, cfg->message_rate, now);
+        if (send_due(c) < 0)
+            return -1;
+    }
+    if (ww->replay) {
+        replay_cursor_start(&c->rp, now);
         if (send_due(c) < 0)
             return -1;
     }
@@ -642,7 +704,7 @@ static int flush(struct wsconn *c)
             lbuf_free(&c->out);
     }
     update_interest(c);
-    if (!c->out && c->state == C_OPEN && c->ww->echo_sends)
+    if (!c->out && c->state == C_OPEN && (c->ww->echo_sends || c->ww->replay))
         return send_due(c);
     return 0;
 }
@@ -691,8 +753,9 @@ static int ws_init(bench_worker_t *w, char *err, size_t errlen)
         snprintf(err, errlen, "--size must be at least %d bytes in echo mode", STAMP_LEN);
         return -1;
     }
-    if (cfg->kind != BENCH_WS_ECHO && cfg->kind != BENCH_WS_SUBSCRIBE) {
-        snprintf(err, errlen, "the WebSocket driver runs echo and subscribe only");
+    if (cfg->kind != BENCH_WS_ECHO && cfg->kind != BENCH_WS_SUBSCRIBE &&
+        !(cfg->kind == BENCH_WS_REPLAY && cfg->replay)) {
+        snprintf(err, errlen, "the WebSocket driver runs echo, subscribe and replay only");
         return -1;
     }
     struct wsw *ww = xcalloc(1, sizeof(*ww));
@@ -702,6 +765,10 @@ static int ws_init(bench_worker_t *w, char *err, size_t errlen)
     ww->scratch_cap = SCRATCH_MIN;
     if (cfg->kind == BENCH_WS_ECHO && WSF_MAX_HEADER + cfg->size > ww->scratch_cap)
         ww->scratch_cap = WSF_MAX_HEADER + cfg->size;
+    ww->replay = cfg->kind == BENCH_WS_REPLAY;
+    buf_init(&ww->rtmp);
+    if (ww->replay && bws_replay_frame_max(cfg->replay) > ww->scratch_cap)
+        ww->scratch_cap = bws_replay_frame_max(cfg->replay);
     ww->scratch = xmalloc(ww->scratch_cap);
     ww->rng = (mono_ns() ^ ((uint64_t)w->id << 32) ^ 0x9e3779b97f4a7c15ull) | 1;
     if (cfg->kind == BENCH_WS_ECHO) {
@@ -764,6 +831,8 @@ static void ws_close_all(bench_worker_t *w)
             conn_end(c);
         } else if (c->state == C_OPEN) {
             loop_timer_stop(w->loop, &c->timer);
+            if (ww->replay)
+                bws_replay_closing(w, &c->rp, c->index);
             c->state = C_CLOSING;
             if (!c->close_sent && send_close(c, 1000, NULL) < 0)
                 continue;
@@ -788,6 +857,7 @@ static void ws_free(bench_worker_t *w)
     free(ww->rbuf);
     free(ww->scratch);
     free(ww->tmpl);
+    buf_free(&ww->rtmp);
     free(ww);
     w->drv = NULL;
 }

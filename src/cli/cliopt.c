@@ -9,9 +9,11 @@
 #include "text.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void ws_cli_opts_init(ws_cli_opts_t *w)
@@ -245,4 +247,64 @@ int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h)
     default:
         return 0;
     }
+}
+
+int read_body_arg(const char *cmd, const char *arg, buf_t *body)
+{
+    if (arg[0] != '@') {
+        buf_append(body, arg, strlen(arg));
+        return 0;
+    }
+    const char *path = arg + 1;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        diag_error("%s: cannot read --data file '%s': %s", cmd, path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (body->len + n > CLI_MAX_BODY) {
+            diag_error("%s: --data file '%s' is larger than %u MiB", cmd, path, CLI_MAX_BODY >> 20);
+            if (f != stdin)
+                fclose(f);
+            return -1;
+        }
+        buf_append(body, chunk, n);
+    }
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        diag_error("%s: cannot read --data file '%s'", cmd, path);
+        return -1;
+    }
+    if (!body->p)
+        buf_append(body, "", 0);
+    return 0;
+}
+
+uint64_t nofile_raise(const char *cmd)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        diag_verbose("%s: cannot read the descriptor limit: %s", cmd, strerror(errno));
+        return 1024;
+    }
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            diag_verbose("%s: cannot raise the descriptor limit to %llu: %s", cmd,
+                         (unsigned long long)rl.rlim_max, strerror(errno));
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t now = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
+    if (rl.rlim_cur != was)
+        diag_verbose("%s: descriptor limit raised from %llu to %" PRIu64 " (the hard limit)", cmd,
+                     (unsigned long long)was, now);
+    else
+        diag_verbose("%s: descriptor limit %" PRIu64 "%s", cmd, now,
+                     rl.rlim_cur == rl.rlim_max ? " (the hard limit)" : "");
+    return now;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "conn_settings.h"
 #include "options.h"
 #include "output.h"
@@ -69,5 +70,16 @@ typedef struct run_limits {
 
 /* Like conn_opts_handle, for --count and --timeout. */
 int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h);
+
+/* -d/--data DATA|@FILE (listen, bench): DATA itself, or the contents of
+ * FILE (@- = standard input), at most CLI_MAX_BODY bytes, appended to body
+ * (which is then non-NULL even when empty). Returns 0, or -1 after the
+ * one-line error naming cmd (exit 2). */
+#define CLI_MAX_BODY (64u << 20)
+int read_body_arg(const char *cmd, const char *arg, buf_t *body);
+
+/* Raises the soft descriptor limit (RLIMIT_NOFILE) to the hard one, and
+ * with -v says what cmd got. Returns the limit now in force. */
+uint64_t nofile_raise(const char *cmd);
 
 #endif

@@ -12,6 +12,7 @@
 #include "url_typo.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ static void bench_args_init(struct bench_args *a)
     o->size = 64;
     o->latency_field = "ts_ns";
     o->publish_rate = 10;
+    o->end_data = "[DONE]";
+    o->idle_timeout_ms = 60000;
     o->publish_timeout_ms = 10000;
 }
 
@@ -64,8 +67,12 @@ static int load_option(bench_opts_t *o, const opt_hit_t *h)
         }
         return 0;
     case OPT_CONNECT_RATE:
+        o->connect_rate_set = true;
         return parse_rate(h, &o->connect_rate);
     case OPT_DURATION:
+        if (strcmp(h->given, "-d") == 0 && !(arg[0] >= '0' && arg[0] <= '9') && arg[0] != '.')
+            return 1; /* -d DATA: --data (stream_option) */
+        o->duration_set = true;
         if (parse_duration_us(arg, &v) < 0 || v == 0 || v > 366ull * 86400 * 1000000) {
             diag_error("bench: --duration '%s' is not a duration such as 30s", arg);
             return -1;
@@ -195,6 +202,62 @@ static int format_option(bench_opts_t *o, const char *arg)
     return 0;
 }
 
+/* The options of streams as requests (and -d when it is --data). */
+static int stream_option(bench_opts_t *o, const opt_hit_t *h)
+{
+    const char *arg = h->arg;
+    bool starts = h->id == OPT_REQUEST || h->id == OPT_BENCH_DATA || h->id == OPT_DURATION ||
+                  h->id == OPT_REQUESTS || h->id == OPT_ARRIVAL_RATE;
+    if (starts && !o->streams) {
+        o->streams = true;
+        o->stream_option = h->id == OPT_DURATION ? "-d DATA" : opt_options[h->id].name;
+    }
+    switch (h->id) {
+    case OPT_REQUEST:
+        if (!*arg || strpbrk(arg, " \t\r\n")) {
+            diag_error("bench: --request '%s' is not an HTTP method", arg);
+            return -1;
+        }
+        o->method = arg;
+        return 0;
+    case OPT_BENCH_DATA:
+    case OPT_DURATION: /* -d that is not a duration */
+        if (o->data_arg) {
+            diag_error("bench: --data is given twice");
+            return -1;
+        }
+        o->data_arg = arg;
+        return 0;
+    case OPT_REQUESTS:
+        if (parse_uint(arg, 1000000000000ull, &o->requests) < 0 || o->requests == 0) {
+            diag_error("bench: --requests '%s' is not a whole number from 1 to 10^12", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_ARRIVAL_RATE:
+        return parse_rate(h, &o->arrival_rate);
+    case OPT_END_DATA:
+        if (strchr(arg, '\r') || strlen(arg) > 4096) {
+            diag_error("bench: --end-data can never match an event's data: %s",
+                       strchr(arg, '\r') ? "it holds a carriage return (a line end in SSE)"
+                                         : "it is over 4096 bytes");
+            return -1;
+        }
+        o->end_data = arg;
+        o->end_data_set = true;
+        return 0;
+    case OPT_IDLE_TIMEOUT:
+        if (parse_duration_ms(arg, &o->idle_timeout_ms) < 0 || o->idle_timeout_ms == 0) {
+            diag_error("bench: --idle-timeout '%s' is not a duration such as 30s", arg);
+            return -1;
+        }
+        o->idle_timeout_set = true;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 static int bench_option(void *ud, const opt_hit_t *h)
 {
     struct bench_args *a = ud;
@@ -208,6 +271,10 @@ static int bench_option(void *ud, const opt_hit_t *h)
     if (r != 0)
         return r < 0 ? -1 : 0;
     r = load_option(&a->o, h);
+    if (r > 0)
+        r = bench_replay_option(&a->o.replay, h);
+    if (r > 0)
+        r = stream_option(&a->o, h);
     return r <= 0 ? r : measure_option(&a->o, h);
 }
 
@@ -226,6 +293,36 @@ int bench_args_parse(struct bench_args *a, int argc, char **argv)
         a->o.json = "-";
     }
     return first;
+}
+
+/* Streams as requests against the URLs and the other options; sets what
+ * they imply (an open-ended duration with --requests alone). Returns 0, or
+ * -1 after the one-line error. */
+static int streams_check(bench_opts_t *o, bool any_ws)
+{
+    char why[160] = "";
+    if (!o->streams && (o->end_data_set || o->idle_timeout_set))
+        snprintf(why, sizeof(why),
+                 "--%s applies to streams as requests (with -X, --data, --requests or "
+                 "--arrival-rate)",
+                 o->end_data_set ? "end-data" : "idle-timeout");
+    else if (o->streams && any_ws)
+        snprintf(why, sizeof(why),
+                 "%s%s makes SSE streams as requests: it needs http:// or https:// URLs",
+                 o->stream_option[0] == '-' ? "" : "--", o->stream_option);
+    else if (o->streams && o->publish)
+        snprintf(why, sizeof(why), "--publish feeds subscribers, not streams as requests");
+    else if (o->streams && o->arrival_rate > 0 && o->connect_rate_set)
+        snprintf(why, sizeof(why),
+                 "--connect-rate does not apply with --arrival-rate (the streams start on its "
+                 "schedule)");
+    if (why[0]) {
+        diag_error("bench: %s", why);
+        return -1;
+    }
+    if (o->streams && o->requests && !o->duration_set)
+        o->duration_ns = UINT64_MAX; /* until the requests are done */
+    return 0;
 }
 
 /* The options against the kinds of URL given. Returns 0, or -1 after the
@@ -330,24 +427,42 @@ static int write_json(const bench_opts_t *o, bool array, const bench_report_t *r
     return rc;
 }
 
+/* Exit 1: no connection could be established; with streams as requests,
+ * streams were tried and none completed. */
+static bool nothing_done(const bench_result_t *r)
+{
+    if (r->streams.on)
+        return r->streams.completed == 0 && r->streams.failed > 0;
+    return r->c.established == 0;
+}
+
 int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
                      FILE *jf, int rc)
 {
     bool ok[2][MAX_ASSERTS];
     bool none = false, intr = false;
     for (size_t i = 0; i < nres; i++) {
-        none = none || reps[i].r->c.established == 0;
+        none = none || nothing_done(reps[i].r);
         intr = intr || reps[i].r->interrupted;
     }
     bool all_ok = check_asserts(o, reps, nres, ok);
     FILE *sf = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
     bench_report_text(sf, reps, nres);
     fflush(sf);
+    for (size_t i = 0; i < nres; i++)
+        if (reps[i].r->mismatch[0])
+            diag_warn("bench: %s%s--expect: %" PRIu64 " connection%s differed from the "
+                      "recording, the first: %s",
+                      nres > 1 ? reps[i].url : "", nres > 1 ? ": " : "",
+                      reps[i].r->c.errors[BERR_MISMATCH],
+                      reps[i].r->c.errors[BERR_MISMATCH] == 1 ? "" : "s", reps[i].r->mismatch);
     if (o->json && write_json(o, array, reps, nres, ok, jf) < 0 && rc == EXIT_OK)
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
-        if (reps[i].r->c.established == 0)
-            diag_error("bench: %s: no connection could be established", reps[i].url);
+        if (nothing_done(reps[i].r))
+            diag_error("bench: %s: %s", reps[i].url,
+                       reps[i].r->streams.on ? "no stream completed"
+                                             : "no connection could be established");
     if (rc == EXIT_OK) {
         if (intr)
             rc = EXIT_INTERRUPTED;
@@ -366,7 +481,8 @@ static int bench_summary(const bench_opts_t *o, const target_t *tg, size_t ntg, 
 {
     bench_report_t reps[2];
     for (size_t i = 0; i < nres; i++) {
-        bench_result_describe(&res[i], tg[i].display, target_mode_name(tg[i].kind),
+        bench_result_describe(&res[i], tg[i].display,
+                              o->streams ? "streams" : target_mode_name(tg[i].kind),
                               o->shard_count ? o->whole_connect_rate : o->connect_rate);
         shard_stamp(o, &res[i]);
         reps[i].url = res[i].url;
@@ -428,8 +544,11 @@ int cmd_bench(int argc, char **argv)
         rc = EXIT_OK;
     if (first < 0)
         goto out;
-    if (bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
-        bench_check(&a, any_ws, mode) < 0 ||
+    if (bench_replay_check(&a.o, argv + first, argc - first) < 0 ||
+        bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
+        bench_check(&a, any_ws, mode) < 0 || streams_check(&a.o, any_ws) < 0 ||
+        bench_replay_load(&a.o.replay, &a.wo) < 0 ||
+        (a.o.data_arg && read_body_arg("bench", a.o.data_arg, &a.o.body) < 0) ||
         shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)
         goto out;
     if (a.o.json && strcmp(a.o.json, "-") != 0) {
@@ -459,6 +578,8 @@ out:
         bench_result_free(&res[i]);
     for (size_t i = 0; i < ntg; i++)
         target_free(&tg[i]);
+    bench_replay_free(&a.o.replay);
     conn_opts_free(&a.co);
+    buf_free(&a.o.body);
     return rc;
 }

@@ -5,7 +5,9 @@
  *                         processes and threads, and the run;
  *   cmd_bench_workers.c   the run over worker processes;
  *   cmd_bench_progress.c  the progress line on stderr;
- *   cmd_bench_shard.c     --shard, --start-at and `bench merge`. */
+ *   cmd_bench_shard.c     --shard, --start-at and `bench merge`;
+ *   cmd_bench_replay.c    --replay FILE: its options, the recording and
+ *                         the script every connection shares. */
 #ifndef EVCAT_CMD_BENCH_H
 #define EVCAT_CMD_BENCH_H
 
@@ -23,6 +25,15 @@
 
 #define MAX_ASSERTS 64
 #define MAX_PROCS   64
+
+/* --replay FILE and the options that go with it (cmd_bench_replay.c). */
+typedef struct bench_replay_opts {
+    const char *file;        /* --replay; NULL: not a replay */
+    double speed;            /* --speed (default 1) */
+    bool speed_set, no_timing, expect, tmpl;
+    recording_t rec;         /* owned: read once, before any connection */
+    replay_script_t script;  /* owned: over rec, shared by every connection */
+} bench_replay_opts_t;
 
 /* The options of bench's own (the shared ones are in conn_opts_t and
  * ws_cli_opts_t). Defaults: options.def. */
@@ -58,6 +69,22 @@ typedef struct bench_opts {
     double whole_connect_rate; /* --connect-rate of the whole test */
     bool merged;               /* bench merge: --json carries the merged shard form */
     char test_id[BENCH_TEST_ID_MAX + 1];
+    uint64_t first_index;      /* --shard: the test-wide number of its first connection */
+    bench_replay_opts_t replay;
+    /* SSE streams as requests: on with -X, --data, --requests or
+     * --arrival-rate (stream_option: the first of those given, for
+     * messages); the body is read from data_arg after the checks. */
+    bool streams;
+    const char *stream_option;
+    const char *method;
+    const char *data_arg;
+    buf_t body; /* owned */
+    uint64_t requests;
+    double arrival_rate;
+    const char *end_data;
+    bool end_data_set;
+    uint64_t idle_timeout_ms;
+    bool idle_timeout_set, duration_set, connect_rate_set;
 } bench_opts_t;
 
 /* What bench takes from the command line. */
@@ -140,5 +167,21 @@ void shard_stamp(const bench_opts_t *o, bench_result_t *r);
 int start_wait(uint64_t at_ns);
 /* `evcat bench merge [OPTIONS] FILE...`. */
 int cmd_bench_merge(int argc, char **argv);
+
+/* ---- --replay (cmd_bench_replay.c) ---- */
+
+/* The replay options: 0 taken, 1 not one of them, -1 after the one-line
+ * error. */
+int bench_replay_option(bench_replay_opts_t *r, const opt_hit_t *h);
+/* The replay options against the others and the URLs (an SSE URL is
+ * refused); with --replay, o->mode becomes BENCH_WS_REPLAY. Returns 0, or
+ * -1 after the one-line error. */
+int bench_replay_check(bench_opts_t *o, char **urls, int nurls);
+/* Reads and checks the recording and builds the script, once. Returns 0,
+ * or -1 after the one-line error naming the file (and line). */
+int bench_replay_load(bench_replay_opts_t *r, const ws_cli_opts_t *wo);
+/* What of --replay defines the load, for the test's id: "" without it. */
+void bench_replay_id(const bench_replay_opts_t *r, char *out, size_t n);
+void bench_replay_free(bench_replay_opts_t *r);
 
 #endif

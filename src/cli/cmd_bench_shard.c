@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "options.h"
+#include "text.h"
 #include "units.h"
 
 #include <errno.h>
@@ -53,13 +54,14 @@ bool merge_takes(int id)
 }
 
 /* The test's id: a hash of what defines the load (the URLs, the mode, the
- * options that shape the traffic, the shard count), the same on every
+ * options that shape the traffic, the shard count, --replay's recording
+ * and how it is played), the same on every
  * shard of one command line; --shard's index, --start-at, the report
  * options and -p/-t are left out. */
 static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg,
                     size_t ntg, int mode, char out[BENCH_TEST_ID_MAX + 1])
 {
-    char nums[8][64];
+    char nums[8][64], replay[160];
     const char *parts[16 + WS_MAX_LIST];
     size_t n = 0;
     parts[n++] = "evcat-bench-1";
@@ -80,6 +82,20 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
     parts[n++] = o->source ? o->source : "";
     for (size_t i = 0; i < wo->non_open; i++)
         parts[n++] = wo->on_open[i];
+    bench_replay_id(&o->replay, replay, sizeof(replay));
+    if (replay[0])
+        parts[n++] = replay; /* the recording's content and how it is played */
+    char snums[2][96];
+    if (o->streams) { /* streams as requests: what they send, how many, how fast */
+        snprintf(snums[0], sizeof(snums[0]), "streams n=%" PRIu64 " rate=%.9g idle=%" PRIu64,
+                 o->requests, o->arrival_rate, o->idle_timeout_ms);
+        snprintf(snums[1], sizeof(snums[1]), "body=%016" PRIx64,
+                 fnv1a64(FNV1A64_INIT, o->body.p ? o->body.p : "", o->body.len));
+        parts[n++] = snums[0];
+        parts[n++] = snums[1];
+        parts[n++] = o->method ? o->method : "";
+        parts[n++] = o->end_data;
+    }
     bench_test_id(parts, n, out);
 }
 
@@ -100,6 +116,21 @@ int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, siz
                    o->shard_index, o->shard_count, o->connections);
         return -1;
     }
+    /* The shards before this one took one more each while the remainder
+     * lasted: connection numbers ({{conn}}) are unique in the whole test. */
+    uint64_t rem = o->connections % o->shard_count;
+    o->first_index = (uint64_t)o->shard_index * (o->connections / o->shard_count) +
+                     (o->shard_index < rem ? o->shard_index : rem);
+    /* Streams as requests: the shard's part of --requests and
+     * --arrival-rate goes with its part of the connections. */
+    uint64_t requests = bench_share(o->requests, o->first_index, share, o->connections);
+    if (o->requests && requests == 0) {
+        diag_error("bench: --shard %u/%u of %" PRIu64 " requests leaves this shard none",
+                   o->shard_index, o->shard_count, o->requests);
+        return -1;
+    }
+    o->requests = requests;
+    o->arrival_rate = o->arrival_rate * (double)share / (double)o->connections;
     o->connections = share;
     o->connect_rate /= o->shard_count;
     if (o->connect_rate < RATE_MIN)

@@ -47,19 +47,6 @@ static unsigned cores(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-static uint64_t raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1024;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
-}
-
 static int parse_sources(const char *list, int family, struct sockaddr_storage **out, size_t *n)
 {
     char *copy = xstrdup(list);
@@ -143,7 +130,9 @@ int target_parse(const char *url, int mode, target_t *t)
         conv = xmalloc(strlen(url) + 1);
         sprintf(conv, "wss://%s", url + 8);
     } else if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0) {
-        t->kind = mode == BENCH_WS_SUBSCRIBE ? BENCH_WS_SUBSCRIBE : BENCH_WS_ECHO;
+        t->kind = mode == BENCH_WS_SUBSCRIBE ? BENCH_WS_SUBSCRIBE
+                  : mode == BENCH_WS_REPLAY  ? BENCH_WS_REPLAY
+                                             : BENCH_WS_ECHO;
     } else {
         diag_error("bench: '%s' is not an http(s):// (SSE) or ws(s):// (WebSocket) URL",
                    t->display);
@@ -168,7 +157,10 @@ void target_free(target_t *t)
 
 const char *target_mode_name(bench_kind_t k)
 {
-    return k == BENCH_WS_ECHO ? "echo" : k == BENCH_WS_SUBSCRIBE ? "subscribe" : "sse";
+    return k == BENCH_WS_ECHO        ? "echo"
+           : k == BENCH_WS_SUBSCRIBE ? "subscribe"
+           : k == BENCH_WS_REPLAY    ? "replay"
+                                     : "sse";
 }
 
 /* Resolves t's host once: the load goes to one address, which curl is
@@ -298,7 +290,7 @@ static int plan_request(const conn_opts_t *co, const ws_cli_opts_t *wo, const ta
  * processes, or 0 after the one-line error. */
 static unsigned plan_processes(const bench_opts_t *o, bench_config_t *cfg, uint64_t *nofile)
 {
-    *nofile = raise_nofile();
+    *nofile = nofile_raise("bench");
     uint64_t per_proc = *nofile > FD_RESERVE * 2 ? *nofile - FD_RESERVE : *nofile / 2;
     unsigned procs = o->procs;
     if (procs == 0)
@@ -351,6 +343,18 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     cfg->co = &co->net;
     cfg->on_open = wo->on_open;
     cfg->non_open = wo->non_open;
+    cfg->first_index = o->first_index;
+    cfg->replay = t->kind == BENCH_WS_REPLAY ? &o->replay.script : NULL;
+    if (o->streams && t->kind == BENCH_SSE) {
+        cfg->streams.on = true;
+        cfg->streams.method = o->method;
+        cfg->streams.body = o->data_arg ? o->body.p : NULL;
+        cfg->streams.body_len = o->body.len;
+        cfg->streams.requests = o->requests;
+        cfg->streams.arrival_rate = o->arrival_rate;
+        cfg->streams.end_data = o->end_data;
+        cfg->streams.idle_timeout_ms = o->idle_timeout_ms;
+    }
 }
 
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
@@ -376,7 +380,9 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
                  procs == 1 ? "" : "es", cfg.threads, cfg.threads == 1 ? "" : "s",
                  cfg.nsources ? cfg.nsources : 1, cfg.nsources > 1 ? "es" : "", nofile);
 
-    const bench_driver_t *drv = t->kind == BENCH_SSE ? &bench_sse_driver : &bench_ws_driver;
+    const bench_driver_t *drv = t->kind != BENCH_SSE ? &bench_ws_driver
+                                : cfg.streams.on     ? &bench_stream_driver
+                                                     : &bench_sse_driver;
     bench_pub_config_t pubcfg = {
         .url = o->publish, .rate = o->publish_rate, .timeout_ms = o->publish_timeout_ms,
         .field = o->latency_field, .co = &co->net};

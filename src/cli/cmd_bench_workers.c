@@ -201,6 +201,11 @@ static void worker_main(const bench_config_t *cfg, const bench_driver_t *drv, un
     c.connections = share;
     c.first_index = first;
     c.connect_rate = cfg->connect_rate * (double)share / (double)cfg->connections;
+    /* Streams as requests: this process's part of --requests and
+     * --arrival-rate, with its part of the connections. */
+    c.streams.requests =
+        bench_share(cfg->streams.requests, first - cfg->first_index, share, cfg->connections);
+    c.streams.arrival_rate = cfg->streams.arrival_rate * (double)share / (double)cfg->connections;
     bench_result_t r;
     bench_result_init(&r);
     char e[256] = "";

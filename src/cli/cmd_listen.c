@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_EVENT (16u << 20) /* --max-event-size (options.def shows it) */
-#define MAX_BODY          (64u << 20) /* -d @FILE */
 #define STDIN_CHUNK       (256u << 10)
 
 struct listen {
@@ -253,41 +252,6 @@ static int run_stdin(struct listen *L, size_t max_event)
 
 /* ---- option helpers ---- */
 
-static int read_body(const char *arg, buf_t *body)
-{
-    if (arg[0] != '@') {
-        buf_append(body, arg, strlen(arg));
-        return 0;
-    }
-    const char *path = arg + 1;
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        diag_error("listen: cannot read --data file '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (body->len + n > MAX_BODY) {
-            diag_error("listen: --data file '%s' is larger than %u MiB", path, MAX_BODY >> 20);
-            if (f != stdin)
-                fclose(f);
-            return -1;
-        }
-        buf_append(body, chunk, n);
-    }
-    int bad = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (bad) {
-        diag_error("listen: cannot read --data file '%s'", path);
-        return -1;
-    }
-    if (!body->p)
-        buf_append(body, "", 0);
-    return 0;
-}
-
 static int check_url(const char *url)
 {
     CURLU *u = curl_url();
@@ -351,7 +315,7 @@ static int sse_option(struct listen_args *a, const opt_hit_t *h)
         a->so.method = arg;
         return 0;
     case OPT_DATA:
-        if (read_body(arg, &a->body) < 0)
+        if (read_body_arg("listen", arg, &a->body) < 0)
             return -1;
         a->have_body = true;
         return 0;

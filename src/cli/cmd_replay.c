@@ -28,6 +28,7 @@
 #include "units.h"
 #include "recording.h"
 #include "replay_serve.h"
+#include "replay_script.h"
 #include "buf.h"
 #include "clock.h"
 #include "text.h"
@@ -50,8 +51,6 @@
  * plus this; then we close ourselves. Keeps a CI check from hanging on a
  * server that stopped answering when no --timeout was given. */
 #define WAIT_GRACE_MS 5000
-/* Characters of a payload quoted in a mismatch line. */
-#define SHOW_MAX 60
 
 struct replay {
     ws_command_t k;
@@ -87,39 +86,6 @@ static void close_now(struct replay *R, uint16_t code, const char *reason)
     ws_command_close(&R->k, code, reason);
 }
 
-/* `text "hello"`, `binary "AAEC..."` (base64), `close 1000 "bye"`: a
- * message in one short line, cut after SHOW_MAX characters. */
-static void describe(buf_t *b, int type, const char *p, size_t n, uint16_t code)
-{
-    buf_puts(b, ws_type_name(type));
-    buf_putc(b, ' ');
-    if (type == WS_CLOSE)
-        buf_printf(b, "%u ", code);
-    buf_t tmp;
-    buf_init(&tmp);
-    size_t keep = n;
-    if (type == WS_BINARY) {
-        size_t raw = SHOW_MAX / 4 * 3;
-        keep = n < raw ? n : raw;
-        base64_append(&tmp, p, keep);
-    } else {
-        if (keep > SHOW_MAX) {
-            keep = SHOW_MAX;
-            while (keep > 0 && ((unsigned char)p[keep] & 0xC0) == 0x80)
-                keep--; /* not in the middle of a UTF-8 sequence */
-        }
-        buf_append(&tmp, p, keep);
-    }
-    /* json_quote escapes quotes and control characters; the "..." marking a
-     * cut goes inside the closing quote. */
-    json_quote(b, tmp.p ? tmp.p : "", tmp.len);
-    if (keep < n) {
-        b->len--;
-        buf_puts(b, "...\"");
-    }
-    buf_free(&tmp);
-}
-
 static const rec_msg_t *in_msg(const struct replay *R, size_t k)
 {
     return &R->rec->msgs[R->ins[k]];
@@ -152,7 +118,7 @@ static void report_missing(struct replay *R, const char *why)
     const rec_msg_t *m = in_msg(R, R->got);
     buf_t d;
     buf_init(&d);
-    describe(&d, m->type, m->data, m->len, m->code);
+    replay_describe(&d, m->type, m->data, m->len, m->code);
     expect_failed(R, "message %zu is missing (expected %s): %s", R->got + 1, d.p, why);
     buf_free(&d);
 }
@@ -289,7 +255,7 @@ static void compare(struct replay *R, int type, const void *p, size_t n, uint16_
         return;
     buf_t got;
     buf_init(&got);
-    describe(&got, type, p, n, code);
+    replay_describe(&got, type, p, n, code);
     if (R->got >= R->nins || (type != WS_CLOSE && in_msg(R, R->got)->type == WS_CLOSE)) {
         expect_failed(R, "message %zu was not in the recording: got %s", R->got + 1, got.p);
     } else {
@@ -300,7 +266,7 @@ static void compare(struct replay *R, int type, const void *p, size_t n, uint16_
         if (!same) {
             buf_t want;
             buf_init(&want);
-            describe(&want, m->type, m->data, m->len, m->code);
+            replay_describe(&want, m->type, m->data, m->len, m->code);
             expect_failed(R, "message %zu differs: expected %s, got %s", R->got + 1, want.p,
                           got.p);
             buf_free(&want);
@@ -555,7 +521,7 @@ static int replay_load(const struct replay_args *a, const char *path, recording_
 static int replay_play(struct replay_args *a, const char *path, const recording_t *rec,
                        const char *url)
 {
-    if (a->serve)
+    if (a->serve && nofile_raise("replay") > 0) /* before serve's defaults: they follow it */
         return replay_serve_run(rec, a->listen ? a->listen : "127.0.0.1:8080", a->tls_cert,
                                 a->tls_key, a->speed, a->no_timing);
     if (rec->proto == REC_SSE)

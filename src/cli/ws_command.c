@@ -105,7 +105,7 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
     /* Past --count, messages that arrive while the close completes are not ours. */
     if (data && k->count && k->received >= k->count)
         return;
-    ws_command_message(k, true, type, p, n, 0, rtt, true);
+    ws_command_message(k, true, type, p, n, 0, rtt, !(data && k->quiet_in));
     if (!data)
         return;
     k->received++;

@@ -6,23 +6,35 @@
 
 enum kind { KIND_TIME, KIND_COUNT, KIND_RATE };
 
+#define LATENCY_SAMPLES offsetof(bench_metrics_t, latency_samples)
+#define NO_SAMPLES      0 /* count and rate metrics */
+
 static const struct metric {
     const char *name;
     enum kind kind;
-    size_t offset; /* of the value in bench_metrics_t */
+    size_t offset;  /* of the value in bench_metrics_t */
+    size_t samples; /* time metrics: of its sample count */
+    const char *of; /* time metrics: what the samples are, for "no ... samples" */
 } metrics[] = {
-    {"p50", KIND_TIME, offsetof(bench_metrics_t, p50_ns)},
-    {"p90", KIND_TIME, offsetof(bench_metrics_t, p90_ns)},
-    {"p99", KIND_TIME, offsetof(bench_metrics_t, p99_ns)},
-    {"p999", KIND_TIME, offsetof(bench_metrics_t, p999_ns)},
-    {"max", KIND_TIME, offsetof(bench_metrics_t, max_ns)},
-    {"connect_p99", KIND_TIME, offsetof(bench_metrics_t, connect_p99_ns)},
-    {"errors", KIND_COUNT, offsetof(bench_metrics_t, errors)},
-    {"connected", KIND_COUNT, offsetof(bench_metrics_t, connected)},
-    {"failed", KIND_COUNT, offsetof(bench_metrics_t, failed)},
-    {"dropped", KIND_COUNT, offsetof(bench_metrics_t, dropped)},
-    {"recv_rate", KIND_RATE, offsetof(bench_metrics_t, recv_rate)},
-    {"sent_rate", KIND_RATE, offsetof(bench_metrics_t, sent_rate)},
+    {"p50", KIND_TIME, offsetof(bench_metrics_t, p50_ns), LATENCY_SAMPLES, "latency"},
+    {"p90", KIND_TIME, offsetof(bench_metrics_t, p90_ns), LATENCY_SAMPLES, "latency"},
+    {"p99", KIND_TIME, offsetof(bench_metrics_t, p99_ns), LATENCY_SAMPLES, "latency"},
+    {"p999", KIND_TIME, offsetof(bench_metrics_t, p999_ns), LATENCY_SAMPLES, "latency"},
+    {"max", KIND_TIME, offsetof(bench_metrics_t, max_ns), LATENCY_SAMPLES, "latency"},
+    {"connect_p99", KIND_TIME, offsetof(bench_metrics_t, connect_p99_ns),
+     offsetof(bench_metrics_t, connect_samples), "connect-time"},
+    {"errors", KIND_COUNT, offsetof(bench_metrics_t, errors), NO_SAMPLES, NULL},
+    {"connected", KIND_COUNT, offsetof(bench_metrics_t, connected), NO_SAMPLES, NULL},
+    {"failed", KIND_COUNT, offsetof(bench_metrics_t, failed), NO_SAMPLES, NULL},
+    {"dropped", KIND_COUNT, offsetof(bench_metrics_t, dropped), NO_SAMPLES, NULL},
+    {"recv_rate", KIND_RATE, offsetof(bench_metrics_t, recv_rate), NO_SAMPLES, NULL},
+    {"sent_rate", KIND_RATE, offsetof(bench_metrics_t, sent_rate), NO_SAMPLES, NULL},
+    /* streams as requests */
+    {"first_event_p99", KIND_TIME, offsetof(bench_metrics_t, first_event_p99_ns),
+     offsetof(bench_metrics_t, first_event_samples), "first-event"},
+    {"event_gap_p99", KIND_TIME, offsetof(bench_metrics_t, event_gap_p99_ns),
+     offsetof(bench_metrics_t, event_gap_samples), "event-gap"},
+    {"streams_failed", KIND_COUNT, offsetof(bench_metrics_t, streams_failed), NO_SAMPLES, NULL},
 };
 #define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -40,7 +52,8 @@ static const struct unit {
 
 const char *bench_assert_metric_names(void)
 {
-    return "p50 p90 p99 p999 max connect_p99 errors connected failed dropped recv_rate sent_rate";
+    return "p50 p90 p99 p999 max connect_p99 errors connected failed dropped recv_rate sent_rate "
+           "first_event_p99 event_gap_p99 streams_failed";
 }
 
 static bool is_space(char c)
@@ -354,10 +367,10 @@ bool bench_assert_eval(const bench_assert_t *a, const bench_metrics_t *m, char *
     char got[48];
     bool ok;
     if (met->kind == KIND_TIME) {
-        bool is_connect = met->offset == offsetof(bench_metrics_t, connect_p99_ns);
-        if ((is_connect ? m->connect_samples : m->latency_samples) == 0) {
-            snprintf(why, whylen, "%s failed: no %s samples", a->text,
-                     is_connect ? "connect-time" : "latency");
+        uint64_t samples;
+        memcpy(&samples, (const char *)m + met->samples, sizeof(samples));
+        if (samples == 0) {
+            snprintf(why, whylen, "%s failed: no %s samples", a->text, met->of);
             return false;
         }
         uint64_t x;

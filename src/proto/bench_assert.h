@@ -1,8 +1,9 @@
 /* bench_assert: the `evcat bench --assert EXPR` thresholds.
  *
  * EXPR is METRIC OP VALUE, spaces optional around OP:
- *   METRIC  time:  p50 p90 p99 p999 max connect_p99
- *           count: errors connected failed dropped
+ *   METRIC  time:  p50 p90 p99 p999 max connect_p99 first_event_p99
+ *                  event_gap_p99
+ *           count: errors connected failed dropped streams_failed
  *           rate:  recv_rate sent_rate (messages per second)
  *   OP      < <= > >= ==
  *   VALUE   time:  a decimal with a unit us, ms or s ("50ms", "1.5ms"),
@@ -29,6 +30,10 @@ typedef struct bench_metrics {
     /* Samples behind the time metrics: a time threshold over no samples
      * fails ("no latency samples") instead of holding vacuously. */
     uint64_t latency_samples, connect_samples;
+    /* streams as requests (0 otherwise) */
+    uint64_t first_event_p99_ns, event_gap_p99_ns; /* time to first event, between events */
+    uint64_t streams_failed;
+    uint64_t first_event_samples, event_gap_samples;
 } bench_metrics_t;
 
 typedef enum { BENCH_OP_LT, BENCH_OP_LE, BENCH_OP_GT, BENCH_OP_GE, BENCH_OP_EQ } bench_op_t;

@@ -329,8 +329,11 @@ static void on_conn_timer(loop_t *l, loop_timer_t *t, void *ud)
         break;
     case CS_STREAM:
     case CS_UPGRADED:
-        /* Armed by a source only (the channel's routes stop it). */
-        if (c->srv->source)
+        /* Armed by a timed response or a source only (the channel's routes
+         * stop it). */
+        if (c->streamer)
+            c->streamer->timer(c);
+        else if (c->srv->source)
             c->srv->source->timer(c->srv->source, c);
         break;
     default:
@@ -393,6 +396,8 @@ void conn_close(struct conn *c, const char *why)
         c->upgrade->on_close(c);
     if (c->source_ud)
         s->source->closed(s->source, c);
+    if (c->streamer)
+        c->streamer->closed(c);
     c->state = CS_DEAD;
     serve_sse_unsubscribe(c);
     loop_timer_stop(s->loop, &c->timer);

@@ -13,6 +13,8 @@
  *   serve_response.c    responses: status line, common headers, errors, log
  *   serve_sse_publish.c GET /sse, POST /publish, history resume, ticks
  *   serve_websocket.c   GET /ws and GET /echo
+ *   serve_completions.c POST /v1/chat/completions, a token stream on a timer
+ *   serve_page.c        GET /, the browser page (page/index.html, embedded)
  *   serve_playback.c    the playback source (serve_source.h) of
  *                       `evcat replay FILE --serve`
  *
@@ -74,6 +76,15 @@ struct serve_upgrade {
     void (*on_close)(struct conn *c);
 };
 
+/* A response that streams on the connection's own timer and ends by itself
+ * (serve_completions.c): its handler sets c->streamer (and c->streamer_ud)
+ * and state CS_STREAM, arms c->timer; timer runs when it fires in that
+ * state, closed when the connection closes meanwhile (free the state). */
+struct serve_streamer {
+    void (*timer)(struct conn *c);
+    void (*closed)(struct conn *c);
+};
+
 struct conn {
     serve_t *srv;
     transport_t io; /* owns the socket and TLS state */
@@ -100,6 +111,8 @@ struct conn {
     const struct serve_upgrade *upgrade;
     void *upgrade_ud;
     void *source_ud; /* the source's own state for this client (closed() frees it) */
+    const struct serve_streamer *streamer; /* a timed response in progress, or NULL */
+    void *streamer_ud;                     /* its state (streamer->closed frees it) */
 
     struct conn **sub_list;           /* the subscriber list c is on (srv->subs,
                                          srv->ws_subs), or NULL */
@@ -188,6 +201,10 @@ void conn_on_round_end(loop_t *l, loop_timer_t *t, void *ud);
 /* Parses what c->in holds, as far as the state allows, and runs what is
  * complete: routes, handlers, or the upgraded protocol's on_data. */
 void conn_process(struct conn *c);
+/* The current request is answered: waits for the next one (keep-alive,
+ * c->req reset) or ends the connection. Then conn_process takes what
+ * c->in already holds. */
+void conn_next_request(struct conn *c);
 
 /* ---- serve_response.c ---- */
 
@@ -203,6 +220,10 @@ void conn_respond(struct conn *c, int status, const char *extra, const char *cty
 void conn_respond_error(struct conn *c, int status, const char *why, const char *extra);
 /* Queues the head of an event stream, and the retry: field when asked. */
 void conn_event_stream_head(struct conn *c, bool retry);
+/* The head of an event stream that is one response among others: chunked
+ * (HTTP/1.1, the connection kept when the request allows) or, with chunked
+ * false, delimited by the connection's end. */
+void conn_stream_head(struct conn *c, bool chunked);
 
 /* ---- serve_sse_publish.c ---- */
 
@@ -215,6 +236,17 @@ void serve_sse_unsubscribe(struct conn *c);
 /* s->tick_timer's and s->keepalive_timer's callbacks. */
 void serve_sse_on_tick(loop_t *l, loop_timer_t *t, void *ud);
 void serve_sse_on_keepalive(loop_t *l, loop_timer_t *t, void *ud);
+
+/* ---- serve_completions.c ---- */
+
+void serve_completions_route(struct conn *c); /* POST /v1/chat/completions */
+
+/* ---- serve_page.c ---- */
+
+void serve_page_route(struct conn *c); /* GET / */
+/* The page's extra response headers (Cache-Control, Content-Security-Policy
+ * with the hashes of its inline style and script, ...), CRLF-terminated. */
+const char *serve_page_headers(void);
 
 /* ---- serve_websocket.c ---- */
 

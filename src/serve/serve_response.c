@@ -134,3 +134,17 @@ void conn_event_stream_head(struct conn *c, bool retry)
     conn_send(c, b.p, b.len);
     buf_free(&b);
 }
+
+void conn_stream_head(struct conn *c, bool chunked)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_printf(&b,
+               "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+               "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
+               "X-Accel-Buffering: no\r\n%s%s\r\n",
+               http_date(c->srv), chunked ? "Transfer-Encoding: chunked\r\n" : "",
+               !chunked || !c->keep_alive ? "Connection: close\r\n" : "");
+    conn_send(c, b.p, b.len);
+    buf_free(&b);
+}

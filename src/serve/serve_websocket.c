@@ -266,7 +266,7 @@ bool serve_ws_upgrade(struct conn *c, enum serve_ws_kind kind)
     serve_t *s = c->srv;
     const http_request_info_t *in = http_request_info(c->req);
     const char *upgrade = http_request_header(in, "upgrade", NULL);
-    if (!upgrade) {
+    if (!upgrade || strcmp(in->method, "GET") != 0) { /* HEAD: what a plain GET gets */
         conn_respond_error(c, 426, "this is a WebSocket endpoint: connect with a WebSocket client",
                            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
         return false;

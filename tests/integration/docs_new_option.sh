@@ -7,7 +7,7 @@
 
 TREE=$TMP/tree
 mkdir -p "$TREE"
-cp -r "$EVCAT_SRC/CMakeLists.txt" "$EVCAT_SRC/src" "$EVCAT_SRC/man" "$EVCAT_SRC/completions" \
+cp -r "$EVCAT_SRC/CMakeLists.txt" "$EVCAT_SRC/LICENSE" "$EVCAT_SRC/src" "$EVCAT_SRC/man" "$EVCAT_SRC/completions" \
     "$EVCAT_SRC/scripts" "$TREE/"
 # A listen option with a value completed from a list, among the SSE options.
 entry='OPT(PROBE_ZZ, 0, "probe-zz", "LEVEL", C_LISTEN, G_SSE,

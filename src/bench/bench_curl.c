@@ -1,0 +1,115 @@
+/* bench_curl: the request lists, easy handle options and outcome kinds
+ * bench's libcurl drivers share (see bench_curl.h). */
+#include "bench_curl.h"
+#include "curl_errors.h"
+
+#include <stdio.h>
+
+int bench_curl_lists(const bench_config_t *cfg, struct curl_slist **headers,
+                     struct curl_slist **resolve, char *err, size_t errlen)
+{
+    const conn_settings_t *co = cfg->co;
+    if (co)
+        for (const struct curl_slist *h = co->headers; h; h = h->next)
+            *headers = curl_slist_append(*headers, h->data);
+    if (!co || !conn_settings_has_header(co, "Accept"))
+        *headers = curl_slist_append(*headers, "Accept: text/event-stream");
+    if (!co || !conn_settings_has_header(co, "Cache-Control"))
+        *headers = curl_slist_append(*headers, "Cache-Control: no-cache");
+    if (!*headers) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (cfg->curl_resolve) {
+        *resolve = curl_slist_append(NULL, cfg->curl_resolve);
+        if (!*resolve) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+CURL *bench_curl_easy(const bench_config_t *cfg, struct curl_slist *headers,
+                      struct curl_slist *resolve, void *ud, curl_write_callback on_header,
+                      curl_write_callback on_write, curl_opensocket_callback on_opensocket)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, cfg->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "evcat/" EVCAT_VERSION);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, ud);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, ud);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, ud);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, BENCH_CURL_BUFFERSIZE);
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, BENCH_CURL_UPLOAD_BUFFERSIZE);
+    /* A proxy's CONNECT answer is not the stream's head. */
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    if (resolve)
+        curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
+    if (cfg->co)
+        conn_settings_apply_curl(cfg->co, e); /* also NOSIGNAL and CONNECTTIMEOUT */
+    else
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A load test connects directly (proxy variables ignored), and -v is
+     * about the run, not a trace of every one of thousands of streams. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
+    return e;
+}
+
+bench_err_t bench_curl_connect_kind(CURL *e, CURLcode r, int sock_err)
+{
+    long oserr = 0;
+    curlerr_class_t cls = curlerr_class(r);
+    switch (cls) {
+    case CURLERR_TLS:
+        return BERR_TLS;
+    case CURLERR_TIMEOUT:
+        return BERR_CONNECT_TIMEOUT;
+    case CURLERR_CONNECT:
+    case CURLERR_IO:
+        if (sock_err)
+            return bench_errno_kind(sock_err);
+        curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &oserr);
+        if (oserr)
+            return bench_errno_kind((int)oserr);
+        return cls == CURLERR_CONNECT ? BERR_CONNECT : BERR_RESET;
+    case CURLERR_NONE:   /* a response that ended within its head */
+    case CURLERR_CLOSED: /* closed before any response, or within it */
+        return BERR_CLOSED;
+    case CURLERR_NOT_HTTP:
+    case CURLERR_HTTP2:
+    case CURLERR_HTTP2_STREAM:
+        return BERR_PROTOCOL;
+    case CURLERR_OTHER:
+        break;
+    }
+    return BERR_CONNECT;
+}
+
+bench_err_t bench_curl_lost_kind(CURLcode r)
+{
+    switch (curlerr_class(r)) {
+    case CURLERR_NONE:   /* the server ended the response */
+    case CURLERR_CLOSED: /* ... cut short, or sent nothing */
+        return BERR_CLOSED;
+    case CURLERR_HTTP2:
+    case CURLERR_NOT_HTTP:
+        return BERR_PROTOCOL;
+    case CURLERR_CONNECT:
+    case CURLERR_IO:
+    case CURLERR_TIMEOUT:
+    case CURLERR_TLS:
+    case CURLERR_HTTP2_STREAM:
+    case CURLERR_OTHER:
+        break;
+    }
+    return BERR_RESET; /* read/write errors (ECONNRESET...), a stream killed by the peer */
+}
