@@ -21,6 +21,7 @@
 #include <openssl/opensslv.h>
 #include <histedit.h>
 #include <wslay/wslay.h>
+#include <zlib.h>
 
 struct command {
     const char *name;
@@ -61,6 +62,7 @@ static void version(void)
     printf("wslay %s (header at build time)\n", WSLAY_VERSION);
 #endif
     printf("libedit API %d.%d\n", LIBEDIT_MAJOR, LIBEDIT_MINOR);
+    printf("zlib %s\n", zlibVersion());
 }
 
 static const struct command *find(const char *name)

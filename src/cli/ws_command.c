@@ -169,6 +169,7 @@ int ws_command_start(ws_command_t *k, const char *url, const conn_opts_t *co,
         .ping_interval_ms = w->ping_interval_ms,
         .reconnect = w->reconnect,
         .max_retries = w->max_retries,
+        .compress = w->compress,
     };
     k->c = ws_client_new(k->loop, &k->copts, &cbs, k);
     if (ws_client_start(k->c) < 0) {

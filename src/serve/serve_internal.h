@@ -31,6 +31,7 @@
 #include "serve.h"
 #include "serve_source.h"
 #include "transport.h"
+#include "ws_deflate.h"
 #include "ws_session.h"
 
 #include <netinet/in.h>
@@ -130,6 +131,8 @@ struct serve {
     SSL_CTX *tls; /* owned; NULL for plain http */
     channel_t *ch;
     serve_source_t *source; /* owned: in playback mode, what answers every GET */
+    ws_pmd_pool_t *pmd;     /* owned: permessage-deflate's shared zlib contexts, made at
+                               the first connection that agrees on it; NULL before */
     char local[INET6_ADDRSTRLEN + 10];
 
     struct conn *conns; /* owned: every live connection */
