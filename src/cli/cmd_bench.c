@@ -438,8 +438,10 @@ static bool nothing_done(const bench_result_t *r)
     return r->c.established == 0;
 }
 
-int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
-                     FILE *jf, int rc)
+/* bench_report_all, with why[i] ("" or NULL: none) after the line that says
+ * result i established no connection. */
+static int report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
+                      FILE *jf, int rc, const char *const *why)
 {
     bool ok[2][MAX_ASSERTS];
     bool none = false, intr = false;
@@ -462,9 +464,10 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
         if (nothing_done(reps[i].r))
-            diag_error("bench: %s: %s", reps[i].url,
+            diag_error("bench: %s: %s%s%s", reps[i].url,
                        reps[i].r->streams.on ? "no stream completed"
-                                             : "no connection could be established");
+                                             : "no connection could be established",
+                       why && why[i] && why[i][0] ? ": " : "", why && why[i] ? why[i] : "");
     if (rc == EXIT_OK) {
         if (intr)
             rc = EXIT_INTERRUPTED;
@@ -474,6 +477,12 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
             rc = EXIT_CHECK;
     }
     return rc;
+}
+
+int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
+                     FILE *jf, int rc)
+{
+    return report_all(o, reps, nres, array, jf, rc, NULL);
 }
 
 /* The summary of the nres runs: each result described (for a merge of its
@@ -492,7 +501,8 @@ static int bench_summary(const bench_opts_t *o, const target_t *tg, size_t ntg, 
         reps[i].connect_rate = res[i].connect_rate;
         reps[i].r = &res[i];
     }
-    return bench_report_all(o, reps, nres, ntg > 1, jf, rc);
+    const char *why[2] = {tg[0].why_none, ntg > 1 ? tg[1].why_none : ""};
+    return report_all(o, reps, nres, ntg > 1, jf, rc, why);
 }
 
 /* The URLs: one or two, parsed into tg (*ntg of them to free). *any_ws: one

@@ -133,6 +133,10 @@ typedef struct target {
     bench_kind_t kind;
     ws_url_t u; /* owned when parsed */
     bool parsed;
+    /* Why no connection was established, worded as listen words it
+     * ("connection refused by 127.0.0.1:1"); "" when some were, or when
+     * the errors do not say. Set by target_run. */
+    char why_none[160];
 } target_t;
 
 /* Parses url for mode (-1, BENCH_WS_ECHO or BENCH_WS_SUBSCRIBE). Returns 0,

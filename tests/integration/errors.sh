@@ -113,6 +113,16 @@ expect_rc "ws refused through a proxy" 1 "$EVCAT" ws -x "http://127.0.0.1:$dead"
 expect_eq "proxy named, WebSocket" "evcat: ws://127.0.0.1:1/ws: connection refused by proxy 127.0.0.1:$dead" \
     "$(cat "$TMP/rc.err")"
 
+# bench dials one resolved address: its last line says why nothing connected
+expect_rc "bench refused, WebSocket: exit 1" 1 "$EVCAT" bench -q -c 3 -d 1s "ws://127.0.0.1:$dead/ws"
+expect_eq "bench refused, WebSocket: the same words" \
+    "evcat: bench: ws://127.0.0.1:$dead/ws: no connection could be established: connection refused by 127.0.0.1:$dead" \
+    "$(cat "$TMP/rc.err")"
+expect_rc "bench refused, SSE: exit 1" 1 "$EVCAT" bench -q -c 3 -d 1s "http://127.0.0.1:$dead/sse"
+expect_eq "bench refused, SSE: the same words" \
+    "evcat: bench: http://127.0.0.1:$dead/sse: no connection could be established: connection refused by 127.0.0.1:$dead" \
+    "$(cat "$TMP/rc.err")"
+
 start_serve --tick 100ms
 # bench's first-error line for --publish (libcurl) says it the same way
 expect_rc "bench --publish refused: the run still completes" 0 \
