@@ -90,7 +90,7 @@ _evcat() {
                     return ;;
             esac ;;
         bench)
-            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --compress --compress-takeover --latency-field --publish --publish-rate --publish-timeout -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
+            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --compress --compress-takeover --latency-field --publish --publish-rate --publish-timeout -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
             case $prev in
                 --mode)
                     COMPREPLY=($(compgen -W "echo subscribe" -- "$cur"))
@@ -100,6 +100,9 @@ _evcat() {
                     return ;;
                 --assert)
                     COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>= first_event_p99< event_gap_p99< streams_failed==" -- "$cur"))
+                    return ;;
+                -o|--format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur"))
                     return ;;
                 --replay|--json|--cacert|--cert|--key)
                     COMPREPLY=($(compgen -f -- "$cur"))

@@ -3,6 +3,7 @@
 #include "cliopt.h"
 #include "ws_run.h"
 #include "curl_multi.h"
+#include "url_typo.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "loop.h"
@@ -518,6 +519,8 @@ int cmd_listen(int argc, char **argv)
         goto out;
     }
     const char *url = argv[first];
+    if (url_typo_check("listen", NULL, url, URL_ANY) < 0)
+        goto out;
     conn_opts_finish(&a.co);
     if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0)
         rc = listen_ws(&a, url);
