@@ -111,5 +111,6 @@ complete -c evcat -n '__fish_seen_subcommand_from bench' -s q -l quiet -d 'no pr
 complete -c evcat -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'errors only on stderr'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -s o -l format -x -a 'pretty raw json' -d 'pretty, raw or json'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l color -x -a 'auto always never' -d 'auto (NO_COLOR honoured), always or never'
+complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l no-time -d 'pretty: no timestamp before each line'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l record -r -F -d 'record both directions to FILE (JSON Lines)'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay bench serve' -s h -l help -d 'this help'

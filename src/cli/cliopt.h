@@ -44,6 +44,7 @@ typedef struct conn_opts {
     out_format_t format;
     bool format_set;
     color_mode_t color;
+    bool no_time;               /* --no-time: pretty lines without timestamps */
     const char *record;         /* --record FILE or NULL; argv string */
 } conn_opts_t;
 

@@ -591,6 +591,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     if (R.mode == MODE_REPL && !co->format_set)
         fmt = OUT_PRETTY;
     ws_command_open(&R.k, STDOUT_FILENO, fmt, co->color, timeout_ms);
+    R.k.out.no_time = co->no_time;
     int fl = -1;
     if (R.from_stdin && R.mode != MODE_REPL) {
         fl = fcntl(STDIN_FILENO, F_GETFL);

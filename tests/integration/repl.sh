@@ -31,9 +31,9 @@ wait_for() {
     done
     echo "--- screen:"; screen; return 1
 }
-start() { # start URL: a REPL in a fresh tmux session
+start() { # start URL [OPTION]: a REPL in a fresh tmux session
     $T kill-session -t repl 2>/dev/null
-    $T new-session -d -s repl -x 120 -y 30 "'$EVCAT' ws --color never '$1'; echo EXIT=\$?; sleep 30"
+    $T new-session -d -s repl -x 120 -y 30 "'$EVCAT' ws --color never ${2:-} '$1'; echo EXIT=\$?; sleep 30"
     wait_for '\(/help for commands, Ctrl-D to close\)$'
 }
 
@@ -45,7 +45,9 @@ check "a typed line comes back from the echo server" wait_for '^[0-9:.]+ < hello
 $T send-keys -t repl "/ping probe" Enter
 check "/ping shows the pong with a round-trip time" wait_for '< \[pong\] [0-9.]+ ms probe'
 $T send-keys -t repl "/binary 48 69" Enter
-check "/binary sends binary (shown sent and echoed)" wait_for '< \[binary 2 bytes\] SGk='
+check "/binary sends binary (shown sent and echoed)" wait_for '< \[binary 2 bytes\] 48 69  Hi$'
+$T send-keys -t repl "/binary 48656c6c6f" Enter
+check "binary comes back as hex with its ASCII" wait_for '^[0-9:.]+ < \[binary 5 bytes\] 48 65 6c 6c 6f  Hello$'
 $T send-keys -t repl "/help" Enter
 check "/help lists the commands" wait_for '/close \[code \[reason\]\]'
 $T send-keys -t repl "/close 4000 bye" Enter
@@ -55,17 +57,17 @@ check "the closing line is on its own row, not on the prompt" \
 check "history was saved" grep -q "hello" "$XDG_STATE_HOME/evcat/history"
 
 start "ws://127.0.0.1:$PORT/echo"
-$T send-keys -t repl C-p C-p C-p C-p C-p
+$T send-keys -t repl C-p C-p C-p C-p C-p C-p
 check "history from the first session is recalled" wait_for '^> hello repl$'
 $T send-keys -t repl Enter
 check "and sent again" wait_for '< hello repl$'
 $T send-keys -t repl C-d
 check "Ctrl-D closes cleanly: exit 0" wait_for '^EXIT=0$'
 
-start "ws://127.0.0.1:$SPORT/drip"
+start "ws://127.0.0.1:$SPORT/drip" --no-time
 $T send-keys -t repl "half typ"
 sleep 0.6
-check "messages keep arriving above the prompt" wait_for '< msg [0-9]+$'
+check "messages keep arriving above the prompt (--no-time: no timestamps)" wait_for '^< msg [0-9]+$'
 # A capture can land between a message and the prompt's redraw: look a few times.
 prompt_intact() {
     local i
@@ -78,6 +80,9 @@ prompt_intact() {
 check "the half-typed line stays intact at the prompt" prompt_intact
 $T send-keys -t repl "ed" Enter C-d
 check "the completed line is sent whole" wait_for '^EXIT='
+
+out=$("$EVCAT" send --no-time -o pretty --color never -n 1 "ws://127.0.0.1:$PORT/echo" hi 2>/dev/null)
+expect_eq "send --no-time: pretty lines without timestamps" $'> hi\n< hi\n< [close 1000]' "$out"
 
 # ---- a long line, wrapped over 4 rows of an 80-column pane, typed while
 # messages are published to the channel: each message lands above the prompt
