@@ -141,7 +141,7 @@ if seen != list(range(1, news + 1)):
 PY
 }
 ok=false
-for i in $(seq 20); do # a capture can land mid-redraw: look a few times
+for i in $(seq $(($(slow 2000) / 100))); do # a capture can land mid-redraw: look a few times
     screen_ok 2>"$TMP/why" && { ok=true; break; }
     sleep 0.1
 done
