@@ -94,6 +94,15 @@ static void test_draw_puts_the_cursor_back(void **state)
     free(out);
 }
 
+static void test_leave_goes_under_the_last_row(void **state)
+{
+    (void)state;
+    repl_view_t v = view(long_line, 100); /* row 1 of 0..3 */
+    char *out = written(repl_screen_leave, &v, 80);
+    assert_string_equal(out, "\033[2B\r\n");
+    free(out);
+}
+
 int main(void)
 {
     for (int i = 0; i < 300; i++)
@@ -103,6 +112,7 @@ int main(void)
         cmocka_unit_test(test_control_characters_and_tabs_as_libedit_shows_them),
         cmocka_unit_test(test_clear_goes_up_to_the_prompt_row),
         cmocka_unit_test(test_draw_puts_the_cursor_back),
+        cmocka_unit_test(test_leave_goes_under_the_last_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

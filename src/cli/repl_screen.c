@@ -97,3 +97,16 @@ void repl_screen_draw(FILE *f, const repl_view_t *v, int width)
     if (col > 0)
         fprintf(f, "\033[%dC", col);
 }
+
+void repl_screen_leave(FILE *f, const repl_view_t *v, int width)
+{
+    if (width < 1)
+        width = 1;
+    long end = walk(NULL, v, v->end, width);
+    int erow = (int)(end / width), row, col;
+    repl_screen_pos(v, v->point, width, &row, &col);
+    if (erow > row)
+        fprintf(f, "\033[%dB", erow - row);
+    /* ending at the margin, the cursor is on an empty row already */
+    fputs(end % width == 0 ? "\r" : "\r\n", f);
+}

@@ -28,6 +28,10 @@ void repl_screen_clear(FILE *f, const repl_view_t *v, int width);
  * cursor at V's point. */
 void repl_screen_draw(FILE *f, const repl_view_t *v, int width);
 
+/* From where V left the cursor: to the first column of the row under the
+ * line's last, leaving prompt and line on the screen (Ctrl-C). */
+void repl_screen_leave(FILE *f, const repl_view_t *v, int width);
+
 /* The row (from the prompt's, 0 first) and column of byte offset AT of V's
  * line; for tests. */
 void repl_screen_pos(const repl_view_t *v, int at, int width, int *row, int *col);

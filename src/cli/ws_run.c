@@ -541,8 +541,16 @@ static void on_batch(void *ud)
 static void on_interrupted(void *ud)
 {
     struct wsrun *R = ud;
-    if (R->mode == MODE_REPL)
-        fputs("\n", stdout);
+    if (R->mode != MODE_REPL || !R->repl_active)
+        return;
+    /* Like a shell's ^C: the line stays, what follows goes under it. */
+    if (!R->in_line_cb) {
+        repl_view_t v = repl_view(R);
+        repl_screen_leave(stdout, &v, repl_screen_width(STDOUT_FILENO));
+    }
+    fflush(stdout);
+    R->repl_active = false;
+    rl_callback_handler_remove();
 }
 
 static void on_timeout(void *ud)

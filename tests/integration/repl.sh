@@ -81,6 +81,14 @@ check "the half-typed line stays intact at the prompt" prompt_intact
 $T send-keys -t repl "ed" Enter C-d
 check "the completed line is sent whole" wait_for '^EXIT='
 
+start "ws://127.0.0.1:$PORT/echo"
+$T send-keys -t repl "keep me"
+sleep 0.2
+$T send-keys -t repl C-c
+check "Ctrl-C: exit 130" wait_for '^EXIT=130$'
+check "Ctrl-C leaves the typed line, and the lifecycle lines go under it" \
+    eval "screen | grep -A1 -x '> keep me' | tail -1 | grep -q '^\* interrupted'"
+
 out=$("$EVCAT" send --no-time -o pretty --color never -n 1 "ws://127.0.0.1:$PORT/echo" hi 2>/dev/null)
 expect_eq "send --no-time: pretty lines without timestamps" $'> hi\n< hi\n< [close 1000]' "$out"
 
@@ -88,7 +96,7 @@ expect_eq "send --no-time: pretty lines without timestamps" $'> hi\n< hi\n< [clo
 # messages are published to the channel: each message lands above the prompt
 # and the line stays whole, the cursor where it was.
 start_serve --tick 0
-bg "$EVCAT" listen -o raw "$SERVE_URL/sse" >"$TMP/sse.out"
+bg "$EVCAT" listen -q -o raw "$SERVE_URL/sse" >"$TMP/sse.out"
 $T kill-session -t repl 2>/dev/null
 $T new-session -d -s repl -x 80 -y 40 \
     "'$EVCAT' ws --color never 'ws://127.0.0.1:$SERVE_PORT/ws'; echo EXIT=\$?; sleep 30"
