@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -425,6 +426,9 @@ static char *history_path(void)
 static void repl_start(struct wsrun *R)
 {
     repl_run = R;
+    /* libedit reads and shows multibyte characters by the locale (in "C" it
+     * drops them); only the character type, no other category. */
+    setlocale(LC_CTYPE, "");
     diag_set_hook(on_diag, R);
     R->history = history_path();
     stifle_history(1000);

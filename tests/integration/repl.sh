@@ -8,7 +8,7 @@
 command -v tmux >/dev/null || { fail "tmux is needed (scripts/test installs it)"; finish; }
 export XDG_STATE_HOME=$TMP/state
 SOCK=$TMP/tmux.sock
-T="tmux -S $SOCK"
+T="tmux -u -S $SOCK"
 PORT=$(free_port)
 bg $PY "$EVCAT_SRC/tests/integration/ws_peer_server.py" "$PORT"
 wait_port "$PORT"
@@ -99,7 +99,7 @@ start_serve --tick 0
 bg "$EVCAT" listen -q -o raw "$SERVE_URL/sse" >"$TMP/sse.out"
 $T kill-session -t repl 2>/dev/null
 $T new-session -d -s repl -x 80 -y 40 \
-    "'$EVCAT' ws --color never 'ws://127.0.0.1:$SERVE_PORT/ws'; echo EXIT=\$?; sleep 30"
+    "LC_ALL=C.UTF-8 '$EVCAT' ws --color never 'ws://127.0.0.1:$SERVE_PORT/ws'; echo EXIT=\$?; sleep 30"
 wait_for '\(/help for commands, Ctrl-D to close\)$' || fail "the REPL on /ws did not start"
 LONG=$(for i in $(seq 0 59); do printf 'k%03d-' "$i"; done) # 300 characters
 publish() { curl -s -o /dev/null -d "$1" "$SERVE_URL/publish"; }
@@ -159,6 +159,24 @@ cp "$TMP/pane" "${REPL_PANE_OUT:-/dev/null}" 2>/dev/null
 $T send-keys -t repl Enter
 check "the long line reaches the channel whole" \
     wait_until "$(slow 5)" grep -qxF "$TYPED" "$TMP/sse.out"
+# UTF-8, wide characters included, at the margin of a wrapped line.
+UTF=$(printf 'héllo wörld 日本語 €%.0s' 1 2 3 4 5)
+$T send-keys -t repl -l "$UTF"
+NEWS=$((NEWS + 1))
+publish "news $NEWS"
+wait_for "< news $NEWS\$" >/dev/null
+utf8_ok() {
+    screen >"$TMP/pane"
+    $PY - "$TMP/pane" "> $UTF" <<'PY'
+import sys
+rows = [r.rstrip("\n") for r in open(sys.argv[1], encoding="utf-8")]
+p = max(i for i, r in enumerate(rows) if r.startswith("> "))
+sys.exit("".join(rows[p:]) != sys.argv[2])
+PY
+}
+check "a wrapped UTF-8 line with wide characters stays whole" wait_until "$(slow 2)" utf8_ok
+$T send-keys -t repl Enter
+check "and reaches the channel whole" wait_until "$(slow 5)" grep -qxF "$UTF" "$TMP/sse.out"
 $T send-keys -t repl C-d
 check "Ctrl-D after it: exit 0" wait_for '^EXIT=0$'
 
