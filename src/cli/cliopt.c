@@ -78,6 +78,12 @@ int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, const opt_hit_t *h)
     case OPT_RECONNECT:
         w->reconnect = true;
         break;
+    case OPT_COMPRESS:
+        w->compress = true;
+        break;
+    case OPT_COMPRESS_TAKEOVER:
+        w->compress = w->compress_takeover = true;
+        break;
     case OPT_MAX_RETRIES: {
         uint64_t v;
         if (parse_uint(arg, 1000000000, &v) < 0) {

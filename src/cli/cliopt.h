@@ -26,6 +26,8 @@ typedef struct ws_cli_opts {
     uint64_t max_message; /* default 16 MiB */
     bool reconnect;
     int64_t max_retries;  /* --max-retries N, or -1: no limit */
+    bool compress;        /* --compress (or --compress-takeover): offer permessage-deflate */
+    bool compress_takeover; /* bench --compress-takeover: with context takeover */
     bool any;             /* some WebSocket-only option was given */
 } ws_cli_opts_t;
 

@@ -316,6 +316,8 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         why = "--publish-rate and --publish-timeout need --publish URL";
     else if (!any_ws && (a->wo.nprotocols || a->wo.origin || a->wo.non_open))
         why = "--subprotocol, --origin and --on-open apply to WebSocket URLs";
+    else if (!any_ws && a->wo.compress)
+        why = "--compress and --compress-takeover apply to WebSocket URLs";
     else if (o->partial)
         why = "--partial applies to 'evcat bench merge'";
     if (why) {

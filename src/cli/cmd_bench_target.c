@@ -282,6 +282,16 @@ static int plan_request(const conn_opts_t *co, const ws_cli_opts_t *wo, const ta
     cfg->ws_req.headers = *hdrs;
     cfg->ws_req.nheaders = nh;
     cfg->ws_req.basic_auth = co->net.userpwd;
+    /* --compress: no context takeover either way, so that the worker's
+     * shared zlib contexts serve every connection; --compress-takeover:
+     * the offer of listen, contexts kept per connection. */
+    static const ws_pmd_offer_t no_takeover = {.server_no_context_takeover = true,
+                                               .client_no_context_takeover = true,
+                                               .client_max_window_bits = WS_PMD_BITS_ANY};
+    static const ws_pmd_offer_t takeover = {.client_max_window_bits = WS_PMD_BITS_ANY};
+    if (t->kind != BENCH_SSE && wo->compress)
+        cfg->ws_req.deflate = wo->compress_takeover ? &takeover : &no_takeover;
+    cfg->compress_takeover = wo->compress_takeover;
     return 0;
 }
 
@@ -400,6 +410,10 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
         goto out;
     }
     rc = 0;
+    if (cfg.ws_req.deflate && res->deflate_connections == 0 && res->c.established > 0)
+        diag_warn("bench: %s: the server declined permessage-deflate: messages went "
+                  "uncompressed",
+                  t->display);
 out:
     free(hdrs);
     free(cfg.curl_resolve);

@@ -86,6 +86,9 @@ static int serve_option(void *ud, const opt_hit_t *h)
         return positive_ms(h, &cfg->header_timeout_ms);
     case OPT_IDLE_TIMEOUT:
         return positive_ms(h, &cfg->idle_timeout_ms);
+    case OPT_NO_COMPRESS:
+        cfg->compress = false;
+        return 0;
     case OPT_TOKENS:
         if (parse_uint(h->arg, 1000000, &cfg->tokens) < 0 || cfg->tokens == 0)
             return bad_value(h, "a number of tokens from 1 to 1000000");
@@ -168,6 +171,7 @@ static int serve_run(const serve_config_t *cfg)
     char addr[80];
     serve_local_addr(srv, addr, sizeof(addr));
     const char *scheme = serve_is_tls(srv) ? "https" : "http";
+    diag_info("serving a page for browsers on %s://%s/", scheme, addr);
     diag_info("serving SSE on %s://%s/sse (publish: POST %s://%s/publish)", scheme, addr, scheme,
              addr);
     const char *wscheme = serve_is_tls(srv) ? "wss" : "ws";
@@ -194,6 +198,7 @@ int cmd_serve(int argc, char **argv)
 {
     struct serve_args a = {.listen = "127.0.0.1:8080"};
     serve_config_defaults(&a.cfg);
+    a.cfg.compress = true; /* unless --no-compress */
     int first = opt_parse(CMD_SERVE, argc, argv, serve_option, &a);
     if (first < 0)
         return first == OPT_PARSE_HELP ? EXIT_OK : EXIT_USAGE;

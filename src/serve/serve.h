@@ -66,6 +66,10 @@ typedef struct serve_config {
     const struct recording *playback;
     double speed;   /* playback: t is scaled by 1/speed (> 0) */
     bool no_timing; /* playback: every message at once */
+    /* Accept permessage-deflate offers on /ws and /echo (evcat serve
+     * without --no-compress; never in playback mode, whose frames are
+     * built once, uncompressed). Off in serve_config_defaults. */
+    bool compress;
 } serve_config_t;
 
 /* Descriptors a server keeps beyond --max-connections: 256 for the 503s
@@ -92,6 +96,7 @@ typedef struct serve_stats {
     uint64_t ws_connections;    /* WebSocket upgrades (/ws and /echo) */
     uint64_t ws_messages;       /* text and binary messages received from WebSocket clients */
     uint64_t ws_binary_ignored; /* binary messages sent to /ws (not published) */
+    uint64_t ws_deflate;        /* WebSocket connections that agreed on permessage-deflate */
     size_t ws_clients;          /* WebSocket connections now */
     uint64_t playbacks;         /* playback mode: streams and WebSockets started */
     uint64_t played;            /* playback mode: messages queued to clients */

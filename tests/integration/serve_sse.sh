@@ -80,7 +80,7 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$S1_URL/nope")
 expect_eq "unknown path: 404" 404 "$code"
 code=$(curl -s -D "$TMP/h405" -o /dev/null -w '%{http_code}' -X PUT "$S1_URL/sse")
 expect_eq "wrong method: 405" 405 "$code"
-expect_match "405 carries Allow" "Allow: GET, OPTIONS" "$(cat "$TMP/h405")"
+expect_match "405 carries Allow" "Allow: GET, HEAD, OPTIONS" "$(cat "$TMP/h405")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$S1_URL/publish")
 expect_eq "GET /publish: 405" 405 "$code"
 r=$("${PEER[@]}" status "$S1_PORT" "$(hex $'GARBAGE\r\n\r\n')")
