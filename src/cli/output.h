@@ -22,6 +22,8 @@ typedef struct out {
     out_format_t format;
     bool color;
     bool no_time;  /* pretty: no timestamp before each line (--no-time) */
+    bool parse_json;  /* json: a JSON payload also as "json" (--parse-json) */
+    unsigned indent;  /* pretty: JSON payloads indented by this (--indent; 0: one line) */
     bool failed;   /* a write failed; errno_saved says why */
     int errno_saved;
     buf_t buf;     /* pending output; owned */
