@@ -116,6 +116,7 @@ complete -c evcat -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'error
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -s o -l format -x -a 'pretty raw json' -d 'pretty, raw or json'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -s o -l format -x -a 'text json' -d 'the summary on stdout as text or json (-o json: --json -)'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l color -x -a 'auto always never' -d 'auto (NO_COLOR honoured), always or never'
+complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l no-time -d 'pretty: no timestamp before each line'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l parse-json -d 'with -o json (and --record): a JSON payload also as a value, "json"'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l indent -d 'pretty: JSON payloads indented, a member a line'
 complete -c evcat -n '__fish_seen_subcommand_from listen ws send replay' -l record -r -F -d 'record both directions to FILE (JSON Lines)'

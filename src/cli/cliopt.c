@@ -222,6 +222,9 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
             return -1;
         }
         return 1;
+    case OPT_NO_TIME:
+        o->no_time = true;
+        return 1;
     case OPT_RECORD:
         if (!*arg) {
             diag_error("%s: --record needs a file name", cmd);

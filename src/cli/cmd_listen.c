@@ -395,6 +395,7 @@ static int listen_run(struct listen_args *a, const char *url, bool from_stdin)
     }
     L.loop = loop_new();
     out_init(&L.out, STDOUT_FILENO, a->co.format, out_use_color(a->co.color, STDOUT_FILENO));
+    L.out.no_time = a->co.no_time;
     L.out.parse_json = a->co.parse_json;
     L.out.indent = a->co.indent;
     loop_signal(L.loop, SIGINT, on_signal, &L);

@@ -393,6 +393,7 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         return EXIT_USAGE;
     plan(&R);
     ws_command_open(&R.k, STDOUT_FILENO, co->format, co->color, timeout_ms);
+    R.k.out.no_time = co->no_time;
     loop_timer_init(&R.send_timer, on_send_timer, &R);
     loop_timer_init(&R.wait_timer, on_wait_over, &R);
     if (ws_command_start(&R.k, url, co, w) == 0)
