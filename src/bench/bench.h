@@ -196,7 +196,8 @@ typedef struct bench_driver {
 } bench_driver_t;
 
 extern const bench_driver_t bench_ws_driver;
-extern const bench_driver_t bench_sse_driver;
+extern const bench_driver_t bench_sse_driver;    /* SSE subscribers on libcurl */
+extern const bench_driver_t bench_sse_h1_driver; /* SSE subscribers, own HTTP/1.1 */
 extern const bench_driver_t bench_stream_driver; /* SSE streams as requests */
 
 /* The part of `total` (e.g. --requests) that goes with `count` of `of`
