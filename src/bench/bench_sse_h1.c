@@ -365,8 +365,7 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
         int r = 0;
         struct hbuf *held = c->head; /* p may point into it */
         c->head = NULL;
-        if (n > h.head_len)
-            r = body_bytes(c, p + h.head_len, n - h.head_len);
+        r = body_bytes(c, p + h.head_len, n - h.head_len); /* none: an empty body ends */
         free(held);
         return r;
     }

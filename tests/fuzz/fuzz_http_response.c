@@ -53,7 +53,8 @@ static int body_split(const http_response_head_t *h, const char *p, size_t n, si
     http_body_init(&b, h);
     int rc = HTTP_RESP_AGAIN;
     *used = 0;
-    for (size_t off = 0; off < n;) {
+    size_t off = 0;
+    do { /* an empty body too: one feed of nothing */
         size_t take = n - off < step ? n - off : step;
         size_t u = 0;
         rc = http_body_feed(&b, p + off, take, &u, collect, s);
@@ -63,7 +64,7 @@ static int body_split(const http_response_head_t *h, const char *p, size_t n, si
             return rc;
         CHECK(u == take);
         off += take;
-    }
+    } while (off < n);
     return rc;
 }
 
