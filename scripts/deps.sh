@@ -15,10 +15,10 @@ install_missing() {
 }
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev libwslay-dev libssl-dev
-                libcjson-dev libedit-dev libcmocka-dev curl ca-certificates)
+                libcjson-dev libedit-dev libcmocka-dev zlib1g-dev curl ca-certificates)
 TEST_PACKAGES=(clang libclang-rt-14-dev valgrind nginx-light libnginx-mod-nchan tinyproxy
                python3 python3-websockets python3-aiohttp openssl tmux procps iproute2 zsh fish man-db
-               slurmctld slurmd slurm-client munge util-linux)
+               slurmctld slurmd slurm-client munge util-linux chromium)
 
 # Node (20 on these machines) for the npm peers; Debian's nodejs only if none.
 install_node() {

@@ -224,6 +224,10 @@ static void sample_result(bench_result_t *r, unsigned index, unsigned count, uin
     r->m_received = salt + 12;
     r->m_bytes_sent = salt + 13;
     r->m_bytes_received = salt + 14;
+    r->wire_sent = salt + 15;
+    r->wire_received = salt + 16;
+    r->deflate_connections = salt + 17;
+    r->zlib_peak_bytes = salt + 18;
     r->ramp_s = 1.25;
     r->measure_s = 10.5;
     r->cpu_seconds = 0.75;
@@ -270,6 +274,9 @@ static void test_shard_roundtrip(void **state)
     assert_true(back.series.truncated);
     assert_memory_equal(back.series.s, r.series.s, r.series.len * sizeof(*r.series.s));
     assert_memory_equal(&back.c, &r.c, sizeof(r.c));
+    assert_true(back.wire_sent == r.wire_sent && back.wire_received == r.wire_received);
+    assert_true(back.deflate_connections == r.deflate_connections);
+    assert_true(back.zlib_peak_bytes == r.zlib_peak_bytes);
     /* written again, the same text */
     shard_text(&back, &j2);
     assert_string_equal(j.p, j2.p);
@@ -292,6 +299,26 @@ static void test_shard_roundtrip(void **state)
     cJSON *errs = cJSON_GetObjectItem(series, "errors");
     assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(errs, "refused"), 1)->valueint,
                      (int)r.series.s[1].d.errors[BERR_REFUSED]);
+    /* a shard form from before the wire counts: they read as 0 */
+    cJSON *old = cJSON_Parse(j.p);
+    cJSON_DeleteItemFromObject(old, "wire_sent");
+    cJSON_DeleteItemFromObject(old, "zlib_peak_bytes");
+    char *old_text = cJSON_PrintUnformatted(old);
+    bench_result_t ob;
+    bench_result_init(&ob);
+    assert_int_equal(bench_result_parse_shard(old_text, strlen(old_text), &ob, err, sizeof(err)), 0);
+    assert_true(ob.wire_sent == 0 && ob.zlib_peak_bytes == 0 && ob.wire_received == r.wire_received);
+    bench_result_free(&ob);
+    cJSON_free(old_text);
+    cJSON_DeleteItemFromObject(old, "wire_received");
+    cJSON_AddStringToObject(old, "wire_received", "-1");
+    old_text = cJSON_PrintUnformatted(old);
+    bench_result_init(&ob);
+    assert_int_equal(bench_result_parse_shard(old_text, strlen(old_text), &ob, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "wire_received"));
+    bench_result_free(&ob);
+    cJSON_free(old_text);
+    cJSON_Delete(old);
     cJSON_Delete(o);
 
     /* a result that is not a shard: 0/0 and no id */
@@ -336,6 +363,10 @@ static void test_parts_of_one_shard(void **state)
     assert_int_equal(m.c.established, a.c.established + b.c.established);
     assert_int_equal(m.series.len, b.series.len > a.series.len ? b.series.len : a.series.len);
     assert_int_equal(m.series.s[0].d.sent, a.series.s[0].d.sent + b.series.s[0].d.sent);
+    assert_true(m.wire_sent == a.wire_sent + b.wire_sent);
+    assert_true(m.wire_received == a.wire_received + b.wire_received);
+    assert_true(m.deflate_connections == a.deflate_connections + b.deflate_connections);
+    assert_true(m.zlib_peak_bytes == a.zlib_peak_bytes + b.zlib_peak_bytes);
     buf_free(&ja);
     buf_free(&jb);
     bench_result_free(&a);

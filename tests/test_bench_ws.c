@@ -38,6 +38,7 @@
 #include "clock.h"
 #include "ws_handshake.h"
 #include "ws_frame.h"
+#include "ws_deflate.h"
 #include "stamp.h"
 
 /* ---- the engine's side, by hand: a worker on the test's loop, with the
@@ -171,11 +172,14 @@ struct srv {
     socklen_t alen;
 };
 
+static bool srv_compress; /* the next srv_start accepts permessage-deflate */
+
 static void srv_start(loop_t *l, struct srv *sv, uint64_t tick_ms, const char *cert,
                       const char *key)
 {
     serve_config_t cfg;
     serve_config_defaults(&cfg);
+    cfg.compress = srv_compress;
     serve_parse_listen("127.0.0.1:0", &cfg.addr, &cfg.addr_len);
     cfg.tick_ms = tick_ms;
     cfg.tls_cert = cert;
@@ -471,6 +475,7 @@ struct script {
     bool eof_after;  /* close after sending */
     bool answer_close; /* answer the client's close frame with a close */
     bool deaf;         /* stop reading after the 101 */
+    const char *ext;   /* the 101's Sec-WebSocket-Extensions, or NULL */
     buf_t rest;      /* the second part of a split head */
     loop_timer_t timer;
     int conns;
@@ -575,7 +580,7 @@ static void sc_on_client(loop_t *l, int fd, unsigned events, void *ud)
     s->upgraded = true;
     buf_t resp;
     buf_init(&resp);
-    ws_build_101(&resp, accept, NULL);
+    ws_build_101(&resp, accept, NULL, s->ext);
     if (s->split_head) {
         size_t half = resp.len / 2;
         sc_write(s, resp.p, half);
@@ -666,6 +671,7 @@ struct scase {
     uint64_t dropped, received, latency, no_ts;
     bench_err_t err;          /* BERR_COUNT: none */
     const char *client_sent;  /* a substring of client_frames() */
+    bool deflate;             /* offered, and accepted without context takeover */
 };
 
 static void b_ping_then_close(buf_t *a)
@@ -712,21 +718,86 @@ static void b_nothing(buf_t *a)
     (void)a;
 }
 
+/* Compressed server frames (no context takeover): each message alone. */
+static void zframe(buf_t *a, uint8_t b0, const void *msg, size_t n, size_t cut)
+{
+    ws_pmd_params_t p;
+    ws_pmd_params_default(&p);
+    p.server_no_context_takeover = p.client_no_context_takeover = true;
+    ws_pmd_t *m = ws_pmd_new(&p, true, NULL, 0);
+    buf_t z;
+    buf_init(&z);
+    assert_int_equal(ws_pmd_deflate(m, msg, n, &z), WS_PMD_OK);
+    if (cut && cut < z.len) { /* in two frames, a ping between */
+        sframe(a, (uint8_t)(b0 & 0x7f), z.p, cut);
+        sframe(a, 0x89, "q", 1);
+        sframe(a, 0x80, z.p + cut, z.len - cut);
+    } else {
+        sframe(a, b0, z.p, z.len);
+    }
+    buf_free(&z);
+    ws_pmd_free(m);
+}
+static void b_z_messages(buf_t *a)
+{
+    char m[300];
+    uint64_t now = real_ns();
+    int n = snprintf(m, sizeof(m), "{\"seq\":1,\"ts_ns\":%llu,\"pad\":\"%0100d\"}",
+                     (unsigned long long)(now - 5000000), 0);
+    zframe(a, 0xc1, m, (size_t)n, 0);
+    zframe(a, 0xc1, m, (size_t)n, 7); /* fragmented */
+    sframe(a, 0x81, m, (size_t)n);    /* plain: fine too */
+}
+static void b_z_bomb(buf_t *a)
+{
+    char *zeros = calloc(1, 60000);
+    zframe(a, 0xc2, zeros, 60000, 0); /* a few dozen bytes that inflate past 1000 */
+    free(zeros);
+}
+static void b_z_corrupt(buf_t *a)
+{
+    sframe(a, 0xc1, "\x07\x00", 2);
+}
+static void b_z_bad_utf8(buf_t *a)
+{
+    zframe(a, 0xc1, "ab\xff", 3, 0);
+}
+static void b_z_rsv1_ping(buf_t *a)
+{
+    sframe(a, 0xc9, "", 0);
+}
+
 static const struct scase scases[] = {
     {"ping then close", BENCH_WS_SUBSCRIBE, 0, b_ping_then_close, false, false, 1, 0, 0, 0,
-     BERR_CLOSED, "10:abc|8:1001|"},
+     BERR_CLOSED, "10:abc|8:1001|", false},
     {"masked frame", BENCH_WS_SUBSCRIBE, 0, b_masked, false, false, 1, 0, 0, 0, BERR_PROTOCOL,
-     "8:1002masked frame from the server|"},
-    {"too big", BENCH_WS_SUBSCRIBE, 100, b_too_big, false, false, 1, 0, 0, 0, BERR_TOO_BIG, "8:1009"},
-    {"bad utf-8", BENCH_WS_SUBSCRIBE, 0, b_bad_utf8, false, false, 1, 0, 0, 0, BERR_PROTOCOL, "8:1007"},
-    {"eof", BENCH_WS_SUBSCRIBE, 0, b_nothing, false, true, 1, 0, 0, 0, BERR_CLOSED, ""},
+     "8:1002masked frame from the server|", false},
+    {"too big", BENCH_WS_SUBSCRIBE, 100, b_too_big, false, false, 1, 0, 0, 0, BERR_TOO_BIG, "8:1009", false},
+    {"bad utf-8", BENCH_WS_SUBSCRIBE, 0, b_bad_utf8, false, false, 1, 0, 0, 0, BERR_PROTOCOL, "8:1007", false},
+    {"eof", BENCH_WS_SUBSCRIBE, 0, b_nothing, false, true, 1, 0, 0, 0, BERR_CLOSED, "", false},
     {"frames in the 101's packet", BENCH_WS_SUBSCRIBE, 0, b_sub_messages, false, false, 0, 4, 2, 2,
-     BERR_COUNT, "10:p|"},
+     BERR_COUNT, "10:p|", false},
     {"101 in pieces", BENCH_WS_SUBSCRIBE, 0, b_sub_messages, true, false, 0, 4, 2, 2, BERR_COUNT,
-     "10:p|"},
+     "10:p|", false},
     {"echo of a foreign message", BENCH_WS_ECHO, 0, b_echo_foreign, false, false, 0, 2, 0, 0,
-     BERR_COUNT, ""},
+     BERR_COUNT, "", false},
+    {"compressed messages", BENCH_WS_SUBSCRIBE, 0, b_z_messages, false, false, 0, 3, 3, 0,
+     BERR_COUNT, "10:q|", true},
+    {"compressed, 101 in pieces", BENCH_WS_SUBSCRIBE, 0, b_z_messages, true, false, 0, 3, 3, 0,
+     BERR_COUNT, "10:q|", true},
+    {"decompression bomb", BENCH_WS_SUBSCRIBE, 1000, b_z_bomb, false, false, 1, 0, 0, 0,
+     BERR_TOO_BIG, "8:1009message too big|", true},
+    {"not deflate data", BENCH_WS_SUBSCRIBE, 0, b_z_corrupt, false, false, 1, 0, 0, 0,
+     BERR_PROTOCOL, "8:1007invalid compressed data|", true},
+    {"compressed bad utf-8", BENCH_WS_SUBSCRIBE, 0, b_z_bad_utf8, false, false, 1, 0, 0, 0,
+     BERR_PROTOCOL, "8:1007invalid UTF-8|", true},
+    {"rsv1 on a ping", BENCH_WS_SUBSCRIBE, 0, b_z_rsv1_ping, false, false, 1, 0, 0, 0,
+     BERR_PROTOCOL, "8:1002RSV1 set on a control frame|", true},
+    {"rsv1 not negotiated", BENCH_WS_SUBSCRIBE, 0, b_z_corrupt, false, false, 1, 0, 0, 0,
+     BERR_PROTOCOL, "8:1002reserved bits", false},
 };
+
+static const ws_pmd_offer_t bench_offer = {true, true, 0, WS_PMD_BITS_ANY};
 
 static void test_scripted(void **state)
 {
@@ -740,8 +811,12 @@ static void test_scripted(void **state)
         s.split_head = sc->split_head;
         s.eof_after = sc->eof_after;
         s.answer_close = true;
+        if (sc->deflate)
+            s.ext = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
         struct h h;
         h_init(&h, l, sc->kind, &s.addr, s.alen, "/x");
+        if (sc->deflate)
+            h.cfg.ws_req.deflate = &bench_offer;
         h.cfg.message_rate = 0; /* echo: nothing of ours, only what the server sends */
         if (sc->max_message)
             h.cfg.max_message = sc->max_message;
@@ -778,6 +853,64 @@ static void test_scripted(void **state)
         sc_free(&s);
         loop_free(l);
     }
+}
+
+/* Echo with permessage-deflate against evcat serve: everything comes back,
+ * compressed on the wire; without context takeover nothing of zlib is per
+ * connection, with it each connection holds its bounded contexts. */
+static void echo_deflate(bool takeover)
+{
+    static const ws_pmd_offer_t takeover_offer = {.client_max_window_bits = WS_PMD_BITS_ANY};
+    loop_t *l = loop_new();
+    struct srv sv;
+    srv_compress = true;
+    srv_start(l, &sv, 0, NULL, NULL);
+    srv_compress = false;
+    struct h h;
+    h_init(&h, l, BENCH_WS_ECHO, &sv.addr, sv.alen, "/echo");
+    h.cfg.size = 2000; /* stamp, then a repeated alphabet: compresses well */
+    h.cfg.message_rate = 50;
+    h.cfg.ws_req.deflate = takeover ? &takeover_offer : &bench_offer;
+    h.cfg.compress_takeover = takeover;
+    h.on_open[0] = "hello";
+    h.cfg.non_open = 1;
+    assert_int_equal(h_driver_init(&h), 0);
+    const int conns = 6;
+    h_start(&h, 0, conns);
+    h_run(&h, 3000, all_settled);
+    assert_int_equal(h.w.c.established, conns);
+    h_run(&h, 300, NULL);
+    h_run(&h, 2000, all_echoed);
+    h_close(&h, 2000);
+    const bench_counters_t *c = &h.w.c;
+    assert_int_equal(errors_total(&h), 0);
+    assert_true(c->sent > (uint64_t)conns * 5);
+    assert_int_equal(c->received, c->sent);
+    assert_int_equal(c->bytes_received, c->bytes_sent);
+    assert_int_equal(h.w.deflate_conns, conns);
+    /* payload 2000 bytes a message; on the wire far less either way */
+    print_message("deflate %s: payload sent %llu, wire sent %llu received %llu\n",
+                  takeover ? "takeover" : "shared", (unsigned long long)c->bytes_sent,
+                  (unsigned long long)h.w.wire_sent, (unsigned long long)h.w.wire_received);
+    assert_true(h.w.wire_sent < c->bytes_sent / 3);
+    assert_true(h.w.wire_received < c->bytes_received / 3);
+    h_free(&h);
+    /* shared: one compressor, one inflater (under 300 KiB); takeover: each
+     * connection's own too */
+    print_message("zlib peak %llu\n", (unsigned long long)h.w.zlib_peak_bytes);
+    if (takeover)
+        assert_true(h.w.zlib_peak_bytes > (uint64_t)conns * 40000); /* ~50 KB: windows of 12 */
+    else
+        assert_true(h.w.zlib_peak_bytes > 0 && h.w.zlib_peak_bytes < 300000);
+    srv_free(l, &sv);
+    loop_free(l);
+}
+
+static void test_echo_deflate(void **state)
+{
+    (void)state;
+    echo_deflate(false);
+    echo_deflate(true);
 }
 
 /* A server that never answers our close: abort_all ends it. */
@@ -980,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_not_101),
         cmocka_unit_test(test_scripted),
         cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_echo_deflate),
         cmocka_unit_test(test_echo_stall),
         cmocka_unit_test(test_echo_backpressure),
         cmocka_unit_test(test_init_checks),

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "text.h"
 #include "ws_frame.h"
+#include "ws_deflate.h"
 
 static unsigned rng = 4242;
 static unsigned rnd(void)
@@ -630,6 +631,109 @@ static void test_garbage(void **state)
     }
 }
 
+
+/* ---- permessage-deflate: RSV1 ---- */
+
+/* Decodes b whole with a decoder (RSV1 allowed or not, max); returns the
+ * error code (0: none) and the pieces' compressed flags in *flags ("c"
+ * compressed, "p" plain, per piece). */
+static int rsv1_decode(const buf_t *b, bool allow, uint64_t max, char *flags, size_t cap,
+                       const char **why)
+{
+    wsf_decoder_t d;
+    wsf_decoder_init(&d, max);
+    if (allow)
+        wsf_decoder_allow_rsv1(&d);
+    size_t off = 0, nf = 0;
+    flags[0] = '\0';
+    while (off < b->len) {
+        wsf_event_t ev;
+        off += wsf_decode(&d, (const uint8_t *)b->p + off, b->len - off, &ev);
+        if (ev.type == WSF_EV_ERROR) {
+            *why = ev.error;
+            return ev.error_code;
+        }
+        if (ev.type == WSF_EV_NONE)
+            break;
+        if (!(ev.opcode & 8) && nf + 1 < cap) {
+            flags[nf++] = ev.compressed ? 'c' : 'p';
+            flags[nf] = '\0';
+        }
+    }
+    return 0;
+}
+
+static void test_rsv1(void **state)
+{
+    (void)state;
+    static const uint8_t junk[] = {0xff, 0xfe, 0x00, 0xc3}; /* not UTF-8: compressed bytes */
+    char flags[16];
+    const char *why = "";
+    buf_t b;
+    buf_init(&b);
+    /* Not negotiated: RSV1 is an error. */
+    sframe(&b, 0xc1, junk, sizeof(junk));
+    assert_int_equal(rsv1_decode(&b, false, 0, flags, sizeof(flags), &why), 1002);
+    assert_non_null(strstr(why, "reserved bits"));
+    /* Negotiated: a compressed text message, its UTF-8 left to the caller. */
+    assert_int_equal(rsv1_decode(&b, true, 0, flags, sizeof(flags), &why), 0);
+    assert_string_equal(flags, "c");
+    /* Fragmented: the continuation carries no RSV1 but is compressed too,
+     * with a ping between; then a plain message. */
+    buf_reset(&b);
+    sframe(&b, 0x41, junk, 2);
+    sframe(&b, 0x89, "p", 1);
+    sframe(&b, 0x80, junk + 2, 2);
+    sframe(&b, 0x81, "plain", 5);
+    assert_int_equal(rsv1_decode(&b, true, 0, flags, sizeof(flags), &why), 0);
+    assert_string_equal(flags, "ccp");
+    /* RSV1 on a continuation, a control frame; RSV2, RSV3. */
+    static const struct {
+        uint8_t b0, b0_first;
+        const char *why;
+    } bad[] = {{0xc0, 0x41, "continuation"}, {0xc9, 0, "control"}, {0xc8, 0, "control"},
+               {0xa1, 0, "reserved bits"},   {0x91, 0, "reserved bits"}, {0xe1, 0, "reserved bits"}};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        buf_reset(&b);
+        if (bad[i].b0_first)
+            sframe(&b, bad[i].b0_first, "a", 1);
+        sframe(&b, bad[i].b0, "a", 1);
+        assert_int_equal(rsv1_decode(&b, true, 0, flags, sizeof(flags), &why), 1002);
+        if (!strstr(why, bad[i].why))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, why, bad[i].why);
+    }
+    /* --max-message bounds plain messages exactly, compressed ones by what
+     * their inflated size allows on the wire. */
+    uint8_t *big = calloc(1, 3000);
+    buf_reset(&b);
+    sframe(&b, 0x82, big, 1001);
+    assert_int_equal(rsv1_decode(&b, true, 1000, flags, sizeof(flags), &why), 1009);
+    buf_reset(&b);
+    sframe(&b, 0xc2, big, 1100);
+    assert_int_equal(rsv1_decode(&b, true, 1000, flags, sizeof(flags), &why), 0);
+    buf_reset(&b);
+    sframe(&b, 0xc2, big, (size_t)ws_pmd_wire_max(1000) + 1);
+    assert_int_equal(rsv1_decode(&b, true, 1000, flags, sizeof(flags), &why), 1009);
+    buf_reset(&b);
+    sframe(&b, 0x42, big, 1000);
+    sframe(&b, 0x80, big, (size_t)ws_pmd_wire_max(1000) - 1000 + 1);
+    assert_int_equal(rsv1_decode(&b, true, 1000, flags, sizeof(flags), &why), 1009);
+    free(big);
+    buf_free(&b);
+}
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_true(wsf_utf8_valid((const uint8_t *)"", 0));
+    assert_true(wsf_utf8_valid((const uint8_t *)"h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
+    assert_false(wsf_utf8_valid((const uint8_t *)"\xff", 1));
+    assert_false(wsf_utf8_valid((const uint8_t *)"ab\xc3", 3));       /* cut */
+    assert_false(wsf_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(wsf_utf8_valid((const uint8_t *)"\xc0\xaf", 2));     /* overlong */
+    assert_false(wsf_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +748,8 @@ int main(void)
         cmocka_unit_test(test_large_frames),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_rsv1),
+        cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,7 +213,7 @@ static void test_responses_whole(void **state)
         const struct resp_case *c = &resp_cases[i];
         ws_handshake_result_t res;
         size_t len = strlen(c->resp);
-        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, &res);
+        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, NULL, &res);
         check_case(c, c->resp, len, offered, 2, rc, &res, "whole");
         if (rc == WS_HS_OK)
             assert_int_equal(res.head_len, len);
@@ -229,11 +229,11 @@ static void test_responses_bytewise(void **state)
         size_t len = strlen(c->resp);
         ws_handshake_result_t res;
         for (size_t k = 0; k < len; k++) {
-            int rc = ws_parse_response(c->resp, k, 0, RFC_KEY, offered, 2, &res);
+            int rc = ws_parse_response(c->resp, k, 0, RFC_KEY, offered, 2, NULL, &res);
             if (rc != WS_HS_NEED_MORE)
                 fail_msg("%s: prefix %zu: rc %d", c->name, k, rc);
         }
-        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, &res);
+        int rc = ws_parse_response(c->resp, len, 0, RFC_KEY, offered, 2, NULL, &res);
         check_case(c, c->resp, len, offered, 2, rc, &res, "bytewise");
     }
 }
@@ -243,12 +243,12 @@ static void test_protocol_none_offered(void **state)
     (void)state;
     const char *r = OK_HEAD "Sec-WebSocket-Protocol: chat\r\n\r\n";
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, NULL, 0, &res),
+    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, NULL, 0, NULL, &res),
                      WS_HS_ERR_PROTOCOL);
     assert_non_null(strstr(res.error, "none was offered"));
     /* Offered, none chosen: fine. */
     r = OK_HEAD "\r\n";
-    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, offered, 2, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(r, strlen(r), 0, RFC_KEY, offered, 2, NULL, &res), WS_HS_OK);
     assert_string_equal(res.protocol, "");
 }
 
@@ -263,12 +263,12 @@ static void test_trailing_frames(void **state)
     memcpy(buf + hl, frames, sizeof(frames) - 1);
     size_t len = hl + sizeof(frames) - 1;
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(buf, len, 0, RFC_KEY, NULL, 0, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(buf, len, 0, RFC_KEY, NULL, 0, NULL, &res), WS_HS_OK);
     assert_int_equal(res.head_len, hl);
     /* Frame bytes that look like a blank line do not confuse the end. */
     static const char tricky[] = "\x81\x04\r\n\r\n";
     memcpy(buf + hl, tricky, sizeof(tricky) - 1);
-    assert_int_equal(ws_parse_response(buf, hl + 6, 0, RFC_KEY, NULL, 0, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(buf, hl + 6, 0, RFC_KEY, NULL, 0, NULL, &res), WS_HS_OK);
     assert_int_equal(res.head_len, hl);
 }
 
@@ -279,14 +279,14 @@ static void test_too_big(void **state)
     memcpy(buf, OK_HEAD, strlen(OK_HEAD));
     memset(buf + strlen(OK_HEAD), 'a', sizeof(buf) - strlen(OK_HEAD));
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(buf, 199, 200, RFC_KEY, NULL, 0, &res), WS_HS_NEED_MORE);
-    assert_int_equal(ws_parse_response(buf, 200, 200, RFC_KEY, NULL, 0, &res), WS_HS_ERR_TOO_BIG);
+    assert_int_equal(ws_parse_response(buf, 199, 200, RFC_KEY, NULL, 0, NULL, &res), WS_HS_NEED_MORE);
+    assert_int_equal(ws_parse_response(buf, 200, 200, RFC_KEY, NULL, 0, NULL, &res), WS_HS_ERR_TOO_BIG);
     assert_non_null(strstr(res.error, "200 bytes"));
-    assert_int_equal(ws_parse_response(buf, sizeof(buf), 200, RFC_KEY, NULL, 0, &res),
+    assert_int_equal(ws_parse_response(buf, sizeof(buf), 200, RFC_KEY, NULL, 0, NULL, &res),
                      WS_HS_ERR_TOO_BIG);
     /* A head that ends exactly at max_head is fine. */
     const char *ok = OK_HEAD "\r\n";
-    assert_int_equal(ws_parse_response(ok, strlen(ok), strlen(ok), RFC_KEY, NULL, 0, &res),
+    assert_int_equal(ws_parse_response(ok, strlen(ok), strlen(ok), RFC_KEY, NULL, 0, NULL, &res),
                      WS_HS_OK);
 }
 
@@ -334,15 +334,307 @@ static void test_build_101_roundtrip(void **state)
     (void)state;
     buf_t b;
     buf_init(&b);
-    ws_build_101(&b, RFC_ACCEPT, NULL);
+    ws_build_101(&b, RFC_ACCEPT, NULL, NULL);
     ws_handshake_result_t res;
-    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, NULL, 0, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, NULL, 0, NULL, &res), WS_HS_OK);
     assert_int_equal(res.head_len, b.len);
     buf_reset(&b);
-    ws_build_101(&b, RFC_ACCEPT, "chat");
+    ws_build_101(&b, RFC_ACCEPT, "chat", NULL);
     assert_non_null(strstr(b.p, "\r\nSec-WebSocket-Protocol: chat\r\n"));
-    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, offered, 2, &res), WS_HS_OK);
+    assert_int_equal(ws_parse_response(b.p, b.len, 0, RFC_KEY, offered, 2, NULL, &res), WS_HS_OK);
     assert_string_equal(res.protocol, "chat");
+    buf_free(&b);
+}
+
+
+/* ---- permessage-deflate negotiation (RFC 7692 section 7) ---- */
+
+#define ANY WS_PMD_BITS_ANY
+
+struct pmd_resp_case {
+    ws_pmd_offer_t offer;
+    const char *resp;      /* the server's Sec-WebSocket-Extensions value */
+    const char *error;     /* NULL: accepted, else a substring of the error */
+    bool snct, cnct;       /* accepted: what was agreed */
+    unsigned sbits, cbits;
+};
+
+static const ws_pmd_offer_t browser = {.client_max_window_bits = ANY};
+static const ws_pmd_offer_t bench_offer = {true, true, 0, ANY};
+
+static const struct pmd_resp_case pmd_resp_cases[] = {
+    /* What a server may answer (7.1.1.1, 7.1.1.2, 7.1.2.1, 7.1.2.2). */
+    {browser, "permessage-deflate", NULL, false, false, 15, 15},
+    {browser, "permessage-deflate; server_no_context_takeover", NULL, true, false, 15, 15},
+    {browser, "permessage-deflate; client_no_context_takeover", NULL, false, true, 15, 15},
+    {browser, "permessage-deflate; server_max_window_bits=10", NULL, false, false, 10, 15},
+    {browser, "permessage-deflate; server_max_window_bits=8", NULL, false, false, 8, 15},
+    {browser, "permessage-deflate; client_max_window_bits=9", NULL, false, false, 15, 9},
+    {browser, "permessage-deflate; client_max_window_bits=15", NULL, false, false, 15, 15},
+    {browser, "permessage-deflate; client_max_window_bits=\"12\"", NULL, false, false, 15, 12},
+    {browser, "permessage-deflate; client_max_window_bits=\"1\\2\"", NULL, false, false, 15, 12},
+    {browser, "Permessage-Deflate; SERVER_NO_CONTEXT_TAKEOVER", NULL, true, false, 15, 15},
+    {browser, " , permessage-deflate ; server_max_window_bits = 12 ,", NULL, false, false, 12, 15},
+    {browser,
+     "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+     "server_max_window_bits=9; client_max_window_bits=10",
+     NULL, true, true, 9, 10},
+    {bench_offer, "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+     NULL, true, true, 15, 15},
+    {bench_offer, "permessage-deflate; server_no_context_takeover", NULL, true, false, 15, 15},
+    {{false, false, 10, 0}, "permessage-deflate; server_max_window_bits=10", NULL, false, false,
+     10, 15},
+    {{false, false, 10, 0}, "permessage-deflate; server_max_window_bits=9", NULL, false, false, 9,
+     15},
+    {{false, false, 0, 11}, "permessage-deflate; client_max_window_bits=11", NULL, false, false,
+     15, 11},
+    {{false, false, 0, 11}, "permessage-deflate; client_max_window_bits=8", NULL, false, false, 15,
+     8},
+    {{false, false, 0, 11}, "permessage-deflate", NULL, false, false, 15, 15},
+    /* What fails the handshake. */
+    {browser, "x-webkit-deflate-frame", "extension \"x-webkit-deflate-frame\" that was not offered", false, false, 0, 0},
+    {browser, "permessage-deflate, x-foo", "extension \"x-foo\" that was not offered", false, false, 0, 0},
+    {browser, "permessage-deflate, permessage-deflate", "more than once", false, false, 0, 0},
+    {browser, "permessage-deflate; foo", "unknown permessage-deflate parameter \"foo\"", false, false, 0, 0},
+    {browser, "permessage-deflate; foo=1", "unknown permessage-deflate parameter", false, false, 0, 0},
+    {browser, "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+     "given twice", false, false, 0, 0},
+    {browser, "permessage-deflate; client_max_window_bits=10; client_max_window_bits=10",
+     "given twice", false, false, 0, 0},
+    {browser, "permessage-deflate; server_no_context_takeover=1", "takes no value", false, false, 0, 0},
+    {browser, "permessage-deflate; client_no_context_takeover=\"x\"", "takes no value", false, false, 0, 0},
+    {browser, "permessage-deflate; client_max_window_bits", "without a value", false, false, 0, 0},
+    {browser, "permessage-deflate; server_max_window_bits", "without a value", false, false, 0, 0},
+    {browser, "permessage-deflate; server_max_window_bits=7", "not a window size", false, false, 0, 0},
+    {browser, "permessage-deflate; server_max_window_bits=16", "not a window size", false, false, 0, 0},
+    {browser, "permessage-deflate; server_max_window_bits=010", "not a window size", false, false, 0, 0},
+    {browser, "permessage-deflate; server_max_window_bits=09", "not a window size", false, false, 0, 0},
+    {browser, "permessage-deflate; server_max_window_bits=1000000000009", "not a window size", false, false, 0, 0},
+    {browser, "permessage-deflate; client_max_window_bits=a", "not a window size", false, false, 0, 0},
+    {{false, false, 0, 0}, "permessage-deflate; client_max_window_bits=15",
+     "client_max_window_bits that was not offered", false, false, 0, 0},
+    {{false, false, 0, 11}, "permessage-deflate; client_max_window_bits=12",
+     "client_max_window_bits larger than offered", false, false, 0, 0},
+    {{false, false, 10, ANY}, "permessage-deflate", "without the server_max_window_bits offered", false, false, 0, 0},
+    {{false, false, 10, ANY}, "permessage-deflate; server_max_window_bits=11",
+     "server_max_window_bits larger than offered", false, false, 0, 0},
+    {bench_offer, "permessage-deflate; client_no_context_takeover",
+     "without the server_no_context_takeover offered", false, false, 0, 0},
+    {browser, "", "malformed", false, false, 0, 0},
+    {browser, " , ", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate;", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate; =10", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate; a=", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate; a=\"unterminated", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate; a=\"\"", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate; a=\"sp ace\"", "malformed", false, false, 0, 0},
+    {browser, "permessage-deflate x", "malformed", false, false, 0, 0},
+    {browser, "\"quoted\"", "malformed", false, false, 0, 0},
+    {browser,
+     "permessage-deflate; a; b; c; d; e; f; g; h; i", "more than 8 parameters", false, false, 0, 0},
+};
+
+static void test_pmd_responses(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(pmd_resp_cases); i++) {
+        const struct pmd_resp_case *c = &pmd_resp_cases[i];
+        ws_pmd_params_t a;
+        char err[200] = "";
+        int rc = ws_pmd_check_response(c->resp, strlen(c->resp), &c->offer, &a, err, sizeof(err));
+        if (c->error) {
+            if (rc != -1 || !strstr(err, c->error))
+                fail_msg("case %zu \"%s\": rc %d, error \"%s\", wanted \"%s\"", i, c->resp, rc, err,
+                         c->error);
+            assert_null(strchr(err, '\n'));
+            continue;
+        }
+        if (rc != 1)
+            fail_msg("case %zu \"%s\": rc %d (%s)", i, c->resp, rc, err);
+        assert_int_equal(a.server_no_context_takeover, c->snct);
+        assert_int_equal(a.client_no_context_takeover, c->cnct);
+        assert_int_equal(a.server_max_window_bits, c->sbits);
+        assert_int_equal(a.client_max_window_bits, c->cbits);
+    }
+    /* Nothing offered: any extension fails. */
+    ws_pmd_params_t a;
+    char err[200];
+    assert_int_equal(ws_pmd_check_response("permessage-deflate", 18, NULL, &a, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "not offered"));
+}
+
+/* Through the whole response: lines joined, errors as WS_HS_ERR_EXTENSION. */
+static void test_pmd_in_response(void **state)
+{
+    (void)state;
+    ws_handshake_result_t res;
+    const char *two = OK_HEAD "Sec-WebSocket-Extensions: permessage-deflate;\r\n"
+                              "Sec-WebSocket-Extensions: x-foo\r\n\r\n";
+    assert_int_equal(ws_parse_response(two, strlen(two), 0, RFC_KEY, NULL, 0, &browser, &res),
+                     WS_HS_ERR_EXTENSION);
+    const char *ok = OK_HEAD "Sec-WebSocket-Extensions: permessage-deflate; "
+                             "server_no_context_takeover\r\n\r\n";
+    assert_int_equal(ws_parse_response(ok, strlen(ok), 0, RFC_KEY, NULL, 0, &browser, &res),
+                     WS_HS_OK);
+    assert_true(res.deflate);
+    assert_true(res.pmd.server_no_context_takeover);
+    /* Declined: no header, no deflate. */
+    const char *none = OK_HEAD "\r\n";
+    assert_int_equal(ws_parse_response(none, strlen(none), 0, RFC_KEY, NULL, 0, &browser, &res),
+                     WS_HS_OK);
+    assert_false(res.deflate);
+    /* Split over two lines, with an empty element between. */
+    const char *split = OK_HEAD "Sec-WebSocket-Extensions: ,\r\n"
+                                "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    assert_int_equal(ws_parse_response(split, strlen(split), 0, RFC_KEY, NULL, 0, &browser, &res),
+                     WS_HS_OK);
+    assert_true(res.deflate);
+    const char *bad = OK_HEAD "Sec-WebSocket-Extensions: permessage-deflate; "
+                              "client_max_window_bits=16\r\n\r\n";
+    assert_int_equal(ws_parse_response(bad, strlen(bad), 0, RFC_KEY, NULL, 0, &browser, &res),
+                     WS_HS_ERR_EXTENSION);
+    assert_non_null(strstr(res.error, "client_max_window_bits=16"));
+}
+
+static void test_pmd_offer_format(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b);
+    ws_pmd_offer_format(&b, &browser);
+    assert_string_equal(b.p, "permessage-deflate; client_max_window_bits");
+    buf_reset(&b);
+    ws_pmd_offer_format(&b, &bench_offer);
+    assert_string_equal(b.p, "permessage-deflate; server_no_context_takeover; "
+                             "client_no_context_takeover; client_max_window_bits");
+    buf_reset(&b);
+    ws_pmd_offer_t all = {false, false, 9, 10};
+    ws_pmd_offer_format(&b, &all);
+    assert_string_equal(b.p,
+                        "permessage-deflate; server_max_window_bits=9; client_max_window_bits=10");
+    /* In the request. */
+    ws_client_request_t r = {.host_header = "h", .target = "/", .deflate = &browser};
+    buf_reset(&b);
+    ws_build_request(&b, &r, RFC_KEY);
+    assert_non_null(
+        strstr(b.p, "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+    buf_free(&b);
+}
+
+struct pmd_accept_case {
+    const char *offers;
+    unsigned flags;
+    const char *resp; /* NULL: declined */
+    bool snct, cnct;
+    unsigned sbits, cbits;
+};
+
+static const struct pmd_accept_case pmd_accept_cases[] = {
+    /* The usual offers. */
+    {"permessage-deflate; client_max_window_bits", 0, "permessage-deflate", false, false, 15, 15},
+    {"permessage-deflate; client_max_window_bits", WS_PMD_LEAN,
+     "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", false, false, 12,
+     12},
+    {"permessage-deflate", WS_PMD_LEAN, "permessage-deflate; server_max_window_bits=12", false,
+     false, 12, 15},
+    {"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+     "client_max_window_bits",
+     WS_PMD_LEAN, "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+     true, true, 15, 15},
+    {"permessage-deflate; client_no_context_takeover", WS_PMD_LEAN,
+     "permessage-deflate; client_no_context_takeover; server_max_window_bits=12", false, true, 12,
+     15},
+    {"permessage-deflate; server_no_context_takeover; client_max_window_bits", WS_PMD_LEAN,
+     "permessage-deflate; server_no_context_takeover; client_max_window_bits=12", true, false, 15,
+     12},
+    /* Values the client gives are honoured (never raised). */
+    {"permessage-deflate; server_max_window_bits=10", 0,
+     "permessage-deflate; server_max_window_bits=10", false, false, 10, 15},
+    {"permessage-deflate; server_max_window_bits=8", WS_PMD_LEAN,
+     "permessage-deflate; server_max_window_bits=8", false, false, 8, 15},
+    {"permessage-deflate; server_max_window_bits=15", WS_PMD_LEAN,
+     "permessage-deflate; server_max_window_bits=12", false, false, 12, 15},
+    {"permessage-deflate; client_max_window_bits=9", 0,
+     "permessage-deflate; client_max_window_bits=9", false, false, 15, 9},
+    {"permessage-deflate; client_max_window_bits=\"14\"", WS_PMD_LEAN,
+     "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", false, false, 12,
+     12},
+    /* The first offer that can be honoured. */
+    {"x-webkit-deflate-frame, permessage-deflate; bogus, permessage-deflate; "
+     "client_no_context_takeover",
+     0, "permessage-deflate; client_no_context_takeover", false, true, 15, 15},
+    {"permessage-deflate; server_max_window_bits, permessage-deflate", 0, "permessage-deflate",
+     false, false, 15, 15},
+    {"permessage-deflate; client_max_window_bits=16, permessage-deflate; "
+     "client_max_window_bits=10",
+     0, "permessage-deflate; client_max_window_bits=10", false, false, 15, 10},
+    /* Declined. */
+    {"x-webkit-deflate-frame", 0, NULL, false, false, 0, 0},
+    {"permessage-deflate; server_no_context_takeover; server_no_context_takeover", 0, NULL, false, false, 0, 0},
+    {"permessage-deflate; server_no_context_takeover=yes", 0, NULL, false, false, 0, 0},
+    {"permessage-deflate; server_max_window_bits=7", 0, NULL, false, false, 0, 0},
+    {"permessage-deflate; unknown", 0, NULL, false, false, 0, 0},
+    {"permessage-deflate, garbage;;", 0, NULL, false, false, 0, 0}, /* not a list: nothing */
+    {"", 0, NULL, false, false, 0, 0},
+};
+
+static void test_pmd_accept(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(pmd_accept_cases); i++) {
+        const struct pmd_accept_case *c = &pmd_accept_cases[i];
+        ws_pmd_params_t a;
+        buf_t resp;
+        buf_init(&resp);
+        int rc = ws_pmd_accept(c->offers, strlen(c->offers), c->flags, &a, &resp);
+        if (!c->resp) {
+            if (rc != 0 || resp.len)
+                fail_msg("case %zu \"%s\": accepted \"%s\"", i, c->offers, resp.p);
+            buf_free(&resp);
+            continue;
+        }
+        if (rc != 1 || strcmp(resp.p, c->resp) != 0)
+            fail_msg("case %zu \"%s\": rc %d, answer \"%s\", wanted \"%s\"", i, c->offers, rc,
+                     resp.p ? resp.p : "", c->resp);
+        assert_int_equal(a.server_no_context_takeover, c->snct);
+        assert_int_equal(a.client_no_context_takeover, c->cnct);
+        assert_int_equal(a.server_max_window_bits, c->sbits);
+        assert_int_equal(a.client_max_window_bits, c->cbits);
+        buf_free(&resp);
+    }
+}
+
+/* What the server answers, the client that offered it accepts, and both
+ * come to the same parameters. */
+static void test_pmd_agree_both_ways(void **state)
+{
+    (void)state;
+    static const ws_pmd_offer_t offers[] = {
+        {false, false, 0, 0},  {false, false, 0, ANY}, {true, true, 0, ANY}, {true, false, 0, 0},
+        {false, true, 9, 10},  {false, false, 8, 8},   {true, true, 15, 15}, {false, false, 12, ANY},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(offers); i++) {
+        for (unsigned flags = 0; flags <= WS_PMD_LEAN; flags += WS_PMD_LEAN) {
+            buf_t offer, resp;
+            buf_init(&offer);
+            buf_init(&resp);
+            ws_pmd_offer_format(&offer, &offers[i]);
+            ws_pmd_params_t srv, cli;
+            assert_int_equal(ws_pmd_accept(offer.p, offer.len, flags, &srv, &resp), 1);
+            char err[200] = "";
+            if (ws_pmd_check_response(resp.p, resp.len, &offers[i], &cli, err, sizeof(err)) != 1)
+                fail_msg("offer \"%s\", answer \"%s\": %s", offer.p, resp.p, err);
+            assert_memory_equal(&srv, &cli, sizeof(srv));
+            buf_free(&offer);
+            buf_free(&resp);
+        }
+    }
+    /* And the 101 carries the answer. */
+    buf_t b;
+    buf_init(&b);
+    ws_build_101(&b, RFC_ACCEPT, NULL, "permessage-deflate");
+    assert_non_null(strstr(b.p, "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"));
     buf_free(&b);
 }
 
@@ -354,6 +646,9 @@ int main(void)
         cmocka_unit_test(test_responses_bytewise), cmocka_unit_test(test_protocol_none_offered),
         cmocka_unit_test(test_trailing_frames),    cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_check_upgrade),      cmocka_unit_test(test_build_101_roundtrip),
+        cmocka_unit_test(test_pmd_responses),      cmocka_unit_test(test_pmd_in_response),
+        cmocka_unit_test(test_pmd_offer_format),   cmocka_unit_test(test_pmd_accept),
+        cmocka_unit_test(test_pmd_agree_both_ways),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "ws_deflate.h"
 #include "ws_session.h"
 
 /* ---- pipes and endpoints ---- */
@@ -348,10 +349,13 @@ static ws_session_state_t solo_run(struct solo *s)
 
 /* Feeds bytes to a client (or server) and expects a failure with code and
  * an error containing why. Runs whole, 1-byte and random chunks. */
-static void expect_fail(bool server, const buf_t *bytes, uint16_t code, const char *why, size_t max)
+static void expect_fail_pmd(bool server, const buf_t *bytes, uint16_t code, const char *why,
+                            size_t max, const ws_pmd_params_t *pmd)
 {
     for (int mode = CHUNK_ANY; mode <= CHUNK_RANDOM; mode++) {
         struct solo *s = solo_new(server, max, mode);
+        if (pmd)
+            ws_session_set_deflate(s->e.s, ws_pmd_new(pmd, server, NULL, 0));
         buf_append(&s->in->data, bytes->p, bytes->len);
         ws_session_state_t st = solo_run(s);
         if (st != WS_SESSION_FAILED)
@@ -369,12 +373,21 @@ static void expect_fail(bool server, const buf_t *bytes, uint16_t code, const ch
     }
 }
 
+static void expect_fail(bool server, const buf_t *bytes, uint16_t code, const char *why, size_t max)
+{
+    expect_fail_pmd(server, bytes, code, why, max, NULL);
+}
+
 /* ---- round trips ---- */
 
-static void roundtrip_sizes(int mode, bool eagain)
+static void roundtrip_sizes_pmd(int mode, bool eagain, const ws_pmd_params_t *pmd)
 {
     static const size_t sizes[] = {0, 1, 125, 126, 65535, 65536, 3u << 20};
     struct pair *p = pair_new(mode, eagain, 0);
+    if (pmd) {
+        ws_session_set_deflate(p->c.s, ws_pmd_new(pmd, false, NULL, 0));
+        ws_session_set_deflate(p->sv.s, ws_pmd_new(pmd, true, NULL, WS_PMD_LEAN));
+    }
     p->sv.echo = true;
     for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
         size_t n = sizes[i];
@@ -405,6 +418,11 @@ static void roundtrip_sizes(int mode, bool eagain)
     assert_int_equal(ws_session_state(p->c.s), WS_SESSION_OPEN);
     assert_int_equal(ws_session_state(p->sv.s), WS_SESSION_OPEN);
     pair_free(p);
+}
+
+static void roundtrip_sizes(int mode, bool eagain)
+{
+    roundtrip_sizes_pmd(mode, eagain, NULL);
 }
 
 static void test_roundtrip_whole(void **state)
@@ -998,6 +1016,151 @@ static void test_close_code_names(void **state)
     assert_string_equal(ws_close_code_name(2000), "unknown");
 }
 
+
+/* ---- permessage-deflate ---- */
+
+static ws_pmd_params_t pmd_params(bool snct, bool cnct, unsigned bits)
+{
+    ws_pmd_params_t p;
+    ws_pmd_params_default(&p);
+    p.server_no_context_takeover = snct;
+    p.client_no_context_takeover = cnct;
+    p.server_max_window_bits = p.client_max_window_bits = (uint8_t)bits;
+    return p;
+}
+
+static void test_deflate_roundtrip(void **state)
+{
+    (void)state;
+    ws_pmd_params_t keep = pmd_params(false, false, 15), reset = pmd_params(true, true, 15);
+    ws_pmd_params_t w8 = pmd_params(false, false, 8);
+    roundtrip_sizes_pmd(CHUNK_ANY, false, &keep);
+    roundtrip_sizes_pmd(CHUNK_RANDOM, true, &reset);
+    roundtrip_sizes_pmd(CHUNK_ONE, false, &keep);
+    roundtrip_sizes_pmd(CHUNK_ANY, false, &w8); /* plain both ways */
+}
+
+/* Compressed on the wire (RSV1, smaller), pings untouched, and plain
+ * messages from the peer still taken. */
+static void test_deflate_on_the_wire(void **state)
+{
+    (void)state;
+    ws_pmd_params_t keep = pmd_params(false, false, 15);
+    struct pair *p = pair_new(CHUNK_ANY, false, 0);
+    ws_session_set_deflate(p->c.s, ws_pmd_new(&keep, false, NULL, 0));
+    ws_session_set_deflate(p->sv.s, ws_pmd_new(&keep, true, NULL, 0));
+    char msg[2000];
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = "{\"ts_ns\":1,\"data\":\"x\"}"[i % 23];
+    assert_int_equal(ws_session_send(p->c.s, WS_TEXT, msg, sizeof(msg)), 0);
+    assert_int_equal(ws_session_ping(p->c.s, "hi", 2), 0);
+    assert_int_equal(ws_session_send(p->c.s, WS_BINARY, msg, sizeof(msg)), 0);
+    pump(&p->c, &p->sv);
+    /* The ping (wslay sends control frames first): plain; then the text:
+     * RSV1, far smaller. */
+    const uint8_t *w = (const uint8_t *)p->c2s->data.p;
+    assert_int_equal(w[0], 0x89);
+    w += 2 + 4 + 2;
+    assert_int_equal(w[0], 0xc1);
+    size_t len7 = w[1] & 0x7f;
+    assert_true(len7 < 126 && len7 < sizeof(msg) / 10);
+    assert_int_equal(p->sv.nmsgs, 3);
+    assert_int_equal(p->sv.msgs[0].type, WS_PING);
+    assert_int_equal(p->sv.msgs[1].type, WS_TEXT);
+    assert_int_equal(p->sv.msgs[1].data.len, sizeof(msg));
+    assert_memory_equal(p->sv.msgs[1].data.p, msg, sizeof(msg));
+    assert_int_equal(p->sv.msgs[2].type, WS_BINARY);
+    assert_memory_equal(p->sv.msgs[2].data.p, msg, sizeof(msg));
+    /* The second message took over the first's context: tiny. */
+    size_t total = p->c2s->data.len;
+    assert_true(total < 8 + 2 * (6 + len7) + 40);
+    /* A plain message (RSV1 clear) is fine too. */
+    frame(&p->c2s->data, true, 0, 1, true, "plain", 5);
+    pump(&p->c, &p->sv);
+    assert_int_equal(p->sv.nmsgs, 4);
+    assert_int_equal(p->sv.msgs[3].data.len, 5);
+    assert_int_equal(ws_session_state(p->sv.s), WS_SESSION_OPEN);
+    pair_free(p);
+}
+
+/* A compressed payload from a separate compressor. */
+static void zpayload(const void *msg, size_t n, buf_t *z)
+{
+    ws_pmd_params_t keep = pmd_params(true, true, 15);
+    ws_pmd_t *c = ws_pmd_new(&keep, true, NULL, 0);
+    buf_reset(z);
+    assert_int_equal(ws_pmd_deflate(c, msg, n, z), WS_PMD_OK);
+    ws_pmd_free(c);
+}
+
+static void test_deflate_violations(void **state)
+{
+    (void)state;
+    ws_pmd_params_t keep = pmd_params(false, false, 15);
+    buf_t b, z;
+    buf_init(&b);
+    buf_init(&z);
+    /* A bomb: 16 MiB of zeros in about 16 KiB, against --max-message 1M.
+     * Closed with 1009 once 1M + 1 bytes came out. Compressed, it must
+     * also fit what 1000 bytes may take on the wire. */
+    char *zeros = calloc(1, 16u << 20);
+    zpayload(zeros, 16u << 20, &z);
+    assert_true(z.len < 20000);
+    frame(&b, true, 4, 2, false, z.p, z.len);
+    expect_fail_pmd(false, &b, 1009, "larger than --max-message (1048576 bytes) once inflated",
+                    1u << 20, &keep);
+    expect_fail_pmd(false, &b, 1009, "message larger than --max-message (1000 bytes)", 1000, &keep);
+    /* Exactly the limit inflated is fine. */
+    zpayload(zeros, 1000, &z);
+    struct solo *s = solo_new(false, 1000, CHUNK_ANY);
+    ws_session_set_deflate(s->e.s, ws_pmd_new(&keep, false, NULL, 0));
+    frame(&s->in->data, true, 4, 2, false, z.p, z.len);
+    assert_int_equal(solo_run(s), WS_SESSION_OPEN);
+    assert_int_equal(s->e.nmsgs, 1);
+    assert_int_equal(s->e.msgs[0].data.len, 1000);
+    solo_free(s);
+    free(zeros);
+    /* Data that does not inflate. */
+    buf_reset(&b);
+    frame(&b, true, 4, 1, false, "\x07\x00", 2);
+    expect_fail_pmd(false, &b, 1007, "invalid permessage-deflate data in a text message", 0, &keep);
+    /* Invalid UTF-8 once inflated (wslay leaves it to us). */
+    zpayload("ok \xff", 4, &z);
+    buf_reset(&b);
+    frame(&b, true, 4, 1, false, z.p, z.len);
+    expect_fail_pmd(false, &b, 1007, "invalid UTF-8 in a text message", 0, &keep);
+    /* RSV1 where RFC 7692 forbids it. */
+    buf_reset(&b);
+    frame(&b, true, 4, 9, false, "", 0);
+    expect_fail_pmd(false, &b, 1002, "RSV1 set on a control frame", 0, &keep);
+    zpayload("abcdef", 6, &z);
+    buf_reset(&b);
+    frame(&b, false, 4, 1, false, z.p, 2);
+    frame(&b, true, 4, 0, false, z.p + 2, z.len - 2);
+    expect_fail_pmd(false, &b, 1002, "RSV1 set on a continuation frame", 0, &keep);
+    buf_reset(&b);
+    frame(&b, true, 6, 1, false, z.p, z.len);
+    expect_fail_pmd(false, &b, 1002, "reserved bits set (RSV12): permessage-deflate uses RSV1 only",
+                    0, &keep);
+    /* Without the extension, RSV1 stays a violation. */
+    buf_reset(&b);
+    frame(&b, true, 4, 1, false, z.p, z.len);
+    expect_fail(false, &b, 1002, "reserved bits set (RSV1) but no extension was negotiated", 0);
+    /* A compressed message in fragments (and a server reading masked ones). */
+    s = solo_new(true, 0, CHUNK_RANDOM);
+    ws_session_set_deflate(s->e.s, ws_pmd_new(&keep, true, NULL, 0));
+    frame(&s->in->data, false, 4, 1, true, z.p, 1);
+    frame(&s->in->data, true, 0, 9, true, "", 0);
+    frame(&s->in->data, true, 0, 0, true, z.p + 1, z.len - 1);
+    assert_int_equal(solo_run(s), WS_SESSION_OPEN);
+    assert_int_equal(s->e.nmsgs, 2);
+    assert_int_equal(s->e.msgs[1].data.len, 6);
+    assert_memory_equal(s->e.msgs[1].data.p, "abcdef", 6);
+    solo_free(s);
+    buf_free(&b);
+    buf_free(&z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1019,6 +1182,9 @@ int main(void)
         cmocka_unit_test(test_queued),
         cmocka_unit_test(test_ping_flood),
         cmocka_unit_test(test_close_code_names),
+        cmocka_unit_test(test_deflate_roundtrip),
+        cmocka_unit_test(test_deflate_on_the_wire),
+        cmocka_unit_test(test_deflate_violations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,7 +120,9 @@ typedef struct bench_config {
     size_t non_open;
     const replay_script_t *replay; /* BENCH_WS_REPLAY: the conversation (it plays the
                                     * --on-open messages itself), shared read-only */
-    ws_client_request_t ws_req; /* WebSocket: the request, built once */
+    ws_client_request_t ws_req; /* WebSocket: the request, built once (ws_req.deflate:
+                                   the permessage-deflate offer, or NULL) */
+    bool compress_takeover; /* --compress-takeover: contexts kept, bounded (WS_PMD_LEAN) */
     SSL_CTX *ssl_ctx;       /* wss: the client context (thread-safe to share) */
 
     /* SSE streams as requests (bench_stream.c; evcat(1), BENCH): when on,

@@ -123,6 +123,32 @@ static const char *err_hint(int k)
     }
 }
 
+/* wire/payload in percent, or -1 without payload. */
+static double pct(uint64_t wire, uint64_t payload)
+{
+    return payload ? 100.0 * (double)wire / (double)payload : -1;
+}
+
+/* The bytes on the wire against the payload (whole run), and what
+ * permessage-deflate cost. */
+static void wire_rows(rows_t *t, const bench_result_t *r)
+{
+    char a[32], b[32], c[32], pa[16] = "-", pb[16] = "-";
+    if (!r->wire_sent && !r->wire_received)
+        return;
+    double ps = pct(r->wire_sent, r->c.bytes_sent), pr = pct(r->wire_received, r->c.bytes_received);
+    if (ps >= 0)
+        snprintf(pa, sizeof(pa), "%.0f%%", ps);
+    if (pr >= 0)
+        snprintf(pb, sizeof(pb), "%.0f%%", pr);
+    row(t, "wire", "sent %s (%s of payload)  received %s (%s)",
+        fmt_bytes(a, 32, (double)r->wire_sent), pa, fmt_bytes(b, 32, (double)r->wire_received), pb);
+    if (r->deflate_connections > 0)
+        row(t, "deflate", "%" PRIu64 "/%" PRIu64 " connections, zlib peak %s (%s per connection)",
+            r->deflate_connections, r->c.established, fmt_bytes(c, 32, (double)r->zlib_peak_bytes),
+            fmt_bytes(a, 32, (double)r->zlib_peak_bytes / (double)r->deflate_connections));
+}
+
 /* "p50 X  p90 X  p99 X  max X" of a histogram of times, or of counts. */
 static void row_dist(rows_t *t, const char *label, const hist_t *h, bool counts, const char *tail)
 {
@@ -211,6 +237,7 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints, bool sh
         fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
     row(t, "bytes", "sent %s  received %s", fmt_bytes(a, 32, (double)r->m_bytes_sent),
         fmt_bytes(b, 32, (double)r->m_bytes_received));
+    wire_rows(t, r);
     if (hist_count(&r->latency) > 0)
         row(t, "latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", fmt_time(a, 32, m.p50_ns),
             fmt_time(b, 32, m.p90_ns), fmt_time(c, 32, m.p99_ns), fmt_time(d, 32, m.p999_ns),
@@ -251,6 +278,15 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints, bool sh
                 row(t, "hint", "%s", err_hint(k));
 }
 
+/* Whether t has a row called label from row `from` on. */
+static bool has_row(const rows_t *t, int from, const char *label)
+{
+    for (int k = from; k < t->n; k++)
+        if (strcmp(t->label[k], label) == 0)
+            return true;
+    return false;
+}
+
 void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
 {
     bool show_latency = false;
@@ -274,8 +310,21 @@ void bench_report_text(FILE *f, const bench_report_t *reps, size_t n)
     char head[CELL * 2];
     snprintf(head, sizeof(head), "%s (%s)", reps[0].url, reps[0].mode);
     fprintf(f, "  %-12s %-*s | %s (%s)\n", "", (int)w, head, reps[1].url, reps[1].mode);
-    for (int i = 0; i < t0.n && i < t1.n; i++)
-        fprintf(f, "  %-12s %-*s | %s\n", t0.label[i], (int)w, t0.val[i], t1.val[i]);
+    /* Row by row where both have it; a row only one has (wire and deflate
+     * rows come with what was measured) beside a "-". */
+    int i = 0, r = 0;
+    while (i < t0.n || r < t1.n) {
+        if (i < t0.n && r < t1.n && strcmp(t0.label[i], t1.label[r]) == 0) {
+            fprintf(f, "  %-12s %-*s | %s\n", t0.label[i], (int)w, t0.val[i], t1.val[r]);
+            i++, r++;
+        } else if (i < t0.n && !has_row(&t1, r, t0.label[i])) {
+            fprintf(f, "  %-12s %-*s | -\n", t0.label[i], (int)w, t0.val[i]);
+            i++;
+        } else {
+            fprintf(f, "  %-12s %-*s | %s\n", t1.label[r], (int)w, "-", t1.val[r]);
+            r++;
+        }
+    }
     for (size_t j = 0; j < n; j++)
         for (int k = 0; k < BERR_COUNT; k++)
             if (reps[j].r->c.errors[k] && err_hint(k))
@@ -366,6 +415,15 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
     jnum(out, m.recv_rate);
     buf_printf(out, "},\"bytes\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "}", r->m_bytes_sent,
                r->m_bytes_received);
+    buf_printf(out,
+               ",\"wire\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"payload_sent\":%" PRIu64
+               ",\"payload_received\":%" PRIu64 "}",
+               r->wire_sent, r->wire_received, r->c.bytes_sent, r->c.bytes_received);
+    buf_printf(out,
+               ",\"deflate\":{\"connections\":%" PRIu64 ",\"zlib_peak_bytes\":%" PRIu64
+               ",\"zlib_bytes_per_connection\":%" PRIu64 "}",
+               r->deflate_connections, r->zlib_peak_bytes,
+               r->deflate_connections ? r->zlib_peak_bytes / r->deflate_connections : 0);
     buf_puts(out, ",\"latency_ms\":{");
     jms(out, "p50", m.p50_ns, true);
     jms(out, "p90", m.p90_ns, true);

@@ -74,6 +74,10 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     bench_series_merge(&dst->series, &src->series);
     if (!dst->url && src->url)
         bench_result_describe(dst, src->url, src->mode, src->connect_rate);
+    dst->wire_sent += src->wire_sent;
+    dst->wire_received += src->wire_received;
+    dst->deflate_connections += src->deflate_connections;
+    dst->zlib_peak_bytes += src->zlib_peak_bytes;
     bench_streams_merge(&dst->streams, &src->streams);
     bench_result_note_mismatch(dst, src->mismatch, src->mismatch_at_ns);
 }
@@ -179,6 +183,10 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
     hist_to_json(&r->connect, out);
     buf_puts(out, ",\"series\":");
     bench_series_to_json(&r->series, out);
+    buf_printf(out,
+               ",\"wire_sent\":\"%" PRIu64 "\",\"wire_received\":\"%" PRIu64
+               "\",\"deflate_connections\":\"%" PRIu64 "\",\"zlib_peak_bytes\":\"%" PRIu64 "\"",
+               r->wire_sent, r->wire_received, r->deflate_connections, r->zlib_peak_bytes);
     streams_to_json(&r->streams, out);
     buf_puts(out, "}");
 }
@@ -290,6 +298,14 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
         get_hist(o, "connect", &t->connect, err, errlen) < 0 ||
         parse_streams(o, &t->streams, err, errlen) < 0)
         return -1;
+    /* Optional: a shard form written before they existed has none. */
+    const char *wire[] = {"wire_sent", "wire_received", "deflate_connections", "zlib_peak_bytes"};
+    uint64_t *wv[] = {&t->wire_sent, &t->wire_received, &t->deflate_connections,
+                      &t->zlib_peak_bytes};
+    for (size_t i = 0; i < ARRAY_LEN(wire); i++)
+        if (cJSON_GetObjectItemCaseSensitive(o, wire[i]) &&
+            get_u64(o, wire[i], wv[i], err, errlen) < 0)
+            return -1;
     return 0;
 }
 

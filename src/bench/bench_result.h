@@ -67,6 +67,12 @@ typedef struct bench_result {
     char mode[BENCH_MODE_MAX + 1];
     double connect_rate;
 
+    /* WebSocket bytes on the wire over the whole run (handshakes and frame
+     * headers included, before TLS; c.bytes_* are the payload), the
+     * connections that agreed on permessage-deflate, and zlib's memory (the
+     * sum of each worker's peak). They add in a merge; the shard form
+     * carries them (optional there: 0 when absent). */
+    uint64_t wire_sent, wire_received, deflate_connections, zlib_peak_bytes;
     /* --replay --expect: the run's first difference from the recording (""
      * when none) and when it was seen (UNIX ns): a merge keeps the
      * earliest. The shard form's optional "mismatch":{"at_ns","example"}. */

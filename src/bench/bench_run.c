@@ -345,6 +345,13 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
     getrusage(RUSAGE_SELF, &ru);
     out->peak_rss_bytes += (uint64_t)ru.ru_maxrss * 1024u;
     out->base_rss_bytes += base_rss;
+    for (unsigned i = 0; i < run->nworkers; i++) {
+        const bench_worker_t *w = &run->workers[i].w;
+        out->wire_sent += w->wire_sent;
+        out->wire_received += w->wire_received;
+        out->deflate_connections += w->deflate_conns;
+        out->zlib_peak_bytes += w->zlib_peak_bytes;
+    }
     out->procs += 1;
     if (run->nworkers > out->threads)
         out->threads = run->nworkers;

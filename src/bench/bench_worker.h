@@ -45,6 +45,11 @@ struct bench_worker {
     uint64_t live;          /* started and not ended (attempts included) */
 
     bench_counters_t c;
+    /* Written by the worker's thread, read after the join (the driver's
+     * free() is the last to write): WebSocket bytes read and written
+     * (handshake and frame headers included, before TLS), connections
+     * that agreed on permessage-deflate, the zlib memory's peak. */
+    uint64_t wire_sent, wire_received, deflate_conns, zlib_peak_bytes;
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
 

@@ -40,7 +40,13 @@
  * from the shared script; its cursor takes the place of the echo schedule,
  * and bench_ws_replay.c builds the frames that are due (paced by the same
  * timer, held back while output waits, like echo) and judges each incoming
- * message. */
+ * message.
+ *
+ * permessage-deflate (--compress, --compress-takeover): bench_ws_deflate.h.
+ * A compressed message reaches echo, subscribe and replay inflated; replay
+ * sends its frames uncompressed (RFC 7692 allows either). Every byte read
+ * and written is counted as wire bytes (handshake and frame headers
+ * included, before TLS), the payload as before. */
 #include "bench_worker.h"
 #include "bench_ws_replay.h"
 #include "transport.h"
@@ -49,6 +55,7 @@
 #include "rate.h"
 #include "ws_handshake.h"
 #include "ws_frame.h"
+#include "bench_ws_deflate.h"
 #include "stamp.h"
 
 #include <errno.h>
@@ -83,7 +90,7 @@ struct hs {
 
 struct wsw;
 
-/* One connection. Kept small (248 bytes on x86-64): 19,000 of them are a
+/* One connection. Kept small (256 bytes on x86-64): 19,000 of them are a
  * few MiB. */
 struct wsconn {
     struct wsconn *prev, *next; /* the worker's list, for close_all/abort_all */
@@ -91,8 +98,9 @@ struct wsconn {
     transport_t *tls;               /* owned; NULL for plain TCP */
     struct hs *hs;              /* owned; only during the handshake */
     struct lbuf *out;           /* owned; unsent bytes, NULL when all written */
-    struct lbuf *msg;           /* owned; subscribe: a message spanning reads */
+    struct lbuf *msg;           /* owned; a message spanning reads (subscribe, compressed) */
     struct lbuf *ctl;           /* owned; a control frame spanning reads */
+    ws_pmd_t *pmd;              /* owned; permessage-deflate, when agreed */
     uint64_t start_ns;          /* start(): connect time is measured from here */
     union {
         rate_t rate;            /* echo: the open-loop schedule */
@@ -121,6 +129,8 @@ struct wsw {
     bool replay;           /* BENCH_WS_REPLAY */
     buf_t rtmp;            /* owned; replay: templates expanded */
     struct wsconn *head;   /* every connection not yet ended */
+    ws_pmd_pool_t *pmd;    /* owned; the zlib contexts the connections share */
+    buf_t zbuf;            /* owned; a message compressed or inflated */
 };
 
 _Static_assert(sizeof(struct wsconn) <= 256, "keep the per-connection state small");
@@ -200,6 +210,7 @@ static void conn_free(struct wsconn *c)
     free(c->out);
     free(c->msg);
     free(c->ctl);
+    ws_pmd_free(c->pmd);
     free(c);
 }
 
@@ -244,12 +255,18 @@ static void update_interest(struct wsconn *c)
 /* > 0 bytes, 0 at EOF, NETIO_AGAIN or NETIO_ERR (errno set for plain TCP). */
 static ssize_t io_read(struct wsconn *c, void *p, size_t n)
 {
-    if (c->tls)
-        return transport_read(c->tls, p, n);
+    if (c->tls) {
+        ssize_t r = transport_read(c->tls, p, n);
+        if (r > 0)
+            c->ww->w->wire_received += (uint64_t)r;
+        return r;
+    }
     for (;;) {
         ssize_t r = recv(c->fd, p, n, 0);
-        if (r >= 0)
+        if (r >= 0) {
+            c->ww->w->wire_received += (uint64_t)r;
             return r;
+        }
         if (errno == EINTR)
             continue;
         return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
@@ -260,12 +277,17 @@ static ssize_t io_write(struct wsconn *c, const void *p, size_t n)
 {
     if (c->tls) {
         struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-        return transport_writev(c->tls, &iov, 1);
+        ssize_t r = transport_writev(c->tls, &iov, 1);
+        if (r > 0)
+            c->ww->w->wire_sent += (uint64_t)r;
+        return r;
     }
     for (;;) {
         ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (r >= 0)
+        if (r >= 0) {
+            c->ww->w->wire_sent += (uint64_t)r;
             return r;
+        }
         if (errno == EINTR)
             continue;
         return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
@@ -328,6 +350,50 @@ static int send_close(struct wsconn *c, uint16_t code, const char *reason)
     return conn_write(c, ww->scratch, k);
 }
 
+/* ---- deflate (bench_ws_deflate.h) ---- */
+
+/* A data frame for p[0..n) at out (room: WSF_MAX_HEADER +
+ * ws_pmd_deflate_bound(n)), compressed when the connection agreed on it. */
+static size_t put_message(struct wsconn *c, uint8_t *out, unsigned op, const uint8_t *p, size_t n)
+{
+    struct wsw *ww = c->ww;
+    return bwz_frame(c->pmd, &ww->zbuf, wsf_rand(&ww->rng), out, op, p, n);
+}
+
+/* A piece of a compressed message: gathered while it spans reads or
+ * frames (bounded by the decoder), then inflated into the worker's buffer,
+ * *ev becoming the whole message. Returns 1 (*ev is it), 0 (more to come)
+ * or -1 (c is gone). */
+static int inflate_piece(struct wsconn *c, wsf_event_t *ev)
+{
+    struct wsw *ww = c->ww;
+    const uint8_t *p = ev->data;
+    size_t n = ev->len;
+    if (!(ev->frame_start && ev->message_end && !c->msg)) {
+        if (n)
+            lbuf_append(&c->msg, p, n);
+        if (!ev->message_end)
+            return 0;
+        p = c->msg ? c->msg->data : NULL;
+        n = c->msg ? c->msg->len : 0;
+    }
+    const char *why = NULL;
+    uint16_t code = bwz_inflate(c->pmd, ev->msg_opcode, p, n, ww->cfg->max_message, &ww->zbuf, &why);
+    lbuf_free(&c->msg);
+    if (code) {
+        if (!c->close_sent && send_close(c, code, why) < 0)
+            return -1;
+        flush_last(c);
+        conn_error(c, code == 1009 ? BERR_TOO_BIG : BERR_PROTOCOL);
+        return -1;
+    }
+    ev->compressed = false;
+    ev->frame_start = ev->frame_end = ev->message_end = true;
+    ev->data = (const uint8_t *)ww->zbuf.p;
+    ev->len = ev->message_len = ww->zbuf.len;
+    return 1;
+}
+
 /* ---- replay ---- */
 
 /* The conversation's messages that are due, in one write; then the timer
@@ -384,15 +450,13 @@ static int send_due(struct wsconn *c)
         return replay_due(c);
     uint64_t now = mono_ns(), intended;
     unsigned op = cfg->binary ? WSF_BINARY : WSF_TEXT;
-    size_t flen = WSF_MAX_HEADER + cfg->size, used = 0;
+    size_t flen = WSF_MAX_HEADER + (c->pmd ? ws_pmd_deflate_bound(cfg->size) : cfg->size);
+    size_t used = 0;
     uint64_t n = 0;
     while (used + flen <= ww->scratch_cap && rate_pop(&c->rate, now, &intended)) {
         uint32_t seq = (uint32_t)(rate_taken(&c->rate) - 1);
         stamp_write(ww->tmpl, c->index, seq, intended);
-        uint32_t mask = wsf_rand(&ww->rng);
-        used += wsf_header(ww->scratch + used, op, true, cfg->size, mask);
-        wsf_mask_copy(ww->scratch + used, ww->tmpl, cfg->size, mask, 0);
-        used += cfg->size;
+        used += put_message(c, ww->scratch + used, op, ww->tmpl, cfg->size);
         n++;
     }
     if (n) {
@@ -522,8 +586,12 @@ static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
             conn_error(c, ev.error_code == 1009 ? BERR_TOO_BIG : BERR_PROTOCOL);
             return -1;
         }
+        int r = 1;
         if (ev.opcode & 0x08) {
             if (control_piece(c, &ev) < 0)
+                return -1;
+        } else if (ev.compressed && (r = inflate_piece(c, &ev)) <= 0) {
+            if (r < 0) /* else the message goes on; once whole, ev is it, inflated */
                 return -1;
         } else if (echo) {
             echo_piece(c, &ev);
@@ -548,8 +616,8 @@ static int established(struct wsconn *c)
     bench_connected(ww->w, now - c->start_ns);
     for (size_t i = 0; !ww->replay && i < cfg->non_open; i++) { /* replay plays them itself */
         size_t n = strlen(cfg->on_open[i]);
-        scratch_reserve(ww, WSF_MAX_HEADER + n);
-        size_t k = wsf_frame(ww->scratch, WSF_TEXT, cfg->on_open[i], n, wsf_rand(&ww->rng));
+        scratch_reserve(ww, WSF_MAX_HEADER + ws_pmd_deflate_bound(n));
+        size_t k = put_message(c, ww->scratch, WSF_TEXT, (const uint8_t *)cfg->on_open[i], n);
         if (conn_write(c, ww->scratch, k) < 0)
             return -1;
         bench_sent(ww->w, 1, n);
@@ -582,7 +650,7 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
     }
     ws_handshake_result_t res;
     int rc = ws_parse_response(head, len, WS_MAX_HEAD_DEFAULT, hs->key, cfg->ws_req.protocols,
-                               cfg->ws_req.nprotocols, &res);
+                               cfg->ws_req.nprotocols, cfg->ws_req.deflate, &res);
     if (rc == WS_HS_NEED_MORE) {
         if (!hs->resp.len)
             buf_append(&hs->resp, p, n);
@@ -593,6 +661,10 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
         return -1;
     }
     c->hs = NULL; /* the rest may end c: free the head after */
+    if (res.deflate) {
+        c->pmd = bwz_start(c->ww->w, &c->ww->pmd, &res.pmd);
+        wsf_decoder_allow_rsv1(&c->dec);
+    }
     int r = established(c);
     if (r == 0 && len > res.head_len)
         r = on_frames(c, (const uint8_t *)head + res.head_len, len - res.head_len);
@@ -765,6 +837,10 @@ static int ws_init(bench_worker_t *w, char *err, size_t errlen)
     ww->scratch_cap = SCRATCH_MIN;
     if (cfg->kind == BENCH_WS_ECHO && WSF_MAX_HEADER + cfg->size > ww->scratch_cap)
         ww->scratch_cap = WSF_MAX_HEADER + cfg->size;
+    if (cfg->ws_req.deflate && cfg->kind == BENCH_WS_ECHO &&
+        WSF_MAX_HEADER + ws_pmd_deflate_bound(cfg->size) > ww->scratch_cap)
+        ww->scratch_cap = WSF_MAX_HEADER + ws_pmd_deflate_bound(cfg->size);
+    buf_init(&ww->zbuf);
     ww->replay = cfg->kind == BENCH_WS_REPLAY;
     buf_init(&ww->rtmp);
     if (ww->replay && bws_replay_frame_max(cfg->replay) > ww->scratch_cap)
@@ -854,6 +930,9 @@ static void ws_free(bench_worker_t *w)
         return;
     while (ww->head)
         conn_free(ww->head); /* none should be left: no accounting */
+    w->zlib_peak_bytes = ws_pmd_pool_peak(ww->pmd);
+    ws_pmd_pool_free(ww->pmd);
+    buf_free(&ww->zbuf);
     free(ww->rbuf);
     free(ww->scratch);
     free(ww->tmpl);

@@ -9,9 +9,11 @@
 #include "text.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void ws_cli_opts_init(ws_cli_opts_t *w)
@@ -75,6 +77,12 @@ int ws_cli_opts_handle(ws_cli_opts_t *w, const char *cmd, const opt_hit_t *h)
         break;
     case OPT_RECONNECT:
         w->reconnect = true;
+        break;
+    case OPT_COMPRESS:
+        w->compress = true;
+        break;
+    case OPT_COMPRESS_TAKEOVER:
+        w->compress = w->compress_takeover = true;
         break;
     case OPT_MAX_RETRIES: {
         uint64_t v;
@@ -280,4 +288,29 @@ int read_body_arg(const char *cmd, const char *arg, buf_t *body)
     if (!body->p)
         buf_append(body, "", 0);
     return 0;
+}
+
+uint64_t nofile_raise(const char *cmd)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        diag_verbose("%s: cannot read the descriptor limit: %s", cmd, strerror(errno));
+        return 1024;
+    }
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            diag_verbose("%s: cannot raise the descriptor limit to %llu: %s", cmd,
+                         (unsigned long long)rl.rlim_max, strerror(errno));
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t now = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
+    if (rl.rlim_cur != was)
+        diag_verbose("%s: descriptor limit raised from %llu to %" PRIu64 " (the hard limit)", cmd,
+                     (unsigned long long)was, now);
+    else
+        diag_verbose("%s: descriptor limit %" PRIu64 "%s", cmd, now,
+                     rl.rlim_cur == rl.rlim_max ? " (the hard limit)" : "");
+    return now;
 }

@@ -26,6 +26,8 @@ typedef struct ws_cli_opts {
     uint64_t max_message; /* default 16 MiB */
     bool reconnect;
     int64_t max_retries;  /* --max-retries N, or -1: no limit */
+    bool compress;        /* --compress (or --compress-takeover): offer permessage-deflate */
+    bool compress_takeover; /* bench --compress-takeover: with context takeover */
     bool any;             /* some WebSocket-only option was given */
 } ws_cli_opts_t;
 
@@ -77,5 +79,9 @@ int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h);
  * one-line error naming cmd (exit 2). */
 #define CLI_MAX_BODY (64u << 20)
 int read_body_arg(const char *cmd, const char *arg, buf_t *body);
+
+/* Raises the soft descriptor limit (RLIMIT_NOFILE) to the hard one, and
+ * with -v says what cmd got. Returns the limit now in force. */
+uint64_t nofile_raise(const char *cmd);
 
 #endif

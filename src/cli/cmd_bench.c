@@ -326,6 +326,8 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         why = "--subprotocol, --origin and --on-open apply to WebSocket URLs";
     else if (o->sse_driver_set && o->streams)
         why = "--sse-driver applies to SSE subscribers (streams as requests run on libcurl)";
+    else if (!any_ws && a->wo.compress)
+        why = "--compress and --compress-takeover apply to WebSocket URLs";
     else if (o->partial)
         why = "--partial applies to 'evcat bench merge'";
     if (why) {

@@ -62,7 +62,7 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
                     size_t ntg, int mode, char out[BENCH_TEST_ID_MAX + 1])
 {
     char nums[8][64], replay[160];
-    const char *parts[16 + WS_MAX_LIST];
+    const char *parts[24 + WS_MAX_LIST];
     size_t n = 0;
     parts[n++] = "evcat-bench-1";
     for (size_t i = 0; i < ntg; i++)
@@ -82,6 +82,8 @@ static void test_id(const bench_opts_t *o, const ws_cli_opts_t *wo, const target
     parts[n++] = o->source ? o->source : "";
     for (size_t i = 0; i < wo->non_open; i++)
         parts[n++] = wo->on_open[i];
+    if (wo->compress) /* a part only when given: ids of tests without it are unchanged */
+        parts[n++] = wo->compress_takeover ? "compress-takeover" : "compress";
     bench_replay_id(&o->replay, replay, sizeof(replay));
     if (replay[0])
         parts[n++] = replay; /* the recording's content and how it is played */

@@ -47,19 +47,6 @@ static unsigned cores(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-static uint64_t raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1024;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
-}
-
 static int parse_sources(const char *list, int family, struct sockaddr_storage **out, size_t *n)
 {
     char *copy = xstrdup(list);
@@ -296,6 +283,16 @@ static int plan_request(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     cfg->ws_req.headers = *hdrs;
     cfg->ws_req.nheaders = nh;
     cfg->ws_req.basic_auth = co->net.userpwd;
+    /* --compress: no context takeover either way, so that the worker's
+     * shared zlib contexts serve every connection; --compress-takeover:
+     * the offer of listen, contexts kept per connection. */
+    static const ws_pmd_offer_t no_takeover = {.server_no_context_takeover = true,
+                                               .client_no_context_takeover = true,
+                                               .client_max_window_bits = WS_PMD_BITS_ANY};
+    static const ws_pmd_offer_t takeover = {.client_max_window_bits = WS_PMD_BITS_ANY};
+    if (t->kind != BENCH_SSE && wo->compress)
+        cfg->ws_req.deflate = wo->compress_takeover ? &takeover : &no_takeover;
+    cfg->compress_takeover = wo->compress_takeover;
     return 0;
 }
 
@@ -304,7 +301,7 @@ static int plan_request(const bench_opts_t *o, const conn_opts_t *co, const ws_c
  * processes, or 0 after the one-line error. */
 static unsigned plan_processes(const bench_opts_t *o, bench_config_t *cfg, uint64_t *nofile)
 {
-    *nofile = raise_nofile();
+    *nofile = nofile_raise("bench");
     uint64_t per_proc = *nofile > FD_RESERVE * 2 ? *nofile - FD_RESERVE : *nofile / 2;
     unsigned procs = o->procs;
     if (procs == 0)
@@ -419,6 +416,10 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
         goto out;
     }
     rc = 0;
+    if (cfg.ws_req.deflate && res->deflate_connections == 0 && res->c.established > 0)
+        diag_warn("bench: %s: the server declined permessage-deflate: messages went "
+                  "uncompressed",
+                  t->display);
 out:
     free(hdrs);
     free(cfg.curl_resolve);

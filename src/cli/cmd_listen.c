@@ -293,7 +293,7 @@ static bool connection_only(opt_id_t id)
     case OPT_CONNECT_TIMEOUT: case OPT_SUBPROTOCOL: case OPT_ORIGIN: case OPT_PING_INTERVAL:
     case OPT_ON_OPEN: case OPT_BINARY: case OPT_MAX_MESSAGE: case OPT_RECONNECT:
     case OPT_MAX_RETRIES: case OPT_LAST_EVENT_ID: case OPT_NO_RECONNECT: case OPT_IDLE_TIMEOUT:
-    case OPT_HTTP11: case OPT_HTTP2:
+    case OPT_HTTP11: case OPT_HTTP2: case OPT_COMPRESS:
         return true;
     default:
         return false;

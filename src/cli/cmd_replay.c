@@ -518,7 +518,7 @@ static int replay_load(const struct replay_args *a, const char *path, recording_
 static int replay_play(struct replay_args *a, const char *path, const recording_t *rec,
                        const char *url)
 {
-    if (a->serve)
+    if (a->serve && nofile_raise("replay") > 0) /* before serve's defaults: they follow it */
         return replay_serve_run(rec, a->listen ? a->listen : "127.0.0.1:8080", a->tls_cert,
                                 a->tls_key, a->speed, a->no_timing);
     if (rec->proto == REC_SSE)

@@ -7,6 +7,7 @@
 #include "units.h"
 #include "serve.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 struct serve_args {
     serve_config_t cfg;
     const char *listen; /* argv string, or the default */
+    bool max_connections_set;
 };
 
 static int bad_value(const opt_hit_t *h, const char *expected)
@@ -78,11 +80,15 @@ static int serve_option(void *ud, const opt_hit_t *h)
         if (parse_uint(h->arg, 1000000, &v) < 0 || v == 0)
             return bad_value(h, "a number from 1 to 1000000");
         cfg->max_connections = (size_t)v;
+        a->max_connections_set = true;
         return 0;
     case OPT_HEADER_TIMEOUT:
         return positive_ms(h, &cfg->header_timeout_ms);
     case OPT_IDLE_TIMEOUT:
         return positive_ms(h, &cfg->idle_timeout_ms);
+    case OPT_NO_COMPRESS:
+        cfg->compress = false;
+        return 0;
     case OPT_TOKENS:
         if (parse_uint(h->arg, 1000000, &cfg->tokens) < 0 || cfg->tokens == 0)
             return bad_value(h, "a number of tokens from 1 to 1000000");
@@ -108,20 +114,13 @@ static void on_signal(loop_t *l, int signo, void *ud)
         loop_stop(l);
 }
 
-/* 10k subscribers need 10k descriptors: take the hard limit. */
-static void raise_nofile(size_t want)
+/* An explicit --max-connections past what the descriptor limit allows. */
+static void check_nofile(size_t want, uint64_t limit)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur != RLIM_INFINITY && want + 32 > rl.rlim_cur)
-        diag_warn("serve: --max-connections %zu exceeds what %llu descriptors allow; accepts "
-                 "will pause at the limit",
-                 want, (unsigned long long)rl.rlim_cur);
+    if (want + SERVE_FD_RESERVE > limit)
+        diag_warn("serve: --max-connections %zu exceeds what %" PRIu64 " descriptors allow "
+                  "(%zu); accepts will pause at the limit",
+                  want, limit, limit > SERVE_FD_RESERVE ? (size_t)(limit - SERVE_FD_RESERVE) : 0);
 }
 
 
@@ -172,6 +171,7 @@ static int serve_run(const serve_config_t *cfg)
     char addr[80];
     serve_local_addr(srv, addr, sizeof(addr));
     const char *scheme = serve_is_tls(srv) ? "https" : "http";
+    diag_info("serving a page for browsers on %s://%s/", scheme, addr);
     diag_info("serving SSE on %s://%s/sse (publish: POST %s://%s/publish)", scheme, addr, scheme,
              addr);
     const char *wscheme = serve_is_tls(srv) ? "wss" : "ws";
@@ -198,6 +198,7 @@ int cmd_serve(int argc, char **argv)
 {
     struct serve_args a = {.listen = "127.0.0.1:8080"};
     serve_config_defaults(&a.cfg);
+    a.cfg.compress = true; /* unless --no-compress */
     int first = opt_parse(CMD_SERVE, argc, argv, serve_option, &a);
     if (first < 0)
         return first == OPT_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
@@ -211,6 +212,12 @@ int cmd_serve(int argc, char **argv)
                   a.listen);
         return EXIT_USAGE;
     }
-    raise_nofile(a.cfg.max_connections);
+    uint64_t nofile = nofile_raise("serve");
+    if (a.max_connections_set)
+        check_nofile(a.cfg.max_connections, nofile);
+    else
+        a.cfg.max_connections = serve_default_max_connections(); /* of the raised limit */
+    diag_verbose("serve: at most %zu connections%s", a.cfg.max_connections,
+                 a.max_connections_set ? "" : " (what the descriptor limit allows)");
     return serve_run(&a.cfg);
 }

@@ -20,6 +20,7 @@
 #include <openssl/opensslv.h>
 #include <histedit.h>
 #include <wslay/wslay.h>
+#include <zlib.h>
 
 struct command {
     const char *name;
@@ -60,6 +61,7 @@ static void version(void)
     printf("wslay %s (header at build time)\n", WSLAY_VERSION);
 #endif
     printf("libedit API %d.%d\n", LIBEDIT_MAJOR, LIBEDIT_MINOR);
+    printf("zlib %s\n", zlibVersion());
 }
 
 static const struct command *find(const char *name)

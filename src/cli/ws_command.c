@@ -105,7 +105,7 @@ static void on_message(void *ud, ws_type_t type, const uint8_t *p, size_t n, uin
     /* Past --count, messages that arrive while the close completes are not ours. */
     if (data && k->count && k->received >= k->count)
         return;
-    ws_command_message(k, true, type, p, n, 0, rtt, true);
+    ws_command_message(k, true, type, p, n, 0, rtt, !(data && k->quiet_in));
     if (!data)
         return;
     k->received++;
@@ -169,6 +169,7 @@ int ws_command_start(ws_command_t *k, const char *url, const conn_opts_t *co,
         .ping_interval_ms = w->ping_interval_ms,
         .reconnect = w->reconnect,
         .max_retries = w->max_retries,
+        .compress = w->compress,
     };
     k->c = ws_client_new(k->loop, &k->copts, &cbs, k);
     if (ws_client_start(k->c) < 0) {

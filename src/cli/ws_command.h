@@ -63,6 +63,8 @@ typedef struct ws_command {
     uint64_t count;        /* --count: text and binary messages past it are
                             * dropped unseen (0: no limit) */
     uint64_t received;     /* text and binary messages received */
+    bool quiet_in;         /* text and binary messages recorded, not printed
+                            * (send without --count) */
     int exit_code;
     int forced_code;       /* decided before the end, or -1 */
     bool done;

@@ -506,6 +506,10 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     ws_command_init(&R.k, &ops, &R);
     R.k.count = count;
     R.mode = (enum mode)mode_hint;
+    /* send prints replies only with -n: whatever else arrives before the
+     * close completes depends on timing, and a script wants the same
+     * output each time (--record still keeps it). */
+    R.k.quiet_in = R.mode == MODE_SEND && count == 0;
     R.msgs = msgs;
     R.nmsgs = nmsgs;
     if (R.mode == MODE_PIPE && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))

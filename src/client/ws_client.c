@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "ws_handshake.h"
+#include "ws_deflate.h"
 #include "redact.h"
 
 #include <stdlib.h>
@@ -17,6 +18,10 @@
 #define RECONNECT_BASE_MS 1000
 #define BACKOFF_CAP_MS   30000
 #define READ_CHUNK       16384
+
+/* --compress: the offer browsers make. The server decides about context
+ * takeover; a single connection can afford zlib's full state. */
+static const ws_pmd_offer_t deflate_offer = {.client_max_window_bits = WS_PMD_BITS_ANY};
 
 enum cstate { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_CLOSING, C_WAITING, C_DONE };
 
@@ -369,6 +374,14 @@ static void opened(ws_client_t *c, const ws_handshake_result_t *res)
     loop_timer_stop(c->loop, &c->hs_timer);
     c->sess = ws_session_new(false, c->o->max_message, &scbs, c);
     ws_session_on_sent(c->sess, on_sess_sent);
+    if (res->deflate) {
+        char d[160];
+        ws_pmd_describe(&res->pmd, d, sizeof(d));
+        diag_verbose("permessage-deflate: %s", d);
+        ws_session_set_deflate(c->sess, ws_pmd_new(&res->pmd, false, NULL, 0));
+    } else if (c->o->compress) {
+        diag_verbose("the server declined permessage-deflate: messages go uncompressed");
+    }
     size_t extra = c->hs_in.len - res->head_len;
     if (extra)
         ws_session_feed_initial(c->sess, (const uint8_t *)c->hs_in.p + res->head_len, extra);
@@ -424,7 +437,8 @@ static void handshake_io(ws_client_t *c)
         c->hs_in.p[c->hs_in.len] = '\0';
         ws_handshake_result_t res;
         int rc = ws_parse_response(c->hs_in.p, c->hs_in.len, WS_MAX_HEAD_DEFAULT, c->key,
-                                   c->o->protocols, c->o->nprotocols, &res);
+                                   c->o->protocols, c->o->nprotocols,
+                                   c->o->compress ? &deflate_offer : NULL, &res);
         if (rc == WS_HS_NEED_MORE)
             continue;
         size_t shown = rc == WS_HS_OK ? res.head_len : c->hs_in.len;
@@ -488,6 +502,7 @@ static void on_connected(dial_t *nc, int ok, const char *why, void *ud)
         .headers = c->hdrs,
         .nheaders = c->nhdrs,
         .basic_auth = c->o->conn->userpwd,
+        .deflate = c->o->compress ? &deflate_offer : NULL,
     };
     buf_reset(&c->hs_out);
     ws_build_request(&c->hs_out, &req, c->key);

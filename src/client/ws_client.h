@@ -43,6 +43,7 @@ typedef struct ws_client_opts {
     uint64_t ping_interval_ms;      /* 0: no keepalive pings */
     bool reconnect;                 /* --reconnect */
     int64_t max_retries;            /* reconnections in all; -1 unlimited */
+    bool compress;                  /* --compress: offer permessage-deflate */
 } ws_client_opts_t;
 
 typedef struct ws_client_callbacks {

@@ -1,4 +1,5 @@
 #include "ws_frame.h"
+#include "ws_deflate.h"
 
 #include <string.h>
 
@@ -105,6 +106,11 @@ void wsf_decoder_init(wsf_decoder_t *d, uint64_t max_message)
     d->state = ST_HDR;
 }
 
+void wsf_decoder_allow_rsv1(wsf_decoder_t *d)
+{
+    d->rsv1_ok = 1;
+}
+
 bool wsf_decoder_idle(const wsf_decoder_t *d)
 {
     return d->state == ST_HDR && d->hdr_len == 0 && d->msg_opcode == 0;
@@ -160,6 +166,12 @@ static bool utf8_feed(wsf_utf8_t *u, const uint8_t *p, size_t n)
     return true;
 }
 
+bool wsf_utf8_valid(const uint8_t *p, size_t n)
+{
+    wsf_utf8_t u = {0, 0x80, 0xbf};
+    return utf8_feed(&u, p, n) && u.need == 0;
+}
+
 static size_t fail(wsf_decoder_t *d, wsf_event_t *ev, uint16_t code, const char *why)
 {
     d->state = ST_FAILED;
@@ -185,8 +197,13 @@ static int start_frame(wsf_decoder_t *d, const uint8_t *h, wsf_event_t *ev)
     uint8_t b0 = h[0], b1 = h[1];
     unsigned op = b0 & 0x0f;
     bool fin = b0 & 0x80;
-    if (b0 & 0x70)
+    bool rsv1 = b0 & 0x40;
+    if ((b0 & 0x30) || (rsv1 && !d->rsv1_ok))
         return fail(d, ev, 1002, "reserved bits set without a negotiated extension"), -1;
+    if (rsv1 && (op & 0x08))
+        return fail(d, ev, 1002, "RSV1 set on a control frame"), -1;
+    if (rsv1 && op == WSF_CONT)
+        return fail(d, ev, 1002, "RSV1 set on a continuation frame"), -1;
     if ((op > WSF_BINARY && op < WSF_CLOSE) || op > WSF_PONG)
         return fail(d, ev, 1002, "reserved opcode"), -1;
     if (b1 & 0x80)
@@ -224,10 +241,13 @@ static int start_frame(wsf_decoder_t *d, const uint8_t *h, wsf_event_t *ev)
             if (d->msg_opcode)
                 return fail(d, ev, 1002, "new data frame inside a fragmented message"), -1;
             d->msg_opcode = (uint8_t)op;
+            d->msg_rsv1 = rsv1;
             d->msg_len = 0;
             d->utf8 = (wsf_utf8_t){0, 0x80, 0xbf};
         }
-        if (d->max_message && len > d->max_message - d->msg_len)
+        uint64_t max = d->msg_rsv1 && d->max_message ? ws_pmd_wire_max(d->max_message)
+                                                      : d->max_message;
+        if (max && len > max - d->msg_len)
             return fail(d, ev, 1009, "message larger than the maximum message size"), -1;
         d->msg_len += len;
     }
@@ -306,7 +326,8 @@ size_t wsf_decode(wsf_decoder_t *d, const uint8_t *p, size_t n, wsf_event_t *ev)
     ev->fin = d->fin;
     ev->data = data;
     ev->len = k;
-    if (!control && d->msg_opcode == WSF_TEXT && !utf8_feed(&d->utf8, data, k))
+    ev->compressed = !control && d->msg_rsv1;
+    if (!control && d->msg_opcode == WSF_TEXT && !d->msg_rsv1 && !utf8_feed(&d->utf8, data, k))
         return fail(d, ev, 1007, "invalid UTF-8 in a text message");
     if (d->opcode == WSF_CLOSE && !close_feed(d, data, k))
         return fail(d, ev, 1007, "invalid UTF-8 in a close reason");
@@ -335,7 +356,7 @@ size_t wsf_decode(wsf_decoder_t *d, const uint8_t *p, size_t n, wsf_event_t *ev)
             d->state = ST_CLOSED;
         }
     } else if (d->fin) {
-        if (d->msg_opcode == WSF_TEXT && d->utf8.need)
+        if (d->msg_opcode == WSF_TEXT && !d->msg_rsv1 && d->utf8.need)
             return fail(d, ev, 1007, "text message ends inside a UTF-8 sequence");
         ev->message_end = true;
         ev->message_len = d->msg_len;

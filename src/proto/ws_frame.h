@@ -91,6 +91,8 @@ typedef struct wsf_decoder {
     uint8_t fin;
     uint8_t close_got;     /* bytes of the close code seen */
     uint8_t ctl_len;       /* the current control frame's payload length */
+    uint8_t rsv1_ok;       /* permessage-deflate: RSV1 marks a compressed message */
+    uint8_t msg_rsv1;      /* the open data message is compressed */
     wsf_utf8_t utf8;       /* the open text message */
     wsf_utf8_t cutf8;      /* the close reason */
 } wsf_decoder_t;
@@ -118,6 +120,7 @@ typedef struct wsf_event {
     uint64_t message_len;   /* with message_end: the data message's (or control frame's) length */
     const uint8_t *data;    /* payload bytes of this piece, unmasked, in the input */
     size_t len;
+    bool compressed;        /* data frames: the message has RSV1 (permessage-deflate) */
     uint16_t close_code;    /* message_end of a close frame: its code, 1005 if none */
     uint16_t error_code;    /* WSF_EV_ERROR: 1002, 1007 or 1009 */
     const char *error;      /* WSF_EV_ERROR: one line saying what was wrong */
@@ -134,6 +137,17 @@ void wsf_decoder_init(wsf_decoder_t *d, uint64_t max_message);
  * returns the same error and consumes nothing). After a whole close frame,
  * further bytes are consumed and ignored (nothing may follow a close). */
 size_t wsf_decode(wsf_decoder_t *d, const uint8_t *p, size_t n, wsf_event_t *ev);
+
+/* permessage-deflate was agreed: RSV1 on a message's first frame marks it
+ * compressed (its pieces come with `compressed`, UTF-8 unchecked: the
+ * caller checks the inflated text, wsf_utf8_valid), and max_message bounds
+ * such a message's compressed bytes by ws_pmd_wire_max(max_message). RSV1
+ * on a control or continuation frame, RSV2 and RSV3 stay errors (1002). */
+void wsf_decoder_allow_rsv1(wsf_decoder_t *d);
+
+/* Whether p[0..n) is valid UTF-8 (RFC 3629: no overlongs, surrogates or
+ * code points past U+10FFFF). */
+bool wsf_utf8_valid(const uint8_t *p, size_t n);
 
 /* Whether the decoder is between frames with no data message open. */
 bool wsf_decoder_idle(const wsf_decoder_t *d);

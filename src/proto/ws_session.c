@@ -34,6 +34,7 @@
 #include "ws_session.h"
 #include "buf.h"
 #include "clock.h"
+#include "ws_deflate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ struct hdr_check {
     uint64_t left;    /* payload bytes of the current frame still to pass */
     bool in_payload;  /* between a header and the end of its payload */
     bool in_message;  /* a fragmented data message is open */
+    bool msg_rsv1;    /* the data message being received is compressed */
     uint64_t msg_len; /* its bytes so far */
     bool after_close; /* the peer's close frame passed: nothing else matters */
 };
@@ -79,6 +81,7 @@ struct ws_session {
     ws_session_callbacks_t cbs;
     ws_session_sent_fn on_sent; /* or NULL */
     void *ud;
+    ws_pmd_t *pmd; /* owned: permessage-deflate, when negotiated; else NULL */
 
     uint8_t *initial; /* owned: bytes that came with the handshake */
     size_t initial_len, initial_off;
@@ -214,11 +217,15 @@ static bool check_header(ws_session_t *s, bool complete)
     s->pending_code = 1002;
     s->pending_reason = "protocol error";
     if (!complete) {
-        if (rsv)
-            snprintf(why, cap,
-                     "protocol error: reserved bits set (RSV%s%s%s) but no extension was "
-                     "negotiated",
-                     rsv & 4 ? "1" : "", rsv & 2 ? "2" : "", rsv & 1 ? "3" : "");
+        if (rsv && (rsv != 4 || !s->pmd))
+            snprintf(why, cap, "protocol error: reserved bits set (RSV%s%s%s)%s",
+                     rsv & 4 ? "1" : "", rsv & 2 ? "2" : "", rsv & 1 ? "3" : "",
+                     s->pmd ? ": permessage-deflate uses RSV1 only"
+                            : " but no extension was negotiated");
+        else if (rsv && op >= 8)
+            snprintf(why, cap, "protocol error: RSV1 set on a control frame (opcode 0x%x)", op);
+        else if (rsv && op == 0)
+            snprintf(why, cap, "protocol error: RSV1 set on a continuation frame");
         else if ((op >= 3 && op <= 7) || op >= 11)
             snprintf(why, cap, "protocol error: reserved opcode 0x%x", op);
         else if (op >= 8 && !fin)
@@ -254,15 +261,20 @@ static bool check_header(ws_session_t *s, bool complete)
         snprintf(why, cap, "protocol error: payload length with its top bit set");
         return false;
     }
-    if (op < 8 && len > s->max_message - k->msg_len) {
+    bool rsv1 = op == 0 ? k->msg_rsv1 : (k->hdr[0] & 0x40) != 0;
+    uint64_t limit = rsv1 ? ws_pmd_wire_max(s->max_message) : s->max_message;
+    if (op < 8 && len > limit - k->msg_len) {
         /* Refused on its header: nothing is allocated for an announced
-         * length (wslay would allocate each frame's length up front). */
+         * length (wslay would allocate each frame's length up front). A
+         * compressed message is held to its inflated size later
+         * (deflated_message); here only to what that size allows. */
         snprintf(why, cap, "message larger than --max-message (%zu bytes)", s->max_message);
         s->pending_code = 1009;
         s->pending_reason = "message too big";
         return false;
     }
     if (op < 8) {
+        k->msg_rsv1 = rsv1;
         k->in_message = !fin;
         k->msg_len = fin ? 0 : k->msg_len + len;
     } else if (op == 8) {
@@ -546,12 +558,41 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
         s->on_sent(s->ud, WS_CLOSE, (const uint8_t *)"", 0, code);
 }
 
+/* A compressed message (RSV1): inflated within --max-message, then
+ * judged as wslay judges plain ones (it leaves UTF-8 to us for these). */
+static void deflated_message(ws_session_t *s, const struct wslay_event_on_msg_recv_arg *arg)
+{
+    buf_t m;
+    buf_init(&m);
+    int rc = ws_pmd_inflate(s->pmd, arg->msg, arg->msg_length, s->max_message, &m);
+    if (rc == WS_PMD_TOO_BIG)
+        fail(s, 1009, "message too big",
+             "message larger than --max-message (%zu bytes) once inflated", s->max_message);
+    else if (rc == WS_PMD_CORRUPT)
+        fail(s, 1007, "invalid compressed data",
+             "invalid permessage-deflate data in a %s message",
+             arg->opcode == WSLAY_TEXT_FRAME ? "text" : "binary");
+    else if (rc != WS_PMD_OK)
+        fail(s, 1011, "out of memory", "out of memory inflating a message");
+    else if (arg->opcode == WSLAY_TEXT_FRAME && !utf8_ok((const uint8_t *)m.p, m.len))
+        fail(s, 1007, "invalid UTF-8", "invalid UTF-8 in a text message");
+    else if (s->cbs.on_message)
+        s->cbs.on_message(s->ud, arg->opcode == WSLAY_TEXT_FRAME ? WS_TEXT : WS_BINARY,
+                          (const uint8_t *)m.p, m.len, 0);
+    buf_free(&m);
+}
+
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                    void *ud)
 {
     ws_session_t *s = ud;
     if (arg->opcode == WSLAY_PING && wslay_event_get_write_enabled(ctx) && !s->we_closed)
         s->pongs_owed++; /* wslay has just queued its pong */
+    if ((arg->rsv & WSLAY_RSV1_BIT) && !s->failed && s->pmd &&
+        (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME)) {
+        deflated_message(s, arg);
+        return;
+    }
     if (s->failed || !s->cbs.on_message)
         return;
     uint64_t rtt = 0;
@@ -619,8 +660,18 @@ void ws_session_free(ws_session_t *s)
     if (!s)
         return;
     wslay_event_context_free(s->ctx);
+    ws_pmd_free(s->pmd);
     free(s->initial);
     free(s);
+}
+
+void ws_session_set_deflate(ws_session_t *s, ws_pmd_t *pmd)
+{
+    ws_pmd_free(s->pmd);
+    s->pmd = pmd;
+    wslay_event_config_set_allowed_rsv_bits(s->ctx, pmd ? WSLAY_RSV1_BIT : WSLAY_RSV_NONE);
+    wslay_event_config_set_max_recv_msg_length(
+        s->ctx, pmd ? (uint64_t)ws_pmd_wire_max(s->max_message) : s->max_message);
 }
 
 void ws_session_feed_initial(ws_session_t *s, const uint8_t *p, size_t n)
@@ -731,6 +782,18 @@ int ws_session_send(ws_session_t *s, ws_type_t type, const void *p, size_t n)
     }
     if (op >= 8 && n > 125)
         return -1;
+    if (s->pmd && op < 8) {
+        buf_t z;
+        buf_init(&z);
+        int rc = ws_pmd_deflate(s->pmd, p, n, &z);
+        if (rc == WS_PMD_OK) {
+            struct wslay_event_msg zm = {op, (const uint8_t *)z.p, z.len};
+            rc = wslay_event_queue_msg_ex(s->ctx, &zm, WSLAY_RSV1_BIT);
+        }
+        buf_free(&z);
+        if (rc != WS_PMD_PLAIN)
+            return rc == 0 ? 0 : -1; /* wslay copied what it queued */
+    }
     struct wslay_event_msg m = {op, p, n};
     return wslay_event_queue_msg(s->ctx, &m) == 0 ? 0 : -1;
 }

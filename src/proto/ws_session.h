@@ -12,7 +12,14 @@
  *     too big 1009, transport error, end of stream without a close);
  *   - pings with round-trip times (matched by payload).
  * wslay answers pings itself, and rejects masked frames from a server,
- * RSV bits without an extension and reserved opcodes with 1002. */
+ * RSV bits without an extension and reserved opcodes with 1002.
+ *
+ * permessage-deflate (ws_session_set_deflate, once the handshake agreed
+ * on it): text and binary messages are compressed on their way out; RSV1
+ * marks a compressed message coming in, inflated within max_message (a
+ * larger one closes 1009 however small it came: ws_deflate.h) and checked
+ * for UTF-8 then; RSV1 on a control or continuation frame is a protocol
+ * error (1002), and data that does not inflate is 1007. */
 #ifndef EVCAT_WS_SESSION_H
 #define EVCAT_WS_SESSION_H
 
@@ -20,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct ws_pmd;
 
 typedef enum {
     WS_TEXT = 1,
@@ -63,6 +72,10 @@ typedef struct ws_session ws_session_t;
 ws_session_t *ws_session_new(bool server, size_t max_message, const ws_session_callbacks_t *cbs,
                              void *ud);
 void ws_session_free(ws_session_t *s);
+
+/* The connection agreed on permessage-deflate: the session takes pmd (its
+ * codec, ws_deflate.h) and frees it. Before any byte is read or sent. */
+void ws_session_set_deflate(ws_session_t *s, struct ws_pmd *pmd);
 
 /* Bytes that came with the handshake, after the head: they are frames and
  * are consumed before the transport is read again. */

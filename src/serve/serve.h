@@ -46,7 +46,7 @@ typedef struct serve_config {
     size_t history_bytes;       /* and the bytes they may hold together */
     size_t max_message;         /* publish body bound (413 beyond) */
     size_t max_queue;           /* bytes pending for one subscriber before it is dropped */
-    size_t max_connections;     /* beyond: 503 and close */
+    size_t max_connections;     /* beyond: 503 and close (default: what RLIMIT_NOFILE allows) */
     size_t max_head;            /* request head bound (431 beyond) */
     uint64_t header_timeout_ms; /* to receive a head; also body inactivity */
     uint64_t idle_timeout_ms;   /* keep-alive connection between requests */
@@ -66,8 +66,17 @@ typedef struct serve_config {
     const struct recording *playback;
     double speed;   /* playback: t is scaled by 1/speed (> 0) */
     bool no_timing; /* playback: every message at once */
+    /* Accept permessage-deflate offers on /ws and /echo (evcat serve
+     * without --no-compress; never in playback mode, whose frames are
+     * built once, uncompressed). Off in serve_config_defaults. */
+    bool compress;
 } serve_config_t;
 
+/* Descriptors a server keeps beyond --max-connections: 256 for the 503s
+ * answered past it (serve_accept.c), 32 for itself. */
+#define SERVE_FD_RESERVE (256 + 32)
+/* The descriptor limit (RLIMIT_NOFILE, as now) less SERVE_FD_RESERVE. */
+size_t serve_default_max_connections(void);
 void serve_config_defaults(serve_config_t *cfg);
 
 /* "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" or "8080"
@@ -87,6 +96,7 @@ typedef struct serve_stats {
     uint64_t ws_connections;    /* WebSocket upgrades (/ws and /echo) */
     uint64_t ws_messages;       /* text and binary messages received from WebSocket clients */
     uint64_t ws_binary_ignored; /* binary messages sent to /ws (not published) */
+    uint64_t ws_deflate;        /* WebSocket connections that agreed on permessage-deflate */
     size_t ws_clients;          /* WebSocket connections now */
     uint64_t playbacks;         /* playback mode: streams and WebSockets started */
     uint64_t played;            /* playback mode: messages queued to clients */

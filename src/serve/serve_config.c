@@ -11,7 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+
+/* What the descriptor limit allows: each connection takes one, 256 more
+ * are kept for the 503s answered beyond the limit, and a few for the
+ * listening socket, stdio and the loop. */
+size_t serve_default_max_connections(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1000;
+    rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 1000000 : rl.rlim_cur;
+    if (n > 1000000 + SERVE_FD_RESERVE)
+        n = 1000000 + SERVE_FD_RESERVE;
+    return n > SERVE_FD_RESERVE + 16 ? (size_t)(n - SERVE_FD_RESERVE) : 16;
+}
 
 void serve_config_defaults(serve_config_t *cfg)
 {
@@ -23,7 +38,7 @@ void serve_config_defaults(serve_config_t *cfg)
     cfg->history_bytes = 64u * 1024 * 1024;
     cfg->max_message = 1024u * 1024;
     cfg->max_queue = 4u * 1024 * 1024;
-    cfg->max_connections = 10000;
+    cfg->max_connections = serve_default_max_connections();
     cfg->max_head = HTTP_REQUEST_MAX_HEAD_DEFAULT;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;

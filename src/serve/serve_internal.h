@@ -14,6 +14,7 @@
  *   serve_sse_publish.c GET /sse, POST /publish, history resume, ticks
  *   serve_websocket.c   GET /ws and GET /echo
  *   serve_completions.c POST /v1/chat/completions, a token stream on a timer
+ *   serve_page.c        GET /, the browser page (page/index.html, embedded)
  *   serve_playback.c    the playback source (serve_source.h) of
  *                       `evcat replay FILE --serve`
  *
@@ -30,6 +31,7 @@
 #include "serve.h"
 #include "serve_source.h"
 #include "transport.h"
+#include "ws_deflate.h"
 #include "ws_session.h"
 
 #include <netinet/in.h>
@@ -129,6 +131,8 @@ struct serve {
     SSL_CTX *tls; /* owned; NULL for plain http */
     channel_t *ch;
     serve_source_t *source; /* owned: in playback mode, what answers every GET */
+    ws_pmd_pool_t *pmd;     /* owned: permessage-deflate's shared zlib contexts, made at
+                               the first connection that agrees on it; NULL before */
     char local[INET6_ADDRSTRLEN + 10];
 
     struct conn *conns; /* owned: every live connection */
@@ -239,6 +243,13 @@ void serve_sse_on_keepalive(loop_t *l, loop_timer_t *t, void *ud);
 /* ---- serve_completions.c ---- */
 
 void serve_completions_route(struct conn *c); /* POST /v1/chat/completions */
+
+/* ---- serve_page.c ---- */
+
+void serve_page_route(struct conn *c); /* GET / */
+/* The page's extra response headers (Cache-Control, Content-Security-Policy
+ * with the hashes of its inline style and script, ...), CRLF-terminated. */
+const char *serve_page_headers(void);
 
 /* ---- serve_websocket.c ---- */
 

@@ -186,6 +186,7 @@ void serve_free(serve_t *s)
         close(s->lfd);
     }
     channel_free(s->ch);
+    ws_pmd_pool_free(s->pmd); /* after the connections: their sessions use it */
     if (s->source)
         s->source->free(s->source);
     SSL_CTX_free(s->tls);

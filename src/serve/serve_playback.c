@@ -168,6 +168,10 @@ static void pb_request(serve_source_t *src, struct conn *c)
         snprintf(note, sizeof(note), "playback from message %zu", first + 1);
     conn_log_request(c, 200, note);
     conn_event_stream_head(c, false);
+    if (strcmp(in->method, "HEAD") == 0) { /* GET's head, and the end */
+        conn_finish(c);
+        return;
+    }
     conn_enter_stream(c);
     conn_mark_dirty(c);
     pb_begin(p, c, first);

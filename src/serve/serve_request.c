@@ -1,8 +1,10 @@
 /* serve_request: a request from its first byte to its handler: the head
  * (bounded by --max-head, within --header-timeout), the body (Content-Length
  * or chunked, bounded by --max-message), the route table and its 404, 405
- * and OPTIONS answers (evcat(1), SERVE), keep-alive between requests. In
- * playback mode every GET goes to the source (serve_source.h) instead. */
+ * and OPTIONS answers (evcat(1), SERVE), keep-alive between requests. HEAD
+ * takes a GET row: its handler answers as to GET, and conn_respond leaves
+ * the body out. In playback mode every GET goes to the source
+ * (serve_source.h) instead. */
 #include "serve_internal.h"
 
 #include "buf.h"
@@ -24,6 +26,7 @@ static const struct route {
     route_fn fn;
     bool takes_body;
 } routes[] = {
+    {"GET", "/", serve_page_route, false},
     {"GET", "/sse", serve_sse_route_stream, false},
     {"OPTIONS", "/sse", route_options, false},
     {"POST", "/publish", serve_sse_route_publish, true},
@@ -49,13 +52,16 @@ static const struct route *route_find(const char *method, const char *path, char
                                       size_t allow_len)
 {
     allow[0] = '\0';
+    bool head = strcmp(method, "HEAD") == 0;
     for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
         if (strcmp(routes[i].path, path) != 0)
             continue;
-        if (strcmp(routes[i].method, method) == 0)
+        bool get = strcmp(routes[i].method, "GET") == 0;
+        if (strcmp(routes[i].method, method) == 0 || (head && get))
             return &routes[i];
         size_t used = strlen(allow);
-        snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
+        snprintf(allow + used, allow_len - used, "%s%s%s", used ? ", " : "", routes[i].method,
+                 get ? ", HEAD" : "");
     }
     return NULL;
 }
@@ -122,15 +128,16 @@ static void on_head(struct conn *c)
     char allow[64];
     const struct route *r;
     if (c->srv->source) { /* every path is the source's */
-        r = strcmp(in->method, "GET") == 0 ? &source_route : NULL;
-        snprintf(allow, sizeof(allow), "GET");
+        bool get = strcmp(in->method, "GET") == 0 || strcmp(in->method, "HEAD") == 0;
+        r = get ? &source_route : NULL;
+        snprintf(allow, sizeof(allow), "GET, HEAD");
     } else {
         r = route_find(in->method, in->path, allow, sizeof(allow));
     }
     if (!r && !has_body && !c->srv->source && strcmp(in->path, "*") == 0) { /* OPTIONS * */
         c->srv->stats.requests++;
         conn_log_request(c, 204, NULL);
-        conn_respond(c, 204, "Allow: GET, POST, OPTIONS\r\n", NULL, NULL, 0, !c->keep_alive);
+        conn_respond(c, 204, "Allow: GET, HEAD, POST, OPTIONS\r\n", NULL, NULL, 0, !c->keep_alive);
         conn_next_request(c);
         return;
     }

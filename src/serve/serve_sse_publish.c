@@ -127,6 +127,12 @@ void serve_sse_route_stream(struct conn *c)
     serve_t *s = c->srv;
     const http_request_info_t *in = http_request_info(c->req);
 
+    if (strcmp(in->method, "HEAD") == 0) { /* the head a GET gets, and the end */
+        conn_log_request(c, 200, NULL);
+        conn_event_stream_head(c, false);
+        conn_finish(c);
+        return;
+    }
     /* Close-delimited for HTTP/1.1 as for 1.0 (Connection: close, no
      * chunking): a stream never ends by itself, so the connection could not
      * carry another request anyway; every subscriber gets identical bytes,

@@ -4,11 +4,19 @@
  * message sent back. Also the WebSocket side of a playback: a connection a
  * source plays to (serve_source.h). After the upgrade (RFC 6455 checks,
  * then 101) a wslay session (ws_session) runs over the connection's own
- * queue, and the server's frames are built once and shared. */
+ * queue, and the server's frames are built once and shared.
+ *
+ * permessage-deflate (unless --no-compress): the first offer the server can
+ * honour is accepted (ws_pmd_accept, WS_PMD_LEAN: a context kept for a
+ * client costs about 38 KiB to compress and 11 KiB to inflate, its windows
+ * held to 4 KiB). A client that asked for server_no_context_takeover is
+ * sent frames compressed by the server's one shared compressor: a broadcast
+ * is compressed once per window size for all such subscribers. */
 #include "serve_internal.h"
 
 #include "buf.h"
 #include "diag.h"
+#include "text.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
 
@@ -27,6 +35,11 @@ struct ws_conn {
     bool busy;         /* inside the session: freeing waits until it returns */
     bool free_pending; /* the connection closed meanwhile */
     bool done;         /* closed, failed or dropped: the session gets no more input */
+    /* How broadcasts reach it: zbits 0: plain frames; else the shared
+     * frame compressed with that window; zown: through its own session,
+     * compressed with the context it keeps. */
+    uint8_t zbits;
+    bool zown;
 };
 
 /* Takes c off the /ws subscribers, if it is one. */
@@ -214,11 +227,12 @@ static void ws_drop(struct conn *c)
 
 /* ---- frames shared by every client ---- */
 
-sendq_buf_t *serve_ws_frame_new(unsigned opcode, const void *payload, size_t n)
+/* A server frame (FIN set; RSV1 with rsv1: a compressed message). */
+static sendq_buf_t *frame_new(unsigned opcode, bool rsv1, const void *payload, size_t n)
 {
     uint8_t h[10];
     size_t hl = 0;
-    h[hl++] = (uint8_t)(0x80 | opcode);
+    h[hl++] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | opcode);
     if (n < 126) {
         h[hl++] = (uint8_t)n;
     } else if (n < 65536) {
@@ -237,6 +251,28 @@ sendq_buf_t *serve_ws_frame_new(unsigned opcode, const void *payload, size_t n)
     return b;
 }
 
+sendq_buf_t *serve_ws_frame_new(unsigned opcode, const void *payload, size_t n)
+{
+    return frame_new(opcode, false, payload, n);
+}
+
+/* The frame of a broadcast for subscribers of window bits (0: plain). */
+static sendq_buf_t *broadcast_frame(serve_t *s, unsigned opcode, unsigned bits, const void *p,
+                                    size_t n)
+{
+    if (bits) {
+        buf_t z;
+        buf_init(&z);
+        if (ws_pmd_pool_deflate(s->pmd, bits, p, n, &z) == WS_PMD_OK) {
+            sendq_buf_t *f = frame_new(opcode, true, z.p, z.len);
+            buf_free(&z);
+            return f;
+        }
+        buf_free(&z); /* no memory for zlib: plain is always allowed */
+    }
+    return frame_new(opcode, false, p, n);
+}
+
 /* Fan-out to /ws subscribers, the WebSocket twin of the SSE fan-out.
  *
  * A server's frames are not masked, so one event's frame is the same bytes
@@ -249,14 +285,78 @@ sendq_buf_t *serve_ws_frame_new(unsigned opcode, const void *payload, size_t n)
  * queue always ends on a frame boundary, and a broadcast frame appended
  * there cannot split one of wslay's frames (its pongs, closes, echoes). The
  * connection's bound is the queue's size (--max-queue) rather than the
- * socket's: a subscriber over it is dropped (ws_drop). */
+ * socket's: a subscriber over it is dropped (ws_drop).
+ *
+ * With permessage-deflate, a data frame is compressed once per window size
+ * among the subscribers without context takeover (the shared compressor's
+ * output is the same for all of them), and goes through the session of a
+ * subscriber that keeps a context: its bytes depend on what it was sent
+ * before. Control frames are never compressed. */
 void serve_ws_broadcast(serve_t *s, unsigned opcode, const void *payload, size_t n)
 {
     if (!s->ws_subs)
         return;
-    sendq_buf_t *f = serve_ws_frame_new(opcode, payload, n);
-    conn_fan_out(s->ws_subs, f, ws_drop);
-    sendq_buf_unref(f);
+    bool data = opcode < 8;
+    sendq_buf_t *frames[WS_PMD_MAX_BITS + 1] = {NULL}; /* [0]: plain; [bits]: compressed */
+    struct conn *next;
+    for (struct conn *c = s->ws_subs; c; c = next) {
+        next = c->sub_next;
+        struct ws_conn *w = c->upgrade_ud;
+        if (data && w->zown) {
+            ws_session_send(w->sess, opcode == WSF_TEXT ? WS_TEXT : WS_BINARY, payload, n);
+            if (!w->busy) /* else the session writes once its input is done */
+                ws_session_write(w->sess);
+        } else {
+            unsigned k = data ? w->zbits : 0;
+            if (!frames[k])
+                frames[k] = broadcast_frame(s, opcode, k, payload, n);
+            sendq_push(&c->out, frames[k]);
+        }
+        if (sendq_pending(&c->out) > s->cfg.max_queue)
+            ws_drop(c);
+        else
+            conn_mark_dirty(c);
+    }
+    for (size_t k = 0; k < ARRAY_LEN(frames); k++)
+        if (frames[k])
+            sendq_buf_unref(frames[k]);
+}
+
+/* ---- permessage-deflate ---- */
+
+/* The client's offers (every Sec-WebSocket-Extensions line) and what the
+ * server answers: true with *pmd and the answer in ext, or false. */
+static bool offered_deflate(const http_request_info_t *in, ws_pmd_params_t *pmd, buf_t *ext)
+{
+    buf_t offers;
+    buf_init(&offers);
+    for (size_t i = 0; i < in->nheaders; i++) {
+        const http_header_t *h = &in->headers[i];
+        if (h->name_len == 24 && ascii_ieq(h->name, "sec-websocket-extensions", 24)) {
+            if (offers.len)
+                buf_puts(&offers, ", ");
+            buf_append(&offers, h->value, h->value_len);
+        }
+    }
+    bool ok = offers.len && ws_pmd_accept(offers.p, offers.len, WS_PMD_LEAN, pmd, ext) == 1;
+    buf_free(&offers);
+    return ok;
+}
+
+static void use_deflate(struct conn *c, struct ws_conn *w, const ws_pmd_params_t *pmd)
+{
+    serve_t *s = c->srv;
+    if (!s->pmd)
+        s->pmd = ws_pmd_pool_new();
+    ws_pmd_t *m = ws_pmd_new(pmd, true, s->pmd, WS_PMD_LEAN);
+    int bits = ws_pmd_tx_shared_bits(m);
+    w->zown = bits < 0;
+    w->zbits = bits > 0 ? (uint8_t)bits : 0;
+    ws_session_set_deflate(w->sess, m);
+    s->stats.ws_deflate++;
+    char d[160];
+    ws_pmd_describe(pmd, d, sizeof(d));
+    diag_verbose("%s permessage-deflate: %s", c->peer, d);
 }
 
 /* ---- the routes ---- */
@@ -266,7 +366,7 @@ bool serve_ws_upgrade(struct conn *c, enum serve_ws_kind kind)
     serve_t *s = c->srv;
     const http_request_info_t *in = http_request_info(c->req);
     const char *upgrade = http_request_header(in, "upgrade", NULL);
-    if (!upgrade) {
+    if (!upgrade || strcmp(in->method, "GET") != 0) { /* HEAD: what a plain GET gets */
         conn_respond_error(c, 426, "this is a WebSocket endpoint: connect with a WebSocket client",
                            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
         return false;
@@ -296,13 +396,19 @@ bool serve_ws_upgrade(struct conn *c, enum serve_ws_kind kind)
             conn_respond_error(c, 400, why, NULL);
         return false;
     }
-    /* No subprotocol is ever selected and no extension accepted: a client
-     * that requires one fails its own check, which is right. */
+    /* No subprotocol is ever selected, and no extension but
+     * permessage-deflate: a client that requires one fails its own check,
+     * which is right. */
+    ws_pmd_params_t pmd;
+    buf_t ext;
+    buf_init(&ext);
+    bool deflate = s->cfg.compress && !s->cfg.playback && offered_deflate(in, &pmd, &ext);
     buf_t b;
     buf_init(&b);
-    ws_build_101(&b, accept, NULL);
+    ws_build_101(&b, accept, NULL, ext.p);
     conn_send(c, b.p, b.len);
     buf_free(&b);
+    buf_free(&ext);
     conn_log_request(c, 101,
                      kind == SERVE_WS_ECHO       ? "websocket echo"
                      : kind == SERVE_WS_PLAYBACK ? "websocket playback"
@@ -311,6 +417,8 @@ bool serve_ws_upgrade(struct conn *c, enum serve_ws_kind kind)
     struct ws_conn *w = xcalloc(1, sizeof(*w));
     w->kind = kind;
     w->sess = ws_session_new(true, s->cfg.max_message, &ws_callbacks, c);
+    if (deflate)
+        use_deflate(c, w, &pmd);
     c->upgrade = &ws_upgrade;
     c->upgrade_ud = w;
     c->state = CS_UPGRADED;

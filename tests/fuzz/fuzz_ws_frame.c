@@ -1,7 +1,9 @@
 /* libFuzzer target for src/proto/ws_frame.c: the decoder fed arbitrary bytes as a
  * server's stream. The first input byte picks the chunking (low 5 bits:
- * fixed chunk size, 0 = pseudo-random sizes) and the message bound (bit 5:
- * 64 bytes, else unbounded). Checks: no crash; pieces are consistent (one
+ * fixed chunk size, 0 = pseudo-random sizes), the message bound (bit 5:
+ * 64 bytes, else unbounded) and permessage-deflate (bit 6: RSV1 allowed;
+ * a compressed message's bytes are not UTF-8-checked, its bound is
+ * ws_pmd_wire_max's, and it is re-encoded with RSV1). Checks: no crash; pieces are consistent (one
  * start per frame, lengths add up, only the last piece ends it, only the
  * start piece may be empty); every assembled text message and close reason
  * is valid UTF-8, no message passes the bound, control frames are at most
@@ -17,6 +19,7 @@
 #include "buf.h"
 #include "text.h"
 #include "ws_frame.h"
+#include "ws_deflate.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
@@ -32,14 +35,18 @@ struct out {
     uint64_t left, max;
     uint8_t op;
     uint64_t seed;
+    bool rsv1;   /* permessage-deflate agreed */
+    bool msg_z;  /* the data message being assembled is compressed */
 };
 
 /* Encodes a frame with the encoder (masked), then turns it into the
  * unmasked frame a server would send, appended to o->frames. */
-static void reencode(struct out *o, unsigned op, bool fin, const uint8_t *p, size_t n)
+static void reencode(struct out *o, unsigned op, bool fin, const uint8_t *p, size_t n, bool rsv1)
 {
     uint8_t *f = malloc(WSF_MAX_HEADER + n + 1);
     size_t h = wsf_header(f, op, fin, n, wsf_rand(&o->seed));
+    if (rsv1)
+        f[0] |= 0x40;
     uint32_t mask;
     memcpy(&mask, f + h - 4, 4);
     wsf_mask_copy(f + h, p, n, mask, 0);
@@ -53,14 +60,20 @@ static void reencode(struct out *o, unsigned op, bool fin, const uint8_t *p, siz
 static void piece(struct out *o, const wsf_event_t *ev)
 {
     CHECK(ev->frame_start == !o->in_frame);
+    uint64_t max = ev->compressed && o->max ? ws_pmd_wire_max(o->max) : o->max;
+    CHECK(!ev->compressed || o->rsv1);
     if (ev->frame_start) {
         o->in_frame = true;
         o->left = ev->frame_len;
         o->op = ev->opcode;
         if (ev->opcode & 8)
-            CHECK(ev->frame_len <= WSF_MAX_CONTROL && ev->fin);
-        else if (o->max)
-            CHECK(ev->frame_len <= o->max);
+            CHECK(ev->frame_len <= WSF_MAX_CONTROL && ev->fin && !ev->compressed);
+        else if (max)
+            CHECK(ev->frame_len <= max);
+        if (ev->opcode == WSF_TEXT || ev->opcode == WSF_BINARY)
+            o->msg_z = ev->compressed;
+        else if (ev->opcode == WSF_CONT)
+            CHECK(ev->compressed == o->msg_z);
     }
     CHECK(ev->opcode == o->op);
     CHECK(ev->len <= o->left);
@@ -87,24 +100,25 @@ static void piece(struct out *o, const wsf_event_t *ev)
         }
         buf_printf(&o->log, "%u/%zu:", ev->opcode, o->ctl.len);
         buf_append(&o->log, o->ctl.p ? o->ctl.p : "", o->ctl.len);
-        reencode(o, ev->opcode, true, (const uint8_t *)o->ctl.p, o->ctl.len);
+        reencode(o, ev->opcode, true, (const uint8_t *)o->ctl.p, o->ctl.len, false);
         buf_reset(&o->ctl);
     } else {
         CHECK(ev->message_len == o->msg.len);
-        if (o->max)
-            CHECK(o->msg.len <= o->max);
-        if (ev->msg_opcode == WSF_TEXT)
+        if (max)
+            CHECK(o->msg.len <= max);
+        bool z = ev->compressed;
+        if (ev->msg_opcode == WSF_TEXT && !z)
             CHECK(utf8_valid(o->msg.p ? o->msg.p : "", o->msg.len));
-        buf_printf(&o->log, "%u/%zu:", ev->msg_opcode, o->msg.len);
+        buf_printf(&o->log, "%u%s/%zu:", ev->msg_opcode, z ? "z" : "", o->msg.len);
         buf_append(&o->log, o->msg.p ? o->msg.p : "", o->msg.len);
         /* re-encoded as two fragments when it is long enough */
         const uint8_t *p = (const uint8_t *)o->msg.p;
         size_t n = o->msg.len;
         if (n >= 2 && ev->msg_opcode == WSF_BINARY) {
-            reencode(o, WSF_BINARY, false, p, n / 2);
-            reencode(o, WSF_CONT, true, p + n / 2, n - n / 2);
+            reencode(o, WSF_BINARY, false, p, n / 2, z);
+            reencode(o, WSF_CONT, true, p + n / 2, n - n / 2, false);
         } else {
-            reencode(o, ev->msg_opcode, true, p, n);
+            reencode(o, ev->msg_opcode, true, p, n, z);
         }
         buf_reset(&o->msg);
     }
@@ -115,6 +129,8 @@ static int run(const uint8_t *p, size_t n, unsigned chunk, uint64_t max, struct 
 {
     wsf_decoder_t d;
     wsf_decoder_init(&d, max);
+    if (o->rsv1)
+        wsf_decoder_allow_rsv1(&d);
     unsigned rng = (unsigned)n;
     size_t off = 0;
     while (off < n) {
@@ -176,10 +192,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t max = (data[0] & 0x20) ? 64 : 0;
     struct out a, b;
     out_init(&a, max);
+    a.rsv1 = data[0] & 0x40;
     run(data + 1, size - 1, chunk, max, &a);
 
     /* the messages, re-encoded, decode to themselves */
     out_init(&b, max);
+    b.rsv1 = a.rsv1;
     CHECK(run((const uint8_t *)a.frames.p, a.frames.len, 0, max, &b) == 0);
     CHECK(a.log.len == b.log.len && (a.log.len == 0 || memcmp(a.log.p, b.log.p, a.log.len) == 0));
     out_free(&a);

@@ -51,18 +51,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
 
     ws_handshake_result_t res, res2;
-    int rc = ws_parse_response(buf, len, max_head, KEY, protos, nprotos, &res);
+    int rc = ws_parse_response(buf, len, max_head, KEY, protos, nprotos, NULL, &res);
     CHECK(rc >= WS_HS_ERR_EXTENSION && rc <= WS_HS_NEED_MORE);
     if (rc < 0) {
         CHECK(res.error[0] && !strchr(res.error, '\n') && strlen(res.error) < sizeof(res.error));
     }
     if (rc == WS_HS_OK || rc == WS_HS_ERR_STATUS) {
         CHECK(res.head_len > 0 && res.head_len <= len);
-        int rc2 = ws_parse_response(buf, res.head_len, max_head, KEY, protos, nprotos, &res2);
+        int rc2 = ws_parse_response(buf, res.head_len, max_head, KEY, protos, nprotos, NULL, &res2);
         CHECK(rc2 == rc && res2.head_len == res.head_len && res2.status == res.status);
         CHECK(strcmp(res.protocol, res2.protocol) == 0);
         if (res.head_len > 1) {
-            rc2 = ws_parse_response(buf, res.head_len - 1, max_head, KEY, protos, nprotos, &res2);
+            rc2 = ws_parse_response(buf, res.head_len - 1, max_head, KEY, protos, nprotos, NULL, &res2);
             CHECK(rc2 == WS_HS_NEED_MORE);
         }
     }

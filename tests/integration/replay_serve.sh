@@ -94,6 +94,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Last-Event-ID: 8'
 expect_eq "Last-Event-ID of the last event: 204 (an EventSource stops)" 204 "$code"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Last-Event-ID: nope' "$R_URL/x")
 expect_eq "an unknown Last-Event-ID: the whole playback" 200 "$code"
+# HEAD: the head a GET gets, then the end (no body, no playback).
+h=$(exec 3<>"/dev/tcp/127.0.0.1/$R_PORT"; printf 'HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n' >&3
+    timeout 30 cat <&3; echo "rc=$?")
+h=$(tr -d '\r' <<<"$h")
+expect_match "HEAD: GET's head" "^HTTP/1.1 200 OK"$'\n'".*Content-Type: text/event-stream"$'\n' "$h"
+expect_eq "HEAD: no body after the head, then the server closes" "rc=0" "${h#*$'\n\n'}"
 
 # Wrong requests.
 code=$(curl -s -o "$TMP/b" -D "$TMP/h" -w '%{http_code}' -d x "$R_URL/publish")

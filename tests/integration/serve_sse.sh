@@ -80,7 +80,7 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$S1_URL/nope")
 expect_eq "unknown path: 404" 404 "$code"
 code=$(curl -s -D "$TMP/h405" -o /dev/null -w '%{http_code}' -X PUT "$S1_URL/sse")
 expect_eq "wrong method: 405" 405 "$code"
-expect_match "405 carries Allow" "Allow: GET, OPTIONS" "$(cat "$TMP/h405")"
+expect_match "405 carries Allow" "Allow: GET, HEAD, OPTIONS" "$(cat "$TMP/h405")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$S1_URL/publish")
 expect_eq "GET /publish: 405" 405 "$code"
 r=$("${PEER[@]}" status "$S1_PORT" "$(hex $'GARBAGE\r\n\r\n')")
@@ -333,6 +333,34 @@ if $PY -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 
     wait "$V6"
 else
     echo "# no IPv6 loopback here: skipped"
+fi
+
+# ---- the descriptor limit: raised to the hard one, --max-connections follows it ----
+# (valgrind keeps descriptors of its own at the top and shows its client a
+# hard limit equal to the soft one: there the numbers are valgrind's)
+if under_valgrind; then
+    skip "descriptor limits under valgrind"
+else
+P=$(free_port)
+(ulimit -Sn 1024 && ulimit -Hn 3000 && exec "$EVCAT" serve -v --listen "127.0.0.1:$P") 2>"$TMP/nofile.err" &
+NOFILE_PID=$!
+BG_PIDS+=("$NOFILE_PID")
+wait_port "$P"
+check "serve -v: soft descriptor limit raised to the hard one" \
+    grep -q "serve: descriptor limit raised from 1024 to 3000 (the hard limit)" "$TMP/nofile.err"
+check "serve: --max-connections defaults to the limit less 288" \
+    grep -q "serve: at most 2712 connections (what the descriptor limit allows)" "$TMP/nofile.err"
+kill "$NOFILE_PID"
+wait "$NOFILE_PID" 2>/dev/null
+(ulimit -Sn 1024 && ulimit -Hn 3000 && exec "$EVCAT" serve --max-connections 5000 --listen "127.0.0.1:$P") \
+    2>"$TMP/nofile2.err" &
+NOFILE_PID=$!
+BG_PIDS+=("$NOFILE_PID")
+wait_port "$P"
+check "serve: --max-connections past the limit: warned" \
+    grep -q "max-connections 5000 exceeds what 3000 descriptors allow (2712)" "$TMP/nofile2.err"
+kill "$NOFILE_PID"
+wait "$NOFILE_PID" 2>/dev/null
 fi
 
 finish

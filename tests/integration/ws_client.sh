@@ -123,6 +123,8 @@ expect_eq "a peer that never answers pings is dead: exit 1" 1 "$rc"
 check "and named" grep -q "no pong" "$TMP/err"
 out=$("$EVCAT" send -o raw -n 2 "$U/subscribe" hello world 2>/dev/null); rc=$?
 expect_eq "send MSG...: -n waits for the replies" $'ack: hello\nack: world/0' "$out/$rc"
+out=$("$EVCAT" send -o raw "$U/subscribe" a b c d e 2>/dev/null); rc=$?
+expect_eq "send without -n: no replies printed, whatever arrived before the close" "/0" "$out/$rc"
 out=$(printf 'one\ntwo\r\nthree' | "$EVCAT" send -o raw -n 3 "$U/subscribe" - 2>/dev/null); rc=$?
 expect_eq "send -: lines of stdin (CRLF and a last line without newline)" $'ack: one\nack: two\nack: three/0' "$out/$rc"
 out=$("$EVCAT" send --binary -o json -n 1 "$U/subscribe" hi 2>/dev/null | grep '"dir":"in"')
