@@ -49,7 +49,7 @@ int shard_parse(const char *arg, unsigned *index, unsigned *count)
 
 bool merge_takes(int id)
 {
-    return id == OPT_JSON || id == OPT_ASSERT || id == OPT_PARTIAL || id == OPT_VERBOSE ||
+    return id == OPT_JSON || id == OPT_FORMAT || id == OPT_ASSERT || id == OPT_PARTIAL || id == OPT_VERBOSE ||
            id == OPT_QUIET || id == OPT_COLOR || id == OPT_HELP;
 }
 
@@ -260,8 +260,8 @@ int cmd_bench_merge(int argc, char **argv)
     if (first < 0)
         goto out;
     if (a.o.run_option) {
-        diag_error("bench merge: --%s applies to a run; merge takes --json, --assert, "
-                   "--partial, -q and -v",
+        diag_error("bench merge: --%s applies to a run; merge takes --json, -o, "
+                   "--assert, --partial, -q and -v",
                    a.o.run_option);
         goto out;
     }

@@ -5,6 +5,7 @@
 #include "cmd_bench.h"
 #include "bench_pub.h"
 #include "buf.h"
+#include "connect_error.h"
 #include "diag.h"
 #include "redact.h"
 #include "transport.h"
@@ -368,6 +369,25 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     }
 }
 
+/* t->why_none after a run that established nothing, from the error kind
+ * most connections failed with: refused, or the connect timeout. bench
+ * dials one resolved address (addr), so the words are listen's for it. */
+static void explain_none(target_t *t, const conn_opts_t *co, const char *addr,
+                         const bench_result_t *res)
+{
+    t->why_none[0] = '\0';
+    uint64_t refused = res->c.errors[BERR_REFUSED], timedout = res->c.errors[BERR_CONNECT_TIMEOUT];
+    if (res->c.established > 0 || (refused == 0 && timedout == 0))
+        return;
+    char hp[INET6_ADDRSTRLEN + 16];
+    connect_error_hostport(hp, sizeof(hp), addr, t->u.port);
+    if (refused >= timedout)
+        connect_error_format(t->why_none, sizeof(t->why_none), ECONNREFUSED, hp, false, 1);
+    else
+        snprintf(t->why_none, sizeof(t->why_none), "timed out after %.1fs connecting to %s",
+                 (double)co->net.connect_timeout_ms / 1000.0, hp);
+}
+
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
                bool isolate, progress_t *pr, bench_result_t *res)
 {
@@ -415,6 +435,7 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
         diag_error("bench: %s", err);
         goto out;
     }
+    explain_none(t, co, addr, res);
     rc = 0;
     if (cfg.ws_req.deflate && res->deflate_connections == 0 && res->c.established > 0)
         diag_warn("bench: %s: the server declined permessage-deflate: messages went "

@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "text.h"
 #include "ws_client.h"
+#include "url_typo.h"
 #include "ws_command.h"
 
 #include <math.h>
@@ -489,6 +490,8 @@ static int replay_check(const struct replay_args *a, const char *url)
                                               : "WebSocket client option");
     if (a->no_timing && a->speed_set)
         return usage_error("--speed and --no-timing exclude each other");
+    if (url && url_typo_check("replay", NULL, url, URL_WEBSOCKET) < 0)
+        return EXIT_USAGE;
     if (url && !is_ws_url(url))
         return usage_error("'%s' is not a ws:// or wss:// URL", url);
     return 0;

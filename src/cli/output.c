@@ -3,6 +3,7 @@
 #include "diag.h"
 #include "text.h"
 #include "event_json.h"
+#include "json_text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -107,6 +108,19 @@ static void pretty_time(buf_t *b, uint64_t real_ns)
                (unsigned)(real_ns % 1000000000u / 1000000u));
 }
 
+/* A payload for a terminal: JSON coloured (and indented with --indent)
+ * when it is JSON and colour or --indent asks for it, else as text. Parsed
+ * only then: plain pretty output costs no JSON check. */
+static void term_payload(const out_t *o, buf_t *b, const char *s, size_t n, size_t margin)
+{
+    if ((o->color || o->indent) && json_text_valid(s, n)) {
+        json_style_t st = {.color = o->color, .indent = o->indent, .margin = margin};
+        json_text_write(b, s, n, &st);
+        return;
+    }
+    term_text(b, s, n, margin);
+}
+
 void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
 {
     buf_t *b = &o->buf;
@@ -118,6 +132,8 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
         break;
     case OUT_JSON:
         event_json_sse(b, ev, real_ns);
+        if (o->parse_json)
+            event_json_parsed(b, ev->data, ev->data_len);
         buf_puts(b, "}\n");
         break;
     case OUT_PRETTY: {
@@ -135,7 +151,7 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
         buf_putc(b, ' ');
         /* Continuation lines of multi-line data line up under the first. */
         size_t indent = 13; /* "HH:MM:SS.mmm " */
-        term_text(b, ev->data, ev->data_len, indent);
+        term_payload(o, b, ev->data, ev->data_len, indent);
         buf_putc(b, '\n');
         break;
     }
@@ -159,6 +175,8 @@ void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16
         return;
     case OUT_JSON:
         event_json_ws(b, in, type, s, n, code, real_ns);
+        if (o->parse_json && type == 1)
+            event_json_parsed(b, s, n);
         buf_puts(b, "}\n");
         return;
     case OUT_PRETTY:
@@ -171,7 +189,7 @@ void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16
                        : (o->color ? " \033[34m>\033[0m " : " > "));
         switch (type) {
         case 1:
-            term_text(b, s, n, 15);
+            term_payload(o, b, s, n, 15);
             break;
         case 2:
             buf_printf(b, o->color ? C_TYPE "[binary %zu bytes]" C_RESET " " : "[binary %zu bytes] ",

@@ -21,6 +21,8 @@ typedef struct out {
     int fd;
     out_format_t format;
     bool color;
+    bool parse_json;  /* json: a JSON payload also as "json" (--parse-json) */
+    unsigned indent;  /* pretty: JSON payloads indented by this (--indent; 0: one line) */
     bool failed;   /* a write failed; errno_saved says why */
     int errno_saved;
     buf_t buf;     /* pending output; owned */
