@@ -90,7 +90,7 @@ _evcat() {
                     return ;;
             esac ;;
         bench)
-            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --compress --compress-takeover --latency-field --publish --publish-rate --publish-timeout -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
+            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --compress --compress-takeover --latency-field --publish --publish-rate --publish-timeout --sse-driver -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
             case $prev in
                 --mode)
                     COMPREPLY=($(compgen -W "echo subscribe" -- "$cur"))
@@ -110,7 +110,7 @@ _evcat() {
                 --data)
                     [[ $cur == @* ]] && COMPREPLY=($(compgen -f -- "${cur#@}" | sed 's/^/@/'))
                     return ;;
-                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--speed|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|--requests|--arrival-rate|--end-data|--idle-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
+                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--speed|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|--sse-driver|--requests|--arrival-rate|--end-data|--idle-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
                     return ;;
             esac ;;
         serve)

@@ -57,6 +57,7 @@ complete -c evcat -n '__fish_seen_subcommand_from bench' -l latency-field -x -d 
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l publish -x -d 'POST timestamped messages to URL while measuring'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l publish-rate -x -d 'messages per second to publish'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l publish-timeout -x -d 'a publish POST without an answer by then has failed'
+complete -c evcat -n '__fish_seen_subcommand_from bench' -l sse-driver -x -d 'SSE subscribers: native (own HTTP/1.1, ~1 KiB a stream) or curl'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -s X -l request -x -a 'GET POST PUT PATCH' -d 'request method of each stream'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l data -x -d 'streams as requests: the body of each (also -d, when its value does not start with a digit)'
 complete -c evcat -n '__fish_seen_subcommand_from bench' -l requests -x -d 'streams as requests: N streams in all, then stop'

@@ -168,6 +168,14 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
         o->publish_timeout_set = true;
         return 0;
     }
+    case OPT_SSE_DRIVER:
+        if (strcmp(arg, "native") != 0 && strcmp(arg, "curl") != 0) {
+            diag_error("bench: --sse-driver '%s' is not native or curl", arg);
+            return -1;
+        }
+        o->sse_curl = strcmp(arg, "curl") == 0;
+        o->sse_driver_set = true;
+        return 0;
     case OPT_JSON:
         o->json = arg;
         return 0;
@@ -342,6 +350,8 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         why = "--publish-rate and --publish-timeout need --publish URL";
     else if (!any_ws && (a->wo.nprotocols || a->wo.origin || a->wo.non_open))
         why = "--subprotocol, --origin and --on-open apply to WebSocket URLs";
+    else if (o->sse_driver_set && o->streams)
+        why = "--sse-driver applies to SSE subscribers (streams as requests run on libcurl)";
     else if (!any_ws && a->wo.compress)
         why = "--compress and --compress-takeover apply to WebSocket URLs";
     else if (o->partial)
@@ -351,6 +361,18 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         return -1;
     }
     return 0;
+}
+
+/* --sse-driver needs an SSE URL. Returns 0, or -1 after the one-line error. */
+static int sse_driver_check(const bench_opts_t *o, const target_t *tg, size_t ntg)
+{
+    for (size_t i = 0; i < ntg; i++)
+        if (tg[i].kind == BENCH_SSE)
+            return 0;
+    if (!o->sse_driver_set)
+        return 0;
+    diag_error("bench: --sse-driver applies to SSE subscribers (http:// or https:// URLs)");
+    return -1;
 }
 
 /* Runs the load against each target in turn (stopping at an interruption
@@ -559,6 +581,7 @@ int cmd_bench(int argc, char **argv)
     if (bench_replay_check(&a.o, argv + first, argc - first) < 0 ||
         bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
         bench_check(&a, any_ws, mode) < 0 || streams_check(&a.o, any_ws) < 0 ||
+        sse_driver_check(&a.o, tg, ntg) < 0 ||
         bench_replay_load(&a.o.replay, &a.wo) < 0 ||
         (a.o.data_arg && read_body_arg("bench", a.o.data_arg, &a.o.body) < 0) ||
         shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)

@@ -54,6 +54,8 @@ typedef struct bench_opts {
     bool publish_rate_set;
     long publish_timeout_ms;     /* --publish-timeout */
     bool publish_timeout_set;
+    bool sse_curl;               /* --sse-driver curl: SSE subscribers on libcurl */
+    bool sse_driver_set;
     const char *json;
     bool format_json;   /* -o json: --json - */
     bench_assert_t asserts[MAX_ASSERTS];
