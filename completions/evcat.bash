@@ -19,7 +19,7 @@ _evcat() {
     local opts files=
     case ${words[1]} in
         listen)
-            opts="-n --count --timeout --max-retries -X --request -d --data --event --last-event-id --no-reconnect --idle-timeout --http1.1 --http2 --max-event-size --subprotocol --origin --ping-interval --on-open --binary --max-message --reconnect --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
+            opts="-n --count --timeout --max-retries -X --request -d --data --event --last-event-id --no-reconnect --idle-timeout --http1.1 --http2 --max-event-size --subprotocol --origin --ping-interval --on-open --binary --max-message --reconnect --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --no-time --parse-json --indent --record -h --help"
             case $prev in
                 -X|--request)
                     COMPREPLY=($(compgen -W "GET POST PUT PATCH" -- "$cur"))
@@ -40,7 +40,7 @@ _evcat() {
                     return ;;
             esac ;;
         ws)
-            opts="-n --count --timeout --max-retries --subprotocol --origin --ping-interval --on-open --binary --max-message --reconnect --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
+            opts="-n --count --timeout --max-retries --subprotocol --origin --ping-interval --on-open --binary --max-message --reconnect --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --no-time --parse-json --indent --record -h --help"
             case $prev in
                 -o|--format)
                     COMPREPLY=($(compgen -W "pretty raw json" -- "$cur"))
@@ -55,7 +55,7 @@ _evcat() {
                     return ;;
             esac ;;
         send)
-            opts="-n --count --timeout --max-retries --subprotocol --origin --ping-interval --on-open --binary --max-message --reconnect --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
+            opts="-n --count --timeout --max-retries --subprotocol --origin --ping-interval --on-open --binary --max-message --reconnect --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --no-time --parse-json --indent --record -h --help"
             case $prev in
                 -o|--format)
                     COMPREPLY=($(compgen -W "pretty raw json" -- "$cur"))
@@ -70,7 +70,7 @@ _evcat() {
                     return ;;
             esac ;;
         replay)
-            opts="--speed --no-timing --expect --timeout --serve --listen --tls --subprotocol --origin --max-message --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --record -h --help"
+            opts="--speed --no-timing --expect --timeout --serve --listen --tls --subprotocol --origin --max-message --compress -H --header -u --user --bearer --cacert --cert --key -k --insecure -x --proxy --connect-timeout -v --verbose -q --quiet -o --format --color --no-time --parse-json --indent --record -h --help"
             files=1
             if [ "$cword" -ge 3 ] && [ "${words[cword-2]}" = --tls ]; then
                 COMPREPLY=($(compgen -f -- "$cur"))
@@ -90,7 +90,7 @@ _evcat() {
                     return ;;
             esac ;;
         bench)
-            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --compress --compress-takeover --latency-field --publish --publish-rate --publish-timeout -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert --report --hgrm --junit -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
+            opts="-c --connections --connect-rate -d --duration -t --threads -p --procs --source --shard --start-at --mode -r --message-rate --size --binary --max-message --replay --speed --no-timing --expect --template --subprotocol --origin --on-open --compress --compress-takeover --latency-field --publish --publish-rate --publish-timeout --sse-driver -X --request --data --requests --arrival-rate --end-data --idle-timeout --partial --json --assert --report --hgrm --junit -o --format -H --header -u --user --bearer --cacert --cert --key -k --insecure --connect-timeout -v --verbose -q --quiet -h --help"
             case $prev in
                 --mode)
                     COMPREPLY=($(compgen -W "echo subscribe" -- "$cur"))
@@ -101,13 +101,16 @@ _evcat() {
                 --assert)
                     COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>= first_event_p99< event_gap_p99< streams_failed==" -- "$cur"))
                     return ;;
+                -o|--format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur"))
+                    return ;;
                 --replay|--json|--report|--hgrm|--junit|--cacert|--cert|--key)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return ;;
                 --data)
                     [[ $cur == @* ]] && COMPREPLY=($(compgen -f -- "${cur#@}" | sed 's/^/@/'))
                     return ;;
-                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--speed|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|--requests|--arrival-rate|--end-data|--idle-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
+                -c|--connections|--connect-rate|-d|--duration|-t|--threads|-p|--procs|--source|--shard|--start-at|-r|--message-rate|--size|--max-message|--speed|--subprotocol|--origin|--on-open|--latency-field|--publish|--publish-rate|--publish-timeout|--sse-driver|--requests|--arrival-rate|--end-data|--idle-timeout|-H|--header|-u|--user|--bearer|--connect-timeout)
                     return ;;
             esac ;;
         serve)

@@ -4,6 +4,9 @@
  * checking the accounting each outcome leads to: established, events and
  * latency, bad status or type, a server that closes, an event over
  * --max-message, refused, connect timeout, source binding, CURLOPT_RESOLVE.
+ * Each of those runs twice: on the libcurl driver (bench_sse.c) and on the
+ * native HTTP/1.1 one (bench_sse_h1.c; more of its cases in
+ * test_bench_sse_h1.c).
  * And the publisher (src/bench/bench_pub.c) that feeds such streams in a run: its
  * bodies, pacing, kept-alive connections, failures and stop. */
 #include <setjmp.h>
@@ -254,13 +257,34 @@ static int free_port(void)
 
 /* ---- a run ---- */
 
+/* The driver the SSE tests run on (main runs them on each). */
+static const bench_driver_t *sse_drv = &bench_sse_driver;
+
 struct fixture {
     struct server *srv;
     conn_settings_t co;
     bench_config_t cfg;
     bench_result_t r;
     char url[128];
+    char host_header[64];
 };
+
+/* The target as cmd_bench_target resolves it (the native driver connects
+ * to cfg.addr; libcurl reads the URL). */
+static void fixture_target(struct fixture *f, const char *host, int port, const char *path)
+{
+    snprintf(f->url, sizeof(f->url), "http://%s:%d%s", host, port, path);
+    snprintf(f->host_header, sizeof(f->host_header), "%s:%d", host, port);
+    f->cfg.host = (char *)host;
+    f->cfg.port = (uint16_t)port;
+    f->cfg.target = (char *)path;
+    f->cfg.host_header = f->host_header;
+    struct sockaddr_in *a = (struct sockaddr_in *)&f->cfg.addr;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons((uint16_t)port);
+    f->cfg.addrlen = sizeof(*a);
+}
 
 static void fixture_init(struct fixture *f, const char *path)
 {
@@ -269,8 +293,8 @@ static void fixture_init(struct fixture *f, const char *path)
     conn_settings_init(&f->co);
     f->co.headers = curl_slist_append(NULL, "X-Bench: yes");
     f->co.connect_timeout_ms = 2000;
-    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d%s", f->srv->port, path);
     f->cfg.kind = BENCH_SSE;
+    fixture_target(f, "127.0.0.1", f->srv->port, path);
     f->cfg.url = f->url;
     f->cfg.latency_field = "ts_ns";
     f->cfg.max_message = 16 << 20;
@@ -285,7 +309,7 @@ static void fixture_init(struct fixture *f, const char *path)
 static void run(struct fixture *f)
 {
     char err[256] = "";
-    if (bench_run(&f->cfg, &bench_sse_driver, NULL, NULL, NULL, &f->r, err, sizeof(err)) != 0)
+    if (bench_run(&f->cfg, sse_drv, NULL, NULL, NULL, &f->r, err, sizeof(err)) != 0)
         fail_msg("bench_run: %s", err);
     /* Every attempt ended exactly once. */
     const bench_counters_t *c = &f->r.c;
@@ -397,7 +421,7 @@ static void test_refused(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, "/ok");
-    snprintf(f.url, sizeof(f.url), "http://127.0.0.1:%d/ok", free_port());
+    fixture_target(&f, "127.0.0.1", free_port(), "/ok");
     run(&f);
     assert_int_equal(f.r.c.failed, 4);
     assert_int_equal(f.r.c.errors[BERR_REFUSED], 4);
@@ -425,7 +449,7 @@ static void test_source_address_and_resolve(void **state)
     struct fixture f;
     fixture_init(&f, "/ok");
     /* A name only CURLOPT_RESOLVE knows, and a source address to bind. */
-    snprintf(f.url, sizeof(f.url), "http://bench.invalid:%d/ok", f.srv->port);
+    fixture_target(&f, "bench.invalid", f.srv->port, "/ok");
     char resolve[64];
     snprintf(resolve, sizeof(resolve), "bench.invalid:%d:127.0.0.1", f.srv->port);
     f.cfg.curl_resolve = resolve;
@@ -762,9 +786,23 @@ static int teardown(void **state)
     return 0;
 }
 
+static int use_curl(void **state)
+{
+    (void)state;
+    sse_drv = &bench_sse_driver;
+    return 0;
+}
+
+static int use_native(void **state)
+{
+    (void)state;
+    sse_drv = &bench_sse_h1_driver;
+    return 0;
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest sse_tests[] = {
         cmocka_unit_test(test_streams_events_and_latency),
         cmocka_unit_test(test_bad_status_and_type_fail),
         cmocka_unit_test(test_server_close_is_dropped),
@@ -773,11 +811,22 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_connect_timeout_covers_the_response_head),
         cmocka_unit_test(test_source_address_and_resolve),
+    };
+    const struct CMUnitTest pub_tests[] = {
         cmocka_unit_test(test_pub_paced_bodies_on_kept_alive_connections),
         cmocka_unit_test(test_pub_failures_are_counted),
         cmocka_unit_test(test_pub_stop_waits_abort_drops),
         cmocka_unit_test(test_pub_timeout),
         cmocka_unit_test(test_pub_rejects_bad_config),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = 0;
+    if (setup(NULL) != 0)
+        return 1;
+    use_curl(NULL);
+    failed += cmocka_run_group_tests_name("libcurl driver", sse_tests, NULL, NULL);
+    use_native(NULL);
+    failed += cmocka_run_group_tests_name("native driver", sse_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("publisher", pub_tests, NULL, NULL);
+    teardown(NULL);
+    return failed;
 }

@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "curl_errors.h"
@@ -62,12 +65,82 @@ static void test_detail(void **state)
                         curl_easy_strerror(CURLE_RECV_ERROR));
 }
 
+/* A failed connect reads as the WebSocket path (dial) words it, once the
+ * opening-socket callback saw the address; else libcurl's own text. */
+static void test_message(void **state)
+{
+    (void)state;
+    char out[256];
+    curlerr_conn_t c = {.addr = "127.0.0.1:1", .tried = 1};
+    assert_string_equal(curlerr_message(CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 "
+                                        "port 1 after 0 ms: Couldn't connect to server",
+                                        ECONNREFUSED, &c, out, sizeof(out)),
+                        "connection refused by 127.0.0.1:1");
+    c.via_proxy = true;
+    assert_string_equal(curlerr_message(CURLE_COULDNT_CONNECT, "", ECONNREFUSED, &c, out,
+                                        sizeof(out)),
+                        "connection refused by proxy 127.0.0.1:1");
+    curlerr_conn_t six = {.addr = "[::1]:8080", .tried = 2};
+    assert_string_equal(curlerr_message(CURLE_COULDNT_CONNECT, "", ETIMEDOUT, &six, out,
+                                        sizeof(out)),
+                        "timed out connecting to [::1]:8080 (2 addresses tried)");
+    snprintf(out, sizeof(out), "x");
+    char want[128];
+    snprintf(want, sizeof(want), "cannot connect to [::1]:8080: %s (2 addresses tried)",
+             strerror(EHOSTUNREACH));
+    assert_string_equal(curlerr_message(CURLE_COULDNT_CONNECT, "", EHOSTUNREACH, &six, out,
+                                        sizeof(out)),
+                        want);
+    /* nothing seen, no errno, or another failure: libcurl's words */
+    curlerr_conn_t none;
+    curlerr_conn_reset(&none);
+    assert_string_equal(curlerr_message(CURLE_COULDNT_CONNECT, "curl's", ECONNREFUSED, &none, out,
+                                        sizeof(out)),
+                        "curl's");
+    assert_string_equal(curlerr_message(CURLE_COULDNT_CONNECT, "curl's", 0, &c, out, sizeof(out)),
+                        "curl's");
+    assert_string_equal(curlerr_message(CURLE_RECV_ERROR, "", ECONNRESET, &c, out, sizeof(out)),
+                        curl_easy_strerror(CURLE_RECV_ERROR));
+}
+
+/* Whether libcurl goes through a proxy for a URL: -x, or the variables. */
+static void test_via_proxy(void **state)
+{
+    (void)state;
+    conn_settings_t co;
+    conn_settings_init(&co);
+    unsetenv("http_proxy");
+    unsetenv("https_proxy");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    unsetenv("HTTPS_PROXY");
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    assert_false(curlerr_via_proxy("http://127.0.0.1:1/", &co));
+    co.proxy = "http://127.0.0.1:3128";
+    assert_true(curlerr_via_proxy("http://127.0.0.1:1/", &co));
+    co.proxy = "";
+    assert_false(curlerr_via_proxy("http://127.0.0.1:1/", &co)); /* -x "": none */
+    co.proxy = NULL;
+    setenv("http_proxy", "http://127.0.0.1:3128", 1);
+    assert_true(curlerr_via_proxy("http://h/", &co));
+    assert_false(curlerr_via_proxy("https://h/", &co)); /* https_proxy's */
+    setenv("no_proxy", "h", 1);
+    assert_false(curlerr_via_proxy("http://h/", &co));
+    assert_true(curlerr_via_proxy("http://[::1]:8080/", &co));
+    unsetenv("http_proxy");
+    unsetenv("no_proxy");
+    conn_settings_free(&co);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes),
         cmocka_unit_test(test_transient),
         cmocka_unit_test(test_detail),
+        cmocka_unit_test(test_message),
+        cmocka_unit_test(test_via_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

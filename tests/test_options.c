@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cliopt.h"
@@ -245,6 +246,70 @@ static void test_parse_errors(void **state)
     assert_int_equal(s.n, 0);
 }
 
+/* opt_parse's verdict on argv, and the line it printed on stderr. */
+static int parse_err(opt_command_t cmd, char **argv, char *line, size_t n)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    struct hits s = {.n = 0};
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    FILE *tmp = tmpfile();
+    dup2(fileno(tmp), STDERR_FILENO);
+    int rc = opt_parse(cmd, argc, argv, collect, &s);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(tmp);
+    line[0] = '\0';
+    if (!fgets(line, (int)n, tmp))
+        line[0] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+    fclose(tmp);
+    return rc;
+}
+
+/* Long options are whole words (no getopt abbreviations), and an unknown
+ * one is answered with the closest the command takes, or with the
+ * commands that take it. */
+static void test_parse_suggestions(void **state)
+{
+    (void)state;
+    char line[256];
+    char *rate[] = {"bench", "--rate", "5", "ws://h/", NULL};
+    assert_int_equal(parse_err(CMD_BENCH, rate, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line, "evcat: bench: unknown option '--rate'; did you mean '--message-rate'?");
+    char *abbrev[] = {"bench", "--conn=5", "ws://h/", NULL};
+    assert_int_equal(parse_err(CMD_BENCH, abbrev, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line, "evcat: bench: unknown option '--conn'; did you mean '--connections'?");
+    char *abbrev2[] = {"listen", "--max-event", "1k", "http://h/", NULL};
+    assert_int_equal(parse_err(CMD_LISTEN, abbrev2, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line,
+                        "evcat: listen: unknown option '--max-event'; did you mean '--max-event-size'?");
+    char *evnt[] = {"listen", "http://h/", "--evnt", "x", NULL};
+    assert_int_equal(parse_err(CMD_LISTEN, evnt, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line, "evcat: listen: unknown option '--evnt'; did you mean '--event'?");
+    /* a refused option is never offered: bench takes no --proxy */
+    char *prox[] = {"bench", "--prox", "http://p/", "ws://h/", NULL};
+    assert_int_equal(parse_err(CMD_BENCH, prox, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_null(strstr(line, "'--proxy'"));
+    char *other[] = {"serve", "--bearer", "t", NULL};
+    assert_int_equal(parse_err(CMD_SERVE, other, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line, "evcat: serve: unknown option '--bearer' (an option of listen, ws, "
+                              "send, replay and bench; see 'evcat serve --help')");
+    char *none[] = {"ws", "--bogus", "ws://h/", NULL};
+    assert_int_equal(parse_err(CMD_WS, none, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line, "evcat: ws: unknown option '--bogus' (see 'evcat ws --help')");
+    char *flagval[] = {"ws", "--binary=yes", "ws://h/", NULL};
+    assert_int_equal(parse_err(CMD_WS, flagval, line, sizeof(line)), OPT_PARSE_ERROR);
+    assert_string_equal(line, "evcat: ws: --binary takes no value, got '--binary=yes'");
+    /* the whole name still works, with its value joined or apart */
+    char *whole[] = {"bench", "--connections=5", "--message-rate", "2", "ws://h/", NULL};
+    assert_int_equal(parse_err(CMD_BENCH, whole, line, sizeof(line)), 4);
+    assert_string_equal(line, "");
+}
+
 /* --help: every option of the command, on stdout (here, a file). */
 static void test_help(void **state)
 {
@@ -276,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_bench_d_is_duration_or_data),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_suggestions),
         cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -216,9 +216,45 @@ static void test_ws_pretty_markers(void **state)
     out_ws_message(&o, true, 10, "", 0, 0, 1500000, TS);
     out_ws_message(&o, true, 8, "bye", 3, 4000, 0, TS);
     assert_string_equal(o.buf.p, "19:04:54.123 < two\n               lines\n"
-                                 "19:04:54.123 > [binary 3 bytes] aGV5\n"
+                                 "19:04:54.123 > [binary 3 bytes] 68 65 79  hey\n"
                                  "19:04:54.123 < [pong] 1.500 ms\n"
                                  "19:04:54.123 < [close 4000] bye\n");
+    out_free(&o);
+}
+
+static void test_ws_pretty_binary_is_hex_cut_at_64_bytes(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    unsigned char p[100];
+    for (size_t i = 0; i < sizeof(p); i++)
+        p[i] = (unsigned char)(0x3e + i);
+    out_t o;
+    out_init(&o, -1, OUT_PRETTY, false);
+    out_ws_message(&o, true, 2, p, sizeof(p), 0, 0, TS);
+    out_ws_message(&o, true, 2, "\x00\x01" "AB", 4, 0, 0, TS);
+    assert_string_equal(o.buf.p,
+        "19:04:54.123 < [binary 100 bytes]\n"
+        "               3e 3f 40 41 42 43 44 45 46 47 48 49 4a 4b 4c 4d  >?@ABCDEFGHIJKLM\n"
+        "               4e 4f 50 51 52 53 54 55 56 57 58 59 5a 5b 5c 5d  NOPQRSTUVWXYZ[\\]\n"
+        "               5e 5f 60 61 62 63 64 65 66 67 68 69 6a 6b 6c 6d  ^_`abcdefghijklm\n"
+        "               6e 6f 70 71 72 73 74 75 76 77 78 79 7a 7b 7c 7d  nopqrstuvwxyz{|}\n"
+        "               \xe2\x80\xa6 36 more bytes\n"
+        "19:04:54.123 < [binary 4 bytes] 00 01 41 42  ..AB\n");
+    out_free(&o);
+}
+
+static void test_pretty_no_time(void **state)
+{
+    (void)state;
+    out_t o;
+    out_init(&o, -1, OUT_PRETTY, false);
+    o.no_time = true;
+    out_ws_message(&o, true, 1, "a\nb", 3, 0, 0, TS);
+    out_ws_message(&o, false, 2, "hi", 2, 0, 0, TS);
+    sse_event_t ev = {.type = "tick", .type_len = 4, .data = "x", .data_len = 1};
+    out_sse_event(&o, &ev, TS);
+    assert_string_equal(o.buf.p, "< a\n  b\n> [binary 2 bytes] 68 69  hi\ntick x\n");
     out_free(&o);
 }
 
@@ -236,6 +272,8 @@ int main(void)
         cmocka_unit_test(test_ws_raw_shows_incoming_payloads_only),
         cmocka_unit_test(test_ws_json_fields),
         cmocka_unit_test(test_ws_pretty_markers),
+        cmocka_unit_test(test_ws_pretty_binary_is_hex_cut_at_64_bytes),
+        cmocka_unit_test(test_pretty_no_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

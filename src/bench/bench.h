@@ -5,8 +5,10 @@
  * runs one process's share of the load (bench_run.c) on worker threads
  * (bench_thread.c); each worker has its own loop and drives connections
  * through a protocol driver (bench_ws.c for WebSocket echo, subscribe and,
- * with bench_ws_replay.c, --replay conversations; bench_sse.c for SSE
- * streams over the worker's own libcurl multi handles; bench_stream.c for
+ * with bench_ws_replay.c, --replay conversations; bench_sse_h1.c for SSE
+ * subscribers in our own HTTP/1.1 over the same sockets, and bench_sse.c for
+ * them over the worker's own libcurl multi handles (--sse-driver curl);
+ * bench_stream.c for
  * SSE streams as requests, one after another on each connection) that
  * reports what happens to them (bench_worker.h).
  *
@@ -222,7 +224,8 @@ typedef struct bench_driver {
 } bench_driver_t;
 
 extern const bench_driver_t bench_ws_driver;
-extern const bench_driver_t bench_sse_driver;
+extern const bench_driver_t bench_sse_driver;    /* SSE subscribers on libcurl */
+extern const bench_driver_t bench_sse_h1_driver; /* SSE subscribers, own HTTP/1.1 */
 extern const bench_driver_t bench_stream_driver; /* SSE streams as requests */
 
 /* The part of `total` (e.g. --requests) that goes with `count` of `of`

@@ -32,6 +32,7 @@ typedef struct pub_slot {
     struct bench_pub *p;
     buf_t body;                  /* owned: the message in flight */
     char errbuf[CURL_ERROR_SIZE];
+    curlerr_conn_t conn;         /* the addresses this POST's connect tried */
 } pub_slot_t;
 
 struct bench_pub {
@@ -71,12 +72,13 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
 {
     pub_slot_t *s = x->ud;
     bench_pub_t *p = s->p;
+    char msg[FIRST_ERROR_MAX];
     curlm_remove(p->m, x);
     p->busy--;
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (r != CURLE_OK)
-        fail(p, "%s", curlerr_detail(r, s->errbuf));
+        fail(p, "%s", curlerr_message_of(x->easy, r, s->errbuf, &s->conn, msg, sizeof(msg)));
     else if (code < 200 || code > 299)
         fail(p, "the publish endpoint answered HTTP %ld", code);
     else
@@ -108,6 +110,7 @@ static void send_one(bench_pub_t *p, pub_slot_t *s, uint64_t seq, uint64_t inten
     curl_easy_setopt(s->x.easy, CURLOPT_POSTFIELDSIZE, (long)s->body.len);
     curl_easy_setopt(s->x.easy, CURLOPT_POSTFIELDS, s->body.p);
     s->errbuf[0] = '\0';
+    curlerr_conn_reset(&s->conn);
     if (curlm_add(p->m, &s->x) != CURLM_OK) {
         fail(p, "cannot start a POST");
         return;
@@ -217,6 +220,7 @@ bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, 
         curl_easy_setopt(e, CURLOPT_USERAGENT, "evcat/" EVCAT_VERSION);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+        curlerr_watch(e, &s->conn); /* no proxy: via_proxy stays false */
         if (co)
             conn_settings_apply_curl(co, e);
         else

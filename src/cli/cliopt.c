@@ -210,11 +210,20 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
         }
         o->format_set = true;
         return 1;
+    case OPT_PARSE_JSON:
+        o->parse_json = true;
+        return 1;
+    case OPT_INDENT:
+        o->indent = 2;
+        return 1;
     case OPT_COLOR:
         if (out_parse_color(arg, &o->color) < 0) {
             diag_error("%s: --color '%s' is not one of auto, always, never", cmd, arg);
             return -1;
         }
+        return 1;
+    case OPT_NO_TIME:
+        o->no_time = true;
         return 1;
     case OPT_RECORD:
         if (!*arg) {

@@ -46,6 +46,9 @@ typedef struct conn_opts {
     out_format_t format;
     bool format_set;
     color_mode_t color;
+    bool no_time;               /* --no-time: pretty lines without timestamps */
+    bool parse_json;            /* --parse-json */
+    unsigned indent;            /* --indent: spaces a level (0: one line) */
     const char *record;         /* --record FILE or NULL; argv string */
 } conn_opts_t;
 

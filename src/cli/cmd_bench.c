@@ -10,6 +10,7 @@
 #include "exitcode.h"
 #include "stamp.h"
 #include "units.h"
+#include "url_typo.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -147,6 +148,8 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
         o->latency_field = arg;
         return 0;
     case OPT_PUBLISH:
+        if (url_typo_check("bench", "--publish", arg, URL_SSE) < 0)
+            return -1;
         if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0) {
             diag_error("bench: --publish '%s' is not an http:// or https:// URL", arg);
             return -1;
@@ -166,6 +169,14 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
         o->publish_timeout_set = true;
         return 0;
     }
+    case OPT_SSE_DRIVER:
+        if (strcmp(arg, "native") != 0 && strcmp(arg, "curl") != 0) {
+            diag_error("bench: --sse-driver '%s' is not native or curl", arg);
+            return -1;
+        }
+        o->sse_curl = strcmp(arg, "curl") == 0;
+        o->sse_driver_set = true;
+        return 0;
     case OPT_JSON:
         o->json = arg;
         return 0;
@@ -195,6 +206,18 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
     default:
         return opt_unhandled("bench", h);
     }
+}
+
+/* -o text|json: json is --json - (a run's JSON summary, like the other
+ * commands' -o json, on stdout). */
+static int format_option(bench_opts_t *o, const char *arg)
+{
+    if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0) {
+        diag_error("bench: --format '%s' is not text or json", arg);
+        return -1;
+    }
+    o->format_json = strcmp(arg, "json") == 0;
+    return 0;
 }
 
 /* The options of streams as requests (and -d when it is --data). */
@@ -258,6 +281,8 @@ static int bench_option(void *ud, const opt_hit_t *h)
     struct bench_args *a = ud;
     if (!merge_takes(h->id) && !a->o.run_option)
         a->o.run_option = opt_options[h->id].name;
+    if (h->id == OPT_FORMAT)
+        return format_option(&a->o, h->arg);
     int r = conn_opts_handle(&a->co, "bench", h);
     if (r == 0)
         r = ws_cli_opts_handle(&a->wo, "bench", h);
@@ -276,6 +301,15 @@ int bench_args_parse(struct bench_args *a, int argc, char **argv)
     bench_args_init(a);
     int first = opt_parse(CMD_BENCH, argc, argv, bench_option, a);
     a->o.quiet = diag_level < 0;
+    if (first >= 0 && a->o.format_json) {
+        if (a->o.json && strcmp(a->o.json, "-") != 0) {
+            diag_error("bench: -o json writes the JSON summary on standard output, --json %s to "
+                       "a file: one of them",
+                       a->o.json);
+            return OPT_PARSE_ERROR;
+        }
+        a->o.json = "-";
+    }
     return first;
 }
 
@@ -326,6 +360,8 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         why = "--publish-rate and --publish-timeout need --publish URL";
     else if (!any_ws && (a->wo.nprotocols || a->wo.origin || a->wo.non_open))
         why = "--subprotocol, --origin and --on-open apply to WebSocket URLs";
+    else if (o->sse_driver_set && o->streams)
+        why = "--sse-driver applies to SSE subscribers (streams as requests run on libcurl)";
     else if (!any_ws && a->wo.compress)
         why = "--compress and --compress-takeover apply to WebSocket URLs";
     else if (o->partial)
@@ -335,6 +371,18 @@ static int bench_check(const struct bench_args *a, bool any_ws, int mode)
         return -1;
     }
     return 0;
+}
+
+/* --sse-driver needs an SSE URL. Returns 0, or -1 after the one-line error. */
+static int sse_driver_check(const bench_opts_t *o, const target_t *tg, size_t ntg)
+{
+    for (size_t i = 0; i < ntg; i++)
+        if (tg[i].kind == BENCH_SSE)
+            return 0;
+    if (!o->sse_driver_set)
+        return 0;
+    diag_error("bench: --sse-driver applies to SSE subscribers (http:// or https:// URLs)");
+    return -1;
 }
 
 /* Runs the load against each target in turn (stopping at an interruption
@@ -503,8 +551,10 @@ static bool nothing_done(const bench_result_t *r)
     return r->c.established == 0;
 }
 
-int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
-                     FILE *jf, int rc)
+/* bench_report_all, with why[i] ("" or NULL: none) after the line that says
+ * result i established no connection. */
+static int report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
+                      FILE *jf, int rc, const char *const *why)
 {
     bool ok[2][MAX_ASSERTS];
     bool none = false, intr = false;
@@ -531,9 +581,10 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
         rc = EXIT_FAIL;
     for (size_t i = 0; none && i < nres; i++)
         if (nothing_done(reps[i].r))
-            diag_error("bench: %s: %s", reps[i].url,
+            diag_error("bench: %s: %s%s%s", reps[i].url,
                        reps[i].r->streams.on ? "no stream completed"
-                                             : "no connection could be established");
+                                             : "no connection could be established",
+                       why && why[i] && why[i][0] ? ": " : "", why && why[i] ? why[i] : "");
     if (rc == EXIT_OK) {
         if (intr)
             rc = EXIT_INTERRUPTED;
@@ -543,6 +594,12 @@ int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t n
             rc = EXIT_CHECK;
     }
     return rc;
+}
+
+int bench_report_all(const bench_opts_t *o, const bench_report_t *reps, size_t nres, bool array,
+                     FILE *jf, int rc)
+{
+    return report_all(o, reps, nres, array, jf, rc, NULL);
 }
 
 /* The summary of the nres runs: each result described (for a merge of its
@@ -561,7 +618,8 @@ static int bench_summary(const bench_opts_t *o, const target_t *tg, size_t ntg, 
         reps[i].connect_rate = res[i].connect_rate;
         reps[i].r = &res[i];
     }
-    return bench_report_all(o, reps, nres, ntg > 1, jf, rc);
+    const char *why[2] = {tg[0].why_none, ntg > 1 ? tg[1].why_none : ""};
+    return report_all(o, reps, nres, ntg > 1, jf, rc, why);
 }
 
 /* The URLs: one or two, parsed into tg (*ntg of them to free). *any_ws: one
@@ -577,6 +635,9 @@ static int bench_targets(const bench_opts_t *o, char **urls, int nurls, target_t
     }
     bool any_sse = false;
     *any_ws = false;
+    for (int i = 0; i < nurls; i++)
+        if (url_typo_check("bench", NULL, urls[i], URL_ANY) < 0)
+            return -1;
     for (int i = 0; i < nurls; i++) {
         bool sse = strncmp(urls[i], "http://", 7) == 0 || strncmp(urls[i], "https://", 8) == 0;
         any_sse = any_sse || sse;
@@ -615,6 +676,7 @@ int cmd_bench(int argc, char **argv)
     if (bench_replay_check(&a.o, argv + first, argc - first) < 0 ||
         bench_targets(&a.o, argv + first, argc - first, tg, &ntg, &any_ws, &mode) < 0 ||
         bench_check(&a, any_ws, mode) < 0 || streams_check(&a.o, any_ws) < 0 ||
+        sse_driver_check(&a.o, tg, ntg) < 0 ||
         bench_replay_load(&a.o.replay, &a.wo) < 0 ||
         (a.o.data_arg && read_body_arg("bench", a.o.data_arg, &a.o.body) < 0) ||
         shard_plan(&a.o, &a.wo, tg, ntg, mode) < 0)

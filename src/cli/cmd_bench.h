@@ -54,8 +54,11 @@ typedef struct bench_opts {
     bool publish_rate_set;
     long publish_timeout_ms;     /* --publish-timeout */
     bool publish_timeout_set;
+    bool sse_curl;               /* --sse-driver curl: SSE subscribers on libcurl */
+    bool sse_driver_set;
     const char *json;
     const char *report, *hgrm, *junit; /* --report, --hgrm, --junit FILE */
+    bool format_json;   /* -o json: --json - */
     bench_assert_t asserts[MAX_ASSERTS];
     size_t nasserts;
     bool quiet;
@@ -142,6 +145,10 @@ typedef struct target {
     bench_kind_t kind;
     ws_url_t u; /* owned when parsed */
     bool parsed;
+    /* Why no connection was established, worded as listen words it
+     * ("connection refused by 127.0.0.1:1"); "" when some were, or when
+     * the errors do not say. Set by target_run. */
+    char why_none[160];
 } target_t;
 
 /* Parses url for mode (-1, BENCH_WS_ECHO or BENCH_WS_SUBSCRIBE). Returns 0,

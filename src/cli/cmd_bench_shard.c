@@ -49,8 +49,8 @@ int shard_parse(const char *arg, unsigned *index, unsigned *count)
 
 bool merge_takes(int id)
 {
-    return id == OPT_JSON || id == OPT_ASSERT || id == OPT_PARTIAL || id == OPT_VERBOSE ||
-           id == OPT_REPORT || id == OPT_HGRM || id == OPT_JUNIT ||
+    return id == OPT_JSON || id == OPT_FORMAT || id == OPT_ASSERT || id == OPT_PARTIAL ||
+           id == OPT_VERBOSE || id == OPT_REPORT || id == OPT_HGRM || id == OPT_JUNIT ||
            id == OPT_QUIET || id == OPT_COLOR || id == OPT_HELP;
 }
 
@@ -261,7 +261,7 @@ int cmd_bench_merge(int argc, char **argv)
     if (first < 0)
         goto out;
     if (a.o.run_option) {
-        diag_error("bench merge: --%s applies to a run; merge takes --json, --assert, "
+        diag_error("bench merge: --%s applies to a run; merge takes --json, -o, --assert, "
                    "--report, --hgrm, --junit, --partial, -q and -v",
                    a.o.run_option);
         goto out;

@@ -5,6 +5,7 @@
 #include "cmd_bench.h"
 #include "bench_pub.h"
 #include "buf.h"
+#include "connect_error.h"
 #include "diag.h"
 #include "redact.h"
 #include "transport.h"
@@ -255,11 +256,12 @@ static int plan_sources(const bench_opts_t *o, bench_config_t *cfg)
 /* TLS and the WebSocket request, built once for every connection. *hdrs:
  * the -H headers as an array (owned by the caller). Returns 0, or -1 after
  * the one-line error. */
-static int plan_request(const conn_opts_t *co, const ws_cli_opts_t *wo, const target_t *t,
-                        bench_config_t *cfg, const char ***hdrs)
+static int plan_request(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo,
+                        const target_t *t, bench_config_t *cfg, const char ***hdrs)
 {
     char err[256] = "";
-    if (t->kind != BENCH_SSE && t->u.tls) {
+    bool own_tls = t->kind != BENCH_SSE || (!o->sse_curl && !o->streams);
+    if (own_tls && t->u.tls) {
         cfg->ssl_ctx = transport_tls_client_ctx(co->net.cacert, co->net.cert, co->net.key,
                                                 co->net.insecure, err, sizeof(err));
         if (!cfg->ssl_ctx) {
@@ -367,6 +369,25 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     }
 }
 
+/* t->why_none after a run that established nothing, from the error kind
+ * most connections failed with: refused, or the connect timeout. bench
+ * dials one resolved address (addr), so the words are listen's for it. */
+static void explain_none(target_t *t, const conn_opts_t *co, const char *addr,
+                         const bench_result_t *res)
+{
+    t->why_none[0] = '\0';
+    uint64_t refused = res->c.errors[BERR_REFUSED], timedout = res->c.errors[BERR_CONNECT_TIMEOUT];
+    if (res->c.established > 0 || (refused == 0 && timedout == 0))
+        return;
+    char hp[INET6_ADDRSTRLEN + 16];
+    connect_error_hostport(hp, sizeof(hp), addr, t->u.port);
+    if (refused >= timedout)
+        connect_error_format(t->why_none, sizeof(t->why_none), ECONNREFUSED, hp, false, 1);
+    else
+        snprintf(t->why_none, sizeof(t->why_none), "timed out after %.1fs connecting to %s",
+                 (double)co->net.connect_timeout_ms / 1000.0, hp);
+}
+
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,
                bool isolate, progress_t *pr, bench_result_t *res)
 {
@@ -381,7 +402,7 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
         rc = 1;
         goto out;
     }
-    if (plan_sources(o, &cfg) < 0 || plan_request(co, wo, t, &cfg, &hdrs) < 0 ||
+    if (plan_sources(o, &cfg) < 0 || plan_request(o, co, wo, t, &cfg, &hdrs) < 0 ||
         (procs = plan_processes(o, &cfg, &nofile)) == 0)
         goto out;
     diag_verbose("bench: %s (%s) at %s, %" PRIu64 " connections, %u process%s x %u thread%s, "
@@ -392,7 +413,12 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
 
     const bench_driver_t *drv = t->kind != BENCH_SSE ? &bench_ws_driver
                                 : cfg.streams.on     ? &bench_stream_driver
-                                                     : &bench_sse_driver;
+                                : o->sse_curl        ? &bench_sse_driver
+                                                     : &bench_sse_h1_driver;
+    if (t->kind == BENCH_SSE)
+        diag_verbose("bench: SSE %s on %s", cfg.streams.on ? "streams as requests" : "subscribers",
+                     drv == &bench_sse_h1_driver ? "the native HTTP/1.1 driver"
+                                                 : "libcurl (one transfer a stream)");
     bench_pub_config_t pubcfg = {
         .url = o->publish, .rate = o->publish_rate, .timeout_ms = o->publish_timeout_ms,
         .field = o->latency_field, .co = &co->net};
@@ -409,6 +435,7 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
         diag_error("bench: %s", err);
         goto out;
     }
+    explain_none(t, co, addr, res);
     rc = 0;
     if (cfg.ws_req.deflate && res->deflate_connections == 0 && res->c.established > 0)
         diag_warn("bench: %s: the server declined permessage-deflate: messages went "

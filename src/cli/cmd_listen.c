@@ -3,6 +3,7 @@
 #include "cliopt.h"
 #include "ws_run.h"
 #include "curl_multi.h"
+#include "url_typo.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "loop.h"
@@ -385,6 +386,7 @@ static int listen_run(struct listen_args *a, const char *url, bool from_stdin)
                        .ntypes = a->ntypes, .count = a->lim.count};
     if (rec_start(&L.rec, a->co.record, "listen", url, REC_SSE) < 0)
         return EXIT_USAGE;
+    L.rec.parse_json = a->co.parse_json; /* rec_start clears the writer */
     a->so.url = url;
     a->so.conn = &a->co.net;
     if (a->have_body) {
@@ -393,6 +395,9 @@ static int listen_run(struct listen_args *a, const char *url, bool from_stdin)
     }
     L.loop = loop_new();
     out_init(&L.out, STDOUT_FILENO, a->co.format, out_use_color(a->co.color, STDOUT_FILENO));
+    L.out.no_time = a->co.no_time;
+    L.out.parse_json = a->co.parse_json;
+    L.out.indent = a->co.indent;
     loop_signal(L.loop, SIGINT, on_signal, &L);
     loop_signal(L.loop, SIGTERM, on_signal, &L);
     loop_timer_t timeout_timer;
@@ -515,6 +520,8 @@ int cmd_listen(int argc, char **argv)
         goto out;
     }
     const char *url = argv[first];
+    if (url_typo_check("listen", NULL, url, URL_ANY) < 0)
+        goto out;
     conn_opts_finish(&a.co);
     if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0)
         rc = listen_ws(&a, url);

@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "text.h"
 #include "ws_client.h"
+#include "url_typo.h"
 #include "ws_command.h"
 
 #include <math.h>
@@ -392,6 +393,7 @@ static int replay_client(const recording_t *rec, const char *url, conn_opts_t *c
         return EXIT_USAGE;
     plan(&R);
     ws_command_open(&R.k, STDOUT_FILENO, co->format, co->color, timeout_ms);
+    R.k.out.no_time = co->no_time;
     loop_timer_init(&R.send_timer, on_send_timer, &R);
     loop_timer_init(&R.wait_timer, on_wait_over, &R);
     if (ws_command_start(&R.k, url, co, w) == 0)
@@ -489,6 +491,8 @@ static int replay_check(const struct replay_args *a, const char *url)
                                               : "WebSocket client option");
     if (a->no_timing && a->speed_set)
         return usage_error("--speed and --no-timing exclude each other");
+    if (url && url_typo_check("replay", NULL, url, URL_WEBSOCKET) < 0)
+        return EXIT_USAGE;
     if (url && !is_ws_url(url))
         return usage_error("'%s' is not a ws:// or wss:// URL", url);
     return 0;

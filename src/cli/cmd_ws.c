@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "units.h"
+#include "url_typo.h"
 #include "ws_run.h"
 
 #include <stdbool.h>
@@ -40,6 +41,8 @@ static int ws_check_operands(const struct ws_args *a, bool is_send, const char *
                              char **msgs)
 {
     const char *cmd = a->cmd;
+    if (url_typo_check(cmd, NULL, url, URL_WEBSOCKET) < 0)
+        return -1;
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
         diag_error("%s: '%s' is an SSE URL; SSE is server-to-client, so there is nothing to %s: "
                   "use 'evcat listen' for it, or a ws:// or wss:// URL",

@@ -7,6 +7,7 @@
 #include "diag.h"
 #include "clock.h"
 #include "options.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -72,6 +73,53 @@ static const struct command *find(const char *name)
     return NULL;
 }
 
+/* An unknown command: the closest names, else where to look. */
+static const struct command *find(const char *name);
+
+/* An option where the command should be: evcat's own (--version, --help),
+ * one of a command given after it (evcat -v listen URL), or neither. */
+static void report_option_first(int argc, char **argv)
+{
+    const char *word = argv[1];
+    for (int i = 2; i < argc; i++) {
+        if (find(argv[i])) {
+            diag_error("'%s' goes after the command: 'evcat %s %s ...' (see 'evcat %s --help')",
+                       word, argv[i], word, argv[i]);
+            return;
+        }
+    }
+    static const suggest_cand_t own[] = {{"version", 'V'}, {"help", 'h'}};
+    const char *close[SUGGEST_MAX];
+    size_t k = strncmp(word, "--", 2) == 0 ? suggest(word + 2, strlen(word + 2), own, 2, close) : 0;
+    if (k == 1)
+        diag_error("unknown option '%s'; did you mean '--%s'?", word, close[0]);
+    else
+        diag_error("unknown option '%s': a command comes first (see 'evcat --help')", word);
+}
+
+static void report_unknown(const char *name)
+{
+    if (strstr(name, "://") || strcmp(name, "-") == 0) {
+        diag_error("'%s' is not a command: the command comes first, e.g. 'evcat listen %s' (see "
+                   "'evcat --help')",
+                   name, name);
+        return;
+    }
+    suggest_cand_t cands[ARRAY_LEN(commands) + 1];
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        cands[i] = (suggest_cand_t){commands[i].name, 0};
+    cands[ARRAY_LEN(commands)] = (suggest_cand_t){"help", 0};
+    const char *close[SUGGEST_MAX];
+    size_t k = suggest(name, strlen(name), cands, ARRAY_LEN(cands), close);
+    if (k == 0) {
+        diag_error("unknown command '%s' (see 'evcat --help')", name);
+        return;
+    }
+    char list[128];
+    suggest_list(list, sizeof(list), "", close, k);
+    diag_error("unknown command '%s'; did you mean %s?", name, list);
+}
+
 /* stdout may be a file on a full disk or a closed pipe: a command that
  * "succeeded" without its output reaching stdout has not succeeded. */
 static int check_stdout(int rc)
@@ -113,13 +161,16 @@ int main(int argc, char **argv)
             char *hargv[] = {argv[2], "--help", NULL};
             rc = find(argv[2])->fn(2, hargv);
         } else {
-            diag_error("unknown command '%s' (see 'evcat --help')", argv[2]);
+            report_unknown(argv[2]);
             rc = EXIT_USAGE;
         }
     } else {
         const struct command *c = find(argv[1]);
-        if (!c) {
-            diag_error("unknown command '%s' (see 'evcat --help')", argv[1]);
+        if (!c && argv[1][0] == '-' && argv[1][1]) {
+            report_option_first(argc, argv);
+            rc = EXIT_USAGE;
+        } else if (!c) {
+            report_unknown(argv[1]);
             rc = EXIT_USAGE;
         } else {
             rc = c->fn(argc - 1, argv + 1);

@@ -2,6 +2,7 @@
  * them for one command at a time, and each command's --help. */
 #include "options.h"
 #include "diag.h"
+#include "suggest.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -104,15 +105,23 @@ static const opt_row_t *find_short(const struct getopt_tables *t, int c)
     return NULL;
 }
 
-/* The word getopt_long could not use: the short letter when it was one of a
- * cluster ("-kZ"), else the word as written ("--bogus", "--binary=1"). */
-static void report_unknown(const char *cmd, char **argv)
+/* The word that named the long option getopt_long just returned (before
+ * its value when that was the next word). */
+static const char *long_word(char **argv, const opt_row_t *r)
 {
-    const char *word = argv[optind - 1];
-    if (optopt > 0 && optopt < LONG_BASE && strncmp(word, "--", 2) != 0)
-        diag_error("%s: unknown option '-%c' (see 'evcat %s --help')", cmd, optopt, cmd);
-    else
-        diag_error("%s: unknown option '%s' (see 'evcat %s --help')", cmd, word, cmd);
+    if (r->opt->arg && optind >= 2 && optarg == argv[optind - 1])
+        return argv[optind - 2];
+    return argv[optind - 1];
+}
+
+/* getopt_long takes an unambiguous abbreviation (--conn for --connections)
+ * as the option; evcat does not: an abbreviation that works today stops
+ * working the day an option with the same start is added, and breaks the
+ * scripts that used it. So the word must be the whole name. */
+static bool whole_name(const char *word, const char *name)
+{
+    size_t len = strcspn(word + 2, "=");
+    return strncmp(word, "--", 2) == 0 && strlen(name) == len && strncmp(word + 2, name, len) == 0;
 }
 
 /* The second value of --tls CERT KEY is the next word, which must be there
@@ -127,6 +136,92 @@ static int take_second(const char *cmd, const opt_row_t *r, int argc, char **arg
     return 0;
 }
 
+/* The long names cmd takes (refused ones aside) as suggest() candidates;
+ * returns how many. */
+static size_t own_names(const struct getopt_tables *t, suggest_cand_t *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->rows[i]->refused)
+            c[k++] = (suggest_cand_t){t->rows[i]->opt->name, t->rows[i]->opt->shortname};
+    return k;
+}
+
+/* The commands other than cmd that take --name[0..len), as "bench" or
+ * "listen, ws and send" in out ("" when none). */
+static void other_commands(opt_command_t cmd, const char *name, size_t len, char *out, size_t n)
+{
+    const char *names[CMD_COUNT];
+    size_t k = 0;
+    for (int c = 0; c < CMD_COUNT; c++) {
+        if (c == (int)cmd)
+            continue;
+        for (size_t i = 0; i < OPT_NROWS; i++) {
+            const opt_row_t *r = &opt_rows[i];
+            if ((r->commands & (1u << c)) && !r->refused && strlen(r->opt->name) == len &&
+                strncmp(r->opt->name, name, len) == 0) {
+                names[k++] = opt_commands[c].name;
+                break;
+            }
+        }
+    }
+    out[0] = '\0';
+    for (size_t i = 0, used = 0; i < k && used < n; i++) {
+        int w = snprintf(out + used, n - used, "%s%s", i == 0 ? "" : i + 1 == k ? " and " : ", ",
+                         names[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+/* An unknown (or abbreviated) long option --word: the closest names the
+ * command takes, else the commands that take it as written, else where to
+ * look. */
+static void report_unknown_long(opt_command_t cmd, const struct getopt_tables *t, const char *word)
+{
+    const char *cmdname = opt_commands[cmd].name;
+    const char *name = word + 2;
+    size_t len = strcspn(name, "=");
+    suggest_cand_t cands[OPT_NROWS];
+    const char *close[SUGGEST_MAX];
+    size_t k = suggest(name, len, cands, own_names(t, cands), close);
+    char list[256];
+    if (k > 0) {
+        suggest_list(list, sizeof(list), "--", close, k);
+        diag_error("%s: unknown option '--%.*s'; did you mean %s?", cmdname, (int)len, name, list);
+        return;
+    }
+    other_commands(cmd, name, len, list, sizeof(list));
+    if (list[0])
+        diag_error("%s: unknown option '--%.*s' (an option of %s; see 'evcat %s --help')", cmdname,
+                   (int)len, name, list, cmdname);
+    else
+        diag_error("%s: unknown option '--%.*s' (see 'evcat %s --help')", cmdname, (int)len, name,
+                   cmdname);
+}
+
+/* The word getopt_long could not use: the short letter when it was one of a
+ * cluster ("-kZ"); a long option ("--bogus"); a flag given a value
+ * ("--binary=1"). */
+static void report_unknown(opt_command_t cmd, const struct getopt_tables *t, char **argv)
+{
+    const char *name = opt_commands[cmd].name;
+    const char *word = argv[optind - 1];
+    if (optopt > 0 && optopt < LONG_BASE && strncmp(word, "--", 2) != 0) {
+        diag_error("%s: unknown option '-%c' (see 'evcat %s --help')", name, optopt, name);
+        return;
+    }
+    if (optopt >= LONG_BASE && whole_name(word, t->rows[optopt - LONG_BASE]->opt->name)) {
+        diag_error("%s: --%s takes no value, got '%s'", name, t->rows[optopt - LONG_BASE]->opt->name,
+                   word);
+        return;
+    }
+    if (strncmp(word, "--", 2) == 0 && word[2]) {
+        report_unknown_long(cmd, t, word);
+        return;
+    }
+    diag_error("%s: unknown option '%s' (see 'evcat %s --help')", name, word, name);
+}
+
 int opt_parse(opt_command_t cmd, int argc, char **argv, opt_handler_t fn, void *ud)
 {
     const char *name = opt_commands[cmd].name;
@@ -136,13 +231,22 @@ int opt_parse(opt_command_t cmd, int argc, char **argv, opt_handler_t fn, void *
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
+        if (c == ':' && optopt >= LONG_BASE &&
+            !whole_name(argv[optind - 1], t.rows[optopt - LONG_BASE]->opt->name)) {
+            report_unknown_long(cmd, &t, argv[optind - 1]);
+            return OPT_PARSE_ERROR;
+        }
         if (c == ':') {
             diag_error("%s: option '%s' needs a value", name, argv[optind - 1]);
             return OPT_PARSE_ERROR;
         }
         const opt_row_t *r = c >= LONG_BASE ? t.rows[c - LONG_BASE] : find_short(&t, c);
         if (c == '?' || !r) {
-            report_unknown(name, argv);
+            report_unknown(cmd, &t, argv);
+            return OPT_PARSE_ERROR;
+        }
+        if (c >= LONG_BASE && !whole_name(long_word(argv, r), r->opt->name)) {
+            report_unknown_long(cmd, &t, long_word(argv, r));
             return OPT_PARSE_ERROR;
         }
         if (r->refused) {

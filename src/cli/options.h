@@ -101,7 +101,7 @@ typedef struct opt_row {
     opt_mansec_t sec;      /* M_NONE: documented by the OPT entry */
     const char *man;       /* troff */
     opt_value_t value;     /* OPT only */
-    const char *words;     /* OPT only: V_WORDS */
+    const char *words;     /* V_WORDS; a USE's own, else its OPT's */
     bool repeat;           /* OPT only: may be given more than once */
     int nargs;             /* OPT only: 2 when the next word is a second value */
     const char *conflicts; /* OPT only: other options it excludes (zsh) */

@@ -3,6 +3,7 @@
 #include "diag.h"
 #include "text.h"
 #include "event_json.h"
+#include "json_text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -107,6 +108,19 @@ static void pretty_time(buf_t *b, uint64_t real_ns)
                (unsigned)(real_ns % 1000000000u / 1000000u));
 }
 
+/* A payload for a terminal: JSON coloured (and indented with --indent)
+ * when it is JSON and colour or --indent asks for it, else as text. Parsed
+ * only then: plain pretty output costs no JSON check. */
+static void term_payload(const out_t *o, buf_t *b, const char *s, size_t n, size_t margin)
+{
+    if ((o->color || o->indent) && json_text_valid(s, n)) {
+        json_style_t st = {.color = o->color, .indent = o->indent, .margin = margin};
+        json_text_write(b, s, n, &st);
+        return;
+    }
+    term_text(b, s, n, margin);
+}
+
 void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
 {
     buf_t *b = &o->buf;
@@ -118,13 +132,19 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
         break;
     case OUT_JSON:
         event_json_sse(b, ev, real_ns);
+        if (o->parse_json)
+            event_json_parsed(b, ev->data, ev->data_len);
         buf_puts(b, "}\n");
         break;
     case OUT_PRETTY: {
+        if (!o->no_time) {
+            if (o->color)
+                buf_puts(b, C_DIM);
+            pretty_time(b, real_ns);
+            buf_puts(b, o->color ? C_RESET " " : " ");
+        }
         if (o->color)
-            buf_puts(b, C_DIM);
-        pretty_time(b, real_ns);
-        buf_puts(b, o->color ? C_RESET " " C_TYPE : " ");
+            buf_puts(b, C_TYPE);
         term_text(b, ev->type, ev->type_len, 0);
         if (ev->id_len) {
             buf_puts(b, o->color ? C_RESET " " C_ID "#" : " #");
@@ -134,11 +154,49 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns)
             buf_puts(b, C_RESET);
         buf_putc(b, ' ');
         /* Continuation lines of multi-line data line up under the first. */
-        size_t indent = 13; /* "HH:MM:SS.mmm " */
-        term_text(b, ev->data, ev->data_len, indent);
+        size_t indent = o->no_time ? 2 : 13; /* "HH:MM:SS.mmm " */
+        term_payload(o, b, ev->data, ev->data_len, indent);
         buf_putc(b, '\n');
         break;
     }
+    }
+}
+
+/* A binary payload for a terminal, in the hex /binary takes: up to 16
+ * bytes on the line itself, more in rows of 16 under it (INDENT columns in),
+ * each with its printable ASCII ('.' for the rest), the first OUT_HEX_MAX
+ * bytes only. */
+static void hex_rows(buf_t *b, const unsigned char *p, size_t n, size_t indent, bool color)
+{
+    size_t shown = n < OUT_HEX_MAX ? n : OUT_HEX_MAX;
+    for (size_t row = 0; row < shown; row += 16) {
+        size_t k = shown - row < 16 ? shown - row : 16;
+        if (n > 16) {
+            buf_putc(b, '\n');
+            for (size_t i = 0; i < indent; i++)
+                buf_putc(b, ' ');
+        } else {
+            buf_putc(b, ' ');
+        }
+        for (size_t i = 0; i < 16; i++) {
+            if (i < k)
+                buf_printf(b, i ? " %02x" : "%02x", p[row + i]);
+            else if (n > 16) /* line the ASCII column up under the rows above */
+                buf_puts(b, "   ");
+        }
+        buf_puts(b, color ? "  " C_DIM : "  ");
+        for (size_t i = 0; i < k; i++) {
+            unsigned char c = p[row + i];
+            buf_putc(b, c >= 0x20 && c < 0x7f ? (char)c : '.');
+        }
+        if (color)
+            buf_puts(b, C_RESET);
+    }
+    if (shown < n) {
+        buf_putc(b, '\n');
+        for (size_t i = 0; i < indent; i++)
+            buf_putc(b, ' ');
+        buf_printf(b, "\xe2\x80\xa6 %zu more bytes", n - shown);
     }
 }
 
@@ -159,30 +217,35 @@ void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16
         return;
     case OUT_JSON:
         event_json_ws(b, in, type, s, n, code, real_ns);
+        if (o->parse_json && type == 1)
+            event_json_parsed(b, s, n);
         buf_puts(b, "}\n");
         return;
-    case OUT_PRETTY:
-        if (o->color)
-            buf_puts(b, C_DIM);
-        pretty_time(b, real_ns);
-        if (o->color)
-            buf_puts(b, C_RESET);
-        buf_puts(b, in ? (o->color ? " \033[32m<\033[0m " : " < ")
-                       : (o->color ? " \033[34m>\033[0m " : " > "));
+    case OUT_PRETTY: {
+        size_t indent = o->no_time ? 2 : 15; /* "HH:MM:SS.mmm < " */
+        if (!o->no_time) {
+            if (o->color)
+                buf_puts(b, C_DIM);
+            pretty_time(b, real_ns);
+            if (o->color)
+                buf_puts(b, C_RESET);
+            buf_putc(b, ' ');
+        }
+        buf_puts(b, in ? (o->color ? "\033[32m<\033[0m " : "< ")
+                       : (o->color ? "\033[34m>\033[0m " : "> "));
         switch (type) {
         case 1:
-            term_text(b, s, n, 15);
+            term_payload(o, b, s, n, indent);
             break;
         case 2:
-            buf_printf(b, o->color ? C_TYPE "[binary %zu bytes]" C_RESET " " : "[binary %zu bytes] ",
-                       n);
-            base64_append(b, s, n);
+            buf_printf(b, o->color ? C_TYPE "[binary %zu bytes]" C_RESET : "[binary %zu bytes]", n);
+            hex_rows(b, p, n, indent, o->color);
             break;
         case 8:
             buf_printf(b, o->color ? C_TYPE "[close %u]" C_RESET : "[close %u]", (unsigned)code);
             if (n) {
                 buf_putc(b, ' ');
-                term_text(b, s, n, 15);
+                term_text(b, s, n, indent);
             }
             break;
         default:
@@ -191,12 +254,13 @@ void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16
                 buf_printf(b, " %.3f ms", (double)rtt_ns / 1e6);
             if (n) {
                 buf_putc(b, ' ');
-                term_text(b, s, n, 15);
+                term_text(b, s, n, indent);
             }
             break;
         }
         buf_putc(b, '\n');
         return;
+    }
     }
 }
 

@@ -21,6 +21,9 @@ typedef struct out {
     int fd;
     out_format_t format;
     bool color;
+    bool no_time;  /* pretty: no timestamp before each line (--no-time) */
+    bool parse_json;  /* json: a JSON payload also as "json" (--parse-json) */
+    unsigned indent;  /* pretty: JSON payloads indented by this (--indent; 0: one line) */
     bool failed;   /* a write failed; errno_saved says why */
     int errno_saved;
     buf_t buf;     /* pending output; owned */
@@ -44,8 +47,11 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns);
 /* One WebSocket message or control frame, in (incoming) or out (sent by
  * us). type: 1 text, 2 binary, 8 close, 9 ping, 10 pong (ws_type_t values).
  * For a close, p/n is the reason and code its code. raw shows incoming text
- * and binary (as base64) only; pretty and json show everything. rtt_ns: a
+ * and binary (as base64) only; pretty and json show everything, pretty a
+ * binary payload as hex and its printable ASCII, 16 bytes a row, the first
+ * OUT_HEX_MAX bytes of it (json in full, as base64). rtt_ns: a
  * pong's round trip, shown in pretty (0: none). */
+#define OUT_HEX_MAX 64
 void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt_ns, uint64_t real_ns);
 

@@ -32,7 +32,9 @@ int ws_command_record(ws_command_t *k, const conn_opts_t *co, const char *cmd, c
         return 1;
     }
     ws_url_free(&u);
-    return rec_start(&k->rec, co->record, cmd, url, REC_WS) < 0 ? -1 : 0;
+    int rc = rec_start(&k->rec, co->record, cmd, url, REC_WS);
+    k->rec.parse_json = co->parse_json; /* rec_start clears the writer */
+    return rc < 0 ? -1 : 0;
 }
 
 /* stdout, the command's way. */
@@ -157,6 +159,8 @@ int ws_command_start(ws_command_t *k, const char *url, const conn_opts_t *co,
         .on_batch = on_batch,
         .on_end = on_end,
     };
+    k->out.parse_json = co->parse_json;
+    k->out.indent = co->indent;
     /* replay takes none of the keepalive and reconnection options: they
      * keep ws_cli_opts_init's values there (no pings, no reconnection). */
     k->copts = (ws_client_opts_t){

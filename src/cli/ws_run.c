@@ -15,13 +15,16 @@
 #include "exitcode.h"
 #include "loop.h"
 #include "output.h"
+#include "repl_screen.h"
 #include "text.h"
 #include "ws_client.h"
 #include "ws_command.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,41 +57,86 @@ struct wsrun {
     bool line_done;      /* a line was accepted: restart libedit's line */
     bool line_fresh;     /* since then, no key: the prompt is empty (libedit's
                           * rl_line_buffer still holds the old line) */
+    bool prompted;       /* the prompt went up once */
+    bool open_line;      /* a diag line on stderr waits for its newline */
 };
 
 static struct wsrun *repl_run; /* libedit's line callback has no user data */
 static void on_repl_line(char *line);
 
-/* In the REPL, output goes above the line being typed: clear it, print,
- * and let libedit draw prompt and line again. */
+#define PROMPT    "> "
+#define REPL_HINT "(/help for commands, Ctrl-D to close)"
+
+/* The prompt and the line as libedit has them on the screen now. */
+static repl_view_t repl_view(const struct wsrun *R)
+{
+    int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
+    int point = rl_point < 0 ? 0 : rl_point < end ? rl_point : end;
+    return (repl_view_t){.prompt = PROMPT, .line = end ? rl_line_buffer : "", .end = end,
+                         .point = point};
+}
+
+/* In the REPL, other output goes above the prompt and the typed line:
+ * above_begin clears every row they take (a long line wraps), above_end
+ * draws them again ourselves (libedit's own refresh would show a line it
+ * has just accepted again, and does not know we moved the cursor) with the
+ * cursor where libedit believes it is. */
+static void above_begin(struct wsrun *R)
+{
+    if (R->open_line) { /* the "connected to" line waits for its hint */
+        fputs("\n", stderr);
+        R->open_line = false;
+    }
+    if (!R->repl_active)
+        return;
+    if (R->in_line_cb) {
+        /* libedit has moved to a fresh row for the accepted line */
+        fputs("\r\033[J", stdout);
+    } else {
+        repl_view_t v = repl_view(R);
+        repl_screen_clear(stdout, &v, repl_screen_width(STDOUT_FILENO));
+    }
+    fflush(stdout);
+}
+
+static void above_end(struct wsrun *R)
+{
+    if (!R->repl_active || R->in_line_cb)
+        return; /* libedit draws the next prompt when the callback returns */
+    repl_view_t v = repl_view(R);
+    repl_screen_draw(stdout, &v, repl_screen_width(STDOUT_FILENO));
+    fflush(stdout);
+}
+
 static void emit(void *ud)
 {
     struct wsrun *R = ud;
-    if (R->mode != MODE_REPL) {
+    if (R->mode != MODE_REPL || (!R->repl_active && !R->open_line)) {
         ws_command_flush(&R->k);
         return;
     }
     if (!R->k.out.buf.len)
         return;
-    if (!R->repl_active) {
-        ws_command_flush(&R->k);
+    above_begin(R);
+    ws_command_flush(&R->k);
+    above_end(R);
+}
+
+/* Lifecycle and diagnostic lines (stderr) in the REPL: above the prompt
+ * too. Until the prompt first goes up, a line is left open: if it is the
+ * last before the connection opens ("* connected to URL"), the REPL's hint
+ * ends it, so connecting shows one line. */
+static void on_diag(void *ud, const char *line)
+{
+    struct wsrun *R = ud;
+    above_begin(R);
+    fputs(line, stderr);
+    if (!R->repl_active && !R->prompted) {
+        R->open_line = true;
         return;
     }
-    /* Our lines go above the prompt: clear the prompt line, print, and draw
-     * prompt and typed text again ourselves (libedit's own refresh would
-     * show a line it has just accepted again). The cursor is put back where
-     * libedit believes it is. */
-    fputs("\r\033[K", stdout);
-    fflush(stdout);
-    ws_command_flush(&R->k);
-    if (R->in_line_cb)
-        return; /* libedit draws the next prompt when the callback returns */
-    int end = R->line_fresh || !rl_line_buffer ? 0 : rl_end;
-    int point = rl_point < end ? rl_point : end;
-    printf("> %.*s", end, end ? rl_line_buffer : "");
-    if (point < end)
-        printf("\033[%dD", end - point);
-    fflush(stdout);
+    fputs("\n", stderr);
+    above_end(R);
 }
 
 static void show_out(struct wsrun *R, ws_type_t type, const void *p, size_t n)
@@ -344,7 +392,7 @@ static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
              * start over with a fresh prompt. */
             R->line_done = false;
             rl_callback_handler_remove();
-            rl_callback_handler_install("> ", on_repl_line);
+            rl_callback_handler_install(PROMPT, on_repl_line);
             R->line_fresh = true;
         }
     } while (R->repl_active && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
@@ -378,10 +426,24 @@ static char *history_path(void)
 static void repl_start(struct wsrun *R)
 {
     repl_run = R;
+    /* libedit reads and shows multibyte characters by the locale (in "C" it
+     * drops them); only the character type, no other category. */
+    setlocale(LC_CTYPE, "");
+    diag_set_hook(on_diag, R);
     R->history = history_path();
     stifle_history(1000);
     if (R->history)
         read_history(R->history);
+}
+
+/* A resized terminal: libedit lays the line out for the new width (ours
+ * asks the terminal each time). */
+static void on_winch(loop_t *l, int signo, void *ud)
+{
+    (void)l;
+    (void)signo;
+    (void)ud;
+    rl_resize_terminal();
 }
 
 /* The prompt goes up once connected, so lifecycle lines do not land in it. */
@@ -390,8 +452,9 @@ static void repl_prompt(struct wsrun *R)
     if (R->repl_active)
         return;
     R->repl_active = true;
+    R->prompted = true;
     setvbuf(stdin, NULL, _IONBF, 0); /* libedit reads through stdin: no hidden buffer */
-    rl_callback_handler_install("> ", on_repl_line);
+    rl_callback_handler_install(PROMPT, on_repl_line);
     /* Terminals send ESC [ A ... for the arrows unless keypad mode is on,
      * which libedit's callback mode never turns on: bind both forms. */
     static const char *const binds[] = {
@@ -403,11 +466,16 @@ static void repl_prompt(struct wsrun *R)
     for (size_t i = 0; i < ARRAY_LEN(binds); i++)
         rl_parse_and_bind(binds[i]);
     loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_repl_key, R);
+    loop_signal(R->k.loop, SIGWINCH, on_winch, R);
 }
 
 static void repl_stop(struct wsrun *R)
 {
     loop_fd_del(R->k.loop, STDIN_FILENO);
+    if (R->open_line)
+        fputs("\n", stderr);
+    R->open_line = false;
+    diag_set_hook(NULL, NULL);
     if (R->repl_active) {
         R->repl_active = false;
         rl_callback_handler_remove();
@@ -426,6 +494,15 @@ static void repl_stop(struct wsrun *R)
 static void on_open(void *ud)
 {
     struct wsrun *R = ud;
+    if (R->mode == MODE_REPL && !R->prompted) {
+        if (R->open_line) { /* "* connected to URL (/help ...)" */
+            fputs(diag_color ? " \033[2m" REPL_HINT "\033[0m\n" : " " REPL_HINT "\n", stderr);
+            R->open_line = false;
+        } else { /* --quiet */
+            repl_say(R, "connected " REPL_HINT "\n");
+        }
+        repl_prompt(R);
+    }
     for (size_t i = 0; i < R->w->non_open; i++)
         send_msg(R, R->w->on_open[i], strlen(R->w->on_open[i]));
     if (R->mode == MODE_SEND && !R->from_stdin && !R->sent_all) {
@@ -439,10 +516,6 @@ static void on_open(void *ud)
         if (R->line.len || R->stdin_eof)
             on_stdin(R->k.loop, -1, R->stdin_eof ? LOOP_HUP : 0, R);
         watch_stdin(R, true);
-    }
-    if (R->mode == MODE_REPL) {
-        repl_say(R, "connected (/help for commands, Ctrl-D to close)\n");
-        repl_prompt(R);
     }
     emit(R);
 }
@@ -472,8 +545,16 @@ static void on_batch(void *ud)
 static void on_interrupted(void *ud)
 {
     struct wsrun *R = ud;
-    if (R->mode == MODE_REPL)
-        fputs("\n", stdout);
+    if (R->mode != MODE_REPL || !R->repl_active)
+        return;
+    /* Like a shell's ^C: the line stays, what follows goes under it. */
+    if (!R->in_line_cb) {
+        repl_view_t v = repl_view(R);
+        repl_screen_leave(stdout, &v, repl_screen_width(STDOUT_FILENO));
+    }
+    fflush(stdout);
+    R->repl_active = false;
+    rl_callback_handler_remove();
 }
 
 static void on_timeout(void *ud)
@@ -526,6 +607,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     if (R.mode == MODE_REPL && !co->format_set)
         fmt = OUT_PRETTY;
     ws_command_open(&R.k, STDOUT_FILENO, fmt, co->color, timeout_ms);
+    R.k.out.no_time = co->no_time;
     int fl = -1;
     if (R.from_stdin && R.mode != MODE_REPL) {
         fl = fcntl(STDIN_FILENO, F_GETFL);

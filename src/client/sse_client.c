@@ -38,6 +38,7 @@ struct sse_client {
     sse_parser_t *parser;    /* owned; keeps the last event ID across attempts */
     char *shown_url;         /* url with any password redacted; owned */
     char errbuf[CURL_ERROR_SIZE];
+    curlerr_conn_t conn;     /* the addresses this attempt's connect tried */
     buf_t errbody;           /* start of a non-200 response's body; owned */
 
     uint64_t retry_ms;
@@ -240,7 +241,8 @@ static void on_done(curlm_xfer_t *x, CURLcode res)
         attempt_over(c, false, "stream ended");
         return;
     }
-    const char *detail = curlerr_detail(res, c->errbuf);
+    char msg[CURL_ERROR_SIZE + 64];
+    const char *detail = curlerr_message_of(x->easy, res, c->errbuf, &c->conn, msg, sizeof(msg));
     /* Only transient trouble is worth a reconnect (curl_errors.h). */
     if (!curlerr_transient(res) || c->opens == 0) {
         /* The same hint the WebSocket side gives for an untrusted certificate
@@ -307,6 +309,7 @@ static int start_attempt(sse_client_t *c)
     c->opened = false;
     c->abort = ABORT_NONE;
     c->errbuf[0] = '\0';
+    curlerr_conn_reset(&c->conn);
     buf_reset(&c->errbody);
     sse_parser_restart(c->parser);
     diag_verbose("* connecting to %s", c->shown_url);
@@ -357,6 +360,8 @@ sse_client_t *sse_client_new(loop_t *l, curlm_t *m, const sse_client_opts_t *o,
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    c->conn.via_proxy = curlerr_via_proxy(o->url, o->conn);
+    curlerr_watch(e, &c->conn);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -6,12 +6,30 @@
 int diag_level = 0;
 bool diag_color = false;
 
+static diag_hook_fn hook;
+static void *hook_ud;
+
+void diag_set_hook(diag_hook_fn fn, void *ud)
+{
+    hook = fn;
+    hook_ud = ud;
+}
+
 static void vline(const char *color, const char *prefix, const char *fmt, va_list ap)
 {
     /* One fprintf of a formatted line, so lines from several threads or
      * processes sharing stderr do not interleave mid-line. */
     char text[2048];
     vsnprintf(text, sizeof(text), fmt, ap);
+    if (hook) {
+        char line[2100];
+        if (diag_color && color)
+            snprintf(line, sizeof(line), "%s%s%s\033[0m", color, prefix, text);
+        else
+            snprintf(line, sizeof(line), "%s%s", prefix, text);
+        hook(hook_ud, line);
+        return;
+    }
     if (diag_color && color)
         fprintf(stderr, "%s%s%s\033[0m\n", color, prefix, text);
     else

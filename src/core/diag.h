@@ -20,4 +20,10 @@ void diag_info(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* "> " / "< " / "* " detail lines, only with -v (level >= 1). */
 void diag_verbose(const char *fmt, ...) ATTR_PRINTF(1, 2);
 
+/* Every line above goes to FN instead of stderr while a hook is set (NULL
+ * unsets): LINE is the whole line, colour included, without the newline.
+ * The WebSocket REPL sets one to print lines above its prompt. */
+typedef void (*diag_hook_fn)(void *ud, const char *line);
+void diag_set_hook(diag_hook_fn fn, void *ud);
+
 #endif

@@ -59,12 +59,21 @@ bool conn_settings_has_header(const conn_settings_t *s, const char *name)
     return false;
 }
 
+/* libcurl's note when a write callback refuses data. evcat's callbacks
+ * refuse only to stop a transfer on purpose (-n reached, a bad response
+ * already reported), so under -v the note would read as a failure at a
+ * clean exit. */
+#define WRITE_REFUSED_NOTE "Failure writing output to destination"
+
 /* CURLOPT_DEBUGFUNCTION: curl's trace as "> "/"< "/"* " lines on stderr,
  * with every secret header's value replaced. */
 static int trace_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
 {
     (void)e;
     (void)ud;
+    if (type == CURLINFO_TEXT && size >= strlen(WRITE_REFUSED_NOTE) &&
+        memcmp(data, WRITE_REFUSED_NOTE, strlen(WRITE_REFUSED_NOTE)) == 0)
+        return 0;
     switch (type) {
     case CURLINFO_TEXT: verbose_lines("* ", data, size, false); break;
     case CURLINFO_HEADER_OUT: verbose_lines("> ", data, size, true); break;

@@ -4,6 +4,7 @@
  * calls done exactly once. After done(0) the caller takes the transport_t, and
  * nothing of the attempt stays allocated but the struct dial_free frees. */
 #include "dial.h"
+#include "connect_error.h"
 #include "http_request.h"
 #include "diag.h"
 #include "buf.h"
@@ -315,31 +316,9 @@ struct dial {
 
 static void on_fd(loop_t *l, int fd, unsigned events, void *ud);
 
-/* "host:port" with brackets around an IPv6 literal. */
-static void fmt_hostport(char *out, size_t n, const char *host, uint16_t port)
-{
-    if (strchr(host, ':'))
-        snprintf(out, n, "[%s]:%u", host, port);
-    else
-        snprintf(out, n, "%s:%u", host, port);
-}
-
-static void fmt_sockaddr(char *out, size_t n, const struct sockaddr *sa)
-{
-    char ip[INET6_ADDRSTRLEN];
-    uint16_t port = 0;
-    ip[0] = '\0';
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-        port = ntohs(in6->sin6_port);
-    }
-    fmt_hostport(out, n, ip, port);
-}
+/* Addresses as every connect error writes them ("[::1]:80"). */
+#define fmt_hostport connect_error_hostport
+#define fmt_sockaddr connect_error_sockaddr
 
 static void wipe_buf(buf_t *b)
 {
@@ -611,16 +590,10 @@ static void tcp_connected(dial_t *nc)
 
 static void connect_failed(dial_t *nc, int err)
 {
-    const char *where = nc->proxy_host ? "proxy " : "";
-    char more[48] = "";
-    if (nc->tried > 1)
-        snprintf(more, sizeof(more), " (%d addresses tried)", nc->tried);
-    if (err == ECONNREFUSED)
-        fail(nc, "connection refused by %s%s%s", where, nc->addr, more);
-    else if (err == ETIMEDOUT)
-        fail(nc, "timed out connecting to %s%s%s", where, nc->addr, more);
-    else
-        fail(nc, "cannot connect to %s%s: %s%s", where, nc->addr, strerror(err), more);
+    char why[300];
+    connect_error_format(why, sizeof(why), err, nc->addr, nc->proxy_host != NULL,
+                         (unsigned)nc->tried);
+    fail(nc, "%s", why);
 }
 
 /* Tries nc->cur and the addresses after it until one is in progress. */

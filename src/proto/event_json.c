@@ -1,4 +1,5 @@
 #include "event_json.h"
+#include "json_text.h"
 #include "clock.h"
 #include "text.h"
 
@@ -48,4 +49,12 @@ void event_json_ws(buf_t *b, bool in, int type, const void *p, size_t n, uint16_
         base64_append(b, p, n);
         buf_putc(b, '"');
     }
+}
+
+void event_json_parsed(buf_t *b, const void *p, size_t n)
+{
+    if (!json_text_valid(p, n))
+        return;
+    buf_puts(b, ",\"json\":");
+    json_text_write(b, p, n, NULL);
 }

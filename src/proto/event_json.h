@@ -21,4 +21,8 @@ void event_json_ws(buf_t *b, bool in, int type, const void *p, size_t n, uint16_
 /* "text", "binary", "close", "ping", "pong" for a wslay opcode, "?" otherwise. */
 const char *ws_type_name(int type);
 
+/* --parse-json: `,"json":VALUE` when p[0..n) is JSON (compact), nothing
+ * otherwise. */
+void event_json_parsed(buf_t *b, const void *p, size_t n);
+
 #endif

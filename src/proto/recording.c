@@ -72,6 +72,8 @@ void rec_sse_event(rec_writer_t *w, const sse_event_t *ev, uint64_t real_ns_)
     if (w->failed)
         return;
     event_json_sse(&w->line, ev, real_ns_);
+    if (w->parse_json)
+        event_json_parsed(&w->line, ev->data, ev->data_len);
     rec_finish(w);
 }
 
@@ -81,6 +83,8 @@ void rec_ws_message(rec_writer_t *w, bool in, int type, const void *p, size_t n,
     if (w->failed)
         return;
     event_json_ws(&w->line, in, type, p, n, code, real_ns_);
+    if (w->parse_json && type == 1)
+        event_json_parsed(&w->line, p, n);
     rec_finish(w);
 }
 

@@ -42,6 +42,7 @@ typedef struct rec_writer {
     bool failed;         /* a write failed: nothing more is written */
     int errno_saved;
     buf_t line;          /* scratch */
+    bool parse_json;     /* --parse-json: a JSON payload also as "json" */
 } rec_writer_t;
 
 /* Creates (truncates) path and writes the header for url (shown redacted:

@@ -40,6 +40,9 @@ expect_usage "zero connections" bench -c 0 ws://127.0.0.1:1/
 expect_usage "bad duration" bench -d forever ws://127.0.0.1:1/
 expect_usage "source of another family" bench --source ::1 ws://127.0.0.1:1/
 expect_usage "publish not http" bench --publish ws://x/ http://127.0.0.1:1/
+expect_usage "sse driver unknown" bench --sse-driver wget http://127.0.0.1:1/
+expect_usage "sse driver needs SSE" bench --sse-driver curl ws://127.0.0.1:1/
+expect_usage "sse driver not for streams" bench --sse-driver curl --requests 5 http://127.0.0.1:1/
 # shards (the cluster and k8s tests run and merge them)
 expect_usage "shard index past its count" bench --shard 2/2 ws://127.0.0.1:1/
 expect_usage "shard not I/N" bench --shard 1 ws://127.0.0.1:1/
@@ -160,18 +163,29 @@ check "--publish-timeout 300ms: publish errors" ge "$(jv "$TMP/slowt.json" error
 kill "$SLOW_PID"
 
 # ---- subscribers: SSE and WebSocket, with a publisher ----
-expect_rc "sse: 300 streams with --publish" 0 \
-    B -c 300 --connect-rate 3000 -d 2s --publish "$HTTP/publish" --publish-rate 20 \
-    --json "$TMP/sse.json" "$HTTP/sse"
-J=$TMP/sse.json
-expect_eq "sse: established" 300 "$(jv "$J" connections.established)"
-expect_eq "sse: mode" sse "$(jv "$J" mode)"
-pub=$(jv "$J" messages.sent)
-check "sse: ~40 published ($pub)" ge "$pub" 30
-# ticks (10/s) and published messages (20/s) reach every stream
-check "sse: fan-out received" ge "$(jv "$J" messages.received)" $((300 * 50))
-check "sse: latency samples" ge "$(jv "$J" latency_ms.samples)" $((300 * 50))
-expect_eq "sse: no errors" "{}" "$(jv "$J" errors)"
+# SSE on each driver: the native HTTP/1.1 one (default) and libcurl
+for drv in native curl; do
+    expect_rc "sse $drv: 300 streams with --publish" 0 \
+        B -c 300 --connect-rate 3000 -d 2s --sse-driver $drv --publish "$HTTP/publish" \
+        --publish-rate 20 --json "$TMP/sse.json" "$HTTP/sse"
+    J=$TMP/sse.json
+    expect_eq "sse $drv: established" 300 "$(jv "$J" connections.established)"
+    expect_eq "sse $drv: mode" sse "$(jv "$J" mode)"
+    pub=$(jv "$J" messages.sent)
+    check "sse $drv: ~40 published ($pub)" ge "$pub" 30
+    # ticks (10/s) and published messages (20/s) reach every stream
+    check "sse $drv: fan-out received" ge "$(jv "$J" messages.received)" $((300 * 50))
+    check "sse $drv: latency samples" ge "$(jv "$J" latency_ms.samples)" $((300 * 50))
+    expect_eq "sse $drv: no errors" "{}" "$(jv "$J" errors)"
+done
+"$EVCAT" bench -v -c 2 -d 200ms "$HTTP/sse" 2>&1 | grep -q "SSE subscribers on the native HTTP/1.1 driver" &&
+    pass "-v names the native driver" || fail "-v names the native driver"
+"$EVCAT" bench -v -c 2 -d 200ms --sse-driver curl "$HTTP/sse" 2>&1 | grep -q "SSE subscribers on libcurl" &&
+    pass "-v names libcurl" || fail "-v names libcurl"
+for drv in native curl; do
+    B -c 5 -d 300ms --sse-driver $drv --json "$TMP/404.json" "$HTTP/nosuch" >/dev/null 2>&1
+    expect_eq "sse $drv: a 404 is http_status" 5 "$(jv "$TMP/404.json" errors.http_status)"
+done
 
 expect_rc "ws subscribe: 300 with --publish" 0 \
     B -c 300 --connect-rate 3000 -d 2s --mode subscribe --publish "$HTTP/publish" --publish-rate 20 \
@@ -272,16 +286,18 @@ check "SIGINT: summary printed" grep -q "(interrupted)" "$TMP/int.txt"
 # ---- nginx + nchan: SSE and WebSocket subscribers, its publisher ----
 if start_nchan; then
     N=http://127.0.0.1:$NCHAN_PORT
-    expect_rc "nchan sse: 500 subscribers" 0 \
-        B -c 500 --connect-rate 5000 -d 2s --publish "$N/pub" --publish-rate 10 \
-        --json "$TMP/n1.json" "$N/sub"
-    J=$TMP/n1.json
-    expect_eq "nchan sse: established" 500 "$(jv "$J" connections.established)"
-    pub=$(jv "$J" messages.sent)
-    check "nchan sse: published ($pub)" ge "$pub" 15
-    # every subscriber sees what was published while it was there
-    check "nchan sse: fan-out" ge "$(jv "$J" messages.received)" $((500 * (pub - 2)))
-    check "nchan sse: latency samples" ge "$(jv "$J" latency_ms.samples)" $((500 * (pub - 2)))
+    for drv in native curl; do
+        expect_rc "nchan sse $drv: 500 subscribers" 0 \
+            B -c 500 --connect-rate 5000 -d 2s --sse-driver $drv --publish "$N/pub" --publish-rate 10 \
+            --json "$TMP/n1.json" "$N/sub"
+        J=$TMP/n1.json
+        expect_eq "nchan sse $drv: established" 500 "$(jv "$J" connections.established)"
+        pub=$(jv "$J" messages.sent)
+        check "nchan sse $drv: published ($pub)" ge "$pub" 15
+        # every subscriber sees what was published while it was there
+        check "nchan sse $drv: fan-out" ge "$(jv "$J" messages.received)" $((500 * (pub - 2)))
+        check "nchan sse $drv: latency samples" ge "$(jv "$J" latency_ms.samples)" $((500 * (pub - 2)))
+    done
     expect_rc "nchan ws: 500 subscribers" 0 \
         B -c 500 --connect-rate 5000 -d 2s --mode subscribe --publish "$N/pub" --publish-rate 10 \
         --json "$TMP/n2.json" "ws://127.0.0.1:$NCHAN_PORT/sub"

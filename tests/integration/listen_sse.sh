@@ -232,4 +232,36 @@ expect_usage "unknown command" frobnicate
 expect_rc "--help: exit 0" 0 "$EVCAT" listen --help
 check "--help lists shared and own options" bash -c "'$EVCAT' listen --help | grep -q -- '--bearer' && '$EVCAT' listen --help | grep -q -- '--idle-timeout'"
 
+# ---- JSON payloads: --parse-json, coloured like jq, --indent ----
+printf 'data: {"price": 1.5e2, "tags": ["a", "b"], "ok": true}\n\ndata: plain\n\ndata: [1,\ndata:  2]\n\n' >"$TMP/json.cap"
+"$EVCAT" listen -o json --parse-json - <"$TMP/json.cap" >"$TMP/pj.out" 2>/dev/null
+expect_eq "--parse-json: the payload as a value beside data" "150.0 ['a', 'b'] True" \
+    "$($PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).readline()); print(o["json"]["price"], o["json"]["tags"], o["json"]["ok"])' "$TMP/pj.out")"
+expect_eq "--parse-json: data unchanged" '{"price": 1.5e2, "tags": ["a", "b"], "ok": true}' \
+    "$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["data"])' "$TMP/pj.out")"
+expect_eq "--parse-json: the value as it was spelled (1.5e2)" 1 "$(grep -c '"json":{"price":1.5e2,"tags":\["a","b"\],"ok":true}' "$TMP/pj.out")"
+expect_eq "--parse-json: no json for a payload that is not JSON" 0 "$(sed -n 2p "$TMP/pj.out" | grep -c '"json"')"
+expect_eq "--parse-json: multi-line data that is JSON" '[1, 2]' \
+    "$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[2])["json"])' "$TMP/pj.out")"
+expect_eq "without --parse-json: no json" 0 "$("$EVCAT" listen -o json - <"$TMP/json.cap" 2>/dev/null | grep -c '"json"')"
+"$EVCAT" listen -o pretty --color always - <"$TMP/json.cap" >"$TMP/col.out" 2>/dev/null
+check "pretty, colour: keys blue, strings green, as jq" \
+    grep -qF $'\e[34;1m"price"\e[0m\e[1;39m:\e[0m \e[0;39m1.5e2\e[0m' "$TMP/col.out"
+check "pretty, colour: strings green" grep -qF $'\e[0;32m"a"\e[0m' "$TMP/col.out"
+check "pretty, colour: text that is not JSON unchanged" grep -qF ' plain' "$TMP/col.out"
+expect_eq "pretty without colour or --indent: the payload as it came" 1 \
+    "$("$EVCAT" listen -o pretty --color never - <"$TMP/json.cap" 2>/dev/null | grep -c '{"price": 1.5e2, "tags": \["a", "b"\], "ok": true}$')"
+"$EVCAT" listen -o pretty --color never --indent - <"$TMP/json.cap" >"$TMP/ind.out" 2>/dev/null
+expect_eq "--indent: a member a line under the payload's column" $'               "price": 1.5e2,\n               "tags": [' \
+    "$(sed -n 2,3p "$TMP/ind.out")"
+"$EVCAT" listen --record "$TMP/pj.rec" --parse-json -o raw - <"$TMP/json.cap" >/dev/null 2>&1
+expect_eq "--record --parse-json: the recording carries json" 2 "$(grep -c '"json":' "$TMP/pj.rec")"
+RP=$(free_port)
+bg "$EVCAT" replay --serve --no-timing --listen "127.0.0.1:$RP" "$TMP/pj.rec"
+RP_PID=$BG_PID
+wait_port "$RP"
+expect_eq "... and is played back by replay --serve" $'{"price": 1.5e2, "tags": ["a", "b"], "ok": true}\nplain' \
+    "$("$EVCAT" listen -o raw -n 2 --timeout 5s "http://127.0.0.1:$RP/sse" 2>/dev/null)"
+kill "$RP_PID"
+
 finish

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # evcat listen against nginx + nchan, a real SSE pub/sub server nobody here
 # wrote: every published message arrives in order with nchan's ids, and a
-# restarted evcat resumes with --last-event-id where it left off.
+# restarted evcat resumes with --last-event-id where it left off. And bench's
+# SSE subscribers over TLS on both drivers (native HTTP/1.1, libcurl with
+# HTTP/2 by ALPN).
 . "$(dirname "$0")/lib.sh"
 
 EXTRA_SUB="nchan_subscriber_first_message newest;"
@@ -70,5 +72,25 @@ publish "over h2" >/dev/null
 wait $sub; rc=$?
 expect_eq "--http2 over TLS: the event arrives" "over h2/0" "$(cat "$TMP/h2")/$rc"
 check "and HTTP/2 was used" grep -q "^< HTTP/2 200" "$TMP/h2err"
+
+# bench's SSE subscribers over TLS, on each driver, with a publisher.
+jv() { $PY -c 'import json,sys; v=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): v=v[k]
+print(json.dumps(v) if isinstance(v,dict) else v)' "$1" "$2"; }
+for drv in native curl; do
+    "$EVCAT" bench -q -c 50 --connect-rate 1000 -d 2s --sse-driver $drv --cacert "$TMP/cert.pem" \
+        --publish "$U/pub" --publish-rate 10 --json "$TMP/b$drv.json" \
+        "https://localhost:$NCHAN_TLS_PORT/sub" >/dev/null 2>"$TMP/b$drv.err"
+    expect_eq "bench https $drv: exit 0" 0 $?
+    expect_eq "bench https $drv: 50 established" 50 "$(jv "$TMP/b$drv.json" connections.established)"
+    pub=$(jv "$TMP/b$drv.json" messages.sent)
+    recv=$(jv "$TMP/b$drv.json" messages.received)
+    check "bench https $drv: fan-out ($recv of $pub published)" test "$recv" -ge $((50 * (pub - 2))) -a "$pub" -ge 10
+    expect_eq "bench https $drv: no errors" "{}" "$(jv "$TMP/b$drv.json" errors)"
+done
+# without --cacert the self-signed certificate is refused: tls errors
+"$EVCAT" bench -q -c 3 -d 200ms --json "$TMP/bv.json" "https://localhost:$NCHAN_TLS_PORT/sub" \
+    >/dev/null 2>&1
+expect_eq "bench https native: unverified certificate is a tls error" 3 "$(jv "$TMP/bv.json" errors.tls)"
 
 finish

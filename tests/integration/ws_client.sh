@@ -125,6 +125,10 @@ out=$("$EVCAT" send -o raw -n 2 "$U/subscribe" hello world 2>/dev/null); rc=$?
 expect_eq "send MSG...: -n waits for the replies" $'ack: hello\nack: world/0' "$out/$rc"
 out=$("$EVCAT" send -o raw "$U/subscribe" a b c d e 2>/dev/null); rc=$?
 expect_eq "send without -n: no replies printed, whatever arrived before the close" "/0" "$out/$rc"
+out=$("$EVCAT" send -o json --parse-json -n 1 "$U/subscribe" '{"n": [1, 2]}' 2>/dev/null | grep '"dir":"in","type":"text"')
+expect_match "send -o json --parse-json: an incoming text that is not JSON: data, no json" '"data":"ack: \{\\"n\\": \[1, 2\]\}"\}$' "$out"
+out=$("$EVCAT" send -o json --parse-json -n 1 "$U/subscribe" '{"n": [1, 2]}' 2>/dev/null | grep '"dir":"out"')
+expect_match "send -o json --parse-json: an outgoing JSON text as a value" ',"json":\{"n":\[1,2\]\}\}$' "$out"
 out=$(printf 'one\ntwo\r\nthree' | "$EVCAT" send -o raw -n 3 "$U/subscribe" - 2>/dev/null); rc=$?
 expect_eq "send -: lines of stdin (CRLF and a last line without newline)" $'ack: one\nack: two\nack: three/0' "$out/$rc"
 out=$("$EVCAT" send --binary -o json -n 1 "$U/subscribe" hi 2>/dev/null | grep '"dir":"in"')

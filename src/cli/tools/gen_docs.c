@@ -241,6 +241,13 @@ static int write_man(FILE *in, FILE *out, const char *path)
     return 0;
 }
 
+/* The words a row's value completes to: its own (a USE may have them),
+ * else its option's. */
+static const char *row_words(const opt_row_t *r)
+{
+    return r->words ? r->words : r->opt->words;
+}
+
 /* ---- bash ---- */
 
 /* "-X|--request": the words that name an option, for a case pattern or a
@@ -259,7 +266,7 @@ static void bash_arm(FILE *f, const opt_row_t **rows, size_t n, opt_value_t valu
     bool any = false;
     for (size_t i = 0; i < n; i++) {
         const opt_row_t *o = rows[i]->opt;
-        if (!o->arg || o->value != value || (words && strcmp(o->words, words) != 0))
+        if (!o->arg || o->value != value || (words && strcmp(row_words(rows[i]), words) != 0))
             continue;
         fputs(any ? "|" : "                ", f);
         shell_names(f, o, "|");
@@ -300,12 +307,12 @@ static void bash_command(FILE *f, opt_command_t cmd)
         bool first = true;
         for (size_t j = 0; j < i; j++)
             first = first && !(rows[j]->opt->value == V_WORDS && o->value == V_WORDS &&
-                               strcmp(rows[j]->opt->words, o->words) == 0);
+                               strcmp(row_words(rows[j]), row_words(rows[i])) == 0);
         if (o->arg && o->value == V_WORDS && first) {
             char action[512];
             snprintf(action, sizeof(action), "COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))",
-                     o->words);
-            bash_arm(f, rows, n, V_WORDS, o->words, action);
+                     row_words(rows[i]));
+            bash_arm(f, rows, n, V_WORDS, row_words(rows[i]), action);
         }
     }
     bash_arm(f, rows, n, V_FILE, NULL, "COMPREPLY=($(compgen -f -- \"$cur\"))");
@@ -433,7 +440,7 @@ static void zsh_option(FILE *f, const opt_row_t *r)
         char *second = o->nargs == 2 ? strchr(arg, ' ') : NULL;
         if (second)
             *second++ = '\0';
-        zsh_message(f, arg, o->value, o->value == V_WORDS ? o->words : NULL);
+        zsh_message(f, arg, o->value, o->value == V_WORDS ? row_words(r) : NULL);
         if (second)
             zsh_message(f, second, o->value, NULL);
     }
@@ -602,7 +609,7 @@ static void write_fish(FILE *f)
             fputs(" -x", f);
         if (o->arg && o->value == V_WORDS) {
             fputs(" -a '", f);
-            fish_words(f, o->words);
+            fish_words(f, row_words(r));
             fputc('\'', f);
         }
         fputs(" -d '", f);

@@ -1,0 +1,575 @@
+/* bench_sse_h1: bench's own SSE subscriber driver — HTTP/1.1 spoken
+ * directly over a non-blocking socket (TLS through transport), the way
+ * bench_ws.c holds WebSocket connections, instead of a libcurl easy handle
+ * per stream (bench_sse.c, ~13 KiB each; `--sse-driver curl`).
+ *
+ * Per stream there is one struct h1conn (see its size assertion), the
+ * sse_parser once established (its buffers grow with the largest event and
+ * hold a line only while it spans reads), and, only while needed, a
+ * response head that came in pieces and request bytes the socket did not
+ * take at once. Reads land in one buffer per worker; the request is built
+ * once per worker. The HTTP framing is http_response's (proto, fuzzed).
+ *
+ * Life of a stream: CONNECTING (non-blocking connect) -> [TLS] -> HEAD
+ * (request sent; the response head awaited: 200 with Content-Type
+ * text/event-stream, else BERR_HTTP_STATUS; interim 1xx heads skipped) --
+ * all under --connect-timeout -- -> OPEN (the body, chunked, Content-Length
+ * or until close, decoded into the SSE parser). It ends exactly once:
+ * bench_failed before OPEN, bench_lost from OPEN on its own (the server
+ * ending the response or the connection: BERR_CLOSED; a reset: BERR_RESET;
+ * an event over --max-message: BERR_TOO_BIG; bad framing: BERR_PROTOCOL),
+ * bench_ended when we closed it. Like the libcurl driver it does not
+ * reconnect (a retry: field is parsed and has no effect). */
+#include "bench_worker.h"
+#include "transport.h"
+#include "http_response.h"
+#include "sse_parser.h"
+#include "buf.h"
+#include "clock.h"
+#include "text.h"
+#include "stamp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RBUF_SIZE (64u << 10) /* one read's worth, per worker */
+
+enum { C_CONNECTING, C_TLS, C_HEAD, C_OPEN };
+
+/* Bytes kept for a connection: unsent request bytes, or a response head
+ * that came in pieces (bounded by HTTP_RESPONSE_MAX_HEAD_DEFAULT). */
+struct hbuf {
+    size_t off, len, cap;
+    char data[];
+};
+
+struct h1w;
+
+struct h1conn {
+    struct h1conn *prev, *next; /* the worker's list */
+    struct h1w *hw;
+    transport_t *tls;           /* owned; NULL for plain TCP */
+    struct hbuf *out;           /* owned; unsent request bytes */
+    struct hbuf *head;          /* owned; a response head arriving in pieces */
+    sse_parser_t *parser;       /* owned; from OPEN on */
+    uint64_t start_ns;
+    loop_timer_t timer;         /* --connect-timeout, up to the response head */
+    http_body_t body;
+    int fd;                     /* owned (through tls when set) */
+    uint8_t state;
+    uint8_t stop;               /* why the body's data callback stopped: a bench_err_t + 1 */
+};
+
+_Static_assert(sizeof(struct h1conn) <= 128, "keep the per-stream state small");
+
+struct h1w {
+    bench_worker_t *w;
+    const bench_config_t *cfg;
+    char *rbuf;                 /* owned; RBUF_SIZE */
+    buf_t req;                  /* owned; the request, built once */
+    uint64_t now_real;          /* real_ns for the current read, 0 = not read yet */
+    struct h1conn *head;        /* every stream not yet ended */
+};
+
+/* ---- small pieces ---- */
+
+static void hbuf_append(struct hbuf **bp, const void *p, size_t n)
+{
+    struct hbuf *b = *bp;
+    if (!b) {
+        size_t cap = n < 256 ? 256 : n;
+        b = xmalloc(sizeof(*b) + cap);
+        b->off = b->len = 0;
+        b->cap = cap;
+    } else if (b->len + n > b->cap) {
+        size_t cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n;
+        b = xrealloc(b, sizeof(*b) + cap);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    *bp = b;
+}
+
+static loop_t *conn_loop(const struct h1conn *c)
+{
+    return c->hw->w->loop;
+}
+
+/* ---- the request ---- */
+
+static bool user_has(const bench_config_t *cfg, const char *name)
+{
+    return cfg->co && conn_settings_has_header(cfg->co, name);
+}
+
+/* What libcurl sends for the same options: -H headers (and --bearer's, in
+ * order), -u as Basic, Accept and Cache-Control unless given. */
+static void build_request(const bench_config_t *cfg, buf_t *b)
+{
+    buf_printf(b, "GET %s HTTP/1.1\r\n", cfg->target && cfg->target[0] ? cfg->target : "/");
+    if (!user_has(cfg, "Host"))
+        buf_printf(b, "Host: %s\r\n", cfg->host_header);
+    if (cfg->co && cfg->co->userpwd && !user_has(cfg, "Authorization")) {
+        buf_puts(b, "Authorization: Basic ");
+        base64_append(b, cfg->co->userpwd, strlen(cfg->co->userpwd));
+        buf_puts(b, "\r\n");
+    }
+    if (!user_has(cfg, "User-Agent"))
+        buf_puts(b, "User-Agent: evcat/" EVCAT_VERSION "\r\n");
+    if (!user_has(cfg, "Accept"))
+        buf_puts(b, "Accept: text/event-stream\r\n");
+    if (!user_has(cfg, "Cache-Control"))
+        buf_puts(b, "Cache-Control: no-cache\r\n");
+    for (const struct curl_slist *h = cfg->co ? cfg->co->headers : NULL; h; h = h->next) {
+        /* curl's forms: "Name:" removes a header (none here to remove),
+         * "Name;" sends it empty. */
+        size_t n = strlen(h->data);
+        const char *colon = strchr(h->data, ':');
+        if (colon && colon[1 + strspn(colon + 1, " \t")] == '\0')
+            continue;
+        if (!colon && n && h->data[n - 1] == ';') {
+            buf_printf(b, "%.*s:\r\n", (int)(n - 1), h->data);
+            continue;
+        }
+        buf_printf(b, "%s\r\n", h->data);
+    }
+    buf_puts(b, "\r\n");
+}
+
+/* ---- the end of a stream (exactly once) ---- */
+
+static void conn_free(struct h1conn *c)
+{
+    struct h1w *hw = c->hw;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        hw->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop_timer_stop(conn_loop(c), &c->timer);
+    loop_fd_del(conn_loop(c), c->fd);
+    if (c->tls) {
+        transport_close(c->tls);
+        free(c->tls);
+    } else {
+        close(c->fd);
+    }
+    free(c->out);
+    free(c->head);
+    sse_parser_free(c->parser);
+    free(c);
+}
+
+/* Ends c as its state implies: an attempt failed, or a stream was lost. */
+static void conn_error(struct h1conn *c, bench_err_t kind)
+{
+    bench_worker_t *w = c->hw->w;
+    uint8_t st = c->state;
+    conn_free(c);
+    if (st < C_OPEN)
+        bench_failed(w, kind);
+    else
+        bench_lost(w, kind);
+}
+
+static void conn_end(struct h1conn *c)
+{
+    bench_worker_t *w = c->hw->w;
+    conn_free(c);
+    bench_ended(w);
+}
+
+/* ---- I/O ---- */
+
+static void update_interest(struct h1conn *c)
+{
+    unsigned m;
+    if (c->state == C_CONNECTING)
+        m = LOOP_WRITE;
+    else if (c->state == C_TLS)
+        m = c->tls->read_wants | c->tls->write_wants;
+    else
+        m = (c->tls ? c->tls->read_wants : LOOP_READ) |
+            (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
+    loop_fd_mod(conn_loop(c), c->fd, m);
+}
+
+static ssize_t io_read(struct h1conn *c, void *p, size_t n)
+{
+    if (c->tls)
+        return transport_read(c->tls, p, n);
+    for (;;) {
+        ssize_t r = recv(c->fd, p, n, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
+    }
+}
+
+static ssize_t io_write(struct h1conn *c, const void *p, size_t n)
+{
+    if (c->tls) {
+        struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+        return transport_writev(c->tls, &iov, 1);
+    }
+    for (;;) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
+    }
+}
+
+static bench_err_t io_error_kind(const struct h1conn *c, int err)
+{
+    if (c->tls)
+        return c->tls->handshaken ? BERR_RESET : BERR_TLS;
+    bench_err_t k = bench_errno_kind(err);
+    return k == BERR_CONNECT && c->state >= C_HEAD ? BERR_RESET : k;
+}
+
+/* Writes what is queued. Returns 0 or -1 (c is gone). */
+static int flush(struct h1conn *c)
+{
+    while (c->out) {
+        struct hbuf *o = c->out;
+        ssize_t r = io_write(c, o->data + o->off, o->len - o->off);
+        if (r == NETIO_AGAIN)
+            break;
+        if (r < 0) {
+            conn_error(c, io_error_kind(c, errno));
+            return -1;
+        }
+        o->off += (size_t)r;
+        if (o->off == o->len) {
+            free(c->out);
+            c->out = NULL;
+        }
+    }
+    update_interest(c);
+    return 0;
+}
+
+/* ---- events ---- */
+
+static int on_event(void *ud, const sse_event_t *ev)
+{
+    struct h1conn *c = ud;
+    struct h1w *hw = c->hw;
+    bench_worker_t *w = hw->w;
+    uint64_t sent;
+    bench_received(w, 1, ev->data_len);
+    if (stamp_json_u64(ev->data, ev->data_len, w->cfg->latency_field, &sent) < 0) {
+        bench_error(w, BERR_NO_TIMESTAMP);
+        return 0;
+    }
+    if (!hw->now_real)
+        hw->now_real = real_ns();
+    bench_latency(w, hw->now_real > sent ? hw->now_real - sent : 0);
+    return 0;
+}
+
+static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
+
+/* Decoded body bytes into the SSE parser. */
+static int on_body(void *ud, const char *p, size_t n)
+{
+    struct h1conn *c = ud;
+    if (sse_parser_feed(c->parser, p, n, NULL) == SSE_ERR_TOO_BIG) {
+        c->stop = BERR_TOO_BIG + 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Body bytes of an open stream. Returns 0 or -1 (c is gone). */
+static int body_bytes(struct h1conn *c, const char *p, size_t n)
+{
+    size_t used;
+    int rc = http_body_feed(&c->body, p, n, &used, on_body, c);
+    if (rc == HTTP_RESP_AGAIN)
+        return 0;
+    if (rc == HTTP_RESP_STOP)
+        conn_error(c, (bench_err_t)(c->stop - 1));
+    else if (rc == HTTP_RESP_DONE)
+        conn_error(c, BERR_CLOSED); /* the server ended the response */
+    else
+        conn_error(c, BERR_PROTOCOL);
+    return -1;
+}
+
+/* ---- the response head ---- */
+
+static int established(struct h1conn *c, const http_response_head_t *h)
+{
+    struct h1w *hw = c->hw;
+    loop_timer_stop(conn_loop(c), &c->timer);
+    c->parser = sse_parser_new(hw->cfg->max_message, &parser_cbs, c);
+    http_body_init(&c->body, h);
+    c->state = C_OPEN;
+    bench_connected(hw->w, mono_ns() - c->start_ns);
+    return 0;
+}
+
+/* Bytes while the head is awaited (and maybe body bytes after it).
+ * Returns 0 or -1 (c is gone). */
+static int head_bytes(struct h1conn *c, const char *p, size_t n)
+{
+    if (c->head) {
+        hbuf_append(&c->head, p, n);
+        p = c->head->data;
+        n = c->head->len;
+    }
+    for (;;) {
+        http_response_head_t h;
+        int rc = http_response_head_parse(p, n, HTTP_RESPONSE_MAX_HEAD_DEFAULT, &h);
+        if (rc == HTTP_RESP_AGAIN) {
+            if (!c->head)
+                hbuf_append(&c->head, p, n);
+            else if (p != c->head->data) { /* after a 1xx: keep the rest only */
+                memmove(c->head->data, p, n);
+                c->head->len = n;
+            }
+            return 0;
+        }
+        if (rc < 0) {
+            conn_error(c, BERR_PROTOCOL);
+            return -1;
+        }
+        if (h.status >= 100 && h.status < 200 && h.status != 101) {
+            p += h.head_len; /* interim: the final head follows */
+            n -= h.head_len;
+            if (n)
+                continue;
+            free(c->head);
+            c->head = NULL;
+            return 0;
+        }
+        if (h.status != 200 || !sse_is_event_stream(h.content_type)) {
+            conn_error(c, BERR_HTTP_STATUS);
+            return -1;
+        }
+        established(c, &h);
+        int r = 0;
+        struct hbuf *held = c->head; /* p may point into it */
+        c->head = NULL;
+        r = body_bytes(c, p + h.head_len, n - h.head_len); /* none: an empty body ends */
+        free(held);
+        return r;
+    }
+}
+
+static int start_request(struct h1conn *c)
+{
+    struct h1w *hw = c->hw;
+    c->state = C_HEAD;
+    ssize_t r = io_write(c, hw->req.p, hw->req.len);
+    if (r == NETIO_ERR) {
+        conn_error(c, io_error_kind(c, errno));
+        return -1;
+    }
+    size_t done = r > 0 ? (size_t)r : 0;
+    if (done < hw->req.len)
+        hbuf_append(&c->out, hw->req.p + done, hw->req.len - done);
+    update_interest(c);
+    return 0;
+}
+
+static int tls_step(struct h1conn *c)
+{
+    int rc = transport_handshake(c->tls);
+    if (rc == 0)
+        return start_request(c);
+    if (rc == NETIO_AGAIN) {
+        update_interest(c);
+        return 0;
+    }
+    conn_error(c, BERR_TLS);
+    return -1;
+}
+
+static int on_connected(struct h1conn *c)
+{
+    const bench_config_t *cfg = c->hw->cfg;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        conn_error(c, bench_errno_kind(err));
+        return -1;
+    }
+    if (!cfg->tls)
+        return start_request(c);
+    c->tls = xmalloc(sizeof(*c->tls));
+    c->state = C_TLS;
+    if (transport_init_tls_client(c->tls, c->fd, cfg->ssl_ctx, cfg->host) < 0) {
+        conn_error(c, BERR_TLS); /* transport_close frees what was set up */
+        return -1;
+    }
+    return tls_step(c);
+}
+
+/* ---- loop callbacks ---- */
+
+/* Reads what the socket has. Returns 0 or -1 (c is gone). */
+static int do_read(struct h1conn *c)
+{
+    struct h1w *hw = c->hw;
+    for (;;) {
+        ssize_t r = io_read(c, hw->rbuf, RBUF_SIZE);
+        if (r > 0) {
+            hw->now_real = 0;
+            int rc = c->state == C_HEAD ? head_bytes(c, hw->rbuf, (size_t)r)
+                                        : body_bytes(c, hw->rbuf, (size_t)r);
+            if (rc < 0)
+                return -1;
+            if (!c->tls && (size_t)r < RBUF_SIZE)
+                break;
+            continue;
+        }
+        if (r == 0) {
+            /* The end of a body read until close, an early end of any
+             * other, or no response at all: the server closed. */
+            conn_error(c, BERR_CLOSED);
+            return -1;
+        }
+        if (r == NETIO_AGAIN)
+            break;
+        conn_error(c, io_error_kind(c, errno));
+        return -1;
+    }
+    if (c->tls)
+        update_interest(c);
+    return 0;
+}
+
+static void on_io(loop_t *l, int fd, unsigned events, void *ud)
+{
+    (void)l;
+    (void)fd;
+    struct h1conn *c = ud;
+    if (c->state == C_CONNECTING) {
+        on_connected(c);
+        return;
+    }
+    if (c->state == C_TLS) {
+        tls_step(c);
+        return;
+    }
+    unsigned wr = c->tls ? c->tls->write_wants : LOOP_WRITE;
+    unsigned rd = c->tls ? c->tls->read_wants : LOOP_READ;
+    if (c->out && (events & (wr | LOOP_HUP)) && flush(c) < 0)
+        return;
+    if (events & (rd | LOOP_HUP))
+        do_read(c);
+}
+
+static void on_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    conn_error(ud, BERR_CONNECT_TIMEOUT);
+}
+
+/* ---- the driver ---- */
+
+static int h1_init(bench_worker_t *w, char *err, size_t errlen)
+{
+    const bench_config_t *cfg = w->cfg;
+    if (cfg->kind != BENCH_SSE || cfg->streams.on) {
+        snprintf(err, errlen, "the HTTP/1.1 SSE driver runs SSE subscribers only");
+        return -1;
+    }
+    if (cfg->tls && !cfg->ssl_ctx) {
+        snprintf(err, errlen, "https needs a TLS context");
+        return -1;
+    }
+    struct h1w *hw = xcalloc(1, sizeof(*hw));
+    hw->w = w;
+    hw->cfg = cfg;
+    hw->rbuf = xmalloc(RBUF_SIZE);
+    buf_init(&hw->req);
+    build_request(cfg, &hw->req);
+    w->drv = hw;
+    return 0;
+}
+
+static void h1_start(bench_worker_t *w, uint64_t index)
+{
+    struct h1w *hw = w->drv;
+    const bench_config_t *cfg = hw->cfg;
+    int fd = bench_socket(cfg, cfg->addr.ss_family, SOCK_STREAM, 0, index);
+    if (fd < 0) {
+        bench_failed(w, bench_errno_kind(-fd));
+        return;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    uint64_t start = mono_ns();
+    if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        bench_failed(w, bench_errno_kind(e));
+        return;
+    }
+    struct h1conn *c = xcalloc(1, sizeof(*c));
+    c->hw = hw;
+    c->fd = fd;
+    c->start_ns = start;
+    c->state = C_CONNECTING;
+    loop_timer_init(&c->timer, on_timer, c);
+    c->next = hw->head;
+    if (hw->head)
+        hw->head->prev = c;
+    hw->head = c;
+    int rc = loop_fd_add(w->loop, fd, LOOP_WRITE, on_io, c);
+    if (rc < 0) {
+        conn_error(c, bench_errno_kind(-rc));
+        return;
+    }
+    if (cfg->co && cfg->co->connect_timeout_ms)
+        loop_timer_arm_ms(w->loop, &c->timer, cfg->co->connect_timeout_ms);
+}
+
+/* SSE has nothing to say on the way out: ending a stream is closing its
+ * connection, at once, attempts still connecting included. */
+static void h1_close_all(bench_worker_t *w)
+{
+    struct h1w *hw = w->drv;
+    while (hw && hw->head)
+        conn_end(hw->head);
+}
+
+static void h1_free(bench_worker_t *w)
+{
+    struct h1w *hw = w->drv;
+    if (!hw)
+        return;
+    while (hw->head)
+        conn_free(hw->head); /* none should be left: no accounting */
+    free(hw->rbuf);
+    buf_free(&hw->req);
+    free(hw);
+    w->drv = NULL;
+}
+
+const bench_driver_t bench_sse_h1_driver = {
+    .init = h1_init,
+    .start = h1_start,
+    .close_all = h1_close_all,
+    .abort_all = h1_close_all,
+    .free = h1_free,
+};
