@@ -180,15 +180,15 @@ static double pct(uint64_t wire, uint64_t payload)
  * permessage-deflate cost. */
 static void wire_rows(rows_t *t, const bench_result_t *r)
 {
-    char a[32], b[32], c[32], pa[16] = "-", pb[16] = "-";
+    char a[32], b[32], c[32], pa[48], pb[48];
     if (!r->wire_sent && !r->wire_received)
         return;
+    /* The whole run's bytes on the wire against the payload they carried
+     * (handshakes, frame heads and control frames included). */
     double ps = pct(r->wire_sent, r->c.bytes_sent), pr = pct(r->wire_received, r->c.bytes_received);
-    if (ps >= 0)
-        snprintf(pa, sizeof(pa), "%.0f%%", ps);
-    if (pr >= 0)
-        snprintf(pb, sizeof(pb), "%.0f%%", pr);
-    row(t, "wire", "sent %s (%s of payload)  received %s (%s)",
+    snprintf(pa, sizeof(pa), ps >= 0 ? "%.0f%% of payload" : "handshakes and control frames", ps);
+    snprintf(pb, sizeof(pb), pr >= 0 ? "%.0f%%" : "handshakes and control frames", pr);
+    row(t, "wire", "sent %s (%s)  received %s (%s), whole run",
         fmt_bytes(a, 32, (double)r->wire_sent), pa, fmt_bytes(b, 32, (double)r->wire_received), pb);
     if (r->deflate_connections > 0)
         row(t, "deflate", "%" PRIu64 "/%" PRIu64 " connections, zlib peak %s (%s per connection)",
@@ -280,10 +280,24 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints, bool sh
             fmt_rate(b, 32, rate_of(r->c.established, r->ramp_s)));
         row(t, "measured", "%.2fs%s", r->measure_s, r->interrupted ? " (interrupted)" : "");
     }
-    row(t, "messages", "sent %" PRIu64 " (%s)  received %" PRIu64 " (%s)", r->m_sent,
-        fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
-    row(t, "bytes", "sent %s  received %s", fmt_bytes(a, 32, (double)r->m_bytes_sent),
-        fmt_bytes(b, 32, (double)r->m_bytes_received));
+    /* Subscribers send nothing: what was sent is --publish's POSTs (the
+     * endpoint took them), and the bytes are what came in. */
+    bool subscribers = !r->streams.on && rep->mode &&
+                       (strcmp(rep->mode, "subscribe") == 0 || strcmp(rep->mode, "sse") == 0);
+    if (!subscribers)
+        row(t, "messages", "sent %" PRIu64 " (%s)  received %" PRIu64 " (%s)", r->m_sent,
+            fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
+    else if (r->m_sent)
+        row(t, "messages", "published %" PRIu64 " (%s, --publish)  received %" PRIu64 " (%s)",
+            r->m_sent, fmt_rate(a, 32, m.sent_rate), r->m_received, fmt_rate(b, 32, m.recv_rate));
+    else
+        row(t, "messages", "received %" PRIu64 " (%s)", r->m_received,
+            fmt_rate(b, 32, m.recv_rate));
+    if (!subscribers || r->m_bytes_sent)
+        row(t, "bytes", "sent %s  received %s", fmt_bytes(a, 32, (double)r->m_bytes_sent),
+            fmt_bytes(b, 32, (double)r->m_bytes_received));
+    else
+        row(t, "bytes", "received %s", fmt_bytes(b, 32, (double)r->m_bytes_received));
     wire_rows(t, r);
     if (hist_count(&r->latency) > 0)
         row(t, "latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", fmt_time(a, 32, m.p50_ns),

@@ -139,7 +139,7 @@ static void report_progress(struct bench_run *run, uint64_t now, bool phase_chan
     p.target = run->cfg->connections;
     p.interrupted = run->interrupted;
     p.phase_change = phase_change;
-    sum_counters(run, &p.c);
+    sum_totals(run, &p.c); /* the publisher's messages are what goes out */
     run->progress(&p, run->progress_ud);
 }
 

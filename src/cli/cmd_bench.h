@@ -122,6 +122,10 @@ typedef struct progress {
     double phase_start_s;
     double connect_rate; /* this process's, per second */
     double duration_s;   /* the measurement */
+    const char *out_label; /* what "msgs out" are: "out", or "published" (subscribers) */
+    /* the counters when the measurement began, for its closing line */
+    bench_counters_t measure_c;
+    double measure_s;
 } progress_t;
 
 /* bench_run's progress callback; ud: the progress_t. */

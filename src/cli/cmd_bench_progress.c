@@ -66,19 +66,41 @@ static void tty_line(progress_t *pr, const bench_progress_t *p, uint64_t open, c
     }
     fprintf(stderr,
             "\r\033[K[%4.0fs] %s %s%s  established %" PRIu64 "/%" PRIu64 " (+%s/s) open %" PRIu64
-            "  failed %" PRIu64 "  dropped %" PRIu64 "  msgs out %s/s in %s/s  errors %" PRIu64,
+            "  failed %" PRIu64 "  dropped %" PRIu64 "  msgs %s %s/s in %s/s  errors %" PRIu64,
             p->elapsed_s, phase_name(p->phase), el, rem, p->c.established, p->target, cr, open,
-            p->c.failed, p->c.dropped, out, in, errs);
+            p->c.failed, p->c.dropped, pr->out_label ? pr->out_label : "out", out, in, errs);
     fflush(stderr);
     pr->printed = true;
     pr->last = p->c;
     pr->last_s = p->elapsed_s;
 }
 
+/* When the measurement ends: its messages a second, as the summary
+ * counts them (those between its start and its end, over its length). */
+static void measured_line(progress_t *pr, const bench_progress_t *p)
+{
+    double dt = p->elapsed_s - pr->measure_s;
+    if (dt <= 0)
+        return;
+    char out[16], in[16];
+    short_num(out, sizeof(out), (double)(p->c.sent - pr->measure_c.sent) / dt);
+    short_num(in, sizeof(in), (double)(p->c.received - pr->measure_c.received) / dt);
+    fprintf(stderr, "%s[%4.0fs] measured %.1fs: msgs %s %s/s in %s/s (the summary's rates)\n",
+            pr->tty && pr->printed ? "\r\033[K" : "", p->elapsed_s, dt,
+            pr->out_label ? pr->out_label : "out", out, in);
+    fflush(stderr);
+}
+
 void progress_show(const bench_progress_t *p, void *ud)
 {
     progress_t *pr = ud;
     if (p->phase != pr->phase) { /* a phase starts: its clock too */
+        if (p->phase == BENCH_MEASURE) {
+            pr->measure_c = p->c;
+            pr->measure_s = p->elapsed_s;
+        } else if (pr->phase == BENCH_MEASURE && p->phase >= BENCH_CLOSE && !pr->quiet) {
+            measured_line(pr, p);
+        }
         pr->phase = p->phase;
         pr->phase_start_s = p->elapsed_s;
     }
@@ -103,9 +125,10 @@ void progress_show(const bench_progress_t *p, void *ud)
     }
     fprintf(stderr,
             "%s[%4.0fs] %-7s open %" PRIu64 "/%" PRIu64 " (+%s/s)  failed %" PRIu64
-            "  dropped %" PRIu64 "  msgs out %s/s in %s/s  errors %" PRIu64 "%s",
+            "  dropped %" PRIu64 "  msgs %s %s/s in %s/s  errors %" PRIu64 "%s",
             pr->tty ? "\r\033[K" : "", p->elapsed_s, phase_name(p->phase), open, p->target, cr,
-            p->c.failed, p->c.dropped, out, in, errs, pr->tty ? "" : "\n");
+            p->c.failed, p->c.dropped, pr->out_label ? pr->out_label : "out", out, in, errs,
+            pr->tty ? "" : "\n");
     fflush(stderr);
     pr->printed = true;
     pr->last = p->c;

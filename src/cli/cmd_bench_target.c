@@ -393,6 +393,10 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
 {
     bench_config_t cfg;
     base_config(o, co, wo, t, &cfg);
+    /* subscribers send nothing: what goes out is --publish's messages */
+    pr->out_label = t->kind == BENCH_WS_SUBSCRIBE || (t->kind == BENCH_SSE && !o->streams)
+                        ? "published"
+                        : "out";
     int rc = 2;
     const char **hdrs = NULL;
     char addr[INET6_ADDRSTRLEN];

@@ -43,6 +43,7 @@ struct sharded {
     bench_pub_t *pub;
     bool pub_started, pub_stopped, interrupted, bad_report;
     uint64_t next_progress;
+    int last_phase;             /* the sum's phase at the last tick (-1: none yet) */
     uint64_t target; /* connections in all, for progress lines */
 };
 
@@ -169,10 +170,20 @@ static void sharded_tick(loop_t *l, loop_timer_t *t, void *ud)
         bench_pub_start(S->pub);
         S->pub_started = true;
     }
+    if (S->pub) { /* the publisher's messages are what goes out */
+        sum.c.sent += bench_pub_accepted(S->pub);
+        sum.c.errors[BERR_PUBLISH] += bench_pub_failed(S->pub);
+    }
     sum.elapsed_s = (double)(loop_now(l) - S->t_start) / 1e9;
     sum.target = S->target;
     sum.interrupted = S->interrupted;
     uint64_t now = loop_now(l);
+    if ((int)sum.phase != S->last_phase && all) { /* a phase begins: its own (silent) report */
+        S->last_phase = (int)sum.phase;
+        bench_progress_t change = sum;
+        change.phase_change = true;
+        progress_show(&change, S->pr);
+    }
     if (now >= S->next_progress) {
         progress_show(&sum, S->pr);
         S->next_progress = now + 1000000000ull;
@@ -297,6 +308,7 @@ static void watch_workers(struct sharded *S, const bench_config_t *cfg,
         loop_fd_add(S->loop, S->s[i].fd, LOOP_READ, sharded_read, S);
     S->t_start = mono_ns();
     S->next_progress = S->t_start + 1000000000ull;
+    S->last_phase = -1;
     loop_timer_init(&S->tick, sharded_tick, S);
     loop_timer_arm_ms(S->loop, &S->tick, 50);
     S->target = cfg->connections;
