@@ -47,89 +47,124 @@ enum { BOM_DONE = 3 };
 static const unsigned char bom_bytes[3] = {0xEF, 0xBB, 0xBF};
 static const char replacement[3] = {'\xEF', '\xBF', '\xBD'}; /* U+FFFD */
 
+/* Text lying in the caller's buffer during the current feed. */
+typedef struct span {
+    const char *p;
+    size_t n;
+} span_t;
+
 struct sse_parser {
     sse_parser_callbacks_t cb;
     void *ud;
     size_t max; /* max_event, 0 already replaced by the default */
 
     buf_t line;   /* owned: raw bytes of an unfinished line carried between feeds */
-    bool line_hi; /* line holds a byte >= 0x80 (it needs the UTF-8 decoder) */
     bool cr;      /* the last line ended with CR: an LF first in the next feed is its tail */
     unsigned bom; /* see BOM_DONE */
     bool broken;  /* SSE_ERR_TOO_BIG was returned; only end/restart clear it */
 
-    buf_t data;    /* owned: data buffer, every value followed by LF */
-    buf_t type;    /* owned: event type buffer */
-    buf_t id;      /* owned: last event ID buffer */
-    bool id_dirty; /* id changed since it was last copied to last_id */
-    buf_t last_id; /* owned: last event ID string */
-    buf_t scratch; /* owned: a decoded comment */
+    /* The data, type and id buffers are each either owned (a buf_t) or,
+     * while a feed runs, a span of the caller's buffer (the *_ref flag):
+     * an all-ASCII value is used where it lies, and copied only when the
+     * feed returns before the event is dispatched (own_refs) or a second
+     * data line must be joined to it. */
+    buf_t data;     /* owned: data buffer, every value followed by LF */
+    span_t dref;    /* the data buffer is dref + LF when dref_on (data empty then) */
+    bool dref_on;
+    buf_t type;     /* owned: event type buffer */
+    span_t tref;
+    bool tref_on;
+    buf_t id;       /* owned: last event ID buffer */
+    span_t iref;
+    bool iref_on;
+    bool id_dirty;  /* id changed since it was last copied to last_id */
+    buf_t last_id;  /* owned: last event ID string (always owned) */
+    buf_t scratch;  /* owned: a decoded comment */
 
     size_t typical; /* moving average of event sizes: what "much larger" means */
 };
 
 /* ---- scanning ---------------------------------------------------------- */
 
-/* Returns the first CR or LF in [s, end), or end; sets *hi when a byte >= 0x80
- * comes before it (leaves it alone otherwise). Never reads outside [s, end). */
-static inline const char *scan_eol(const char *s, const char *end, bool *hi)
+/* Line ends are found a 64-byte block at a time: one bit per CR or LF in a
+ * mask, the lines of the block then taken from it with ctz. One pass over
+ * the bytes however short or long the lines are. */
+#define BLOCK 64
+
+/* The CR/LF mask of s[0..n), n <= BLOCK (bytes past n count as neither). */
+static inline uint64_t eol_mask(const char *s, size_t n)
 {
+    char tmp[BLOCK];
+    if (n < BLOCK) {
+        memset(tmp, 0, sizeof tmp);
+        memcpy(tmp, s, n);
+        s = tmp;
+    }
 #if defined(__SSE2__)
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    __m128i seen = _mm_setzero_si128();
-    while (end - s >= 32) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
-        __m128i ea = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
-        __m128i eb = _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, lf));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(ea, eb));
-        if (m) {
-            uint32_t ends = (uint32_t)_mm_movemask_epi8(ea) | (uint32_t)_mm_movemask_epi8(eb) << 16;
-            uint32_t high = (uint32_t)_mm_movemask_epi8(a) | (uint32_t)_mm_movemask_epi8(b) << 16;
-            unsigned k = (unsigned)__builtin_ctz(ends);
-            if ((high & ((1u << k) - 1)) || _mm_movemask_epi8(seen))
-                *hi = true;
-            return s + k;
-        }
-        seen = _mm_or_si128(seen, _mm_or_si128(a, b));
-        s += 32;
+    uint64_t m = 0;
+    for (unsigned k = 0; k < BLOCK; k += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        __m128i e = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
+        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << k;
     }
-    if (_mm_movemask_epi8(seen))
-        *hi = true;
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* Word at a time: the SSE2 loop's tail, and the whole scan elsewhere.
-     * (x - 0x01..) & ~x & 0x80.. marks a zero byte of x; its lowest mark is
-     * exact (a false one can only sit above a true one), which is all the
-     * first-line-end search needs. */
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t seen64 = 0;
-    while (end - s >= 8) {
+    return m;
+#else
+    /* Exact zero-byte marks (no borrow between bytes), 8 bytes a word,
+     * gathered into 8 bits by a multiply. */
+    const uint64_t ones = 0x0101010101010101u, lows = 0x7F7F7F7F7F7F7F7Fu;
+    uint64_t m = 0;
+    for (unsigned k = 0; k < BLOCK; k += 8) {
         uint64_t w, x, y;
-        memcpy(&w, s, 8);
+        memcpy(&w, s + k, 8);
         x = w ^ (ones * '\n');
         y = w ^ (ones * '\r');
-        uint64_t t = (((x - ones) & ~x) | ((y - ones) & ~y)) & highs;
-        if (t) {
-            unsigned k = (unsigned)__builtin_ctzll(t) / 8;
-            if ((w & highs & ((UINT64_C(1) << (8 * k)) - 1)) || (seen64 & highs))
-                *hi = true;
-            return s + k;
-        }
-        seen64 |= w;
-        s += 8;
+        x = ~(((x & lows) + lows) | x | lows);
+        y = ~(((y & lows) + lows) | y | lows);
+        uint64_t t = (x | y) >> 7; /* bit 0 of each byte */
+        uint64_t bits = 0;
+        for (unsigned b = 0; b < 8; b++)
+            bits |= ((t >> (8 * b)) & 1u) << b;
+        m |= bits << k;
     }
-    if (seen64 & highs)
-        *hi = true;
+    return m;
 #endif
-    for (; s < end; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\n' || c == '\r')
-            return s;
-        if (c & 0x80)
-            *hi = true;
+}
+
+/* A walk over the line ends of buf[0..len): base is the block whose mask
+ * is held; bits of ends already passed may remain in it, next_eol masks
+ * them off. */
+typedef struct eol_scan {
+    const char *buf;
+    size_t len;
+    size_t base;
+    uint64_t mask;
+} eol_scan_t;
+
+static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, size_t from)
+{
+    sc->buf = buf;
+    sc->len = len;
+    sc->base = from;
+    sc->mask = from < len ? eol_mask(buf + from, len - from < BLOCK ? len - from : BLOCK) : 0;
+}
+
+/* Offset of the first CR or LF at or after from (from >= the offset of the
+ * last one returned, and at most 2 past it), or len. */
+static inline size_t next_eol(eol_scan_t *sc, size_t from)
+{
+    for (;;) {
+        uint64_t m = sc->mask;
+        if (from > sc->base) /* else all of the block is at or after from */
+            m = from - sc->base < BLOCK ? m & (~UINT64_C(0) << (from - sc->base)) : 0;
+        if (m)
+            return sc->base + (size_t)__builtin_ctzll(m);
+        sc->base += BLOCK;
+        if (sc->base >= sc->len)
+            return sc->len;
+        size_t n = sc->len - sc->base;
+        sc->mask = eol_mask(sc->buf + sc->base, n < BLOCK ? n : BLOCK);
     }
-    return end;
 }
 
 /* ---- UTF-8 -------------------------------------------------------------- */
@@ -217,21 +252,86 @@ static void utf8_append(buf_t *b, const char *s, size_t n)
     buf_append(b, s + run, n - run);
 }
 
+/* Whether s[0..n) is all ASCII (valid UTF-8 as it stands). */
+static inline bool ascii(const char *s, size_t n)
+{
+    return skip_ascii((const unsigned char *)s, 0, n) == n;
+}
+
+/* Replaces b's content with s[0..n) as it is, without a call for the
+ * common short value that fits. */
+static inline void set_bytes(buf_t *b, const char *s, size_t n)
+{
+    if (n < b->cap) {
+        if (n)
+            memcpy(b->p, s, n);
+        b->p[n] = '\0';
+        b->len = n;
+    } else {
+        buf_reset(b);
+        buf_append(b, s, n);
+    }
+}
+
 /* Replaces b's content with the value, decoding only when it must. */
 static void set_text(buf_t *b, const char *v, size_t n, bool hi)
 {
-    buf_reset(b);
-    if (hi)
+    if (hi) {
+        buf_reset(b);
         utf8_append(b, v, n);
-    else
-        buf_append(b, v, n);
+    } else {
+        set_bytes(b, v, n);
+    }
 }
 
 /* ---- fields and dispatch ------------------------------------------------ */
 
+static inline size_t data_size(const sse_parser_t *p)
+{
+    return p->dref_on ? p->dref.n + 1 : p->data.len;
+}
+
+static inline span_t type_text(const sse_parser_t *p)
+{
+    return p->tref_on ? p->tref : (span_t){p->type.p, p->type.len};
+}
+
+static inline span_t id_text(const sse_parser_t *p)
+{
+    return p->iref_on ? p->iref : (span_t){p->id.p, p->id.len};
+}
+
 static size_t event_size(const sse_parser_t *p)
 {
-    return p->data.len + p->type.len + p->id.len;
+    return data_size(p) + type_text(p).n + id_text(p).n;
+}
+
+/* The data span becomes owned data (value + LF). */
+static void own_data(sse_parser_t *p)
+{
+    buf_reset(&p->data);
+    buf_reserve(&p->data, p->dref.n + 1);
+    memcpy(p->data.p, p->dref.p, p->dref.n);
+    p->data.len = p->dref.n;
+    p->data.p[p->data.len++] = '\n';
+    p->data.p[p->data.len] = '\0';
+    p->dref_on = false;
+}
+
+/* Copies whatever still lies in the caller's buffer: before a feed returns,
+ * and before a held line's buffer is reused. */
+static void own_refs(sse_parser_t *p)
+{
+    if (p->dref_on)
+        own_data(p);
+    if (p->tref_on) {
+        set_bytes(&p->type, p->tref.p, p->tref.n);
+        p->tref_on = false;
+    }
+    if (p->iref_on) {
+        set_bytes(&p->id, p->iref.p, p->iref.n);
+        p->iref_on = false;
+    }
 }
 
 /* Gives back a buffer's memory once it is far above what events here
@@ -273,26 +373,31 @@ static void trim_all(sse_parser_t *p)
 static int dispatch(sse_parser_t *p)
 {
     if (p->id_dirty) {
-        set_text(&p->last_id, p->id.p, p->id.len, false);
+        span_t id = id_text(p);
+        set_bytes(&p->last_id, id.p ? id.p : "", id.n);
         p->id_dirty = false;
     }
-    if (p->data.len == 0) {
+    size_t dn = data_size(p);
+    if (dn == 0) {
         buf_reset(&p->type);
+        p->tref_on = false;
         return SSE_OK;
     }
-    size_t size = event_size(p);
-    p->data.p[--p->data.len] = '\0'; /* the trailing LF */
+    size_t size = dn + type_text(p).n + id_text(p).n;
+    span_t type = type_text(p);
     sse_event_t ev = {
-        .type = p->type.len ? p->type.p : "message",
-        .type_len = p->type.len ? p->type.len : 7,
-        .data = p->data.p,
-        .data_len = p->data.len,
+        .type = type.n ? type.p : "message",
+        .type_len = type.n ? type.n : 7,
+        .data = p->dref_on ? p->dref.p : p->data.p,
+        .data_len = dn - 1, /* the trailing LF */
         .id = p->last_id.p ? p->last_id.p : "",
         .id_len = p->last_id.len,
     };
     int stop = p->cb.on_event ? p->cb.on_event(p->ud, &ev) : 0;
     buf_reset(&p->data);
     buf_reset(&p->type);
+    p->dref_on = false;
+    p->tref_on = false;
     /* A moving average over about the last 8 events, from 0: the first
      * few large events of a stream of large events may each cost one
      * malloc, one huge event among small ones is forgotten soon. */
@@ -333,14 +438,38 @@ static void retry(sse_parser_t *p, const char *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned d = (unsigned char)v[i] - (unsigned)'0';
         if (d > 9)
-            return;
+            return; /* a byte >= 0x80 is no digit either */
         ms = ms > (UINT64_MAX - d) / 10 ? UINT64_MAX : ms * 10 + d;
     }
     p->cb.on_retry(p->ud, ms);
 }
 
-/* One line, without its line end; hi: it holds a byte >= 0x80. */
-static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
+/* A data line's value: the first all-ASCII one of an event is kept where it
+ * lies; any other is appended to the owned buffer. */
+static void data_line(sse_parser_t *p, const char *v, size_t vn)
+{
+    bool plain = ascii(v, vn);
+    if (plain && !p->dref_on && p->data.len == 0) {
+        p->dref = (span_t){v, vn};
+        p->dref_on = true;
+        return;
+    }
+    if (p->dref_on)
+        own_data(p);
+    if (plain) {
+        buf_reserve(&p->data, vn + 1);
+        memcpy(p->data.p + p->data.len, v, vn);
+        p->data.len += vn;
+        p->data.p[p->data.len++] = '\n';
+        p->data.p[p->data.len] = '\0';
+    } else {
+        utf8_append(&p->data, v, vn);
+        buf_putc(&p->data, '\n');
+    }
+}
+
+/* One line, without its line end. */
+static int process_line(sse_parser_t *p, const char *s, size_t n)
 {
     const char *v;
     size_t vn;
@@ -350,37 +479,33 @@ static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
     case 'd':
         if (!field(s, n, "data", 4, &v, &vn))
             return SSE_OK;
-        if (hi) {
-            utf8_append(&p->data, v, vn);
-            buf_putc(&p->data, '\n');
-        } else {
-            /* The common line: one reserve, one copy. */
-            buf_reserve(&p->data, vn + 1);
-            memcpy(p->data.p + p->data.len, v, vn);
-            p->data.len += vn;
-            p->data.p[p->data.len++] = '\n';
-            p->data.p[p->data.len] = '\0';
-        }
+        data_line(p, v, vn);
         break;
     case 'e':
         if (!field(s, n, "event", 5, &v, &vn))
             return SSE_OK;
-        set_text(&p->type, v, vn, hi);
+        if ((p->tref_on = ascii(v, vn)))
+            p->tref = (span_t){v, vn};
+        else
+            set_text(&p->type, v, vn, true);
         break;
     case 'i':
         if (!field(s, n, "id", 2, &v, &vn) || memchr(v, '\0', vn))
             return SSE_OK;
-        set_text(&p->id, v, vn, hi);
+        if ((p->iref_on = ascii(v, vn)))
+            p->iref = (span_t){v, vn};
+        else
+            set_text(&p->id, v, vn, true);
         p->id_dirty = true;
         break;
     case 'r':
-        if (field(s, n, "retry", 5, &v, &vn) && !hi)
+        if (field(s, n, "retry", 5, &v, &vn))
             retry(p, v, vn);
         return SSE_OK;
     case ':':
         if (!p->cb.on_comment)
             return SSE_OK;
-        if (hi) {
+        if (!ascii(s + 1, n - 1)) {
             set_text(&p->scratch, s + 1, n - 1, true);
             p->cb.on_comment(p->ud, p->scratch.p, p->scratch.len);
         } else {
@@ -396,30 +521,71 @@ static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
 /* ---- feeding ------------------------------------------------------------ */
 
 /* Adds n raw bytes to the unfinished line. */
-static int hold(sse_parser_t *p, const char *s, size_t n, bool hi)
+static int hold(sse_parser_t *p, const char *s, size_t n)
 {
     if (n > p->max - p->line.len)
         return SSE_ERR_TOO_BIG;
     buf_append(&p->line, s, n);
-    p->line_hi |= hi;
     return SSE_OK;
 }
 
-/* Past the line end at eol (which is < end). */
-static inline const char *skip_eol(sse_parser_t *p, const char *eol, const char *end)
+/* Past the line end at buf[eol] (eol < len). */
+static inline size_t skip_eol(sse_parser_t *p, const char *buf, size_t eol, size_t len)
 {
-    if (*eol == '\n')
+    if (buf[eol] == '\n')
         return eol + 1;
-    if (eol + 1 < end)
-        return eol + 1 + (eol[1] == '\n');
+    if (eol + 1 < len)
+        return eol + 1 + (buf[eol + 1] == '\n');
     p->cr = true;
     return eol + 1;
 }
 
+/* Completes the held line with buf[i..) up to its line end, if this feed
+ * has it, and processes it. *i moves past what was used. */
+static int finish_held(sse_parser_t *p, eol_scan_t *sc, size_t *i)
+{
+    const char *buf = sc->buf;
+    size_t eol = next_eol(sc, *i);
+    int rc = hold(p, buf + *i, eol - *i);
+    if (rc != SSE_OK)
+        return rc;
+    if (eol == sc->len) {
+        *i = eol;
+        return SSE_OK;
+    }
+    *i = skip_eol(p, buf, eol, sc->len);
+    rc = process_line(p, p->line.p, p->line.len);
+    own_refs(p); /* they point into p->line, about to be reused */
+    buf_reset(&p->line);
+    /* A huge comment or unknown field leaves no event to trim after. */
+    trim(&p->line, keep_size(p));
+    trim(&p->scratch, keep_size(p));
+    return rc;
+}
+
+/* Skips a BOM at stream start, even split across feeds; bytes that turn
+ * out not to be one are held as the start of the first line. */
+static int skip_bom(sse_parser_t *p, const char *buf, size_t len, size_t *i)
+{
+    while (p->bom != BOM_DONE && *i < len) {
+        if ((unsigned char)buf[*i] == bom_bytes[p->bom]) {
+            ++*i;
+            p->bom++;
+            continue;
+        }
+        size_t held = p->bom;
+        p->bom = BOM_DONE;
+        if (held)
+            return hold(p, (const char *)bom_bytes, held);
+    }
+    return SSE_OK;
+}
+
 int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consumed)
 {
-    const char *s = buf, *end = buf + len;
+    size_t i = 0;
     int rc = SSE_OK;
+    eol_scan_t sc;
 
     if (p->broken) {
         rc = SSE_ERR_TOO_BIG;
@@ -427,69 +593,41 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
     }
     if (len == 0)
         goto out;
-
-    while (p->bom != BOM_DONE && s < end) {
-        if ((unsigned char)*s == bom_bytes[p->bom]) {
-            s++;
-            p->bom++;
-            continue;
-        }
-        /* Not a BOM after all: the bytes held back are text. */
-        size_t held = p->bom;
-        p->bom = BOM_DONE;
-        if (held && (rc = hold(p, (const char *)bom_bytes, held, true)) != SSE_OK)
-            goto out;
-    }
-    if (p->cr && s < end) {
+    if ((rc = skip_bom(p, buf, len, &i)) != SSE_OK)
+        goto out;
+    if (p->cr && i < len) {
         p->cr = false;
-        if (*s == '\n')
-            s++;
+        if (buf[i] == '\n')
+            i++;
     }
+    eol_scan_init(&sc, buf, len, i);
+    if (p->line.len && i < len && (rc = finish_held(p, &sc, &i)) != SSE_OK)
+        goto out;
 
-    if (p->line.len && s < end) {
-        bool hi = false;
-        const char *eol = scan_eol(s, end, &hi);
-        if ((rc = hold(p, s, (size_t)(eol - s), hi)) != SSE_OK)
-            goto out;
-        if (eol == end) {
-            s = end;
-            goto out;
-        }
-        s = skip_eol(p, eol, end);
-        rc = process_line(p, p->line.p, p->line.len, p->line_hi);
-        buf_reset(&p->line);
-        p->line_hi = false;
-        /* A huge comment or unknown field leaves no event to trim after. */
-        trim(&p->line, keep_size(p));
-        trim(&p->scratch, keep_size(p));
-        if (rc != SSE_OK)
-            goto out;
-    }
-
-    while (s < end) {
-        bool hi = false;
-        const char *eol = scan_eol(s, end, &hi);
-        size_t n = (size_t)(eol - s);
+    while (i < len) {
+        size_t eol = next_eol(&sc, i);
+        size_t n = eol - i;
         if (n > p->max) {
             rc = SSE_ERR_TOO_BIG;
             goto out;
         }
-        if (eol == end) {
-            rc = hold(p, s, n, hi);
-            s = end;
+        if (eol == len) {
+            rc = hold(p, buf + i, n);
+            i = len;
             break;
         }
-        const char *line = s;
-        s = skip_eol(p, eol, end);
-        if ((rc = process_line(p, line, n, hi)) != SSE_OK)
+        const char *line = buf + i;
+        i = skip_eol(p, buf, eol, len);
+        if ((rc = process_line(p, line, n)) != SSE_OK)
             goto out;
     }
 
 out:
+    own_refs(p);
     if (rc == SSE_ERR_TOO_BIG)
         p->broken = true;
     if (consumed)
-        *consumed = (size_t)(s - buf);
+        *consumed = i;
     return rc;
 }
 
@@ -499,12 +637,12 @@ out:
 static void reset_stream(sse_parser_t *p)
 {
     buf_reset(&p->line);
-    p->line_hi = false;
     p->cr = false;
     p->bom = 0;
     p->broken = false;
     buf_reset(&p->data);
     buf_reset(&p->type);
+    p->dref_on = p->tref_on = p->iref_on = false;
     set_text(&p->id, p->last_id.p, p->last_id.len, false);
     p->id_dirty = false;
     trim_all(p);
@@ -564,6 +702,7 @@ void sse_parser_set_last_id(sse_parser_t *p, const char *id, size_t len)
 {
     set_text(&p->last_id, id, len, false);
     set_text(&p->id, id, len, false);
+    p->iref_on = false;
     p->id_dirty = false;
 }
 
