@@ -252,10 +252,18 @@ static void utf8_append(buf_t *b, const char *s, size_t n)
     buf_append(b, s + run, n - run);
 }
 
-/* Whether s[0..n) is all ASCII (valid UTF-8 as it stands). */
-static inline bool ascii(const char *s, size_t n)
+/* Whether s[0..n) is valid UTF-8, which the decoder leaves as it is (so it
+ * may be handed over where it lies). */
+static inline bool utf8_clean(const char *s, size_t n)
 {
-    return skip_ascii((const unsigned char *)s, 0, n) == n;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = skip_ascii(u, 0, n), len;
+    while (i < n) {
+        if (!utf8_seq(u + i, n - i, &len))
+            return false;
+        i = skip_ascii(u, i + len, n);
+    }
+    return true;
 }
 
 /* Replaces b's content with s[0..n) as it is, without a call for the
@@ -444,11 +452,11 @@ static void retry(sse_parser_t *p, const char *v, size_t n)
     p->cb.on_retry(p->ud, ms);
 }
 
-/* A data line's value: the first all-ASCII one of an event is kept where it
- * lies; any other is appended to the owned buffer. */
+/* A data line's value: the first valid UTF-8 one of an event is kept where
+ * it lies; any other is appended to the owned buffer. */
 static void data_line(sse_parser_t *p, const char *v, size_t vn)
 {
-    bool plain = ascii(v, vn);
+    bool plain = utf8_clean(v, vn);
     if (plain && !p->dref_on && p->data.len == 0) {
         p->dref = (span_t){v, vn};
         p->dref_on = true;
@@ -484,7 +492,7 @@ static int process_line(sse_parser_t *p, const char *s, size_t n)
     case 'e':
         if (!field(s, n, "event", 5, &v, &vn))
             return SSE_OK;
-        if ((p->tref_on = ascii(v, vn)))
+        if ((p->tref_on = utf8_clean(v, vn)))
             p->tref = (span_t){v, vn};
         else
             set_text(&p->type, v, vn, true);
@@ -492,7 +500,7 @@ static int process_line(sse_parser_t *p, const char *s, size_t n)
     case 'i':
         if (!field(s, n, "id", 2, &v, &vn) || memchr(v, '\0', vn))
             return SSE_OK;
-        if ((p->iref_on = ascii(v, vn)))
+        if ((p->iref_on = utf8_clean(v, vn)))
             p->iref = (span_t){v, vn};
         else
             set_text(&p->id, v, vn, true);
@@ -505,7 +513,7 @@ static int process_line(sse_parser_t *p, const char *s, size_t n)
     case ':':
         if (!p->cb.on_comment)
             return SSE_OK;
-        if (!ascii(s + 1, n - 1)) {
+        if (!utf8_clean(s + 1, n - 1)) {
             set_text(&p->scratch, s + 1, n - 1, true);
             p->cb.on_comment(p->ud, p->scratch.p, p->scratch.len);
         } else {
