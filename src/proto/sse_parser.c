@@ -91,8 +91,9 @@ struct sse_parser {
  * the bytes however short or long the lines are. */
 #define BLOCK 64
 
-/* The CR/LF mask of s[0..n), n <= BLOCK (bytes past n count as neither). */
-static inline uint64_t eol_mask(const char *s, size_t n)
+/* The CR/LF mask of s[0..n), n <= BLOCK (bytes past n count as neither);
+ * *high = the mask of its bytes >= 0x80. */
+static inline uint64_t eol_mask(const char *s, size_t n, uint64_t *high)
 {
     char tmp[BLOCK];
     if (n < BLOCK) {
@@ -102,18 +103,20 @@ static inline uint64_t eol_mask(const char *s, size_t n)
     }
 #if defined(__SSE2__)
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    uint64_t m = 0;
+    uint64_t m = 0, h = 0;
     for (unsigned k = 0; k < BLOCK; k += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
         __m128i e = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
         m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << k;
+        h |= (uint64_t)(uint32_t)_mm_movemask_epi8(a) << k;
     }
+    *high = h;
     return m;
 #else
     /* Exact zero-byte marks (no borrow between bytes), 8 bytes a word,
      * gathered into 8 bits by a multiply. */
     const uint64_t ones = 0x0101010101010101u, lows = 0x7F7F7F7F7F7F7F7Fu;
-    uint64_t m = 0;
+    uint64_t m = 0, h = 0;
     for (unsigned k = 0; k < BLOCK; k += 8) {
         uint64_t w, x, y;
         memcpy(&w, s + k, 8);
@@ -122,48 +125,71 @@ static inline uint64_t eol_mask(const char *s, size_t n)
         x = ~(((x & lows) + lows) | x | lows);
         y = ~(((y & lows) + lows) | y | lows);
         uint64_t t = (x | y) >> 7; /* bit 0 of each byte */
-        uint64_t bits = 0;
-        for (unsigned b = 0; b < 8; b++)
+        uint64_t bits = 0, hb = 0;
+        for (unsigned b = 0; b < 8; b++) {
             bits |= ((t >> (8 * b)) & 1u) << b;
+            hb |= ((w >> (8 * b + 7)) & 1u) << b;
+        }
         m |= bits << k;
+        h |= hb << k;
     }
+    *high = h;
     return m;
 #endif
 }
 
-/* A walk over the line ends of buf[0..len): base is the block whose mask
- * is held; bits of ends already passed may remain in it, next_eol masks
+/* A walk over the line ends of buf[0..len): base is the block whose masks
+ * are held; bits of ends already passed may remain in them, next_eol masks
  * them off. */
 typedef struct eol_scan {
     const char *buf;
     size_t len;
     size_t base;
-    uint64_t mask;
+    uint64_t mask; /* CR and LF */
+    uint64_t high; /* bytes >= 0x80 */
 } eol_scan_t;
+
+static inline void load_block(eol_scan_t *sc)
+{
+    size_t n = sc->len - sc->base;
+    sc->mask = eol_mask(sc->buf + sc->base, n < BLOCK ? n : BLOCK, &sc->high);
+}
 
 static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, size_t from)
 {
     sc->buf = buf;
     sc->len = len;
     sc->base = from;
-    sc->mask = from < len ? eol_mask(buf + from, len - from < BLOCK ? len - from : BLOCK) : 0;
+    sc->mask = sc->high = 0;
+    if (from < len)
+        load_block(sc);
 }
 
 /* Offset of the first CR or LF at or after from (from >= the offset of the
- * last one returned, and at most 2 past it), or len. */
-static inline size_t next_eol(eol_scan_t *sc, size_t from)
+ * last one returned, and at most 2 past it), or len; *hi = whether a byte
+ * >= 0x80 lies between from and it. */
+static inline size_t next_eol(eol_scan_t *sc, size_t from, bool *hi)
 {
+    uint64_t h = 0;
     for (;;) {
-        uint64_t m = sc->mask;
-        if (from > sc->base) /* else all of the block is at or after from */
-            m = from - sc->base < BLOCK ? m & (~UINT64_C(0) << (from - sc->base)) : 0;
-        if (m)
-            return sc->base + (size_t)__builtin_ctzll(m);
+        uint64_t m = sc->mask, hm = sc->high;
+        if (from > sc->base) { /* else all of the block is at or after from */
+            uint64_t keep = from - sc->base < BLOCK ? ~UINT64_C(0) << (from - sc->base) : 0;
+            m &= keep;
+            hm &= keep;
+        }
+        if (m) {
+            unsigned k = (unsigned)__builtin_ctzll(m);
+            *hi = (h | (hm & ((UINT64_C(1) << k) - 1))) != 0;
+            return sc->base + k;
+        }
+        h |= hm;
         sc->base += BLOCK;
-        if (sc->base >= sc->len)
+        if (sc->base >= sc->len) {
+            *hi = h != 0;
             return sc->len;
-        size_t n = sc->len - sc->base;
-        sc->mask = eol_mask(sc->buf + sc->base, n < BLOCK ? n : BLOCK);
+        }
+        load_block(sc);
     }
 }
 
@@ -208,21 +234,37 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len)
     return true;
 }
 
-/* Index of the first byte >= 0x80 in u[i..n), or n. */
+/* Index of the first byte >= 0x80 in u[i..n), or n. The last, partial
+ * stretch is checked with one load ending at n, which overlaps bytes before
+ * it (their marks masked off), rather than byte by byte. */
 static inline size_t skip_ascii(const unsigned char *u, size_t i, size_t n)
 {
 #if defined(__SSE2__)
-    while (n - i >= 16) {
-        unsigned m =
-            (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i)));
-        if (m)
-            return i + (unsigned)__builtin_ctz(m);
-        i += 16;
+    if (n >= 16) {
+        while (n - i >= 16) {
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(u + i)));
+            if (m)
+                return i + (unsigned)__builtin_ctz(m);
+            i += 16;
+        }
+        if (i == n)
+            return n;
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16)));
+        m &= ~0u << (i - (n - 16)); /* bytes before i: not ours to judge */
+        return m ? n - 16 + (unsigned)__builtin_ctz(m) : n;
     }
 #endif
+    const uint64_t highs = 0x8080808080808080u;
     uint64_t w;
-    while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & 0x8080808080808080u) == 0))
+    while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & highs) == 0))
         i += 8;
+    if (n - i < 8 && n >= 8 && i < n) {
+        memcpy(&w, u + n - 8, 8);
+        if ((w & highs & (~UINT64_C(0) << 8 * (i - (n - 8)))) == 0)
+            return n;
+    }
     while (i < n && u[i] < 0x80)
         i++;
     return i;
@@ -454,9 +496,8 @@ static void retry(sse_parser_t *p, const char *v, size_t n)
 
 /* A data line's value: the first valid UTF-8 one of an event is kept where
  * it lies; any other is appended to the owned buffer. */
-static void data_line(sse_parser_t *p, const char *v, size_t vn)
+static void data_line(sse_parser_t *p, const char *v, size_t vn, bool plain)
 {
-    bool plain = utf8_clean(v, vn);
     if (plain && !p->dref_on && p->data.len == 0) {
         p->dref = (span_t){v, vn};
         p->dref_on = true;
@@ -476,8 +517,20 @@ static void data_line(sse_parser_t *p, const char *v, size_t vn)
     }
 }
 
-/* One line, without its line end. */
-static int process_line(sse_parser_t *p, const char *s, size_t n)
+/* Whether v[0..n) holds a NUL: short ids (the usual) without a call. */
+static inline bool has_nul(const char *v, size_t n)
+{
+    if (n > 16)
+        return memchr(v, '\0', n) != NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i])
+            return true;
+    return false;
+}
+
+/* One line, without its line end; hi: it may hold a byte >= 0x80 (false:
+ * it does not). */
+static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
 {
     const char *v;
     size_t vn;
@@ -487,20 +540,20 @@ static int process_line(sse_parser_t *p, const char *s, size_t n)
     case 'd':
         if (!field(s, n, "data", 4, &v, &vn))
             return SSE_OK;
-        data_line(p, v, vn);
+        data_line(p, v, vn, !hi || utf8_clean(v, vn));
         break;
     case 'e':
         if (!field(s, n, "event", 5, &v, &vn))
             return SSE_OK;
-        if ((p->tref_on = utf8_clean(v, vn)))
+        if ((p->tref_on = !hi || utf8_clean(v, vn)))
             p->tref = (span_t){v, vn};
         else
             set_text(&p->type, v, vn, true);
         break;
     case 'i':
-        if (!field(s, n, "id", 2, &v, &vn) || memchr(v, '\0', vn))
+        if (!field(s, n, "id", 2, &v, &vn) || has_nul(v, vn))
             return SSE_OK;
-        if ((p->iref_on = utf8_clean(v, vn)))
+        if ((p->iref_on = !hi || utf8_clean(v, vn)))
             p->iref = (span_t){v, vn};
         else
             set_text(&p->id, v, vn, true);
@@ -513,7 +566,7 @@ static int process_line(sse_parser_t *p, const char *s, size_t n)
     case ':':
         if (!p->cb.on_comment)
             return SSE_OK;
-        if (!utf8_clean(s + 1, n - 1)) {
+        if (hi && !utf8_clean(s + 1, n - 1)) {
             set_text(&p->scratch, s + 1, n - 1, true);
             p->cb.on_comment(p->ud, p->scratch.p, p->scratch.len);
         } else {
@@ -553,7 +606,8 @@ static inline size_t skip_eol(sse_parser_t *p, const char *buf, size_t eol, size
 static int finish_held(sse_parser_t *p, eol_scan_t *sc, size_t *i)
 {
     const char *buf = sc->buf;
-    size_t eol = next_eol(sc, *i);
+    bool hi;
+    size_t eol = next_eol(sc, *i, &hi);
     int rc = hold(p, buf + *i, eol - *i);
     if (rc != SSE_OK)
         return rc;
@@ -562,7 +616,7 @@ static int finish_held(sse_parser_t *p, eol_scan_t *sc, size_t *i)
         return SSE_OK;
     }
     *i = skip_eol(p, buf, eol, sc->len);
-    rc = process_line(p, p->line.p, p->line.len);
+    rc = process_line(p, p->line.p, p->line.len, true); /* checked there */
     own_refs(p); /* they point into p->line, about to be reused */
     buf_reset(&p->line);
     /* A huge comment or unknown field leaves no event to trim after. */
@@ -613,7 +667,8 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
         goto out;
 
     while (i < len) {
-        size_t eol = next_eol(&sc, i);
+        bool hi;
+        size_t eol = next_eol(&sc, i, &hi);
         size_t n = eol - i;
         if (n > p->max) {
             rc = SSE_ERR_TOO_BIG;
@@ -626,7 +681,7 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
         }
         const char *line = buf + i;
         i = skip_eol(p, buf, eol, len);
-        if ((rc = process_line(p, line, n)) != SSE_OK)
+        if ((rc = process_line(p, line, n, hi)) != SSE_OK)
             goto out;
     }
 
