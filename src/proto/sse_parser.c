@@ -308,6 +308,14 @@ static inline bool utf8_clean(const char *s, size_t n)
     return true;
 }
 
+/* buf_reset without a call: it runs for every event. */
+static inline void clear(buf_t *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
 /* Replaces b's content with s[0..n) as it is, without a call for the
  * common short value that fits. */
 static inline void set_bytes(buf_t *b, const char *s, size_t n)
@@ -406,11 +414,16 @@ static size_t keep_size(const sse_parser_t *p)
 
 /* Runs after every event, so the usual case (nothing big) is one test: an
  * OR of the capacities exceeds KEEP_FLOOR whenever one of them does. */
-static void trim_all(sse_parser_t *p)
+static void trim_all_now(sse_parser_t *p);
+static inline void trim_all(sse_parser_t *p)
 {
-    if ((p->line.cap | p->data.cap | p->type.cap | p->id.cap | p->last_id.cap | p->scratch.cap) <=
+    if ((p->line.cap | p->data.cap | p->type.cap | p->id.cap | p->last_id.cap | p->scratch.cap) >
         KEEP_FLOOR)
-        return;
+        trim_all_now(p);
+}
+
+static void trim_all_now(sse_parser_t *p)
+{
     size_t keep = keep_size(p);
     trim(&p->line, keep);
     trim(&p->data, keep);
@@ -429,7 +442,7 @@ static int dispatch(sse_parser_t *p)
     }
     size_t dn = data_size(p);
     if (dn == 0) {
-        buf_reset(&p->type);
+        clear(&p->type);
         p->tref_on = false;
         return SSE_OK;
     }
@@ -444,8 +457,8 @@ static int dispatch(sse_parser_t *p)
         .id_len = p->last_id.len,
     };
     int stop = p->cb.on_event ? p->cb.on_event(p->ud, &ev) : 0;
-    buf_reset(&p->data);
-    buf_reset(&p->type);
+    clear(&p->data);
+    clear(&p->type);
     p->dref_on = false;
     p->tref_on = false;
     /* A moving average over about the last 8 events, from 0: the first
