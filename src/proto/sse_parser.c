@@ -1,11 +1,17 @@
 /* sse_parser: WHATWG "interpreting an event stream", incrementally.
  *
- * How it stays fast: a complete line is handled where it lies in the
- * caller's buffer; only the unfinished line at the end of a chunk is copied
- * (into p->line). One pass over each line finds its end (CR or LF, 32 bytes
- * at a time with SSE2) and notes whether it holds a byte >= 0x80; an all-ASCII value
- * is valid UTF-8 as it stands and is memcpy'd straight into its buffer, so
- * the UTF-8 decoder only runs on lines that need it.
+ * How it stays fast: line ends are found a 64-byte block at a time, one
+ * mask bit per CR or LF (SSE2 where the compiler targets it, word at a time
+ * elsewhere), so each byte is scanned once however long the lines are; the
+ * same loads give a mask of bytes >= 0x80, so an all-ASCII line is known
+ * valid UTF-8 without another look. A complete line is interpreted where it
+ * lies in the caller's buffer, and a field value that is valid UTF-8 is
+ * handed to the event where it lies too (the dref/tref/iref spans): the
+ * data of a one-data-line event is never copied. The parser copies only
+ * the unfinished line at the end of a chunk (p->line), the values of an
+ * event still open when a feed returns (own_refs), a second and later data
+ * line (joined with LF), values that need U+FFFD replacement, and the id
+ * into the last event ID string when it changes.
  *
  * Why decoding per line is the same as decoding the stream first (as the
  * spec does): CR, LF and ':' are ASCII, which can never continue a multi-byte

@@ -79,7 +79,9 @@ void sse_parser_free(sse_parser_t *p);
 
 /* Feeds len bytes. Returns SSE_OK, SSE_STOP or SSE_ERR_TOO_BIG. On SSE_STOP,
  * *consumed (if not NULL) tells how many bytes of buf were used up to and
- * including the line that dispatched; on SSE_OK it is len. */
+ * including the line that dispatched; on SSE_OK it is len. buf need stay
+ * valid only during the call: what the parser keeps of it is copied before
+ * it returns. */
 int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consumed);
 
 /* End of stream: discards an unterminated event (and any partial line). */
