@@ -307,8 +307,17 @@ static inline bool utf8_clean(const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = skip_ascii(u, 0, n), len;
     while (i < n) {
-        if (!utf8_seq(u + i, n - i, &len))
+        /* The common sequences inline: 2 bytes, and 3 bytes with no
+         * overlong or surrogate bounds to check (lead E1-EC, EE-EF). */
+        unsigned c = u[i];
+        if (c >= 0xC2 && c <= 0xDF && n - i >= 2 && (u[i + 1] & 0xC0) == 0x80) {
+            len = 2;
+        } else if (c >= 0xE1 && c <= 0xEF && c != 0xED && n - i >= 3 &&
+                   (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
+            len = 3;
+        } else if (!utf8_seq(u + i, n - i, &len)) {
             return false;
+        }
         i = skip_ascii(u, i + len, n);
     }
     return true;
