@@ -1,11 +1,17 @@
 /* sse_parser: WHATWG "interpreting an event stream", incrementally.
  *
- * How it stays fast: a complete line is handled where it lies in the
- * caller's buffer; only the unfinished line at the end of a chunk is copied
- * (into p->line). One pass over each line finds its end (CR or LF, 32 bytes
- * at a time with SSE2) and notes whether it holds a byte >= 0x80; an all-ASCII value
- * is valid UTF-8 as it stands and is memcpy'd straight into its buffer, so
- * the UTF-8 decoder only runs on lines that need it.
+ * How it stays fast: line ends are found a 64-byte block at a time, one
+ * mask bit per CR or LF (SSE2 where the compiler targets it, word at a time
+ * elsewhere), so each byte is scanned once however long the lines are; the
+ * same loads give a mask of bytes >= 0x80, so an all-ASCII line is known
+ * valid UTF-8 without another look. A complete line is interpreted where it
+ * lies in the caller's buffer, and a field value that is valid UTF-8 is
+ * handed to the event where it lies too (the dref/tref/iref spans): the
+ * data of a one-data-line event is never copied. The parser copies only
+ * the unfinished line at the end of a chunk (p->line), the values of an
+ * event still open when a feed returns (own_refs), a second and later data
+ * line (joined with LF), values that need U+FFFD replacement, and the id
+ * into the last event ID string when it changes.
  *
  * Why decoding per line is the same as decoding the stream first (as the
  * spec does): CR, LF and ':' are ASCII, which can never continue a multi-byte
@@ -47,89 +53,150 @@ enum { BOM_DONE = 3 };
 static const unsigned char bom_bytes[3] = {0xEF, 0xBB, 0xBF};
 static const char replacement[3] = {'\xEF', '\xBF', '\xBD'}; /* U+FFFD */
 
+/* Text lying in the caller's buffer during the current feed. */
+typedef struct span {
+    const char *p;
+    size_t n;
+} span_t;
+
 struct sse_parser {
     sse_parser_callbacks_t cb;
     void *ud;
     size_t max; /* max_event, 0 already replaced by the default */
 
     buf_t line;   /* owned: raw bytes of an unfinished line carried between feeds */
-    bool line_hi; /* line holds a byte >= 0x80 (it needs the UTF-8 decoder) */
     bool cr;      /* the last line ended with CR: an LF first in the next feed is its tail */
     unsigned bom; /* see BOM_DONE */
     bool broken;  /* SSE_ERR_TOO_BIG was returned; only end/restart clear it */
 
-    buf_t data;    /* owned: data buffer, every value followed by LF */
-    buf_t type;    /* owned: event type buffer */
-    buf_t id;      /* owned: last event ID buffer */
-    bool id_dirty; /* id changed since it was last copied to last_id */
-    buf_t last_id; /* owned: last event ID string */
-    buf_t scratch; /* owned: a decoded comment */
+    /* The data, type and id buffers are each either owned (a buf_t) or,
+     * while a feed runs, a span of the caller's buffer (the *_ref flag):
+     * an all-ASCII value is used where it lies, and copied only when the
+     * feed returns before the event is dispatched (own_refs) or a second
+     * data line must be joined to it. */
+    buf_t data;     /* owned: data buffer, every value followed by LF */
+    span_t dref;    /* the data buffer is dref + LF when dref_on (data empty then) */
+    bool dref_on;
+    buf_t type;     /* owned: event type buffer */
+    span_t tref;
+    bool tref_on;
+    buf_t id;       /* owned: last event ID buffer */
+    span_t iref;
+    bool iref_on;
+    bool id_dirty;  /* id changed since it was last copied to last_id */
+    buf_t last_id;  /* owned: last event ID string (always owned) */
+    buf_t scratch;  /* owned: a decoded comment */
 
     size_t typical; /* moving average of event sizes: what "much larger" means */
 };
 
 /* ---- scanning ---------------------------------------------------------- */
 
-/* Returns the first CR or LF in [s, end), or end; sets *hi when a byte >= 0x80
- * comes before it (leaves it alone otherwise). Never reads outside [s, end). */
-static inline const char *scan_eol(const char *s, const char *end, bool *hi)
+/* Line ends are found a 64-byte block at a time: one bit per CR or LF in a
+ * mask, the lines of the block then taken from it with ctz. One pass over
+ * the bytes however short or long the lines are. */
+#define BLOCK 64
+
+/* The CR/LF mask of s[0..n), n <= BLOCK (bytes past n count as neither);
+ * *high = the mask of its bytes >= 0x80. */
+static inline uint64_t eol_mask(const char *s, size_t n, uint64_t *high)
 {
+    char tmp[BLOCK];
+    if (n < BLOCK) {
+        memset(tmp, 0, sizeof tmp);
+        memcpy(tmp, s, n);
+        s = tmp;
+    }
 #if defined(__SSE2__)
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    __m128i seen = _mm_setzero_si128();
-    while (end - s >= 32) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
-        __m128i ea = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
-        __m128i eb = _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, lf));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(ea, eb));
-        if (m) {
-            uint32_t ends = (uint32_t)_mm_movemask_epi8(ea) | (uint32_t)_mm_movemask_epi8(eb) << 16;
-            uint32_t high = (uint32_t)_mm_movemask_epi8(a) | (uint32_t)_mm_movemask_epi8(b) << 16;
-            unsigned k = (unsigned)__builtin_ctz(ends);
-            if ((high & ((1u << k) - 1)) || _mm_movemask_epi8(seen))
-                *hi = true;
-            return s + k;
-        }
-        seen = _mm_or_si128(seen, _mm_or_si128(a, b));
-        s += 32;
+    uint64_t m = 0, h = 0;
+    for (unsigned k = 0; k < BLOCK; k += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        __m128i e = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
+        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << k;
+        h |= (uint64_t)(uint32_t)_mm_movemask_epi8(a) << k;
     }
-    if (_mm_movemask_epi8(seen))
-        *hi = true;
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* Word at a time: the SSE2 loop's tail, and the whole scan elsewhere.
-     * (x - 0x01..) & ~x & 0x80.. marks a zero byte of x; its lowest mark is
-     * exact (a false one can only sit above a true one), which is all the
-     * first-line-end search needs. */
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t seen64 = 0;
-    while (end - s >= 8) {
+    *high = h;
+    return m;
+#else
+    /* Exact zero-byte marks (no borrow between bytes), 8 bytes a word,
+     * gathered into 8 bits by a multiply. */
+    const uint64_t ones = 0x0101010101010101u, lows = 0x7F7F7F7F7F7F7F7Fu;
+    uint64_t m = 0, h = 0;
+    for (unsigned k = 0; k < BLOCK; k += 8) {
         uint64_t w, x, y;
-        memcpy(&w, s, 8);
+        memcpy(&w, s + k, 8);
         x = w ^ (ones * '\n');
         y = w ^ (ones * '\r');
-        uint64_t t = (((x - ones) & ~x) | ((y - ones) & ~y)) & highs;
-        if (t) {
-            unsigned k = (unsigned)__builtin_ctzll(t) / 8;
-            if ((w & highs & ((UINT64_C(1) << (8 * k)) - 1)) || (seen64 & highs))
-                *hi = true;
-            return s + k;
+        x = ~(((x & lows) + lows) | x | lows);
+        y = ~(((y & lows) + lows) | y | lows);
+        uint64_t t = (x | y) >> 7; /* bit 0 of each byte */
+        uint64_t bits = 0, hb = 0;
+        for (unsigned b = 0; b < 8; b++) {
+            bits |= ((t >> (8 * b)) & 1u) << b;
+            hb |= ((w >> (8 * b + 7)) & 1u) << b;
         }
-        seen64 |= w;
-        s += 8;
+        m |= bits << k;
+        h |= hb << k;
     }
-    if (seen64 & highs)
-        *hi = true;
+    *high = h;
+    return m;
 #endif
-    for (; s < end; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\n' || c == '\r')
-            return s;
-        if (c & 0x80)
-            *hi = true;
+}
+
+/* A walk over the line ends of buf[0..len): base is the block whose masks
+ * are held; bits of ends already passed may remain in them, next_eol masks
+ * them off. */
+typedef struct eol_scan {
+    const char *buf;
+    size_t len;
+    size_t base;
+    uint64_t mask; /* CR and LF */
+    uint64_t high; /* bytes >= 0x80 */
+} eol_scan_t;
+
+static inline void load_block(eol_scan_t *sc)
+{
+    size_t n = sc->len - sc->base;
+    sc->mask = eol_mask(sc->buf + sc->base, n < BLOCK ? n : BLOCK, &sc->high);
+}
+
+static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, size_t from)
+{
+    sc->buf = buf;
+    sc->len = len;
+    sc->base = from;
+    sc->mask = sc->high = 0;
+    if (from < len)
+        load_block(sc);
+}
+
+/* Offset of the first CR or LF at or after from (from >= the offset of the
+ * last one returned, and at most 2 past it), or len; *hi = whether a byte
+ * >= 0x80 lies between from and it. */
+static inline size_t next_eol(eol_scan_t *sc, size_t from, bool *hi)
+{
+    uint64_t h = 0;
+    for (;;) {
+        uint64_t m = sc->mask, hm = sc->high;
+        if (from > sc->base) { /* else all of the block is at or after from */
+            uint64_t keep = from - sc->base < BLOCK ? ~UINT64_C(0) << (from - sc->base) : 0;
+            m &= keep;
+            hm &= keep;
+        }
+        if (m) {
+            unsigned k = (unsigned)__builtin_ctzll(m);
+            *hi = (h | (hm & ((UINT64_C(1) << k) - 1))) != 0;
+            return sc->base + k;
+        }
+        h |= hm;
+        sc->base += BLOCK;
+        if (sc->base >= sc->len) {
+            *hi = h != 0;
+            return sc->len;
+        }
+        load_block(sc);
     }
-    return end;
 }
 
 /* ---- UTF-8 -------------------------------------------------------------- */
@@ -173,21 +240,37 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len)
     return true;
 }
 
-/* Index of the first byte >= 0x80 in u[i..n), or n. */
+/* Index of the first byte >= 0x80 in u[i..n), or n. The last, partial
+ * stretch is checked with one load ending at n, which overlaps bytes before
+ * it (their marks masked off), rather than byte by byte. */
 static inline size_t skip_ascii(const unsigned char *u, size_t i, size_t n)
 {
 #if defined(__SSE2__)
-    while (n - i >= 16) {
-        unsigned m =
-            (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i)));
-        if (m)
-            return i + (unsigned)__builtin_ctz(m);
-        i += 16;
+    if (n >= 16) {
+        while (n - i >= 16) {
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(u + i)));
+            if (m)
+                return i + (unsigned)__builtin_ctz(m);
+            i += 16;
+        }
+        if (i == n)
+            return n;
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16)));
+        m &= ~0u << (i - (n - 16)); /* bytes before i: not ours to judge */
+        return m ? n - 16 + (unsigned)__builtin_ctz(m) : n;
     }
 #endif
+    const uint64_t highs = 0x8080808080808080u;
     uint64_t w;
-    while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & 0x8080808080808080u) == 0))
+    while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & highs) == 0))
         i += 8;
+    if (n - i < 8 && n >= 8 && i < n) {
+        memcpy(&w, u + n - 8, 8);
+        if ((w & highs & (~UINT64_C(0) << 8 * (i - (n - 8)))) == 0)
+            return n;
+    }
     while (i < n && u[i] < 0x80)
         i++;
     return i;
@@ -217,21 +300,111 @@ static void utf8_append(buf_t *b, const char *s, size_t n)
     buf_append(b, s + run, n - run);
 }
 
+/* Whether s[0..n) is valid UTF-8, which the decoder leaves as it is (so it
+ * may be handed over where it lies). */
+static inline bool utf8_clean(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = skip_ascii(u, 0, n), len;
+    while (i < n) {
+        /* The common sequences inline: 2 bytes, and 3 bytes with no
+         * overlong or surrogate bounds to check (lead E1-EC, EE-EF). */
+        unsigned c = u[i];
+        if (c >= 0xC2 && c <= 0xDF && n - i >= 2 && (u[i + 1] & 0xC0) == 0x80) {
+            len = 2;
+        } else if (c >= 0xE1 && c <= 0xEF && c != 0xED && n - i >= 3 &&
+                   (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
+            len = 3;
+        } else if (!utf8_seq(u + i, n - i, &len)) {
+            return false;
+        }
+        i = skip_ascii(u, i + len, n);
+    }
+    return true;
+}
+
+/* buf_reset without a call: it runs for every event. */
+static inline void clear(buf_t *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+/* Replaces b's content with s[0..n) as it is, without a call for the
+ * common short value that fits. */
+static inline void set_bytes(buf_t *b, const char *s, size_t n)
+{
+    if (n < b->cap) {
+        if (n)
+            memcpy(b->p, s, n);
+        b->p[n] = '\0';
+        b->len = n;
+    } else {
+        buf_reset(b);
+        buf_append(b, s, n);
+    }
+}
+
 /* Replaces b's content with the value, decoding only when it must. */
 static void set_text(buf_t *b, const char *v, size_t n, bool hi)
 {
-    buf_reset(b);
-    if (hi)
+    if (hi) {
+        buf_reset(b);
         utf8_append(b, v, n);
-    else
-        buf_append(b, v, n);
+    } else {
+        set_bytes(b, v, n);
+    }
 }
 
 /* ---- fields and dispatch ------------------------------------------------ */
 
+static inline size_t data_size(const sse_parser_t *p)
+{
+    return p->dref_on ? p->dref.n + 1 : p->data.len;
+}
+
+static inline span_t type_text(const sse_parser_t *p)
+{
+    return p->tref_on ? p->tref : (span_t){p->type.p, p->type.len};
+}
+
+static inline span_t id_text(const sse_parser_t *p)
+{
+    return p->iref_on ? p->iref : (span_t){p->id.p, p->id.len};
+}
+
 static size_t event_size(const sse_parser_t *p)
 {
-    return p->data.len + p->type.len + p->id.len;
+    return data_size(p) + type_text(p).n + id_text(p).n;
+}
+
+/* The data span becomes owned data (value + LF). */
+static void own_data(sse_parser_t *p)
+{
+    buf_reset(&p->data);
+    buf_reserve(&p->data, p->dref.n + 1);
+    memcpy(p->data.p, p->dref.p, p->dref.n);
+    p->data.len = p->dref.n;
+    p->data.p[p->data.len++] = '\n';
+    p->data.p[p->data.len] = '\0';
+    p->dref_on = false;
+}
+
+/* Copies whatever still lies in the caller's buffer: before a feed returns,
+ * and before a held line's buffer is reused. */
+static void own_refs(sse_parser_t *p)
+{
+    if (p->dref_on)
+        own_data(p);
+    if (p->tref_on) {
+        set_bytes(&p->type, p->tref.p, p->tref.n);
+        p->tref_on = false;
+    }
+    if (p->iref_on) {
+        set_bytes(&p->id, p->iref.p, p->iref.n);
+        p->iref_on = false;
+    }
 }
 
 /* Gives back a buffer's memory once it is far above what events here
@@ -256,11 +429,16 @@ static size_t keep_size(const sse_parser_t *p)
 
 /* Runs after every event, so the usual case (nothing big) is one test: an
  * OR of the capacities exceeds KEEP_FLOOR whenever one of them does. */
-static void trim_all(sse_parser_t *p)
+static void trim_all_now(sse_parser_t *p);
+static inline void trim_all(sse_parser_t *p)
 {
-    if ((p->line.cap | p->data.cap | p->type.cap | p->id.cap | p->last_id.cap | p->scratch.cap) <=
+    if ((p->line.cap | p->data.cap | p->type.cap | p->id.cap | p->last_id.cap | p->scratch.cap) >
         KEEP_FLOOR)
-        return;
+        trim_all_now(p);
+}
+
+static void trim_all_now(sse_parser_t *p)
+{
     size_t keep = keep_size(p);
     trim(&p->line, keep);
     trim(&p->data, keep);
@@ -273,26 +451,31 @@ static void trim_all(sse_parser_t *p)
 static int dispatch(sse_parser_t *p)
 {
     if (p->id_dirty) {
-        set_text(&p->last_id, p->id.p, p->id.len, false);
+        span_t id = id_text(p);
+        set_bytes(&p->last_id, id.p ? id.p : "", id.n);
         p->id_dirty = false;
     }
-    if (p->data.len == 0) {
-        buf_reset(&p->type);
+    size_t dn = data_size(p);
+    if (dn == 0) {
+        clear(&p->type);
+        p->tref_on = false;
         return SSE_OK;
     }
-    size_t size = event_size(p);
-    p->data.p[--p->data.len] = '\0'; /* the trailing LF */
+    size_t size = dn + type_text(p).n + id_text(p).n;
+    span_t type = type_text(p);
     sse_event_t ev = {
-        .type = p->type.len ? p->type.p : "message",
-        .type_len = p->type.len ? p->type.len : 7,
-        .data = p->data.p,
-        .data_len = p->data.len,
+        .type = type.n ? type.p : "message",
+        .type_len = type.n ? type.n : 7,
+        .data = p->dref_on ? p->dref.p : p->data.p,
+        .data_len = dn - 1, /* the trailing LF */
         .id = p->last_id.p ? p->last_id.p : "",
         .id_len = p->last_id.len,
     };
     int stop = p->cb.on_event ? p->cb.on_event(p->ud, &ev) : 0;
-    buf_reset(&p->data);
-    buf_reset(&p->type);
+    clear(&p->data);
+    clear(&p->type);
+    p->dref_on = false;
+    p->tref_on = false;
     /* A moving average over about the last 8 events, from 0: the first
      * few large events of a stream of large events may each cost one
      * malloc, one huge event among small ones is forgotten soon. */
@@ -333,13 +516,48 @@ static void retry(sse_parser_t *p, const char *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned d = (unsigned char)v[i] - (unsigned)'0';
         if (d > 9)
-            return;
+            return; /* a byte >= 0x80 is no digit either */
         ms = ms > (UINT64_MAX - d) / 10 ? UINT64_MAX : ms * 10 + d;
     }
     p->cb.on_retry(p->ud, ms);
 }
 
-/* One line, without its line end; hi: it holds a byte >= 0x80. */
+/* A data line's value: the first valid UTF-8 one of an event is kept where
+ * it lies; any other is appended to the owned buffer. */
+static void data_line(sse_parser_t *p, const char *v, size_t vn, bool plain)
+{
+    if (plain && !p->dref_on && p->data.len == 0) {
+        p->dref = (span_t){v, vn};
+        p->dref_on = true;
+        return;
+    }
+    if (p->dref_on)
+        own_data(p);
+    if (plain) {
+        buf_reserve(&p->data, vn + 1);
+        memcpy(p->data.p + p->data.len, v, vn);
+        p->data.len += vn;
+        p->data.p[p->data.len++] = '\n';
+        p->data.p[p->data.len] = '\0';
+    } else {
+        utf8_append(&p->data, v, vn);
+        buf_putc(&p->data, '\n');
+    }
+}
+
+/* Whether v[0..n) holds a NUL: short ids (the usual) without a call. */
+static inline bool has_nul(const char *v, size_t n)
+{
+    if (n > 16)
+        return memchr(v, '\0', n) != NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i])
+            return true;
+    return false;
+}
+
+/* One line, without its line end; hi: it may hold a byte >= 0x80 (false:
+ * it does not). */
 static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
 {
     const char *v;
@@ -350,37 +568,33 @@ static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
     case 'd':
         if (!field(s, n, "data", 4, &v, &vn))
             return SSE_OK;
-        if (hi) {
-            utf8_append(&p->data, v, vn);
-            buf_putc(&p->data, '\n');
-        } else {
-            /* The common line: one reserve, one copy. */
-            buf_reserve(&p->data, vn + 1);
-            memcpy(p->data.p + p->data.len, v, vn);
-            p->data.len += vn;
-            p->data.p[p->data.len++] = '\n';
-            p->data.p[p->data.len] = '\0';
-        }
+        data_line(p, v, vn, !hi || utf8_clean(v, vn));
         break;
     case 'e':
         if (!field(s, n, "event", 5, &v, &vn))
             return SSE_OK;
-        set_text(&p->type, v, vn, hi);
+        if ((p->tref_on = !hi || utf8_clean(v, vn)))
+            p->tref = (span_t){v, vn};
+        else
+            set_text(&p->type, v, vn, true);
         break;
     case 'i':
-        if (!field(s, n, "id", 2, &v, &vn) || memchr(v, '\0', vn))
+        if (!field(s, n, "id", 2, &v, &vn) || has_nul(v, vn))
             return SSE_OK;
-        set_text(&p->id, v, vn, hi);
+        if ((p->iref_on = !hi || utf8_clean(v, vn)))
+            p->iref = (span_t){v, vn};
+        else
+            set_text(&p->id, v, vn, true);
         p->id_dirty = true;
         break;
     case 'r':
-        if (field(s, n, "retry", 5, &v, &vn) && !hi)
+        if (field(s, n, "retry", 5, &v, &vn))
             retry(p, v, vn);
         return SSE_OK;
     case ':':
         if (!p->cb.on_comment)
             return SSE_OK;
-        if (hi) {
+        if (hi && !utf8_clean(s + 1, n - 1)) {
             set_text(&p->scratch, s + 1, n - 1, true);
             p->cb.on_comment(p->ud, p->scratch.p, p->scratch.len);
         } else {
@@ -396,30 +610,72 @@ static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
 /* ---- feeding ------------------------------------------------------------ */
 
 /* Adds n raw bytes to the unfinished line. */
-static int hold(sse_parser_t *p, const char *s, size_t n, bool hi)
+static int hold(sse_parser_t *p, const char *s, size_t n)
 {
     if (n > p->max - p->line.len)
         return SSE_ERR_TOO_BIG;
     buf_append(&p->line, s, n);
-    p->line_hi |= hi;
     return SSE_OK;
 }
 
-/* Past the line end at eol (which is < end). */
-static inline const char *skip_eol(sse_parser_t *p, const char *eol, const char *end)
+/* Past the line end at buf[eol] (eol < len). */
+static inline size_t skip_eol(sse_parser_t *p, const char *buf, size_t eol, size_t len)
 {
-    if (*eol == '\n')
+    if (buf[eol] == '\n')
         return eol + 1;
-    if (eol + 1 < end)
-        return eol + 1 + (eol[1] == '\n');
+    if (eol + 1 < len)
+        return eol + 1 + (buf[eol + 1] == '\n');
     p->cr = true;
     return eol + 1;
 }
 
+/* Completes the held line with buf[i..) up to its line end, if this feed
+ * has it, and processes it. *i moves past what was used. */
+static int finish_held(sse_parser_t *p, eol_scan_t *sc, size_t *i)
+{
+    const char *buf = sc->buf;
+    bool hi;
+    size_t eol = next_eol(sc, *i, &hi);
+    int rc = hold(p, buf + *i, eol - *i);
+    if (rc != SSE_OK)
+        return rc;
+    if (eol == sc->len) {
+        *i = eol;
+        return SSE_OK;
+    }
+    *i = skip_eol(p, buf, eol, sc->len);
+    rc = process_line(p, p->line.p, p->line.len, true); /* checked there */
+    own_refs(p); /* they point into p->line, about to be reused */
+    buf_reset(&p->line);
+    /* A huge comment or unknown field leaves no event to trim after. */
+    trim(&p->line, keep_size(p));
+    trim(&p->scratch, keep_size(p));
+    return rc;
+}
+
+/* Skips a BOM at stream start, even split across feeds; bytes that turn
+ * out not to be one are held as the start of the first line. */
+static int skip_bom(sse_parser_t *p, const char *buf, size_t len, size_t *i)
+{
+    while (p->bom != BOM_DONE && *i < len) {
+        if ((unsigned char)buf[*i] == bom_bytes[p->bom]) {
+            ++*i;
+            p->bom++;
+            continue;
+        }
+        size_t held = p->bom;
+        p->bom = BOM_DONE;
+        if (held)
+            return hold(p, (const char *)bom_bytes, held);
+    }
+    return SSE_OK;
+}
+
 int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consumed)
 {
-    const char *s = buf, *end = buf + len;
+    size_t i = 0;
     int rc = SSE_OK;
+    eol_scan_t sc;
 
     if (p->broken) {
         rc = SSE_ERR_TOO_BIG;
@@ -427,69 +683,42 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
     }
     if (len == 0)
         goto out;
-
-    while (p->bom != BOM_DONE && s < end) {
-        if ((unsigned char)*s == bom_bytes[p->bom]) {
-            s++;
-            p->bom++;
-            continue;
-        }
-        /* Not a BOM after all: the bytes held back are text. */
-        size_t held = p->bom;
-        p->bom = BOM_DONE;
-        if (held && (rc = hold(p, (const char *)bom_bytes, held, true)) != SSE_OK)
-            goto out;
-    }
-    if (p->cr && s < end) {
+    if ((rc = skip_bom(p, buf, len, &i)) != SSE_OK)
+        goto out;
+    if (p->cr && i < len) {
         p->cr = false;
-        if (*s == '\n')
-            s++;
+        if (buf[i] == '\n')
+            i++;
     }
+    eol_scan_init(&sc, buf, len, i);
+    if (p->line.len && i < len && (rc = finish_held(p, &sc, &i)) != SSE_OK)
+        goto out;
 
-    if (p->line.len && s < end) {
-        bool hi = false;
-        const char *eol = scan_eol(s, end, &hi);
-        if ((rc = hold(p, s, (size_t)(eol - s), hi)) != SSE_OK)
-            goto out;
-        if (eol == end) {
-            s = end;
-            goto out;
-        }
-        s = skip_eol(p, eol, end);
-        rc = process_line(p, p->line.p, p->line.len, p->line_hi);
-        buf_reset(&p->line);
-        p->line_hi = false;
-        /* A huge comment or unknown field leaves no event to trim after. */
-        trim(&p->line, keep_size(p));
-        trim(&p->scratch, keep_size(p));
-        if (rc != SSE_OK)
-            goto out;
-    }
-
-    while (s < end) {
-        bool hi = false;
-        const char *eol = scan_eol(s, end, &hi);
-        size_t n = (size_t)(eol - s);
+    while (i < len) {
+        bool hi;
+        size_t eol = next_eol(&sc, i, &hi);
+        size_t n = eol - i;
         if (n > p->max) {
             rc = SSE_ERR_TOO_BIG;
             goto out;
         }
-        if (eol == end) {
-            rc = hold(p, s, n, hi);
-            s = end;
+        if (eol == len) {
+            rc = hold(p, buf + i, n);
+            i = len;
             break;
         }
-        const char *line = s;
-        s = skip_eol(p, eol, end);
+        const char *line = buf + i;
+        i = skip_eol(p, buf, eol, len);
         if ((rc = process_line(p, line, n, hi)) != SSE_OK)
             goto out;
     }
 
 out:
+    own_refs(p);
     if (rc == SSE_ERR_TOO_BIG)
         p->broken = true;
     if (consumed)
-        *consumed = (size_t)(s - buf);
+        *consumed = i;
     return rc;
 }
 
@@ -499,12 +728,12 @@ out:
 static void reset_stream(sse_parser_t *p)
 {
     buf_reset(&p->line);
-    p->line_hi = false;
     p->cr = false;
     p->bom = 0;
     p->broken = false;
     buf_reset(&p->data);
     buf_reset(&p->type);
+    p->dref_on = p->tref_on = p->iref_on = false;
     set_text(&p->id, p->last_id.p, p->last_id.len, false);
     p->id_dirty = false;
     trim_all(p);
@@ -564,6 +793,7 @@ void sse_parser_set_last_id(sse_parser_t *p, const char *id, size_t len)
 {
     set_text(&p->last_id, id, len, false);
     set_text(&p->id, id, len, false);
+    p->iref_on = false;
     p->id_dirty = false;
 }
 

@@ -23,6 +23,13 @@
  *     with an id it set (the last event ID string stays what the last
  *     dispatch made it).
  *
+ * Feeding: line ends are found one 64-byte block at a time (SSE2 where the
+ * compiler targets it, word-at-a-time otherwise); a line complete in the fed
+ * bytes is interpreted where it lies. The parser copies only a line split
+ * across feeds, the values of an event still open when a feed returns, a
+ * second and later data line (joined with LF), and values that need U+FFFD
+ * replacement.
+ *
  * Bounds: max_event bytes bound one line and one event's data + type + id
  * buffers; past it feed returns SSE_ERR_TOO_BIG and the parser must be reset
  * before further use. */
@@ -36,8 +43,10 @@
 typedef struct sse_parser sse_parser_t;
 
 /* Valid only during the callback. Strings are UTF-8 (after U+FFFD
- * replacement), not NUL-terminated in general (data may contain NUL); each
- * pointer is nevertheless followed by a NUL byte for convenience. */
+ * replacement) and may contain NUL: use the lengths. type and data may
+ * point into the bytes being fed (an all-ASCII value is handed over where
+ * it lies, not copied), so they are not NUL-terminated; id is (it is the
+ * parser's own last event ID string). */
 typedef struct sse_event {
     const char *type; /* "message" when the stream gave none */
     size_t type_len;
@@ -70,7 +79,9 @@ void sse_parser_free(sse_parser_t *p);
 
 /* Feeds len bytes. Returns SSE_OK, SSE_STOP or SSE_ERR_TOO_BIG. On SSE_STOP,
  * *consumed (if not NULL) tells how many bytes of buf were used up to and
- * including the line that dispatched; on SSE_OK it is len. */
+ * including the line that dispatched; on SSE_OK it is len. buf need stay
+ * valid only during the call: what the parser keeps of it is copied before
+ * it returns. */
 int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consumed);
 
 /* End of stream: discards an unterminated event (and any partial line). */
