@@ -211,11 +211,11 @@ int main(int argc, char **argv)
                     errors++;
             }
             next += tick;
-            continue;
+            now = now_ns(); /* then read, even when behind: no starving the echoes */
         }
         if (next >= end && (received + errors >= sent || now >= end + 1000000000u))
             break;
-        uint64_t until = next < end ? next - now : end + 1000000000u - now;
+        uint64_t due = next < end ? next : end + 1000000000u, until = due > now ? due - now : 0;
         struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u), .tv_nsec = (long)(until % 1000000000u)};
         struct epoll_event evs[256];
         int n = epoll_pwait2(ep, evs, 256, &ts, NULL);

@@ -437,6 +437,19 @@ static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
 
 /* ---- echo ---- */
 
+/* The pacing timer's deadline for a message due at due_ns: rounded up to
+ * the next multiple of BWS_SEND_GRAIN_NS of the monotonic clock, so the
+ * connections whose messages fall due within one grain share a deadline
+ * and the loop sends them all in one wake-up (one epoll_pwait2 per grain
+ * instead of one per message). Latency is still measured from each
+ * message's intended time, so it includes this wait (< one grain). */
+uint64_t bws_send_grain(uint64_t due_ns)
+{
+    if (due_ns > UINT64_MAX - BWS_SEND_GRAIN_NS)
+        return due_ns;
+    return (due_ns + BWS_SEND_GRAIN_NS - 1) / BWS_SEND_GRAIN_NS * BWS_SEND_GRAIN_NS;
+}
+
 /* Sends every message that is due (as many as one scratch buffer holds,
  * in one write), then arms the timer for the next. Nothing while output
  * waits: the flush comes back here. Returns 0 or -1 (c is gone). */
@@ -467,7 +480,7 @@ static int send_due(struct wsconn *c)
     if (!c->out) {
         uint64_t due = rate_next_due(&c->rate);
         if (due != UINT64_MAX)
-            loop_timer_arm_at(conn_loop(c), &c->timer, due);
+            loop_timer_arm_at(conn_loop(c), &c->timer, bws_send_grain(due));
     }
     return 0;
 }
