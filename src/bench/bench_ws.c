@@ -21,7 +21,9 @@
  * It ends exactly once: bench_failed before OPEN, bench_lost from OPEN on
  * its own, bench_ended when we closed it (close_all/abort_all).
  *
- * Echo: message k of a connection is intended for rate_due(k) (open loop);
+ * Echo: message k of a connection is intended for rate_due(k) (open loop),
+ * sent at the first 1 ms boundary at or after it (bws_send_grain: every
+ * connection due within a grain goes out in the same loop wake-up);
  * its payload starts with the stamp (connection index, k, intended time)
  * and latency is measured from the intended time when the echo arrives, so
  * a stall delays every message it holds back. While unsent output waits
