@@ -224,6 +224,11 @@ typedef struct bench_driver {
 } bench_driver_t;
 
 extern const bench_driver_t bench_ws_driver;
+/* bench_ws's echo pacing: a message due at due_ns is sent at the first
+ * multiple of BWS_SEND_GRAIN_NS at or after it, with the sends of every
+ * connection due then (see bench_ws.c). */
+#define BWS_SEND_GRAIN_NS 1000000u
+uint64_t bws_send_grain(uint64_t due_ns);
 extern const bench_driver_t bench_sse_driver;    /* SSE subscribers on libcurl */
 extern const bench_driver_t bench_sse_h1_driver; /* SSE subscribers, own HTTP/1.1 */
 extern const bench_driver_t bench_stream_driver; /* SSE streams as requests */

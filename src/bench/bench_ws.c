@@ -21,7 +21,9 @@
  * It ends exactly once: bench_failed before OPEN, bench_lost from OPEN on
  * its own, bench_ended when we closed it (close_all/abort_all).
  *
- * Echo: message k of a connection is intended for rate_due(k) (open loop);
+ * Echo: message k of a connection is intended for rate_due(k) (open loop),
+ * sent at the first 1 ms boundary at or after it (bws_send_grain: every
+ * connection due within a grain goes out in the same loop wake-up);
  * its payload starts with the stamp (connection index, k, intended time)
  * and latency is measured from the intended time when the echo arrives, so
  * a stall delays every message it holds back. While unsent output waits
@@ -437,6 +439,19 @@ static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
 
 /* ---- echo ---- */
 
+/* The pacing timer's deadline for a message due at due_ns: rounded up to
+ * the next multiple of BWS_SEND_GRAIN_NS of the monotonic clock, so the
+ * connections whose messages fall due within one grain share a deadline
+ * and the loop sends them all in one wake-up (one epoll_pwait2 per grain
+ * instead of one per message). Latency is still measured from each
+ * message's intended time, so it includes this wait (< one grain). */
+uint64_t bws_send_grain(uint64_t due_ns)
+{
+    if (due_ns > UINT64_MAX - BWS_SEND_GRAIN_NS)
+        return due_ns;
+    return (due_ns + BWS_SEND_GRAIN_NS - 1) / BWS_SEND_GRAIN_NS * BWS_SEND_GRAIN_NS;
+}
+
 /* Sends every message that is due (as many as one scratch buffer holds,
  * in one write), then arms the timer for the next. Nothing while output
  * waits: the flush comes back here. Returns 0 or -1 (c is gone). */
@@ -467,7 +482,7 @@ static int send_due(struct wsconn *c)
     if (!c->out) {
         uint64_t due = rate_next_due(&c->rate);
         if (due != UINT64_MAX)
-            loop_timer_arm_at(conn_loop(c), &c->timer, due);
+            loop_timer_arm_at(conn_loop(c), &c->timer, bws_send_grain(due));
     }
     return 0;
 }
