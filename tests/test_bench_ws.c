@@ -1013,9 +1013,9 @@ static void test_echo_grain(void **state)
     assert_true((double)sent >= 40000 * (secs - 0.002) - 10 * 4);
     assert_int_equal(c->received, c->sent);
     assert_int_equal(hist_count(&h.w.latency), c->sent);
-    /* of the four messages of a grain, three wait for it (>= 1/4 grain); the
-     * wait is in the latency since it counts from the intended time */
-    assert_true(hist_percentile(&h.w.latency, 90) >= g / 2);
+    /* the schedule is on the grain: the four messages of a grain are
+     * intended at its boundary, so waiting for it is not latency (a
+     * late loop still is: it counts from the boundary) */
     h_close(&h, 2000);
     assert_int_equal(c->ended, 10);
     assert_int_equal(errors_total(&h), 0);

@@ -224,9 +224,9 @@ typedef struct bench_driver {
 } bench_driver_t;
 
 extern const bench_driver_t bench_ws_driver;
-/* bench_ws's echo pacing: a message due at due_ns is sent at the first
- * multiple of BWS_SEND_GRAIN_NS at or after it, with the sends of every
- * connection due then (see bench_ws.c). */
+/* bench_ws's echo pacing: a message due at due_ns is intended for, and sent
+ * at, the first multiple of BWS_SEND_GRAIN_NS at or after it, with the
+ * sends of every connection due then (see bench_ws.c). */
 #define BWS_SEND_GRAIN_NS 1000000u
 uint64_t bws_send_grain(uint64_t due_ns);
 extern const bench_driver_t bench_sse_driver;    /* SSE subscribers on libcurl */

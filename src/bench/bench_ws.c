@@ -21,9 +21,9 @@
  * It ends exactly once: bench_failed before OPEN, bench_lost from OPEN on
  * its own, bench_ended when we closed it (close_all/abort_all).
  *
- * Echo: message k of a connection is intended for rate_due(k) (open loop),
- * sent at the first 1 ms boundary at or after it (bws_send_grain: every
- * connection due within a grain goes out in the same loop wake-up);
+ * Echo: message k of a connection is intended for rate_due(k) rounded up
+ * to the next 1 ms boundary (open loop on a 1 ms grid: bws_send_grain;
+ * every connection due within a grain goes out in the same wake-up);
  * its payload starts with the stamp (connection index, k, intended time)
  * and latency is measured from the intended time when the echo arrives, so
  * a stall delays every message it holds back. While unsent output waits
@@ -443,8 +443,9 @@ static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
  * the next multiple of BWS_SEND_GRAIN_NS of the monotonic clock, so the
  * connections whose messages fall due within one grain share a deadline
  * and the loop sends them all in one wake-up (one epoll_pwait2 per grain
- * instead of one per message). Latency is still measured from each
- * message's intended time, so it includes this wait (< one grain). */
+ * instead of one per message). The message's intended time is that
+ * boundary too, so the wait for it is not latency; a loop that is late
+ * past the boundary still is. */
 uint64_t bws_send_grain(uint64_t due_ns)
 {
     if (due_ns > UINT64_MAX - BWS_SEND_GRAIN_NS)
@@ -470,7 +471,8 @@ static int send_due(struct wsconn *c)
     uint64_t n = 0;
     while (used + flen <= ww->scratch_cap && rate_pop(&c->rate, now, &intended)) {
         uint32_t seq = (uint32_t)(rate_taken(&c->rate) - 1);
-        stamp_write(ww->tmpl, c->index, seq, intended);
+        /* on the grain: the message is meant for the boundary it goes at */
+        stamp_write(ww->tmpl, c->index, seq, bws_send_grain(intended));
         used += put_message(c, ww->scratch + used, op, ww->tmpl, cfg->size);
         n++;
     }
