@@ -168,7 +168,7 @@ if ! under_valgrind; then
     kib=$(max_rss_kib "$EVCAT" listen --compress --max-message 1M "$R/bomb")
     check_rss "bomb of 64 MiB against --max-message 1M: never held in full" "$kib" 40000
 fi
-"$EVCAT" bench -q --compress --mode subscribe -c 3 -d 1s --json "$TMP/bomb.json" "$R/bomb" >/dev/null 2>&1
+"$EVCAT" bench -q --compress --mode subscribe -c 3 -d 3s --json "$TMP/bomb.json" "$R/bomb" >/dev/null 2>&1
 expect_eq "bench: each connection's bomb is a too_big error" 3 "$(jget "$TMP/bomb.json" 'j["errors"].get("too_big", 0)')"
 bad() { # NAME ANSWER [plain]: the server answers with ANSWER; exit 1, one line
     local name=$1 ext=$2 rc offer=(--compress)
@@ -192,8 +192,10 @@ check "the reason names what was wrong" grep -q 'extension "permessage-deflate" 
 # --- bench: wire bytes, the deflate row, zlib per connection ---
 "$EVCAT" bench -c 40 -d 1s -r 10 --size 2k --compress --json "$TMP/z.json" "$S/echo" >"$TMP/z.out" 2>&1
 expect_eq "bench --compress: every connection agreed" 40 "$(jget "$TMP/z.json" 'j["deflate"]["connections"]')"
-expect_eq "bench --compress: no errors, every echo back" "0 True" \
-    "$(jget "$TMP/z.json" 'j["errors_total"], j["messages"]["received"] == j["messages"]["sent"]')"
+# (echoes still on their way when the measurement ends are not received:
+# a slow machine, or valgrind, leaves a few)
+expect_eq "bench --compress: no errors, the echoes back" "0 True" \
+    "$(jget "$TMP/z.json" 'j["errors_total"], j["messages"]["sent"] * 0.8 <= j["messages"]["received"] <= j["messages"]["sent"]')"
 expect_eq "bench --compress: far fewer bytes on the wire than payload" "True True" \
     "$(jget "$TMP/z.json" 'j["wire"]["sent"] * 3 < j["wire"]["payload_sent"], j["wire"]["received"] * 3 < j["wire"]["payload_received"]')"
 check "summary: the wire and deflate rows" \
