@@ -2,6 +2,7 @@
  * bench's libcurl drivers share (see bench_curl.h). */
 #include "bench_curl.h"
 #include "curl_errors.h"
+#include "sse_parser.h"
 
 #include <stdio.h>
 
@@ -112,4 +113,20 @@ bench_err_t bench_curl_lost_kind(CURLcode r)
         break;
     }
     return BERR_RESET; /* read/write errors (ECONNRESET...), a stream killed by the peer */
+}
+
+bench_head_t bench_curl_head_line(CURL *e, const char *p, size_t len, bool *head_done, long *code,
+                                  char **ct)
+{
+    bool blank = (len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n');
+    if (*head_done || !blank)
+        return BENCH_HEAD_MORE;
+    *code = 0;
+    *ct = NULL;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
+    if (*code >= 100 && *code < 200)
+        return BENCH_HEAD_MORE;
+    *head_done = true;
+    curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, ct);
+    return *code == 200 && sse_is_event_stream(*ct) ? BENCH_HEAD_OK : BENCH_HEAD_BAD;
 }

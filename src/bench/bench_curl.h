@@ -5,6 +5,7 @@
 #ifndef EVCAT_BENCH_CURL_H
 #define EVCAT_BENCH_CURL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -36,6 +37,15 @@ int bench_curl_lists(const bench_config_t *cfg, struct curl_slist **headers,
 CURL *bench_curl_easy(const bench_config_t *cfg, struct curl_slist *headers,
                       struct curl_slist *resolve, void *ud, curl_write_callback on_header,
                       curl_write_callback on_write, curl_opensocket_callback on_opensocket);
+
+/* A header callback's line. The blank line that ends a head decides:
+ * interim (1xx) heads are skipped, the final one is BENCH_HEAD_OK when it
+ * is 200 with text/event-stream and BENCH_HEAD_BAD otherwise (*code and
+ * *ct, libcurl's, say what it was); *head_done is set then. Any other
+ * line, and trailers after it, is BENCH_HEAD_MORE. */
+typedef enum { BENCH_HEAD_MORE, BENCH_HEAD_OK, BENCH_HEAD_BAD } bench_head_t;
+bench_head_t bench_curl_head_line(CURL *e, const char *p, size_t len, bool *head_done, long *code,
+                                  char **ct);
 
 /* The kind of a transfer that ended before its response head was taken:
  * sock_err is the errno of a socket the open-socket callback could not

@@ -186,17 +186,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     sse_stream_t *s = ud;
     size_t len = size * n;
-    bool blank = (len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n');
-    if (s->head_done || !blank)
+    long code;
+    char *ct;
+    bench_head_t h = bench_curl_head_line(s->x.easy, p, len, &s->head_done, &code, &ct);
+    if (h == BENCH_HEAD_MORE)
         return len;
-    long code = 0;
-    char *ct = NULL;
-    curl_easy_getinfo(s->x.easy, CURLINFO_RESPONSE_CODE, &code);
-    if (code >= 100 && code < 200)
-        return len;
-    s->head_done = true;
-    curl_easy_getinfo(s->x.easy, CURLINFO_CONTENT_TYPE, &ct);
-    if (code != 200 || !sse_is_event_stream(ct)) {
+    if (h == BENCH_HEAD_BAD) {
         status_example(s, code, ct);
         s->abort = AB_STATUS;
         return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
