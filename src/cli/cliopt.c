@@ -242,6 +242,14 @@ void conn_opts_finish(conn_opts_t *o)
     if (!o->format_set)
         o->format = out_default_format(STDOUT_FILENO);
     diag_color = out_use_color(o->color, STDERR_FILENO);
+    /* said, not silently dropped: the format may be the default of a pipe */
+    static const char *const names[] = {[OUT_PRETTY] = "pretty", [OUT_RAW] = "raw",
+                                        [OUT_JSON] = "json"};
+    if (o->parse_json && o->format != OUT_JSON && !o->record)
+        diag_warn("--parse-json applies to -o json and --record; the output here is %s",
+                  names[o->format]);
+    if (o->indent && o->format != OUT_PRETTY)
+        diag_warn("--indent applies to -o pretty; the output here is %s", names[o->format]);
 }
 
 int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h)
