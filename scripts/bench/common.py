@@ -214,15 +214,19 @@ class RssSampler:
         self.interval = interval
         self.peak = 0
         self.first = None
+        self.cpu_first = None
+        self.cpu_last = 0.0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
 
     def _run(self):
         while not self._stop.is_set():
-            _, rss = tree_cpu_rss(self.pid)
+            cpu, rss = tree_cpu_rss(self.pid)
             if self.first is None:
                 self.first = rss
+                self.cpu_first = cpu
+            self.cpu_last = max(self.cpu_last, cpu)
             self.peak = max(self.peak, rss)
             self._stop.wait(self.interval)
 
@@ -230,6 +234,10 @@ class RssSampler:
         self._stop.set()
         self._t.join(2)
         return self.peak
+
+    def cpu(self):
+        """CPU seconds the tree used between the first and the last sample."""
+        return self.cpu_last - (self.cpu_first or 0.0)
 
 
 def time_wait_summary():

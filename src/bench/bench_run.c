@@ -143,6 +143,19 @@ static void report_progress(struct bench_run *run, uint64_t now, bool phase_chan
     run->progress(&p, run->progress_ud);
 }
 
+/* When the ramp's last attempt settled (established or failed), read
+ * from the workers; `now` (the check that saw it) when none did. */
+static uint64_t ramp_end(const struct bench_run *run, uint64_t now)
+{
+    uint64_t last = 0;
+    for (unsigned i = 0; i < run->nworkers; i++) {
+        uint64_t t = __atomic_load_n(&run->workers[i].w.last_settle_ns, __ATOMIC_RELAXED);
+        if (t > last)
+            last = t;
+    }
+    return last > run->t_start && last <= now ? last : now;
+}
+
 static void enter_close(struct bench_run *run, uint64_t now)
 {
     if (run_phase(run) >= BENCH_CLOSE)
@@ -150,7 +163,7 @@ static void enter_close(struct bench_run *run, uint64_t now)
     if (run_phase(run) == BENCH_MEASURE) {
         sum_counters(run, &run->snap_close);
     } else {
-        run->t_ramp_end = now;
+        run->t_ramp_end = ramp_end(run, now);
         run->t_measure = now;
         sum_counters(run, &run->snap_measure);
         run->snap_close = run->snap_measure;
@@ -166,14 +179,14 @@ static void enter_close(struct bench_run *run, uint64_t now)
 
 static void enter_measure(struct bench_run *run, uint64_t now)
 {
-    run->t_ramp_end = now;
+    run->t_ramp_end = ramp_end(run, now);
     run->t_measure = now;
     sum_counters(run, &run->snap_measure);
     set_phase(run, BENCH_MEASURE);
     diag_verbose("bench: measuring for %.3gs: %" PRIu64 " established, %" PRIu64
                 " failed after a %.2fs ramp",
                 (double)run->cfg->duration_ns / 1e9, run->snap_measure.established,
-                run->snap_measure.failed, secs(now - run->t_start));
+                run->snap_measure.failed, secs(run->t_ramp_end - run->t_start));
     if (run->pub)
         bench_pub_start(run->pub);
     report_progress(run, now, true);

@@ -189,17 +189,20 @@ static void conn_end(struct h1conn *c)
 
 /* ---- I/O ---- */
 
+/* What to wait for, from the state. */
+static unsigned interest(const struct h1conn *c)
+{
+    if (c->state == C_CONNECTING)
+        return LOOP_WRITE;
+    if (c->state == C_TLS)
+        return c->tls->read_wants | c->tls->write_wants;
+    return (c->tls ? c->tls->read_wants : LOOP_READ) |
+           (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
+}
+
 static void update_interest(struct h1conn *c)
 {
-    unsigned m;
-    if (c->state == C_CONNECTING)
-        m = LOOP_WRITE;
-    else if (c->state == C_TLS)
-        m = c->tls->read_wants | c->tls->write_wants;
-    else
-        m = (c->tls ? c->tls->read_wants : LOOP_READ) |
-            (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
-    loop_fd_mod(conn_loop(c), c->fd, m);
+    loop_fd_mod(conn_loop(c), c->fd, interest(c));
 }
 
 static ssize_t io_read(struct h1conn *c, void *p, size_t n)
@@ -371,6 +374,29 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
     }
 }
 
+/* Plain TCP, right after connect(): the TCP handshake is often over by
+ * then (on loopback always, unless the listener is backed up), so the
+ * request goes at once, sparing per stream a wake-up for writability, a
+ * getsockopt and an epoll_ctl. A socket still connecting says EAGAIN (no
+ * byte taken): then we wait for writability as usual. Returns 1 when the
+ * request went (what the socket did not take is queued), 0 when not
+ * connected yet, -1 when the attempt failed (c is gone). */
+static int early_request(struct h1conn *c)
+{
+    struct h1w *hw = c->hw;
+    ssize_t r = io_write(c, hw->req.p, hw->req.len);
+    if (r == NETIO_AGAIN)
+        return 0;
+    if (r == NETIO_ERR) {
+        conn_error(c, bench_errno_kind(errno)); /* still C_CONNECTING */
+        return -1;
+    }
+    c->state = C_HEAD;
+    if ((size_t)r < hw->req.len)
+        hbuf_append(&c->out, hw->req.p + r, hw->req.len - (size_t)r);
+    return 1;
+}
+
 static int start_request(struct h1conn *c)
 {
     struct h1w *hw = c->hw;
@@ -535,7 +561,9 @@ static void h1_start(bench_worker_t *w, uint64_t index)
     if (hw->head)
         hw->head->prev = c;
     hw->head = c;
-    int rc = loop_fd_add(w->loop, fd, LOOP_WRITE, on_io, c);
+    if (!cfg->tls && early_request(c) < 0)
+        return;
+    int rc = loop_fd_add(w->loop, fd, interest(c), on_io, c);
     if (rc < 0) {
         conn_error(c, bench_errno_kind(-rc));
         return;

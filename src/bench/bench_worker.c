@@ -45,10 +45,19 @@ void bench_worker_check_done(bench_worker_t *w)
         loop_stop(w->loop);
 }
 
+/* The ramp ends when its last attempt settles, not at the coordinator's
+ * next check: the time is kept here. */
+static void settled(bench_worker_t *w)
+{
+    if (bench_phase(w) == BENCH_RAMP)
+        __atomic_store_n(&w->last_settle_ns, mono_ns(), __ATOMIC_RELAXED);
+}
+
 void bench_connected(bench_worker_t *w, uint64_t connect_ns)
 {
     bench_add(&w->c.established, 1);
     hist_record(&w->connect, connect_ns);
+    settled(w);
 }
 
 static void conn_over(bench_worker_t *w)
@@ -109,6 +118,7 @@ void bench_failed(bench_worker_t *w, bench_err_t kind)
     example_default(w, kind);
     bench_add(&w->c.failed, 1);
     bench_add(&w->c.errors[kind], 1);
+    settled(w);
     conn_over(w);
 }
 

@@ -126,6 +126,10 @@ expect_rc "refused: no connection, exit 1" 1 B -c 30 -d 1s --json "$TMP/ref.json
 check "refused: named on stderr" grep -q "no connection could be established" "$TMP/rc.err"
 expect_eq "refused: counted by kind" 30 "$(jv "$TMP/ref.json" errors.refused)"
 expect_eq "refused: failed" 30 "$(jv "$TMP/ref.json" connections.failed)"
+# SSE subscribers send their request right after connect(): a refusal
+# seen there is still "refused", not a reset.
+expect_rc "SSE refused: exit 1" 1 B -c 30 -d 1s --json "$TMP/ref2.json" "http://127.0.0.1:$dead/sse"
+expect_eq "SSE refused: counted by kind" 30 "$(jv "$TMP/ref2.json" errors.refused)"
 expect_rc "404 instead of 101: exit 1" 1 B -c 10 -d 1s --json "$TMP/hs.json" "$WS/nothing"
 expect_eq "404: handshake errors" 10 "$(jv "$TMP/hs.json" errors.handshake)"
 expect_rc "SSE 404: exit 1" 1 B -c 10 -d 1s --json "$TMP/st.json" "$HTTP/nothing"
@@ -256,6 +260,14 @@ B -c 100 --connect-rate 50 -d 200ms --json "$TMP/ramp.json" "$WS/echo" >/dev/nul
 r=$(jv "$TMP/ramp.json" ramp_s)
 check "ramp: 100 at 50/s takes ~2 s ($r)" ge "$r" 1.9
 check "ramp: not much more ($r)" ge 3.5 "$r"
+# The ramp ends when its last handshake completes, not at the next 50 ms
+# check: 18 at 100/s start within 0.17 s, and the checks fall on 0.2 s.
+for u in "$WS/echo" "$HTTP/sse"; do
+    B -c 18 --connect-rate 100 -d 100ms --json "$TMP/ramp2.json" "$u" >/dev/null 2>&1
+    r=$(jv "$TMP/ramp2.json" ramp_s)
+    check "ramp end: 18 at 100/s ($u, $r s)" ge "$r" 0.15
+    under_valgrind || check "ramp end: at the last handshake, not the next check ($u, $r s)" ge 0.19 "$r"
+done
 
 # ---- the server goes away during the measurement: dropped ----
 start_serve --tick 0 -q
