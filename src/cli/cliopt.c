@@ -237,7 +237,7 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
     }
 }
 
-void conn_opts_finish(conn_opts_t *o)
+void conn_opts_finish(conn_opts_t *o, const char *cmd)
 {
     if (!o->format_set)
         o->format = out_default_format(STDOUT_FILENO);
@@ -246,10 +246,11 @@ void conn_opts_finish(conn_opts_t *o)
     static const char *const names[] = {[OUT_PRETTY] = "pretty", [OUT_RAW] = "raw",
                                         [OUT_JSON] = "json"};
     if (o->parse_json && o->format != OUT_JSON && !o->record)
-        diag_warn("--parse-json applies to -o json and --record; the output here is %s",
-                  names[o->format]);
+        diag_warn("%s: --parse-json applies to -o json and --record; the output here is %s",
+                  cmd, names[o->format]);
     if (o->indent && o->format != OUT_PRETTY)
-        diag_warn("--indent applies to -o pretty; the output here is %s", names[o->format]);
+        diag_warn("%s: --indent applies to -o pretty; the output here is %s", cmd,
+                  names[o->format]);
 }
 
 int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h)

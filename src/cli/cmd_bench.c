@@ -690,7 +690,7 @@ int cmd_bench(int argc, char **argv)
             goto out;
         }
     }
-    conn_opts_finish(&a.co);
+    conn_opts_finish(&a.co, "bench");
 
     progress_t pr;
     memset(&pr, 0, sizeof(pr));

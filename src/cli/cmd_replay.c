@@ -564,7 +564,7 @@ int cmd_replay(int argc, char **argv)
     }
     if (replay_check(&a, url) != 0 || replay_load(&a, path, &rec) != 0)
         goto out;
-    conn_opts_finish(&a.co);
+    conn_opts_finish(&a.co, "replay");
     rc = replay_play(&a, path, &rec, url);
 out:
     rec_free(&rec);

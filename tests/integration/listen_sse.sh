@@ -255,9 +255,9 @@ expect_eq "pretty without colour or --indent: the payload as it came" 1 \
 expect_eq "--indent: a member a line under the payload's column" $'               "price": 1.5e2,\n               "tags": [' \
     "$(sed -n 2,3p "$TMP/ind.out")"
 "$EVCAT" listen --indent -o raw - <"$TMP/json.cap" >/dev/null 2>"$TMP/w.err"
-check "--indent with raw output: said, not silently dropped" grep -q "warning: --indent applies to -o pretty; the output here is raw" "$TMP/w.err"
+check "--indent with raw output: said, not silently dropped" grep -q "warning: listen: --indent applies to -o pretty; the output here is raw" "$TMP/w.err"
 "$EVCAT" listen --parse-json -o pretty - <"$TMP/json.cap" >/dev/null 2>"$TMP/w.err"
-check "--parse-json with pretty output and no --record: said" grep -q "warning: --parse-json applies to -o json and --record" "$TMP/w.err"
+check "--parse-json with pretty output and no --record: said" grep -q "warning: listen: --parse-json applies to -o json and --record" "$TMP/w.err"
 "$EVCAT" listen --record "$TMP/pj.rec" --parse-json -o raw - <"$TMP/json.cap" >/dev/null 2>"$TMP/w.err"
 check "--parse-json with --record: no warning" test ! -s "$TMP/w.err"
 expect_eq "--record --parse-json: the recording carries json" 2 "$(grep -c '"json":' "$TMP/pj.rec")"
