@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@
 
 #define DEFAULT_MAX_EVENT (16u << 20) /* --max-event-size (options.def shows it) */
 #define STDIN_CHUNK       (256u << 10)
+/* Raw data at least this long is written from the input where it lies;
+ * shorter is cheaper copied into the output buffer than written as a piece
+ * of its own. */
+#define REF_MIN 256
 
 struct listen {
     loop_t *loop;
@@ -44,6 +49,7 @@ struct listen {
     sse_parser_t *parser;
     char *inbuf;
     loop_timer_t read_timer; /* for regular files, which epoll cannot watch */
+    uintptr_t in_lo, in_hi;  /* the bytes being fed, which stay until the next flush */
     const char *map;         /* a regular file on stdin, mapped; owned */
     size_t map_len, map_pos, map_dropped;
 };
@@ -87,7 +93,14 @@ static int on_event(void *ud, const sse_event_t *ev)
         rec_sse_event(&L->rec, ev, now);
     if (!wanted(L, ev))
         return 0;
-    out_sse_event(&L->out, ev, now);
+    /* Raw data lying in the input with its LF after it is written from
+     * there: no copy of the bytes on their way out. */
+    uintptr_t d = (uintptr_t)ev->data;
+    if (L->out.format == OUT_RAW && ev->data_len >= REF_MIN && d >= L->in_lo && d + ev->data_len < L->in_hi &&
+        ev->data[ev->data_len] == '\n')
+        out_raw_ref(&L->out, ev->data, ev->data_len + 1);
+    else
+        out_sse_event(&L->out, ev, now);
     L->shown++;
     if (L->count && L->shown >= L->count) {
         flush_out(L);
@@ -135,6 +148,17 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
 
 /* ---- stdin: a raw event stream ---- */
 
+/* Parses p[0..n) and writes what it gave, while p is still there. */
+static int feed(struct listen *L, const char *p, size_t n)
+{
+    L->in_lo = (uintptr_t)p;
+    L->in_hi = (uintptr_t)p + n;
+    int rc = sse_parser_feed(L->parser, p, n, NULL);
+    flush_out(L);
+    L->in_lo = L->in_hi = 0;
+    return rc;
+}
+
 static void stdin_read(struct listen *L, int fd)
 {
     ssize_t n = read(fd, L->inbuf, STDIN_CHUNK);
@@ -148,8 +172,7 @@ static void stdin_read(struct listen *L, int fd)
         finish(L, n < 0 ? EXIT_FAIL : EXIT_OK);
         return;
     }
-    int rc = sse_parser_feed(L->parser, L->inbuf, (size_t)n, NULL);
-    flush_out(L);
+    int rc = feed(L, L->inbuf, (size_t)n);
     if (rc == SSE_ERR_TOO_BIG) {
         diag_error("standard input: an event or line exceeded --max-event-size");
         finish(L, EXIT_FAIL);
@@ -177,9 +200,8 @@ static void map_feed(struct listen *L)
     }
     if (n > STDIN_CHUNK * 4)
         n = STDIN_CHUNK * 4;
-    int rc = sse_parser_feed(L->parser, L->map + L->map_pos, n, NULL);
+    int rc = feed(L, L->map + L->map_pos, n);
     L->map_pos += n;
-    flush_out(L);
     /* Parsed pages leave our RSS (the parser copied what it keeps), so a
      * capture of any size is parsed in bounded memory. */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);

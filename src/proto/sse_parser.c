@@ -171,10 +171,146 @@ static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, si
         load_block(sc);
 }
 
+/* Long lines: whole blocks with no CR or LF are passed over with one test
+ * a block instead of building their masks (bytes >= 0x80 only OR-ed into
+ * *high). Returns the offset of the first block from base that holds a CR
+ * or LF or is not whole. AVX2 when the CPU has it (chosen once), else SSE2,
+ * else the masks. */
+#if defined(__SSE2__)
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+__attribute__((target("avx2"))) static size_t skip_quiet_avx2(const char *s, size_t base,
+                                                               size_t len, uint64_t *high)
+{
+    const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
+    __m256i h = _mm256_setzero_si256();
+    while (len - base >= BLOCK) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(s + base));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(s + base + 32));
+        __m256i e = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr), _mm256_cmpeq_epi8(a, lf)),
+                                    _mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf)));
+        if (!_mm256_testz_si256(e, e))
+            break;
+        h = _mm256_or_si256(h, _mm256_or_si256(a, b));
+        base += BLOCK;
+    }
+    *high |= (uint64_t)(uint32_t)_mm256_movemask_epi8(h);
+    return base;
+}
+#endif
+
+static size_t skip_quiet_sse2(const char *s, size_t base, size_t len, uint64_t *high)
+{
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i h = _mm_setzero_si128();
+    while (len - base >= BLOCK) {
+        const __m128i *q = (const __m128i *)(const void *)(s + base);
+        __m128i a = _mm_loadu_si128(q), b = _mm_loadu_si128(q + 1);
+        __m128i c = _mm_loadu_si128(q + 2), d = _mm_loadu_si128(q + 3);
+        __m128i e = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf)),
+                         _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, lf))),
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, cr), _mm_cmpeq_epi8(c, lf)),
+                         _mm_or_si128(_mm_cmpeq_epi8(d, cr), _mm_cmpeq_epi8(d, lf))));
+        if (_mm_movemask_epi8(e))
+            break;
+        h = _mm_or_si128(h, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
+        base += BLOCK;
+    }
+    *high |= (uint64_t)(uint32_t)_mm_movemask_epi8(h);
+    return base;
+}
+
+/* The same for UTF-8 checking: whole 64-byte blocks of ASCII from i. */
+#if defined(HAVE_AVX2_PATH)
+__attribute__((target("avx2"))) static size_t ascii_blocks_avx2(const unsigned char *u, size_t i,
+                                                                 size_t n)
+{
+    while (n - i >= BLOCK) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(u + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(u + i + 32));
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)))
+            break;
+        i += BLOCK;
+    }
+    return i;
+}
+#endif
+
+static size_t ascii_blocks_sse2(const unsigned char *u, size_t i, size_t n)
+{
+    while (n - i >= BLOCK) {
+        const __m128i *q = (const __m128i *)(const void *)(u + i);
+        __m128i a = _mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1));
+        __m128i b = _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3));
+        if (_mm_movemask_epi8(_mm_or_si128(a, b)))
+            break;
+        i += BLOCK;
+    }
+    return i;
+}
+
+typedef struct simd_fns {
+    size_t (*quiet)(const char *, size_t, size_t, uint64_t *);
+    size_t (*ascii)(const unsigned char *, size_t, size_t);
+} simd_fns_t;
+
+static simd_fns_t pick_fns(void)
+{
+#if defined(HAVE_AVX2_PATH)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        return (simd_fns_t){skip_quiet_avx2, ascii_blocks_avx2};
+#endif
+    return (simd_fns_t){skip_quiet_sse2, ascii_blocks_sse2};
+}
+
+/* Chosen once, by sse_parser_new (a race would only store the same twice). */
+static simd_fns_t simd;
+
+__attribute__((noinline)) static size_t skip_quiet(const char *s, size_t base, size_t len,
+                                                   uint64_t *high)
+{
+    return simd.quiet(s, base, len, high);
+}
+
+static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
+{
+    return simd.ascii(u, i, n);
+}
+
+static inline void simd_init(void)
+{
+    if (!simd.quiet)
+        simd = pick_fns();
+}
+#else
+static inline size_t skip_quiet(const char *s, size_t base, size_t len, uint64_t *high)
+{
+    (void)s;
+    (void)len;
+    (void)high;
+    return base;
+}
+
+static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
+{
+    (void)u;
+    (void)n;
+    return i;
+}
+
+static inline void simd_init(void)
+{
+}
+#endif
+
 /* Offset of the first CR or LF at or after from (from >= the offset of the
  * last one returned, and at most 2 past it), or len; *hi = whether a byte
  * >= 0x80 lies between from and it. */
-static inline size_t next_eol(eol_scan_t *sc, size_t from, bool *hi)
+__attribute__((always_inline)) static inline size_t next_eol(eol_scan_t *sc, size_t from,
+                                                              bool *hi)
 {
     uint64_t h = 0;
     for (;;) {
@@ -195,6 +331,8 @@ static inline size_t next_eol(eol_scan_t *sc, size_t from, bool *hi)
             *hi = h != 0;
             return sc->len;
         }
+        if (sc->base - from > BLOCK && sc->len - sc->base >= BLOCK) /* a long line */
+            sc->base = skip_quiet(sc->buf, sc->base, sc->len, &h);
         load_block(sc);
     }
 }
@@ -247,6 +385,8 @@ static inline size_t skip_ascii(const unsigned char *u, size_t i, size_t n)
 {
 #if defined(__SSE2__)
     if (n >= 16) {
+        if (n - i >= 2 * BLOCK)
+            i = ascii_blocks(u, i, n);
         while (n - i >= 16) {
             unsigned m = (unsigned)_mm_movemask_epi8(
                 _mm_loadu_si128((const __m128i *)(const void *)(u + i)));
@@ -741,6 +881,7 @@ static void reset_stream(sse_parser_t *p)
 
 sse_parser_t *sse_parser_new(size_t max_event, const sse_parser_callbacks_t *cbs, void *ud)
 {
+    simd_init();
     sse_parser_t *p = xcalloc(1, sizeof *p);
     if (cbs)
         p->cb = *cbs;
