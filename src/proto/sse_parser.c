@@ -4,7 +4,10 @@
  * mask bit per CR or LF (SSE2 where the compiler targets it, word at a time
  * elsewhere), so each byte is scanned once however long the lines are; the
  * same loads give a mask of bytes >= 0x80, so an all-ASCII line is known
- * valid UTF-8 without another look. A complete line is interpreted where it
+ * valid UTF-8 without another look, and the sequences of any other line
+ * are checked from those bits as the scan passes them (check_high). On a
+ * long line, whole blocks of ASCII with no line end are passed with one
+ * test each (AVX2 when the CPU has it). A complete line is interpreted where it
  * lies in the caller's buffer, and a field value that is valid UTF-8 is
  * handed to the event where it lies too (the dref/tref/iref spans): the
  * data of a one-data-line event is never copied. The parser copies only
@@ -171,39 +174,35 @@ static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, si
         load_block(sc);
 }
 
-/* Long lines: whole blocks with no CR or LF are passed over with one test
- * a block instead of building their masks (bytes >= 0x80 only OR-ed into
- * *high). Returns the offset of the first block from base that holds a CR
- * or LF or is not whole. AVX2 when the CPU has it (chosen once), else SSE2,
+/* Long lines: whole blocks of ASCII with no CR or LF are passed over with
+ * one test a block instead of building their masks. Returns the offset of
+ * the first block from base that holds a CR, an LF or a byte >= 0x80 (whose
+ * masks next_eol then builds), or is not whole. AVX2 when the CPU has it (chosen once), else SSE2,
  * else the masks. */
 #if defined(__SSE2__)
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
 __attribute__((target("avx2"))) static size_t skip_quiet_avx2(const char *s, size_t base,
-                                                               size_t len, uint64_t *high)
+                                                               size_t len)
 {
     const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
-    __m256i h = _mm256_setzero_si256();
     while (len - base >= BLOCK) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(s + base));
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(s + base + 32));
         __m256i e = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr), _mm256_cmpeq_epi8(a, lf)),
                                     _mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf)));
-        if (!_mm256_testz_si256(e, e))
+        if (_mm256_movemask_epi8(_mm256_or_si256(e, _mm256_or_si256(a, b))))
             break;
-        h = _mm256_or_si256(h, _mm256_or_si256(a, b));
         base += BLOCK;
     }
-    *high |= (uint64_t)(uint32_t)_mm256_movemask_epi8(h);
     return base;
 }
 #endif
 
-static size_t skip_quiet_sse2(const char *s, size_t base, size_t len, uint64_t *high)
+static size_t skip_quiet_sse2(const char *s, size_t base, size_t len)
 {
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    __m128i h = _mm_setzero_si128();
     while (len - base >= BLOCK) {
         const __m128i *q = (const __m128i *)(const void *)(s + base);
         __m128i a = _mm_loadu_si128(q), b = _mm_loadu_si128(q + 1);
@@ -213,12 +212,11 @@ static size_t skip_quiet_sse2(const char *s, size_t base, size_t len, uint64_t *
                          _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, lf))),
             _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, cr), _mm_cmpeq_epi8(c, lf)),
                          _mm_or_si128(_mm_cmpeq_epi8(d, cr), _mm_cmpeq_epi8(d, lf))));
+        e = _mm_or_si128(e, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
         if (_mm_movemask_epi8(e))
             break;
-        h = _mm_or_si128(h, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
         base += BLOCK;
     }
-    *high |= (uint64_t)(uint32_t)_mm_movemask_epi8(h);
     return base;
 }
 
@@ -252,7 +250,7 @@ static size_t ascii_blocks_sse2(const unsigned char *u, size_t i, size_t n)
 }
 
 typedef struct simd_fns {
-    size_t (*quiet)(const char *, size_t, size_t, uint64_t *);
+    size_t (*quiet)(const char *, size_t, size_t);
     size_t (*ascii)(const unsigned char *, size_t, size_t);
 } simd_fns_t;
 
@@ -269,10 +267,9 @@ static simd_fns_t pick_fns(void)
 /* Chosen once, by sse_parser_new (a race would only store the same twice). */
 static simd_fns_t simd;
 
-__attribute__((noinline)) static size_t skip_quiet(const char *s, size_t base, size_t len,
-                                                   uint64_t *high)
+__attribute__((noinline)) static size_t skip_quiet(const char *s, size_t base, size_t len)
 {
-    return simd.quiet(s, base, len, high);
+    return simd.quiet(s, base, len);
 }
 
 static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
@@ -286,11 +283,10 @@ static inline void simd_init(void)
         simd = pick_fns();
 }
 #else
-static inline size_t skip_quiet(const char *s, size_t base, size_t len, uint64_t *high)
+static inline size_t skip_quiet(const char *s, size_t base, size_t len)
 {
     (void)s;
     (void)len;
-    (void)high;
     return base;
 }
 
@@ -306,13 +302,37 @@ static inline void simd_init(void)
 }
 #endif
 
-/* Offset of the first CR or LF at or after from (from >= the offset of the
- * last one returned, and at most 2 past it), or len; *hi = whether a byte
- * >= 0x80 lies between from and it. */
-__attribute__((always_inline)) static inline size_t next_eol(eol_scan_t *sc, size_t from,
-                                                              bool *hi)
+static bool utf8_seq(const unsigned char *u, size_t n, size_t *len);
+
+/* Checks the sequences that start at the bytes >= 0x80 marked in hm (a mask
+ * of the block at sc->base), reading on into the buffer as far as one goes;
+ * *vpos is the end of the last one found valid, so that its continuation
+ * bytes are not taken for starts. False at the first invalid one. */
+static bool check_high(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
 {
-    uint64_t h = 0;
+    const unsigned char *u = (const unsigned char *)sc->buf;
+    do {
+        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n;
+        hm &= hm - 1;
+        if (q < *vpos)
+            continue;
+        if (!utf8_seq(u + q, sc->len - q, &n))
+            return false;
+        *vpos = q + n;
+    } while (hm);
+    return true;
+}
+
+/* Offset of the first CR or LF at or after from (from >= the offset of the
+ * last one returned, and at most 2 past it), or len. When it is not len,
+ * *dirty = whether the bytes between from and it are not valid UTF-8 (a
+ * sequence cannot hold a CR or LF, so the line's text is checked as the
+ * scan passes its bytes >= 0x80; all-ASCII blocks cost nothing more). */
+__attribute__((always_inline)) static inline size_t next_eol(eol_scan_t *sc, size_t from,
+                                                              bool *dirty)
+{
+    bool bad = false;
+    size_t vpos = from;
     for (;;) {
         uint64_t m = sc->mask, hm = sc->high;
         if (from > sc->base) { /* else all of the block is at or after from */
@@ -322,17 +342,21 @@ __attribute__((always_inline)) static inline size_t next_eol(eol_scan_t *sc, siz
         }
         if (m) {
             unsigned k = (unsigned)__builtin_ctzll(m);
-            *hi = (h | (hm & ((UINT64_C(1) << k) - 1))) != 0;
+            hm &= (UINT64_C(1) << k) - 1;
+            if (hm && !bad)
+                bad = !check_high(sc, hm, &vpos);
+            *dirty = bad;
             return sc->base + k;
         }
-        h |= hm;
+        if (hm && !bad)
+            bad = !check_high(sc, hm, &vpos);
         sc->base += BLOCK;
         if (sc->base >= sc->len) {
-            *hi = h != 0;
+            *dirty = true; /* no line end: the line is held, and checked when whole */
             return sc->len;
         }
         if (sc->base - from > BLOCK && sc->len - sc->base >= BLOCK) /* a long line */
-            sc->base = skip_quiet(sc->buf, sc->base, sc->len, &h);
+            sc->base = skip_quiet(sc->buf, sc->base, sc->len);
         load_block(sc);
     }
 }
