@@ -311,15 +311,24 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len);
 static bool check_high(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
 {
     const unsigned char *u = (const unsigned char *)sc->buf;
-    do {
-        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n;
-        hm &= hm - 1;
-        if (q < *vpos)
-            continue;
-        if (!utf8_seq(u + q, sc->len - q, &n))
+    if (*vpos > sc->base) /* the tail of a sequence from the block before */
+        hm &= *vpos - sc->base < BLOCK ? ~UINT64_C(0) << (*vpos - sc->base) : 0;
+    while (hm) {
+        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
+        /* The common sequences inline: 2 bytes, and 3 bytes with no overlong
+         * or surrogate bounds to check (lead E1-EC, EE-EF). */
+        unsigned c = u[q];
+        if (c >= 0xC2 && c <= 0xDF && left >= 2 && (u[q + 1] & 0xC0) == 0x80)
+            n = 2;
+        else if (c >= 0xE1 && c <= 0xEF && c != 0xED && left >= 3 && (u[q + 1] & 0xC0) == 0x80 &&
+                 (u[q + 2] & 0xC0) == 0x80)
+            n = 3;
+        else if (!utf8_seq(u + q, left, &n))
             return false;
         *vpos = q + n;
-    } while (hm);
+        size_t e = *vpos - sc->base; /* its continuation bytes are no starts */
+        hm &= e < BLOCK ? ~UINT64_C(0) << e : 0;
+    }
     return true;
 }
 
