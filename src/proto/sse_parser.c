@@ -93,282 +93,7 @@ struct sse_parser {
     size_t typical; /* moving average of event sizes: what "much larger" means */
 };
 
-/* ---- scanning ---------------------------------------------------------- */
-
-/* Line ends are found a 64-byte block at a time: one bit per CR or LF in a
- * mask, the lines of the block then taken from it with ctz. One pass over
- * the bytes however short or long the lines are. */
-#define BLOCK 64
-
-/* The CR/LF mask of s[0..n), n <= BLOCK (bytes past n count as neither);
- * *high = the mask of its bytes >= 0x80. */
-static inline uint64_t eol_mask(const char *s, size_t n, uint64_t *high)
-{
-    char tmp[BLOCK];
-    if (n < BLOCK) {
-        memset(tmp, 0, sizeof tmp);
-        memcpy(tmp, s, n);
-        s = tmp;
-    }
-#if defined(__SSE2__)
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    uint64_t m = 0, h = 0;
-    for (unsigned k = 0; k < BLOCK; k += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
-        __m128i e = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
-        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << k;
-        h |= (uint64_t)(uint32_t)_mm_movemask_epi8(a) << k;
-    }
-    *high = h;
-    return m;
-#else
-    /* Exact zero-byte marks (no borrow between bytes), 8 bytes a word,
-     * gathered into 8 bits by a multiply. */
-    const uint64_t ones = 0x0101010101010101u, lows = 0x7F7F7F7F7F7F7F7Fu;
-    uint64_t m = 0, h = 0;
-    for (unsigned k = 0; k < BLOCK; k += 8) {
-        uint64_t w, x, y;
-        memcpy(&w, s + k, 8);
-        x = w ^ (ones * '\n');
-        y = w ^ (ones * '\r');
-        x = ~(((x & lows) + lows) | x | lows);
-        y = ~(((y & lows) + lows) | y | lows);
-        uint64_t t = (x | y) >> 7; /* bit 0 of each byte */
-        uint64_t bits = 0, hb = 0;
-        for (unsigned b = 0; b < 8; b++) {
-            bits |= ((t >> (8 * b)) & 1u) << b;
-            hb |= ((w >> (8 * b + 7)) & 1u) << b;
-        }
-        m |= bits << k;
-        h |= hb << k;
-    }
-    *high = h;
-    return m;
-#endif
-}
-
-/* A walk over the line ends of buf[0..len): base is the block whose masks
- * are held; bits of ends already passed may remain in them, next_eol masks
- * them off. */
-typedef struct eol_scan {
-    const char *buf;
-    size_t len;
-    size_t base;
-    uint64_t mask; /* CR and LF */
-    uint64_t high; /* bytes >= 0x80 */
-} eol_scan_t;
-
-static inline void load_block(eol_scan_t *sc)
-{
-    size_t n = sc->len - sc->base;
-    sc->mask = eol_mask(sc->buf + sc->base, n < BLOCK ? n : BLOCK, &sc->high);
-}
-
-static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, size_t from)
-{
-    sc->buf = buf;
-    sc->len = len;
-    sc->base = from;
-    sc->mask = sc->high = 0;
-    if (from < len)
-        load_block(sc);
-}
-
-/* Long lines: whole blocks of ASCII with no CR or LF are passed over with
- * one test a block instead of building their masks. Returns the offset of
- * the first block from base that holds a CR, an LF or a byte >= 0x80 (whose
- * masks next_eol then builds), or is not whole. AVX2 when the CPU has it (chosen once), else SSE2,
- * else the masks. */
-#if defined(__SSE2__)
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-__attribute__((target("avx2"))) static size_t skip_quiet_avx2(const char *s, size_t base,
-                                                               size_t len)
-{
-    const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
-    while (len - base >= BLOCK) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(s + base));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(s + base + 32));
-        __m256i e = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr), _mm256_cmpeq_epi8(a, lf)),
-                                    _mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf)));
-        if (_mm256_movemask_epi8(_mm256_or_si256(e, _mm256_or_si256(a, b))))
-            break;
-        base += BLOCK;
-    }
-    return base;
-}
-#endif
-
-static size_t skip_quiet_sse2(const char *s, size_t base, size_t len)
-{
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    while (len - base >= BLOCK) {
-        const __m128i *q = (const __m128i *)(const void *)(s + base);
-        __m128i a = _mm_loadu_si128(q), b = _mm_loadu_si128(q + 1);
-        __m128i c = _mm_loadu_si128(q + 2), d = _mm_loadu_si128(q + 3);
-        __m128i e = _mm_or_si128(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf)),
-                         _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, lf))),
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, cr), _mm_cmpeq_epi8(c, lf)),
-                         _mm_or_si128(_mm_cmpeq_epi8(d, cr), _mm_cmpeq_epi8(d, lf))));
-        e = _mm_or_si128(e, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
-        if (_mm_movemask_epi8(e))
-            break;
-        base += BLOCK;
-    }
-    return base;
-}
-
-/* The same for UTF-8 checking: whole 64-byte blocks of ASCII from i. */
-#if defined(HAVE_AVX2_PATH)
-__attribute__((target("avx2"))) static size_t ascii_blocks_avx2(const unsigned char *u, size_t i,
-                                                                 size_t n)
-{
-    while (n - i >= BLOCK) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(u + i));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(u + i + 32));
-        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)))
-            break;
-        i += BLOCK;
-    }
-    return i;
-}
-#endif
-
-static size_t ascii_blocks_sse2(const unsigned char *u, size_t i, size_t n)
-{
-    while (n - i >= BLOCK) {
-        const __m128i *q = (const __m128i *)(const void *)(u + i);
-        __m128i a = _mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1));
-        __m128i b = _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3));
-        if (_mm_movemask_epi8(_mm_or_si128(a, b)))
-            break;
-        i += BLOCK;
-    }
-    return i;
-}
-
-typedef struct simd_fns {
-    size_t (*quiet)(const char *, size_t, size_t);
-    size_t (*ascii)(const unsigned char *, size_t, size_t);
-} simd_fns_t;
-
-static simd_fns_t pick_fns(void)
-{
-#if defined(HAVE_AVX2_PATH)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2"))
-        return (simd_fns_t){skip_quiet_avx2, ascii_blocks_avx2};
-#endif
-    return (simd_fns_t){skip_quiet_sse2, ascii_blocks_sse2};
-}
-
-/* Chosen once, by sse_parser_new (a race would only store the same twice). */
-static simd_fns_t simd;
-
-__attribute__((noinline)) static size_t skip_quiet(const char *s, size_t base, size_t len)
-{
-    return simd.quiet(s, base, len);
-}
-
-static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
-{
-    return simd.ascii(u, i, n);
-}
-
-static inline void simd_init(void)
-{
-    if (!simd.quiet)
-        simd = pick_fns();
-}
-#else
-static inline size_t skip_quiet(const char *s, size_t base, size_t len)
-{
-    (void)s;
-    (void)len;
-    return base;
-}
-
-static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
-{
-    (void)u;
-    (void)n;
-    return i;
-}
-
-static inline void simd_init(void)
-{
-}
-#endif
-
-static bool utf8_seq(const unsigned char *u, size_t n, size_t *len);
-
-/* Checks the sequences that start at the bytes >= 0x80 marked in hm (a mask
- * of the block at sc->base), reading on into the buffer as far as one goes;
- * *vpos is the end of the last one found valid, so that its continuation
- * bytes are not taken for starts. False at the first invalid one. */
-static bool check_high(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
-{
-    const unsigned char *u = (const unsigned char *)sc->buf;
-    if (*vpos > sc->base) /* the tail of a sequence from the block before */
-        hm &= *vpos - sc->base < BLOCK ? ~UINT64_C(0) << (*vpos - sc->base) : 0;
-    while (hm) {
-        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
-        /* The common sequences inline: 2 bytes, and 3 bytes with no overlong
-         * or surrogate bounds to check (lead E1-EC, EE-EF). */
-        unsigned c = u[q];
-        if (c >= 0xC2 && c <= 0xDF && left >= 2 && (u[q + 1] & 0xC0) == 0x80)
-            n = 2;
-        else if (c >= 0xE1 && c <= 0xEF && c != 0xED && left >= 3 && (u[q + 1] & 0xC0) == 0x80 &&
-                 (u[q + 2] & 0xC0) == 0x80)
-            n = 3;
-        else if (!utf8_seq(u + q, left, &n))
-            return false;
-        *vpos = q + n;
-        size_t e = *vpos - sc->base; /* its continuation bytes are no starts */
-        hm &= e < BLOCK ? ~UINT64_C(0) << e : 0;
-    }
-    return true;
-}
-
-/* Offset of the first CR or LF at or after from (from >= the offset of the
- * last one returned, and at most 2 past it), or len. When it is not len,
- * *dirty = whether the bytes between from and it are not valid UTF-8 (a
- * sequence cannot hold a CR or LF, so the line's text is checked as the
- * scan passes its bytes >= 0x80; all-ASCII blocks cost nothing more). */
-__attribute__((always_inline)) static inline size_t next_eol(eol_scan_t *sc, size_t from,
-                                                              bool *dirty)
-{
-    bool bad = false;
-    size_t vpos = from;
-    for (;;) {
-        uint64_t m = sc->mask, hm = sc->high;
-        if (from > sc->base) { /* else all of the block is at or after from */
-            uint64_t keep = from - sc->base < BLOCK ? ~UINT64_C(0) << (from - sc->base) : 0;
-            m &= keep;
-            hm &= keep;
-        }
-        if (m) {
-            unsigned k = (unsigned)__builtin_ctzll(m);
-            hm &= (UINT64_C(1) << k) - 1;
-            if (hm && !bad)
-                bad = !check_high(sc, hm, &vpos);
-            *dirty = bad;
-            return sc->base + k;
-        }
-        if (hm && !bad)
-            bad = !check_high(sc, hm, &vpos);
-        sc->base += BLOCK;
-        if (sc->base >= sc->len) {
-            *dirty = true; /* no line end: the line is held, and checked when whole */
-            return sc->len;
-        }
-        if (sc->base - from > BLOCK && sc->len - sc->base >= BLOCK) /* a long line */
-            sc->base = skip_quiet(sc->buf, sc->base, sc->len);
-        load_block(sc);
-    }
-}
+#include "sse_scan.h"
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 
@@ -410,6 +135,35 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len)
     *len = need + 1;
     return true;
 }
+
+/* Checks the sequences that start at the bytes >= 0x80 marked in hm (a mask
+ * of the block at sc->base), reading on into the buffer as far as one goes;
+ * *vpos is the end of the last one found valid, so that its continuation
+ * bytes are not taken for starts. False at the first invalid one. */
+static bool check_high(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
+{
+    const unsigned char *u = (const unsigned char *)sc->buf;
+    if (*vpos > sc->base) /* the tail of a sequence from the block before */
+        hm &= *vpos - sc->base < BLOCK ? ~UINT64_C(0) << (*vpos - sc->base) : 0;
+    while (hm) {
+        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
+        /* The common sequences inline: 2 bytes, and 3 bytes with no overlong
+         * or surrogate bounds to check (lead E1-EC, EE-EF). */
+        unsigned c = u[q];
+        if (c >= 0xC2 && c <= 0xDF && left >= 2 && (u[q + 1] & 0xC0) == 0x80)
+            n = 2;
+        else if (c >= 0xE1 && c <= 0xEF && c != 0xED && left >= 3 && (u[q + 1] & 0xC0) == 0x80 &&
+                 (u[q + 2] & 0xC0) == 0x80)
+            n = 3;
+        else if (!utf8_seq(u + q, left, &n))
+            return false;
+        *vpos = q + n;
+        size_t e = *vpos - sc->base; /* its continuation bytes are no starts */
+        hm &= e < BLOCK ? ~UINT64_C(0) << e : 0;
+    }
+    return true;
+}
+
 
 /* Index of the first byte >= 0x80 in u[i..n), or n. The last, partial
  * stretch is checked with one load ending at n, which overlaps bytes before
@@ -802,29 +556,27 @@ static inline size_t skip_eol(sse_parser_t *p, const char *buf, size_t eol, size
     return eol + 1;
 }
 
-/* Completes the held line with buf[i..) up to its line end, if this feed
- * has it, and processes it. *i moves past what was used. */
-static int finish_held(sse_parser_t *p, eol_scan_t *sc, size_t *i)
-{
-    const char *buf = sc->buf;
-    bool hi;
-    size_t eol = next_eol(sc, *i, &hi);
-    int rc = hold(p, buf + *i, eol - *i);
-    if (rc != SSE_OK)
-        return rc;
-    if (eol == sc->len) {
-        *i = eol;
-        return SSE_OK;
-    }
-    *i = skip_eol(p, buf, eol, sc->len);
-    rc = process_line(p, p->line.p, p->line.len, true); /* checked there */
-    own_refs(p); /* they point into p->line, about to be reused */
-    buf_reset(&p->line);
-    /* A huge comment or unknown field leaves no event to trim after. */
-    trim(&p->line, keep_size(p));
-    trim(&p->scratch, keep_size(p));
-    return rc;
-}
+/* The line loop, built once per block-mask flavour. */
+#define SCAN(name) name##_base
+#define SCAN_ATTR
+#define SCAN_MASK eol_mask_base
+#define SCAN_SKIP skip_quiet
+#include "sse_scan_lines.h"
+#undef SCAN
+#undef SCAN_ATTR
+#undef SCAN_MASK
+#undef SCAN_SKIP
+#if defined(HAVE_AVX2_PATH)
+#define SCAN(name) name##_avx2
+#define SCAN_ATTR __attribute__((target("avx2")))
+#define SCAN_MASK eol_mask_avx2
+#define SCAN_SKIP skip_quiet_avx2
+#include "sse_scan_lines.h"
+#undef SCAN
+#undef SCAN_ATTR
+#undef SCAN_MASK
+#undef SCAN_SKIP
+#endif
 
 /* Skips a BOM at stream start, even split across feeds; bytes that turn
  * out not to be one are held as the start of the first line. */
@@ -848,7 +600,6 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
 {
     size_t i = 0;
     int rc = SSE_OK;
-    eol_scan_t sc;
 
     if (p->broken) {
         rc = SSE_ERR_TOO_BIG;
@@ -863,28 +614,12 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
         if (buf[i] == '\n')
             i++;
     }
-    eol_scan_init(&sc, buf, len, i);
-    if (p->line.len && i < len && (rc = finish_held(p, &sc, &i)) != SSE_OK)
-        goto out;
-
-    while (i < len) {
-        bool hi;
-        size_t eol = next_eol(&sc, i, &hi);
-        size_t n = eol - i;
-        if (n > p->max) {
-            rc = SSE_ERR_TOO_BIG;
-            goto out;
-        }
-        if (eol == len) {
-            rc = hold(p, buf + i, n);
-            i = len;
-            break;
-        }
-        const char *line = buf + i;
-        i = skip_eol(p, buf, eol, len);
-        if ((rc = process_line(p, line, n, hi)) != SSE_OK)
-            goto out;
-    }
+#if defined(HAVE_AVX2_PATH)
+    if (simd.avx2)
+        rc = feed_lines_avx2(p, buf, len, &i);
+    else
+#endif
+        rc = feed_lines_base(p, buf, len, &i);
 
 out:
     own_refs(p);
