@@ -136,33 +136,6 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len)
     return true;
 }
 
-/* Checks the sequences that start at the bytes >= 0x80 marked in hm (a mask
- * of the block at sc->base), reading on into the buffer as far as one goes;
- * *vpos is the end of the last one found valid, so that its continuation
- * bytes are not taken for starts. False at the first invalid one. */
-static bool check_high(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
-{
-    const unsigned char *u = (const unsigned char *)sc->buf;
-    if (*vpos > sc->base) /* the tail of a sequence from the block before */
-        hm &= *vpos - sc->base < BLOCK ? ~UINT64_C(0) << (*vpos - sc->base) : 0;
-    while (hm) {
-        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
-        /* The common sequences inline: 2 bytes, and 3 bytes with no overlong
-         * or surrogate bounds to check (lead E1-EC, EE-EF). */
-        unsigned c = u[q];
-        if (c >= 0xC2 && c <= 0xDF && left >= 2 && (u[q + 1] & 0xC0) == 0x80)
-            n = 2;
-        else if (c >= 0xE1 && c <= 0xEF && c != 0xED && left >= 3 && (u[q + 1] & 0xC0) == 0x80 &&
-                 (u[q + 2] & 0xC0) == 0x80)
-            n = 3;
-        else if (!utf8_seq(u + q, left, &n))
-            return false;
-        *vpos = q + n;
-        size_t e = *vpos - sc->base; /* its continuation bytes are no starts */
-        hm &= e < BLOCK ? ~UINT64_C(0) << e : 0;
-    }
-    return true;
-}
 
 
 /* Index of the first byte >= 0x80 in u[i..n), or n. The last, partial
@@ -556,26 +529,41 @@ static inline size_t skip_eol(sse_parser_t *p, const char *buf, size_t eol, size
     return eol + 1;
 }
 
+/* What a lead byte asks of the bytes after it, for check_high: the
+ * sequence's length (0: not a lead, or one utf8_seq must judge) and the
+ * range of the second byte (lo, lo + span), which is where the Encoding
+ * Standard puts the bounds on overlongs, surrogates and U+10FFFF. */
+typedef struct lead {
+    uint8_t n, lo, span;
+} lead_t;
+static lead_t leads[256];
+
+static void leads_init(void)
+{
+    for (unsigned c = 0xC2; c <= 0xF4; c++)
+        leads[c] = (lead_t){c <= 0xDF ? 2 : c <= 0xEF ? 3 : 4, 0x80, 0x3F};
+    leads[0xE0] = (lead_t){3, 0xA0, 0x1F};
+    leads[0xED] = (lead_t){3, 0x80, 0x1F};
+    leads[0xF0] = (lead_t){4, 0x90, 0x2F};
+    leads[0xF4] = (lead_t){4, 0x80, 0x0F};
+}
+
 /* The line loop, built once per block-mask flavour. */
 #define SCAN(name) name##_base
 #define SCAN_ATTR
 #define SCAN_MASK eol_mask_base
-#define SCAN_SKIP skip_quiet
 #include "sse_scan_lines.h"
 #undef SCAN
 #undef SCAN_ATTR
 #undef SCAN_MASK
-#undef SCAN_SKIP
 #if defined(HAVE_AVX2_PATH)
 #define SCAN(name) name##_avx2
 #define SCAN_ATTR __attribute__((target("avx2")))
 #define SCAN_MASK eol_mask_avx2
-#define SCAN_SKIP skip_quiet_avx2
 #include "sse_scan_lines.h"
 #undef SCAN
 #undef SCAN_ATTR
 #undef SCAN_MASK
-#undef SCAN_SKIP
 #endif
 
 /* Skips a BOM at stream start, even split across feeds; bytes that turn
@@ -650,6 +638,8 @@ static void reset_stream(sse_parser_t *p)
 sse_parser_t *sse_parser_new(size_t max_event, const sse_parser_callbacks_t *cbs, void *ud)
 {
     simd_init();
+    if (!leads[0xC2].n) /* a race only writes the same values twice */
+        leads_init();
     sse_parser_t *p = xcalloc(1, sizeof *p);
     if (cbs)
         p->cb = *cbs;

@@ -106,51 +106,9 @@ typedef struct eol_scan {
     uint64_t high; /* bytes >= 0x80 */
 } eol_scan_t;
 
-/* Long lines: whole blocks of ASCII with no CR or LF are passed over with
- * one test a block instead of building their masks. Returns the offset of
- * the first block from base that holds a CR, an LF or a byte >= 0x80 (whose
- * masks next_eol then builds), or is not whole. AVX2 when the CPU has it (chosen once), else SSE2,
- * else the masks. */
+/* UTF-8 checking of a held or invalid line: whole 64-byte blocks of ASCII
+ * from i passed with one test each. */
 #if defined(__SSE2__)
-#if defined(HAVE_AVX2_PATH)
-__attribute__((target("avx2"))) static size_t skip_quiet_avx2(const char *s, size_t base,
-                                                               size_t len)
-{
-    const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
-    while (len - base >= BLOCK) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(s + base));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(s + base + 32));
-        __m256i e = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr), _mm256_cmpeq_epi8(a, lf)),
-                                    _mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf)));
-        if (_mm256_movemask_epi8(_mm256_or_si256(e, _mm256_or_si256(a, b))))
-            break;
-        base += BLOCK;
-    }
-    return base;
-}
-#endif
-
-static size_t skip_quiet_sse2(const char *s, size_t base, size_t len)
-{
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    while (len - base >= BLOCK) {
-        const __m128i *q = (const __m128i *)(const void *)(s + base);
-        __m128i a = _mm_loadu_si128(q), b = _mm_loadu_si128(q + 1);
-        __m128i c = _mm_loadu_si128(q + 2), d = _mm_loadu_si128(q + 3);
-        __m128i e = _mm_or_si128(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf)),
-                         _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, lf))),
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, cr), _mm_cmpeq_epi8(c, lf)),
-                         _mm_or_si128(_mm_cmpeq_epi8(d, cr), _mm_cmpeq_epi8(d, lf))));
-        e = _mm_or_si128(e, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
-        if (_mm_movemask_epi8(e))
-            break;
-        base += BLOCK;
-    }
-    return base;
-}
-
-/* The same for UTF-8 checking: whole 64-byte blocks of ASCII from i. */
 #if defined(HAVE_AVX2_PATH)
 __attribute__((target("avx2"))) static size_t ascii_blocks_avx2(const unsigned char *u, size_t i,
                                                                  size_t n)
@@ -181,7 +139,6 @@ static size_t ascii_blocks_sse2(const unsigned char *u, size_t i, size_t n)
 
 typedef struct simd_fns {
     bool avx2; /* the AVX2 line loop */
-    size_t (*quiet)(const char *, size_t, size_t);
     size_t (*ascii)(const unsigned char *, size_t, size_t);
 } simd_fns_t;
 
@@ -190,18 +147,13 @@ static simd_fns_t pick_fns(void)
 #if defined(HAVE_AVX2_PATH)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2"))
-        return (simd_fns_t){true, skip_quiet_avx2, ascii_blocks_avx2};
+        return (simd_fns_t){true, ascii_blocks_avx2};
 #endif
-    return (simd_fns_t){false, skip_quiet_sse2, ascii_blocks_sse2};
+    return (simd_fns_t){false, ascii_blocks_sse2};
 }
 
 /* Chosen once, by sse_parser_new (a race would only store the same twice). */
 static simd_fns_t simd;
-
-__attribute__((noinline)) static size_t skip_quiet(const char *s, size_t base, size_t len)
-{
-    return simd.quiet(s, base, len);
-}
 
 static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
 {
@@ -210,17 +162,10 @@ static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
 
 static inline void simd_init(void)
 {
-    if (!simd.quiet)
+    if (!simd.ascii)
         simd = pick_fns();
 }
 #else
-static inline size_t skip_quiet(const char *s, size_t base, size_t len)
-{
-    (void)s;
-    (void)len;
-    return base;
-}
-
 static inline size_t ascii_blocks(const unsigned char *u, size_t i, size_t n)
 {
     (void)u;

@@ -1,7 +1,7 @@
 /* sse_scan_lines: the line loop of sse_parser_feed, a template that
  * sse_parser.c includes once per block-mask flavour (after defining
- * SCAN(name), SCAN_ATTR, SCAN_MASK and SCAN_SKIP), so that the AVX2 build of
- * the loop has its mask inlined. No include guard: it is meant to be
+ * SCAN(name), SCAN_ATTR and SCAN_MASK), so that the AVX2 build of the loop
+ * has its block masks inlined. No include guard: it is meant to be
  * included more than once. */
 
 SCAN_ATTR static inline void SCAN(load_block)(eol_scan_t *sc)
@@ -19,6 +19,58 @@ SCAN_ATTR static inline void SCAN(eol_scan_init)(eol_scan_t *sc, const char *buf
     sc->mask = sc->high = 0;
     if (from < len)
         SCAN(load_block)(sc);
+}
+
+/* Checks the sequences that start at the bytes >= 0x80 marked in hm (a mask
+ * of the block at sc->base), reading on into the buffer as far as one goes;
+ * *vpos is the end of the last one found valid, so that its continuation
+ * bytes are not taken for starts. False at the first invalid one. */
+SCAN_ATTR static bool SCAN(check_high)(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
+{
+    const unsigned char *u = (const unsigned char *)sc->buf;
+    if (*vpos > sc->base) /* the tail of a sequence from the block before */
+        hm &= *vpos - sc->base < BLOCK ? ~UINT64_C(0) << (*vpos - sc->base) : 0;
+    while (hm) {
+        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
+        /* With 4 bytes to read, a sequence is judged without a branch on
+         * its kind (which a stream of mixed text would mispredict). */
+        lead_t l = leads[u[q]];
+        if (l.n && left >= 4) {
+            unsigned b1 = u[q + 1], b2 = u[q + 2], b3 = u[q + 3];
+            bool ok = ((unsigned)(b1 - l.lo) <= l.span) & ((l.n < 3) | ((b2 & 0xC0) == 0x80)) &
+                      ((l.n < 4) | ((b3 & 0xC0) == 0x80));
+            if (!ok)
+                return false;
+            n = l.n;
+        } else if (!utf8_seq(u + q, left, &n)) {
+            return false;
+        }
+        *vpos = q + n;
+        size_t e = *vpos - sc->base; /* its continuation bytes are no starts */
+        hm &= e < BLOCK ? ~UINT64_C(0) << e : 0;
+    }
+    return true;
+}
+
+/* A long line: whole blocks with no line end are passed without going back
+ * to next_eol's loop, their bytes >= 0x80 checked as they come (*vpos and
+ * *bad as there). Leaves sc at the first block that holds a line end or is
+ * not whole, its masks loaded (none past the end). */
+SCAN_ATTR __attribute__((noinline)) static void SCAN(skip_long)(eol_scan_t *sc, size_t *vpos,
+                                                                bool *bad)
+{
+    while (sc->len - sc->base >= BLOCK) {
+        sc->mask = SCAN_MASK(sc->buf + sc->base, BLOCK, &sc->high);
+        if (sc->mask)
+            return;
+        if (sc->high && !*bad)
+            *bad = !SCAN(check_high)(sc, sc->high, vpos);
+        sc->base += BLOCK;
+    }
+    if (sc->base < sc->len)
+        SCAN(load_block)(sc);
+    else
+        sc->mask = sc->high = 0;
 }
 
 /* Offset of the first CR or LF at or after from (from >= the offset of the
@@ -42,20 +94,21 @@ SCAN_ATTR __attribute__((always_inline)) static inline size_t SCAN(next_eol)(eol
             unsigned k = (unsigned)__builtin_ctzll(m);
             hm &= (UINT64_C(1) << k) - 1;
             if (hm && !bad)
-                bad = !check_high(sc, hm, &vpos);
+                bad = !SCAN(check_high)(sc, hm, &vpos);
             *dirty = bad;
             return sc->base + k;
         }
         if (hm && !bad)
-            bad = !check_high(sc, hm, &vpos);
+            bad = !SCAN(check_high)(sc, hm, &vpos);
         sc->base += BLOCK;
         if (sc->base >= sc->len) {
             *dirty = true; /* no line end: the line is held, and checked when whole */
             return sc->len;
         }
         if (sc->base - from > BLOCK && sc->len - sc->base >= BLOCK) /* a long line */
-            sc->base = SCAN_SKIP(sc->buf, sc->base, sc->len);
-        SCAN(load_block)(sc);
+            SCAN(skip_long)(sc, &vpos, &bad);
+        else
+            SCAN(load_block)(sc);
     }
 }
 
