@@ -25,13 +25,14 @@ SCAN_ATTR static inline void SCAN(eol_scan_init)(eol_scan_t *sc, const char *buf
  * of the block at sc->base), reading on into the buffer as far as one goes;
  * *vpos is the end of the last one found valid, so that its continuation
  * bytes are not taken for starts. False at the first invalid one. */
-SCAN_ATTR static bool SCAN(check_high)(const eol_scan_t *sc, uint64_t hm, size_t *vpos)
+SCAN_ATTR static bool SCAN(check_high)(const eol_scan_t *sc, size_t base, uint64_t hm,
+                                       size_t *vpos)
 {
     const unsigned char *u = (const unsigned char *)sc->buf;
-    if (*vpos > sc->base) /* the tail of a sequence from the block before */
-        hm &= *vpos - sc->base < BLOCK ? ~UINT64_C(0) << (*vpos - sc->base) : 0;
+    if (*vpos > base) /* the tail of a sequence from the block before */
+        hm &= *vpos - base < BLOCK ? ~UINT64_C(0) << (*vpos - base) : 0;
     while (hm) {
-        size_t q = sc->base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
+        size_t q = base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
         /* With 4 bytes to read, a sequence is judged without a branch on
          * its kind (which a stream of mixed text would mispredict). */
         lead_t l = leads[u[q]];
@@ -46,31 +47,53 @@ SCAN_ATTR static bool SCAN(check_high)(const eol_scan_t *sc, uint64_t hm, size_t
             return false;
         }
         *vpos = q + n;
-        size_t e = *vpos - sc->base; /* its continuation bytes are no starts */
+        size_t e = *vpos - base; /* its continuation bytes are no starts */
         hm &= e < BLOCK ? ~UINT64_C(0) << e : 0;
     }
     return true;
 }
 
 /* A long line: whole blocks with no line end are passed without going back
- * to next_eol's loop, their bytes >= 0x80 checked as they come (*vpos and
- * *bad as there). Leaves sc at the first block that holds a line end or is
- * not whole, its masks loaded (none past the end). */
+ * to next_eol's loop. Blocks with bytes >= 0x80 are noted without a branch
+ * (one per block would be mispredicted as often as such blocks come) and
+ * checked a batch at a time (*vpos and *bad as in next_eol). Leaves sc at
+ * the first block that holds a line end or is not whole, its masks loaded
+ * (none past the end). */
 SCAN_ATTR __attribute__((noinline)) static void SCAN(skip_long)(eol_scan_t *sc, size_t *vpos,
                                                                 bool *bad)
 {
-    while (sc->len - sc->base >= BLOCK) {
-        sc->mask = SCAN_MASK(sc->buf + sc->base, BLOCK, &sc->high);
-        if (sc->mask)
-            return;
-        if (sc->high && !*bad)
-            *bad = !SCAN(check_high)(sc, sc->high, vpos);
-        sc->base += BLOCK;
+    enum { BATCH = 32 };
+    size_t at[BATCH + 1];
+    uint64_t hs[BATCH + 1];
+    size_t base = sc->base, len = sc->len;
+    uint64_t m = 0, h = 0;
+    for (;;) {
+        unsigned k = 0;
+        while (len - base >= BLOCK) {
+            m = SCAN_MASK(sc->buf + base, BLOCK, &h);
+            if (m)
+                break;
+            at[k] = base;
+            hs[k] = h;
+            k += h != 0;
+            base += BLOCK;
+            if (k == BATCH)
+                break;
+        }
+        for (unsigned j = 0; j < k && !*bad; j++)
+            *bad = !SCAN(check_high)(sc, at[j], hs[j], vpos);
+        if (k < BATCH || m)
+            break;
     }
-    if (sc->base < sc->len)
+    sc->base = base;
+    if (m) {
+        sc->mask = m;
+        sc->high = h;
+    } else if (base < len) {
         SCAN(load_block)(sc);
-    else
+    } else {
         sc->mask = sc->high = 0;
+    }
 }
 
 /* Offset of the first CR or LF at or after from (from >= the offset of the
@@ -94,12 +117,12 @@ SCAN_ATTR __attribute__((always_inline)) static inline size_t SCAN(next_eol)(eol
             unsigned k = (unsigned)__builtin_ctzll(m);
             hm &= (UINT64_C(1) << k) - 1;
             if (hm && !bad)
-                bad = !SCAN(check_high)(sc, hm, &vpos);
+                bad = !SCAN(check_high)(sc, sc->base, hm, &vpos);
             *dirty = bad;
             return sc->base + k;
         }
         if (hm && !bad)
-            bad = !SCAN(check_high)(sc, hm, &vpos);
+            bad = !SCAN(check_high)(sc, sc->base, hm, &vpos);
         sc->base += BLOCK;
         if (sc->base >= sc->len) {
             *dirty = true; /* no line end: the line is held, and checked when whole */
