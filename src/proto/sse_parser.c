@@ -274,7 +274,7 @@ static inline span_t id_text(const sse_parser_t *p)
     return p->iref_on ? p->iref : (span_t){p->id.p, p->id.len};
 }
 
-static size_t event_size(const sse_parser_t *p)
+static inline size_t event_size(const sse_parser_t *p)
 {
     return data_size(p) + type_text(p).n + id_text(p).n;
 }
@@ -458,7 +458,8 @@ static inline bool has_nul(const char *v, size_t n)
 
 /* One line, without its line end; hi: it may hold a byte >= 0x80 (false:
  * it does not). */
-static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
+__attribute__((always_inline)) static inline int process_line(sse_parser_t *p, const char *s,
+                                                               size_t n, bool hi)
 {
     const char *v;
     size_t vn;
