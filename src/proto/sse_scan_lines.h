@@ -22,17 +22,16 @@ SCAN_ATTR static inline void SCAN(eol_scan_init)(eol_scan_t *sc, const char *buf
 }
 
 /* Checks the sequences that start at the bytes >= 0x80 marked in hm (a mask
- * of the block at sc->base), reading on into the buffer as far as one goes;
+ * of the block at u + base), reading on into u[0..len) as far as one goes;
  * *vpos is the end of the last one found valid, so that its continuation
  * bytes are not taken for starts. False at the first invalid one. */
-SCAN_ATTR static bool SCAN(check_high)(const eol_scan_t *sc, size_t base, uint64_t hm,
-                                       size_t *vpos)
+SCAN_ATTR static bool SCAN(check_high)(const unsigned char *u, size_t len, size_t base,
+                                       uint64_t hm, size_t *vpos)
 {
-    const unsigned char *u = (const unsigned char *)sc->buf;
     if (*vpos > base) /* the tail of a sequence from the block before */
         hm &= *vpos - base < BLOCK ? ~UINT64_C(0) << (*vpos - base) : 0;
     while (hm) {
-        size_t q = base + (unsigned)__builtin_ctzll(hm), n, left = sc->len - q;
+        size_t q = base + (unsigned)__builtin_ctzll(hm), n, left = len - q;
         /* With 4 bytes to read, a sequence is judged without a branch on
          * its kind (which a stream of mixed text would mispredict). */
         lead_t l = leads[u[q]];
@@ -56,21 +55,22 @@ SCAN_ATTR static bool SCAN(check_high)(const eol_scan_t *sc, size_t base, uint64
 /* A long line: whole blocks with no line end are passed without going back
  * to next_eol's loop. Blocks with bytes >= 0x80 are noted without a branch
  * (one per block would be mispredicted as often as such blocks come) and
- * checked a batch at a time (*vpos and *bad as in next_eol). Leaves sc at
- * the first block that holds a line end or is not whole, its masks loaded
- * (none past the end). */
-SCAN_ATTR __attribute__((noinline)) static void SCAN(skip_long)(eol_scan_t *sc, size_t *vpos,
-                                                                bool *bad)
+ * checked a batch at a time (*vpos and *bad as in next_eol). Returns the
+ * first block that holds a line end or is not whole, with its masks (none
+ * past the end). */
+SCAN_ATTR __attribute__((noinline)) static size_t SCAN(skip_long)(const char *buf, size_t len,
+                                                                  size_t base, size_t *vpos,
+                                                                  bool *bad, uint64_t *mask,
+                                                                  uint64_t *high)
 {
     enum { BATCH = 32 };
     size_t at[BATCH + 1];
     uint64_t hs[BATCH + 1];
-    size_t base = sc->base, len = sc->len;
     uint64_t m = 0, h = 0;
     for (;;) {
         unsigned k = 0;
         while (len - base >= BLOCK) {
-            m = SCAN_MASK(sc->buf + base, BLOCK, &h);
+            m = SCAN_MASK(buf + base, BLOCK, &h);
             if (m)
                 break;
             at[k] = base;
@@ -81,19 +81,17 @@ SCAN_ATTR __attribute__((noinline)) static void SCAN(skip_long)(eol_scan_t *sc, 
                 break;
         }
         for (unsigned j = 0; j < k && !*bad; j++)
-            *bad = !SCAN(check_high)(sc, at[j], hs[j], vpos);
+            *bad = !SCAN(check_high)((const unsigned char *)buf, len, at[j], hs[j], vpos);
         if (k < BATCH || m)
             break;
     }
-    sc->base = base;
-    if (m) {
-        sc->mask = m;
-        sc->high = h;
-    } else if (base < len) {
-        SCAN(load_block)(sc);
-    } else {
-        sc->mask = sc->high = 0;
-    }
+    if (!m && base < len)
+        m = SCAN_MASK(buf + base, len - base, &h);
+    else if (!m)
+        h = 0;
+    *mask = m;
+    *high = h;
+    return base;
 }
 
 /* Offset of the first CR or LF at or after from (from >= the offset of the
@@ -117,19 +115,21 @@ SCAN_ATTR __attribute__((always_inline)) static inline size_t SCAN(next_eol)(eol
             unsigned k = (unsigned)__builtin_ctzll(m);
             hm &= (UINT64_C(1) << k) - 1;
             if (hm && !bad)
-                bad = !SCAN(check_high)(sc, sc->base, hm, &vpos);
+                bad = !SCAN(check_high)((const unsigned char *)sc->buf, sc->len, sc->base, hm,
+                                        &vpos);
             *dirty = bad;
             return sc->base + k;
         }
         if (hm && !bad)
-            bad = !SCAN(check_high)(sc, sc->base, hm, &vpos);
+            bad = !SCAN(check_high)((const unsigned char *)sc->buf, sc->len, sc->base, hm, &vpos);
         sc->base += BLOCK;
         if (sc->base >= sc->len) {
             *dirty = true; /* no line end: the line is held, and checked when whole */
             return sc->len;
         }
         if (sc->base - from > BLOCK && sc->len - sc->base >= BLOCK) /* a long line */
-            SCAN(skip_long)(sc, &vpos, &bad);
+            sc->base = SCAN(skip_long)(sc->buf, sc->len, sc->base, &vpos, &bad, &sc->mask,
+                                       &sc->high);
         else
             SCAN(load_block)(sc);
     }
@@ -137,7 +137,9 @@ SCAN_ATTR __attribute__((always_inline)) static inline size_t SCAN(next_eol)(eol
 
 /* Completes the held line with buf[i..) up to its line end, if this feed
  * has it, and processes it. *i moves past what was used. */
-SCAN_ATTR static int SCAN(finish_held)(sse_parser_t *p, eol_scan_t *sc, size_t *i)
+SCAN_ATTR __attribute__((always_inline)) static inline int SCAN(finish_held)(sse_parser_t *p,
+                                                                           eol_scan_t *sc,
+                                                                           size_t *i)
 {
     const char *buf = sc->buf;
     bool hi;
