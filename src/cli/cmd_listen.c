@@ -80,6 +80,31 @@ static void flush_out(struct listen *L)
         finish(L, code);
 }
 
+/* -o raw, the data and an LF. Long data lying in the input with its LF
+ * after it is written from there (no copy on its way out); short data in
+ * the input is copied into the output buffer 64 bytes at once (no call)
+ * when both sides have room for that. */
+static inline void raw_out(struct listen *L, const sse_event_t *ev)
+{
+    uintptr_t d = (uintptr_t)ev->data;
+    size_t n = ev->data_len;
+    bool in_input = d >= L->in_lo && d + n < L->in_hi;
+    buf_t *b = &L->out.buf;
+    if (n >= REF_MIN && in_input && ev->data[n] == '\n') {
+        out_raw_ref(&L->out, ev->data, n + 1);
+        return;
+    }
+    if (n <= 64 && in_input && L->in_hi - d >= 64 && b->cap - b->len >= 64 + 2) {
+        char *q = b->p + b->len;
+        memcpy(q, ev->data, 64);
+        q[n] = '\n';
+        b->len += n + 1;
+        b->p[b->len] = '\0';
+        return;
+    }
+    out_sse_event(&L->out, ev, 0);
+}
+
 static int on_event(void *ud, const sse_event_t *ev)
 {
     struct listen *L = ud;
@@ -93,12 +118,8 @@ static int on_event(void *ud, const sse_event_t *ev)
         rec_sse_event(&L->rec, ev, now);
     if (!wanted(L, ev))
         return 0;
-    /* Raw data lying in the input with its LF after it is written from
-     * there: no copy of the bytes on their way out. */
-    uintptr_t d = (uintptr_t)ev->data;
-    if (L->out.format == OUT_RAW && ev->data_len >= REF_MIN && d >= L->in_lo && d + ev->data_len < L->in_hi &&
-        ev->data[ev->data_len] == '\n')
-        out_raw_ref(&L->out, ev->data, ev->data_len + 1);
+    if (L->out.format == OUT_RAW)
+        raw_out(L, ev);
     else
         out_sse_event(&L->out, ev, now);
     L->shown++;
