@@ -32,7 +32,8 @@
 /* Raw data at least this long is written from the input where it lies;
  * shorter is cheaper copied into the output buffer than written as a piece
  * of its own. */
-#define REF_MIN 256
+#define REF_MIN  256
+#define RAW_COPY 128
 
 struct listen {
     loop_t *loop;
@@ -82,8 +83,8 @@ static void flush_out(struct listen *L)
 
 /* -o raw, the data and an LF. Long data lying in the input with its LF
  * after it is written from there (no copy on its way out); short data in
- * the input is copied into the output buffer 64 bytes at once (no call)
- * when both sides have room for that. */
+ * the input is copied into the output buffer RAW_COPY bytes at once (no
+ * call) when both sides have room for that. */
 static inline void raw_out(struct listen *L, const sse_event_t *ev)
 {
     uintptr_t d = (uintptr_t)ev->data;
@@ -94,9 +95,9 @@ static inline void raw_out(struct listen *L, const sse_event_t *ev)
         out_raw_ref(&L->out, ev->data, n + 1);
         return;
     }
-    if (n <= 64 && in_input && L->in_hi - d >= 64 && b->cap - b->len >= 64 + 2) {
+    if (n <= RAW_COPY && in_input && L->in_hi - d >= RAW_COPY && b->cap - b->len >= RAW_COPY + 2) {
         char *q = b->p + b->len;
-        memcpy(q, ev->data, 64);
+        memcpy(q, ev->data, RAW_COPY);
         q[n] = '\n';
         b->len += n + 1;
         b->p[b->len] = '\0';
