@@ -349,8 +349,11 @@ int out_flush(out_t *o)
         errno = o->errno_saved;
         return -1;
     }
-    int rc = o->npieces ? write_pieces(o)
-             : o->buf.len ? write_all(o->fd, o->buf.p, o->buf.len) : 0;
+    int rc = 0;
+    if (o->npieces)
+        rc = write_pieces(o);
+    else if (o->buf.len)
+        rc = write_all(o->fd, o->buf.p, o->buf.len);
     if (rc < 0) {
         o->failed = true;
         o->errno_saved = errno;

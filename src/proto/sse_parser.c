@@ -137,8 +137,6 @@ static bool utf8_seq(const unsigned char *u, size_t n, size_t *len)
     return true;
 }
 
-
-
 /* Index of the first byte >= 0x80 in u[i..n), or n. The last, partial
  * stretch is checked with one load ending at n, which overlaps bytes before
  * it (their marks masked off), rather than byte by byte. */
