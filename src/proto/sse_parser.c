@@ -455,8 +455,19 @@ static void data_line(sse_parser_t *p, const char *v, size_t vn, bool plain)
 }
 
 /* Whether v[0..n) holds a NUL: short ids (the usual) without a call. */
-static inline bool has_nul(const char *v, size_t n)
+static inline bool has_nul(const sse_parser_t *p, const char *v, size_t n)
 {
+    /* Up to 8 bytes with 8 to read in the fed bytes: one word, its zero
+     * bytes marked exactly (no borrow between bytes), those past n off. */
+    uintptr_t at = (uintptr_t)v;
+    if (n <= 8 && at >= p->feed_start && p->feed_end - at >= 8) {
+        const uint64_t lows = 0x7F7F7F7F7F7F7F7Fu;
+        static const unsigned char first[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+        uint64_t w, keep;
+        memcpy(&w, v, 8);
+        memcpy(&keep, first + 8 - n, 8); /* 0xFF over v[0..n), in either byte order */
+        return (~(((w & lows) + lows) | w | lows) & keep) != 0; /* 0x80 where a byte is 0 */
+    }
     if (n > 16)
         return memchr(v, '\0', n) != NULL;
     for (size_t i = 0; i < n; i++)
@@ -489,7 +500,7 @@ __attribute__((always_inline)) static inline int process_line(sse_parser_t *p, c
             set_text(&p->type, v, vn, true);
         break;
     case 'i':
-        if (!field(s, n, "id", 2, &v, &vn) || has_nul(v, vn))
+        if (!field(s, n, "id", 2, &v, &vn) || has_nul(p, v, vn))
             return SSE_OK;
         if ((p->iref_on = !hi || utf8_clean(v, vn)))
             p->iref = (span_t){v, vn};
