@@ -1,15 +1,18 @@
 /* Unit tests for src/cli/output.c: the three formats of SSE events, JSON
- * escaping, terminal safety, colour decisions. */
+ * escaping, terminal safety, colour decisions, raw output written from the
+ * caller's memory (out_raw_ref) in order with what was copied. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "output.h"
@@ -258,6 +261,127 @@ static void test_pretty_no_time(void **state)
     out_free(&o);
 }
 
+/* What out_raw_ref and out_sse_event wrote, in order, as the reader of fd
+ * sees it; the pattern: i-th event's data "e<i>" copied, or a span of big[]
+ * (contiguous spans come one after another). */
+static void raw_mix(out_t *o, const char *big, size_t nbig, buf_t *want)
+{
+    size_t at = 0;
+    for (unsigned i = 0; i < 1000; i++) {
+        if (i % 3 == 0) {
+            char d[16];
+            int n = snprintf(d, sizeof d, "e%u", i);
+            sse_event_t e = ev("m", d, (size_t)n, "");
+            out_sse_event(o, &e, TS);
+            buf_append(want, d, (size_t)n);
+            buf_putc(want, '\n');
+        } else {
+            size_t n = 1 + i % 200;
+            if (at + n > nbig)
+                at = 0;
+            out_raw_ref(o, big + at, n); /* i % 3 == 2 follows 1: contiguous */
+            buf_append(want, big + at, n);
+            at += n;
+        }
+        if (i % 400 == 399)
+            assert_int_equal(out_flush(o), 0);
+    }
+    assert_int_equal(out_flush(o), 0);
+}
+
+static void test_raw_refs_keep_order_across_many_pieces(void **state)
+{
+    (void)state;
+    static char big[8192];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('A' + i % 26);
+    char path[] = "/tmp/evcat-test-output-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    out_t o;
+    out_init(&o, fd, OUT_RAW, false);
+    buf_t want;
+    buf_init(&want);
+    raw_mix(&o, big, sizeof big, &want); /* far more than OUT_PIECES pieces */
+    out_free(&o);
+    char *got = malloc(want.len + 1);
+    assert_int_equal(pread(fd, got, want.len + 1, 0), (ssize_t)want.len);
+    assert_memory_equal(got, want.p, want.len);
+    free(got);
+    buf_free(&want);
+    close(fd);
+}
+
+/* A non-blocking pipe that fills up: writev writes part, the rest goes out
+ * as the reader (a child) drains it, nothing lost or reordered. */
+static void test_raw_refs_survive_short_writes(void **state)
+{
+    (void)state;
+    static char big[8192];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 23);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    char path[] = "/tmp/evcat-test-output-XXXXXX";
+    int sink = mkstemp(path);
+    assert_true(sink >= 0);
+    unlink(path);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(p[1]);
+        char b[4096];
+        ssize_t n;
+        usleep(20000); /* let the pipe fill first */
+        while ((n = read(p[0], b, sizeof b)) > 0)
+            if (write(sink, b, (size_t)n) != n)
+                _exit(1);
+        _exit(0);
+    }
+    close(p[0]);
+    fcntl(p[1], F_SETPIPE_SZ, 4096); /* the least: every flush overflows it */
+    fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+    out_t o;
+    out_init(&o, p[1], OUT_RAW, false);
+    buf_t want;
+    buf_init(&want);
+    raw_mix(&o, big, sizeof big, &want); /* ~28 KiB per flush */
+    out_free(&o);
+    close(p[1]);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *got = malloc(want.len + 1);
+    assert_int_equal(pread(sink, got, want.len + 1, 0), (ssize_t)want.len);
+    assert_memory_equal(got, want.p, want.len);
+    free(got);
+    buf_free(&want);
+    close(sink);
+}
+
+static void test_raw_ref_failure_is_reported_once(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    out_t o;
+    out_init(&o, p[1], OUT_RAW, false);
+    static const char data[] = "payload\n";
+    int code = 12345;
+    out_raw_ref(&o, data, sizeof data - 1);
+    assert_false(out_flush_checked(&o, &code));
+    assert_int_equal(code, 0);
+    for (int i = 0; i < 2 * OUT_PIECES; i++) /* flushes inside, failing quietly */
+        out_raw_ref(&o, data, sizeof data - 1);
+    assert_true(out_flush_checked(&o, &code));
+    assert_int_equal(o.npieces, 0);
+    out_free(&o);
+    close(p[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +398,9 @@ int main(void)
         cmocka_unit_test(test_ws_pretty_markers),
         cmocka_unit_test(test_ws_pretty_binary_is_hex_cut_at_64_bytes),
         cmocka_unit_test(test_pretty_no_time),
+        cmocka_unit_test(test_raw_refs_keep_order_across_many_pieces),
+        cmocka_unit_test(test_raw_refs_survive_short_writes),
+        cmocka_unit_test(test_raw_ref_failure_is_reported_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -279,11 +279,62 @@ static void test_generated_streams_cover_the_cases(void **state)
     buf_free(&out);
 }
 
+/* Lines of up to 90 blocks of 64 bytes with a multi-byte sequence in
+ * every block (some across block borders) and, in half of them, one
+ * invalid byte late in the line: the parser checks such lines as its
+ * long-line loop passes them, in batches of 32 blocks; fed byte by byte
+ * the same lines are held and checked whole, which must agree; and the
+ * invalid byte must come out as exactly one U+FFFD, the rest unchanged. */
+static void test_very_long_lines_checked_in_passing(void **state)
+{
+    (void)state;
+    static const char *const seqs[] = {"\xC3\xA9", "\xE6\x97\xA5", "\xF0\x9F\x98\x80",
+                                       "\xE0\xA4\x85", "\xED\x9F\xBF", "\xF4\x8F\xBF\xBF"};
+    buf_t in, ref, got;
+    buf_init(&in);
+    buf_init(&ref);
+    buf_init(&got);
+    for (uint64_t t = 0; t < 180; t++) {
+        uint64_t s = (t + 1) * UINT64_C(0x9E3779B97F4A7C15);
+        size_t blocks = t / 2, bad_at = t % 2 ? (size_t)(rng(&s) % (64 * blocks + 10)) : SIZE_MAX;
+        bool invalid = bad_at != SIZE_MAX;
+        buf_reset(&in);
+        buf_puts(&in, "id: 1\ndata: ");
+        size_t start = in.len;
+        while (in.len - start < 64 * blocks + 10) {
+            size_t at = in.len - start;
+            if (at >= bad_at) {
+                buf_putc(&in, '\xFF');
+                bad_at = SIZE_MAX;
+            } else if (rng(&s) % 16 == 0) {
+                buf_puts(&in, seqs[rng(&s) % ARRAY_LEN(seqs)]);
+            } else {
+                buf_putc(&in, (char)('a' + rng(&s) % 26));
+            }
+        }
+        buf_puts(&in, t % 3 ? "\n\n" : "\r\n\r\n");
+        run_way(&in, 0, WHOLE, false, 0, &ref);
+        run_way(&in, 0, BYTES, false, 0, &got);
+        expect_same(&ref, &got, "long line, byte by byte", t);
+        run_way(&in, 0, RANDOM, false, s, &got);
+        expect_same(&ref, &got, "long line, random splits", t);
+        const char *fffd = memmem(ref.p, ref.len, "\xEF\xBF\xBD", 3);
+        assert_int_equal(fffd != NULL, invalid);
+        if (fffd)
+            assert_null(memmem(fffd + 3, ref.len - (size_t)(fffd + 3 - ref.p), "\xEF\xBF\xBD", 3));
+        assert_non_null(strstr(ref.p, "event type["));
+    }
+    buf_free(&in);
+    buf_free(&ref);
+    buf_free(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generated_streams_agree_however_split),
         cmocka_unit_test(test_generated_streams_cover_the_cases),
+        cmocka_unit_test(test_very_long_lines_checked_in_passing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

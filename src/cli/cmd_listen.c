@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,11 @@
 
 #define DEFAULT_MAX_EVENT (16u << 20) /* --max-event-size (options.def shows it) */
 #define STDIN_CHUNK       (256u << 10)
+/* Raw data at least this long is written from the input where it lies;
+ * shorter is cheaper copied into the output buffer than written as a piece
+ * of its own. */
+#define REF_MIN  256
+#define RAW_COPY 128
 
 struct listen {
     loop_t *loop;
@@ -44,6 +50,7 @@ struct listen {
     sse_parser_t *parser;
     char *inbuf;
     loop_timer_t read_timer; /* for regular files, which epoll cannot watch */
+    uintptr_t in_lo, in_hi;  /* the bytes being fed, which stay until the next flush */
     const char *map;         /* a regular file on stdin, mapped; owned */
     size_t map_len, map_pos, map_dropped;
 };
@@ -74,6 +81,31 @@ static void flush_out(struct listen *L)
         finish(L, code);
 }
 
+/* -o raw, the data and an LF. Long data lying in the input with its LF
+ * after it is written from there (no copy on its way out); short data in
+ * the input is copied into the output buffer RAW_COPY bytes at once (no
+ * call) when both sides have room for that. */
+static inline void raw_out(struct listen *L, const sse_event_t *ev)
+{
+    uintptr_t d = (uintptr_t)ev->data;
+    size_t n = ev->data_len;
+    bool in_input = d >= L->in_lo && d + n < L->in_hi;
+    buf_t *b = &L->out.buf;
+    if (n >= REF_MIN && in_input && ev->data[n] == '\n') {
+        out_raw_ref(&L->out, ev->data, n + 1);
+        return;
+    }
+    if (n <= RAW_COPY && in_input && L->in_hi - d >= RAW_COPY && b->cap - b->len >= RAW_COPY + 2) {
+        char *q = b->p + b->len;
+        memcpy(q, ev->data, RAW_COPY);
+        q[n] = '\n';
+        b->len += n + 1;
+        b->p[b->len] = '\0';
+        return;
+    }
+    out_sse_event(&L->out, ev, 0);
+}
+
 static int on_event(void *ud, const sse_event_t *ev)
 {
     struct listen *L = ud;
@@ -87,7 +119,10 @@ static int on_event(void *ud, const sse_event_t *ev)
         rec_sse_event(&L->rec, ev, now);
     if (!wanted(L, ev))
         return 0;
-    out_sse_event(&L->out, ev, now);
+    if (L->out.format == OUT_RAW)
+        raw_out(L, ev);
+    else
+        out_sse_event(&L->out, ev, now);
     L->shown++;
     if (L->count && L->shown >= L->count) {
         flush_out(L);
@@ -135,6 +170,17 @@ static void on_timeout(loop_t *l, loop_timer_t *t, void *ud)
 
 /* ---- stdin: a raw event stream ---- */
 
+/* Parses p[0..n) and writes what it gave, while p is still there. */
+static int feed(struct listen *L, const char *p, size_t n)
+{
+    L->in_lo = (uintptr_t)p;
+    L->in_hi = (uintptr_t)p + n;
+    int rc = sse_parser_feed(L->parser, p, n, NULL);
+    flush_out(L);
+    L->in_lo = L->in_hi = 0;
+    return rc;
+}
+
 static void stdin_read(struct listen *L, int fd)
 {
     ssize_t n = read(fd, L->inbuf, STDIN_CHUNK);
@@ -148,8 +194,7 @@ static void stdin_read(struct listen *L, int fd)
         finish(L, n < 0 ? EXIT_FAIL : EXIT_OK);
         return;
     }
-    int rc = sse_parser_feed(L->parser, L->inbuf, (size_t)n, NULL);
-    flush_out(L);
+    int rc = feed(L, L->inbuf, (size_t)n);
     if (rc == SSE_ERR_TOO_BIG) {
         diag_error("standard input: an event or line exceeded --max-event-size");
         finish(L, EXIT_FAIL);
@@ -177,9 +222,8 @@ static void map_feed(struct listen *L)
     }
     if (n > STDIN_CHUNK * 4)
         n = STDIN_CHUNK * 4;
-    int rc = sse_parser_feed(L->parser, L->map + L->map_pos, n, NULL);
+    int rc = feed(L, L->map + L->map_pos, n);
     L->map_pos += n;
-    flush_out(L);
     /* Parsed pages leave our RSS (the parser copied what it keeps), so a
      * capture of any size is parsed in bounded memory. */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define C_DIM   "\033[2m"
@@ -72,6 +73,79 @@ void out_init(out_t *o, int fd, out_format_t format, bool color)
 void out_free(out_t *o)
 {
     buf_free(&o->buf);
+    free(o->pieces);
+    o->pieces = NULL;
+}
+
+struct out_piece {
+    const char *p; /* NULL: o->buf from off */
+    size_t off;
+    size_t n;
+};
+
+static void add_piece(out_t *o, const char *p, size_t off, size_t n)
+{
+    struct out_piece *last = o->npieces ? &o->pieces[o->npieces - 1] : NULL;
+    if (last && p && last->p && last->p + last->n == p) { /* contiguous: one piece */
+        last->n += n;
+        return;
+    }
+    o->pieces[o->npieces++] = (struct out_piece){p, off, n};
+}
+
+/* What buf holds past the pieces becomes a piece. */
+static void mark_buf(out_t *o)
+{
+    if (o->buf.len > o->buf_mark) {
+        add_piece(o, NULL, o->buf_mark, o->buf.len - o->buf_mark);
+        o->buf_mark = o->buf.len;
+    }
+}
+
+void out_raw_ref(out_t *o, const char *p, size_t n)
+{
+    if (!o->pieces)
+        o->pieces = xmalloc(OUT_PIECES * sizeof *o->pieces);
+    if (o->npieces + 3 > OUT_PIECES) /* room for a stretch of buf, p, and the last stretch */
+        out_flush(o);
+    mark_buf(o);
+    add_piece(o, p, 0, n);
+}
+
+/* Writes the pieces: one writev, then what a short write left piece by
+ * piece (write_all waits on a full non-blocking descriptor). */
+static int write_pieces(out_t *o)
+{
+    struct iovec iov[OUT_PIECES];
+    mark_buf(o);
+    size_t n = o->npieces, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct out_piece *c = &o->pieces[i];
+        iov[i].iov_base = (void *)(c->p ? c->p : o->buf.p + c->off);
+        iov[i].iov_len = c->n;
+        total += c->n;
+    }
+    o->npieces = 0;
+    o->buf_mark = 0;
+    ssize_t w;
+    do
+        w = writev(o->fd, iov, (int)n);
+    while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        return -1;
+    if (w >= 0 && (size_t)w == total)
+        return 0;
+    size_t done = w > 0 ? (size_t)w : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (done >= iov[i].iov_len) {
+            done -= iov[i].iov_len;
+            continue;
+        }
+        if (write_all(o->fd, (char *)iov[i].iov_base + done, iov[i].iov_len - done) < 0)
+            return -1;
+        done = 0;
+    }
+    return 0;
 }
 
 /* Text for a terminal: control characters (an ESC could repaint or retitle
@@ -271,10 +345,16 @@ int out_flush(out_t *o)
 {
     if (o->failed) {
         buf_reset(&o->buf);
+        o->npieces = o->buf_mark = 0;
         errno = o->errno_saved;
         return -1;
     }
-    if (o->buf.len && write_all(o->fd, o->buf.p, o->buf.len) < 0) {
+    int rc = 0;
+    if (o->npieces)
+        rc = write_pieces(o);
+    else if (o->buf.len)
+        rc = write_all(o->fd, o->buf.p, o->buf.len);
+    if (rc < 0) {
         o->failed = true;
         o->errno_saved = errno;
         buf_reset(&o->buf);
@@ -287,12 +367,14 @@ int out_flush(out_t *o)
 
 bool out_flush_checked(out_t *o, int *exit_code)
 {
-    if (o->failed) { /* reported once already */
+    if (o->reported) { /* reported once already */
         buf_reset(&o->buf);
+        o->npieces = o->buf_mark = 0;
         return true;
     }
     if (out_flush(o) == 0)
         return true;
+    o->reported = true;
     if (o->errno_saved != EPIPE)
         diag_error("writing to standard output failed: %s", strerror(o->errno_saved));
     *exit_code = o->errno_saved == EPIPE ? EXIT_OK : EXIT_FAIL;

@@ -26,8 +26,17 @@ typedef struct out {
     unsigned indent;  /* pretty: JSON payloads indented by this (--indent; 0: one line) */
     bool failed;   /* a write failed; errno_saved says why */
     int errno_saved;
+    bool reported; /* out_flush_checked reported the failure */
     buf_t buf;     /* pending output; owned */
+    /* Pending output as pieces once out_raw_ref was used: spans of the
+     * caller's memory and stretches of buf (p NULL: buf from off), written
+     * with one writev. buf_mark: how much of buf the pieces cover. */
+    struct out_piece *pieces; /* owned, OUT_PIECES of them */
+    size_t npieces;
+    size_t buf_mark;
 } out_t;
+
+#define OUT_PIECES 256
 
 /* Parses "pretty", "raw", "json". Returns 0 or -1. */
 int out_parse_format(const char *s, out_format_t *f);
@@ -54,6 +63,11 @@ void out_sse_event(out_t *o, const sse_event_t *ev, uint64_t real_ns);
 #define OUT_HEX_MAX 64
 void out_ws_message(out_t *o, bool in, int type, const void *p, size_t n, uint16_t code,
                     uint64_t rtt_ns, uint64_t real_ns);
+
+/* Raw output of bytes the caller holds (an event's data and the LF after
+ * it, where the input lies), without copying them: p[0..n) must stay valid
+ * and unchanged until the next out_flush, which this may also call. */
+void out_raw_ref(out_t *o, const char *p, size_t n);
 
 /* Writes what is pending. Returns 0, or -1 when the write failed (EPIPE from
  * a closed pipe included); the error sticks. */

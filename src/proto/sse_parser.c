@@ -4,7 +4,10 @@
  * mask bit per CR or LF (SSE2 where the compiler targets it, word at a time
  * elsewhere), so each byte is scanned once however long the lines are; the
  * same loads give a mask of bytes >= 0x80, so an all-ASCII line is known
- * valid UTF-8 without another look. A complete line is interpreted where it
+ * valid UTF-8 without another look, and the sequences of any other line
+ * are checked from those bits as the scan passes them (check_high). On a
+ * long line, whole blocks of ASCII with no line end are passed with one
+ * test each (AVX2 when the CPU has it). A complete line is interpreted where it
  * lies in the caller's buffer, and a field value that is valid UTF-8 is
  * handed to the event where it lies too (the dref/tref/iref spans): the
  * data of a one-data-line event is never copied. The parser copies only
@@ -88,116 +91,10 @@ struct sse_parser {
     buf_t scratch;  /* owned: a decoded comment */
 
     size_t typical; /* moving average of event sizes: what "much larger" means */
+    uintptr_t feed_start, feed_end; /* during a feed: the bytes fed (else 0) */
 };
 
-/* ---- scanning ---------------------------------------------------------- */
-
-/* Line ends are found a 64-byte block at a time: one bit per CR or LF in a
- * mask, the lines of the block then taken from it with ctz. One pass over
- * the bytes however short or long the lines are. */
-#define BLOCK 64
-
-/* The CR/LF mask of s[0..n), n <= BLOCK (bytes past n count as neither);
- * *high = the mask of its bytes >= 0x80. */
-static inline uint64_t eol_mask(const char *s, size_t n, uint64_t *high)
-{
-    char tmp[BLOCK];
-    if (n < BLOCK) {
-        memset(tmp, 0, sizeof tmp);
-        memcpy(tmp, s, n);
-        s = tmp;
-    }
-#if defined(__SSE2__)
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    uint64_t m = 0, h = 0;
-    for (unsigned k = 0; k < BLOCK; k += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
-        __m128i e = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
-        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << k;
-        h |= (uint64_t)(uint32_t)_mm_movemask_epi8(a) << k;
-    }
-    *high = h;
-    return m;
-#else
-    /* Exact zero-byte marks (no borrow between bytes), 8 bytes a word,
-     * gathered into 8 bits by a multiply. */
-    const uint64_t ones = 0x0101010101010101u, lows = 0x7F7F7F7F7F7F7F7Fu;
-    uint64_t m = 0, h = 0;
-    for (unsigned k = 0; k < BLOCK; k += 8) {
-        uint64_t w, x, y;
-        memcpy(&w, s + k, 8);
-        x = w ^ (ones * '\n');
-        y = w ^ (ones * '\r');
-        x = ~(((x & lows) + lows) | x | lows);
-        y = ~(((y & lows) + lows) | y | lows);
-        uint64_t t = (x | y) >> 7; /* bit 0 of each byte */
-        uint64_t bits = 0, hb = 0;
-        for (unsigned b = 0; b < 8; b++) {
-            bits |= ((t >> (8 * b)) & 1u) << b;
-            hb |= ((w >> (8 * b + 7)) & 1u) << b;
-        }
-        m |= bits << k;
-        h |= hb << k;
-    }
-    *high = h;
-    return m;
-#endif
-}
-
-/* A walk over the line ends of buf[0..len): base is the block whose masks
- * are held; bits of ends already passed may remain in them, next_eol masks
- * them off. */
-typedef struct eol_scan {
-    const char *buf;
-    size_t len;
-    size_t base;
-    uint64_t mask; /* CR and LF */
-    uint64_t high; /* bytes >= 0x80 */
-} eol_scan_t;
-
-static inline void load_block(eol_scan_t *sc)
-{
-    size_t n = sc->len - sc->base;
-    sc->mask = eol_mask(sc->buf + sc->base, n < BLOCK ? n : BLOCK, &sc->high);
-}
-
-static inline void eol_scan_init(eol_scan_t *sc, const char *buf, size_t len, size_t from)
-{
-    sc->buf = buf;
-    sc->len = len;
-    sc->base = from;
-    sc->mask = sc->high = 0;
-    if (from < len)
-        load_block(sc);
-}
-
-/* Offset of the first CR or LF at or after from (from >= the offset of the
- * last one returned, and at most 2 past it), or len; *hi = whether a byte
- * >= 0x80 lies between from and it. */
-static inline size_t next_eol(eol_scan_t *sc, size_t from, bool *hi)
-{
-    uint64_t h = 0;
-    for (;;) {
-        uint64_t m = sc->mask, hm = sc->high;
-        if (from > sc->base) { /* else all of the block is at or after from */
-            uint64_t keep = from - sc->base < BLOCK ? ~UINT64_C(0) << (from - sc->base) : 0;
-            m &= keep;
-            hm &= keep;
-        }
-        if (m) {
-            unsigned k = (unsigned)__builtin_ctzll(m);
-            *hi = (h | (hm & ((UINT64_C(1) << k) - 1))) != 0;
-            return sc->base + k;
-        }
-        h |= hm;
-        sc->base += BLOCK;
-        if (sc->base >= sc->len) {
-            *hi = h != 0;
-            return sc->len;
-        }
-        load_block(sc);
-    }
-}
+#include "sse_scan.h"
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 
@@ -247,6 +144,8 @@ static inline size_t skip_ascii(const unsigned char *u, size_t i, size_t n)
 {
 #if defined(__SSE2__)
     if (n >= 16) {
+        if (n - i >= 2 * BLOCK)
+            i = ascii_blocks(u, i, n);
         while (n - i >= 16) {
             unsigned m = (unsigned)_mm_movemask_epi8(
                 _mm_loadu_si128((const __m128i *)(const void *)(u + i)));
@@ -374,7 +273,7 @@ static inline span_t id_text(const sse_parser_t *p)
     return p->iref_on ? p->iref : (span_t){p->id.p, p->id.len};
 }
 
-static size_t event_size(const sse_parser_t *p)
+static inline size_t event_size(const sse_parser_t *p)
 {
     return data_size(p) + type_text(p).n + id_text(p).n;
 }
@@ -452,7 +351,17 @@ static int dispatch(sse_parser_t *p)
 {
     if (p->id_dirty) {
         span_t id = id_text(p);
-        set_bytes(&p->last_id, id.p ? id.p : "", id.n);
+        /* The usual short id in the fed bytes with 16 more after its start:
+         * a copy of a constant size, which needs no call. */
+        uintptr_t at = (uintptr_t)id.p;
+        if (p->iref_on && id.n < 16 && at >= p->feed_start && p->feed_end - at >= 16 &&
+            p->last_id.cap > 16) {
+            memcpy(p->last_id.p, id.p, 16);
+            p->last_id.p[id.n] = '\0';
+            p->last_id.len = id.n;
+        } else {
+            set_bytes(&p->last_id, id.p ? id.p : "", id.n);
+        }
         p->id_dirty = false;
     }
     size_t dn = data_size(p);
@@ -546,8 +455,19 @@ static void data_line(sse_parser_t *p, const char *v, size_t vn, bool plain)
 }
 
 /* Whether v[0..n) holds a NUL: short ids (the usual) without a call. */
-static inline bool has_nul(const char *v, size_t n)
+static inline bool has_nul(const sse_parser_t *p, const char *v, size_t n)
 {
+    /* Up to 8 bytes with 8 to read in the fed bytes: one word, its zero
+     * bytes marked exactly (no borrow between bytes), those past n off. */
+    uintptr_t at = (uintptr_t)v;
+    if (n <= 8 && at >= p->feed_start && p->feed_end - at >= 8) {
+        const uint64_t lows = 0x7F7F7F7F7F7F7F7Fu;
+        static const unsigned char first[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+        uint64_t w, keep;
+        memcpy(&w, v, 8);
+        memcpy(&keep, first + 8 - n, 8); /* 0xFF over v[0..n), in either byte order */
+        return (~(((w & lows) + lows) | w | lows) & keep) != 0; /* 0x80 where a byte is 0 */
+    }
     if (n > 16)
         return memchr(v, '\0', n) != NULL;
     for (size_t i = 0; i < n; i++)
@@ -558,7 +478,8 @@ static inline bool has_nul(const char *v, size_t n)
 
 /* One line, without its line end; hi: it may hold a byte >= 0x80 (false:
  * it does not). */
-static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
+__attribute__((always_inline)) static inline int process_line(sse_parser_t *p, const char *s,
+                                                               size_t n, bool hi)
 {
     const char *v;
     size_t vn;
@@ -579,7 +500,7 @@ static int process_line(sse_parser_t *p, const char *s, size_t n, bool hi)
             set_text(&p->type, v, vn, true);
         break;
     case 'i':
-        if (!field(s, n, "id", 2, &v, &vn) || has_nul(v, vn))
+        if (!field(s, n, "id", 2, &v, &vn) || has_nul(p, v, vn))
             return SSE_OK;
         if ((p->iref_on = !hi || utf8_clean(v, vn)))
             p->iref = (span_t){v, vn};
@@ -629,29 +550,42 @@ static inline size_t skip_eol(sse_parser_t *p, const char *buf, size_t eol, size
     return eol + 1;
 }
 
-/* Completes the held line with buf[i..) up to its line end, if this feed
- * has it, and processes it. *i moves past what was used. */
-static int finish_held(sse_parser_t *p, eol_scan_t *sc, size_t *i)
+/* What a lead byte asks of the bytes after it, for check_high: the
+ * sequence's length (0: not a lead, or one utf8_seq must judge) and the
+ * range of the second byte (lo, lo + span), which is where the Encoding
+ * Standard puts the bounds on overlongs, surrogates and U+10FFFF. */
+typedef struct lead {
+    uint8_t n, lo, span;
+} lead_t;
+static lead_t leads[256];
+
+static void leads_init(void)
 {
-    const char *buf = sc->buf;
-    bool hi;
-    size_t eol = next_eol(sc, *i, &hi);
-    int rc = hold(p, buf + *i, eol - *i);
-    if (rc != SSE_OK)
-        return rc;
-    if (eol == sc->len) {
-        *i = eol;
-        return SSE_OK;
-    }
-    *i = skip_eol(p, buf, eol, sc->len);
-    rc = process_line(p, p->line.p, p->line.len, true); /* checked there */
-    own_refs(p); /* they point into p->line, about to be reused */
-    buf_reset(&p->line);
-    /* A huge comment or unknown field leaves no event to trim after. */
-    trim(&p->line, keep_size(p));
-    trim(&p->scratch, keep_size(p));
-    return rc;
+    for (unsigned c = 0xC2; c <= 0xF4; c++)
+        leads[c] = (lead_t){c <= 0xDF ? 2 : c <= 0xEF ? 3 : 4, 0x80, 0x3F};
+    leads[0xE0] = (lead_t){3, 0xA0, 0x1F};
+    leads[0xED] = (lead_t){3, 0x80, 0x1F};
+    leads[0xF0] = (lead_t){4, 0x90, 0x2F};
+    leads[0xF4] = (lead_t){4, 0x80, 0x0F};
 }
+
+/* The line loop, built once per block-mask flavour. */
+#define SCAN(name) name##_base
+#define SCAN_ATTR
+#define SCAN_MASK eol_mask_base
+#include "sse_scan_lines.h"
+#undef SCAN
+#undef SCAN_ATTR
+#undef SCAN_MASK
+#if defined(HAVE_AVX2_PATH)
+#define SCAN(name) name##_avx2
+#define SCAN_ATTR __attribute__((target("avx2")))
+#define SCAN_MASK eol_mask_avx2
+#include "sse_scan_lines.h"
+#undef SCAN
+#undef SCAN_ATTR
+#undef SCAN_MASK
+#endif
 
 /* Skips a BOM at stream start, even split across feeds; bytes that turn
  * out not to be one are held as the start of the first line. */
@@ -675,7 +609,6 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
 {
     size_t i = 0;
     int rc = SSE_OK;
-    eol_scan_t sc;
 
     if (p->broken) {
         rc = SSE_ERR_TOO_BIG;
@@ -690,28 +623,15 @@ int sse_parser_feed(sse_parser_t *p, const char *buf, size_t len, size_t *consum
         if (buf[i] == '\n')
             i++;
     }
-    eol_scan_init(&sc, buf, len, i);
-    if (p->line.len && i < len && (rc = finish_held(p, &sc, &i)) != SSE_OK)
-        goto out;
-
-    while (i < len) {
-        bool hi;
-        size_t eol = next_eol(&sc, i, &hi);
-        size_t n = eol - i;
-        if (n > p->max) {
-            rc = SSE_ERR_TOO_BIG;
-            goto out;
-        }
-        if (eol == len) {
-            rc = hold(p, buf + i, n);
-            i = len;
-            break;
-        }
-        const char *line = buf + i;
-        i = skip_eol(p, buf, eol, len);
-        if ((rc = process_line(p, line, n, hi)) != SSE_OK)
-            goto out;
-    }
+    p->feed_start = (uintptr_t)buf;
+    p->feed_end = (uintptr_t)buf + len;
+#if defined(HAVE_AVX2_PATH)
+    if (simd.avx2)
+        rc = feed_lines_avx2(p, buf, len, &i);
+    else
+#endif
+        rc = feed_lines_base(p, buf, len, &i);
+    p->feed_start = p->feed_end = 0;
 
 out:
     own_refs(p);
@@ -741,6 +661,9 @@ static void reset_stream(sse_parser_t *p)
 
 sse_parser_t *sse_parser_new(size_t max_event, const sse_parser_callbacks_t *cbs, void *ud)
 {
+    simd_init();
+    if (!leads[0xC2].n) /* a race only writes the same values twice */
+        leads_init();
     sse_parser_t *p = xcalloc(1, sizeof *p);
     if (cbs)
         p->cb = *cbs;

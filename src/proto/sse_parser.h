@@ -23,8 +23,9 @@
  *     with an id it set (the last event ID string stays what the last
  *     dispatch made it).
  *
- * Feeding: line ends are found one 64-byte block at a time (SSE2 where the
- * compiler targets it, word-at-a-time otherwise); a line complete in the fed
+ * Feeding: line ends are found one 64-byte block at a time (AVX2 when the
+ * CPU has it, SSE2 where the compiler targets it, word-at-a-time
+ * otherwise), UTF-8 checked from the same blocks; a line complete in the fed
  * bytes is interpreted where it lies. The parser copies only a line split
  * across feeds, the values of an event still open when a feed returns, a
  * second and later data line (joined with LF), and values that need U+FFFD
