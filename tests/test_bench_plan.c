@@ -28,6 +28,7 @@ static void test_small_echo_one_thread(void **state)
     assert_int_equal(plan(true, 100, 1, 1000, 64), 1);      /* the defaults */
     assert_int_equal(plan(true, 250, 400, 1000, 64), 1);    /* exactly 100k msg/s */
     assert_int_equal(plan(true, 5000, 1, 5000, 64), 1);     /* at every bound */
+    assert_int_equal(plan(true, 499, 1, 100000, 64), 1);    /* a ramp too short to count */
 }
 
 static void test_big_echo_more_threads(void **state)
@@ -39,9 +40,9 @@ static void test_big_echo_more_threads(void **state)
     assert_int_equal(plan(true, 10000, 1, 1000, 64), 2);      /* connections */
     assert_int_equal(plan(true, 19000, 1, 20000, 64), 4);     /* bench-scale's serve-ws */
     assert_int_equal(plan(true, 19000, 1, 20000, 2), 2);
-    assert_int_equal(plan(true, 2000, 1, 20000, 64), 1);      /* a short ramp: 2000 starts */
-    assert_int_equal(plan(true, 4000, 0.5, 20000, 64), 1);
-    assert_int_equal(plan(true, 6000, 0.5, 20000, 64), 2);    /* 6000 starts at 20k/s */
+    assert_int_equal(plan(true, 2000, 1, 20000, 64), 4);      /* the ramp: 20,000/s */
+    assert_int_equal(plan(true, 500, 1, 5001, 64), 2);
+    assert_int_equal(plan(true, 500, 1, 1000, 64), 1);
     assert_int_equal(plan(true, 100000, 1, 100000, 8), 8);    /* capped */
 }
 

@@ -2,6 +2,7 @@
 #include "bench_plan.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 /* ceil(x / per), at least 1, saturating at UINT32_MAX. */
@@ -26,22 +27,26 @@ unsigned bench_plan_threads(const bench_plan_load_t *load, unsigned max_threads,
         return max_threads;
     }
     double msgs = (double)load->connections * load->message_rate;
-    double starts = load->connect_rate < (double)load->connections ? load->connect_rate
-                                                                   : (double)load->connections;
+    bool ramp = load->connections >= BENCH_PLAN_RAMP_MIN;
     unsigned n = need(msgs, BENCH_PLAN_MSGS);
     unsigned nc = need((double)load->connections, BENCH_PLAN_CONNS);
-    unsigned ns = need(starts, BENCH_PLAN_CONNECTS);
+    unsigned ns = ramp ? need(load->connect_rate, BENCH_PLAN_CONNECTS) : 1;
     if (nc > n)
         n = nc;
     if (ns > n)
         n = ns;
     unsigned t = n < max_threads ? n : max_threads;
-    if (why && whylen)
+    if (why && whylen) {
+        char rs[64];
+        if (ramp)
+            snprintf(rs, sizeof(rs), "ramp %.0f/s at %.0f", load->connect_rate, BENCH_PLAN_CONNECTS);
+        else
+            snprintf(rs, sizeof(rs), "no ramp to speak of");
         snprintf(why, whylen,
-                 "echo needs %u (%.0f msg/s at %.0f a thread, %llu connections at %d, "
-                 "%.0f starts/s at %.0f), %u core%s",
+                 "echo needs %u (%.0f msg/s at %.0f a thread, %llu connections at %d, %s), "
+                 "%u core%s",
                  n, msgs, BENCH_PLAN_MSGS, (unsigned long long)load->connections,
-                 BENCH_PLAN_CONNS, starts, BENCH_PLAN_CONNECTS, max_threads,
-                 max_threads == 1 ? "" : "s");
+                 BENCH_PLAN_CONNS, rs, max_threads, max_threads == 1 ? "" : "s");
+    }
     return t;
 }
