@@ -159,6 +159,7 @@ static double pct(uint64_t total, double q)
     return 0;
 }
 
+#ifndef FLOOR_NO_MAIN /* ws-echo-uring.c includes the rest */
 int main(int argc, char **argv)
 {
     if (argc < 7) {
@@ -238,3 +239,4 @@ int main(int argc, char **argv)
            (unsigned long long)errors, pct(received, 0.5), pct(received, 0.99), lat_max / 1e6);
     return 0;
 }
+#endif

@@ -3,6 +3,7 @@
  * request every connection shares, how many worker processes and threads,
  * then the run (see cmd_bench.h). */
 #include "cmd_bench.h"
+#include "bench_plan.h"
 #include "bench_pub.h"
 #include "buf.h"
 #include "connect_error.h"
@@ -319,13 +320,18 @@ static unsigned plan_processes(const bench_opts_t *o, bench_config_t *cfg, uint6
         diag_warn("bench: %" PRIu64 " connections per process exceed its descriptor limit "
                   "(%" PRIu64 "): expect fd_limit errors; use more processes (-p)",
                   o->connections / procs + 1, *nofile);
+    uint64_t per = (o->connections + procs - 1) / procs;
     unsigned threads = o->threads;
     if (threads == 0) {
-        threads = cores() / procs;
-        if (threads == 0)
-            threads = 1;
+        /* as many as the work needs, at most this process's cores */
+        bench_plan_load_t load = {.echo = cfg->kind == BENCH_WS_ECHO && cfg->message_rate > 0,
+                                  .connections = per,
+                                  .message_rate = cfg->message_rate,
+                                  .connect_rate = o->connect_rate / procs};
+        char why[200];
+        threads = bench_plan_threads(&load, cores() / procs ? cores() / procs : 1, why, sizeof(why));
+        diag_verbose("bench: threads per process: %u (-t not given; %s)", threads, why);
     }
-    uint64_t per = (o->connections + procs - 1) / procs;
     if (per > 0 && threads > per)
         threads = (unsigned)per;
     cfg->threads = threads;

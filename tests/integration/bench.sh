@@ -186,6 +186,24 @@ done
     pass "-v names the native driver" || fail "-v names the native driver"
 "$EVCAT" bench -v -c 2 -d 200ms --sse-driver curl "$HTTP/sse" 2>&1 | grep -q "SSE subscribers on libcurl" &&
     pass "-v names libcurl" || fail "-v names libcurl"
+# the default thread count follows the load (echo): 40 msg/s is one
+# thread whatever the cores; 4 x 60,000 msg/s needs 3 (100,000 a thread),
+# as many as there are cores; -t overrides it; subscribe takes every core
+"$EVCAT" bench -v -c 4 -r 10 -d 200ms --json "$TMP/t1.json" "$WS/echo" >/dev/null 2>"$TMP/t1.err"
+grep -q "threads per process: 1 (-t not given; echo needs 1 (40 msg/s" "$TMP/t1.err" &&
+    pass "-v: a small echo load gets 1 thread, and why" || fail "-v: a small echo load gets 1 thread: $(grep threads "$TMP/t1.err")"
+expect_eq "a small echo load runs 1 thread" 1 "$(jv "$TMP/t1.json" threads)"
+want=$(nproc); [ "$want" -gt 3 ] && want=3
+"$EVCAT" bench -v -c 4 -r 60000 -d 100ms --json "$TMP/t3.json" "$WS/echo" >/dev/null 2>"$TMP/t3.err"
+grep -q "threads per process: $want (-t not given; echo needs 3 (240000 msg/s" "$TMP/t3.err" &&
+    pass "-v: a big echo load gets min(3, cores) threads" || fail "-v: a big echo load: $(grep threads "$TMP/t3.err")"
+expect_eq "a big echo load runs min(3, cores) threads" "$want" "$(jv "$TMP/t3.json" threads)"
+"$EVCAT" bench -v -t 2 -c 4 -r 10 -d 100ms --json "$TMP/t2.json" "$WS/echo" >/dev/null 2>"$TMP/t2.err"
+expect_eq "-t 2 is taken as given" 2 "$(jv "$TMP/t2.json" threads)"
+if grep -q "threads per process" "$TMP/t2.err"; then fail "-t given: no thread rule line"; else pass "-t given: no thread rule line"; fi
+"$EVCAT" bench -v --mode subscribe -c 4 -d 100ms "$WS/ws" 2>&1 >/dev/null |
+    grep -q "threads per process: $(nproc) (-t not given; one per core" &&
+    pass "-v: subscribe takes every core" || fail "-v: subscribe takes every core"
 for drv in native curl; do
     B -c 5 -d 300ms --sse-driver $drv --json "$TMP/404.json" "$HTTP/nosuch" >/dev/null 2>&1
     expect_eq "sse $drv: a 404 is http_status" 5 "$(jv "$TMP/404.json" errors.http_status)"
