@@ -21,6 +21,7 @@
  * bench_ended when we closed it. Like the libcurl driver it does not
  * reconnect (a retry: field is parsed and has no effect). */
 #include "bench_worker.h"
+#include "bench_lbuf.h"
 #include "transport.h"
 #include "http_response.h"
 #include "sse_parser.h"
@@ -42,21 +43,14 @@
 
 enum { C_CONNECTING, C_TLS, C_HEAD, C_OPEN };
 
-/* Bytes kept for a connection: unsent request bytes, or a response head
- * that came in pieces (bounded by HTTP_RESPONSE_MAX_HEAD_DEFAULT). */
-struct hbuf {
-    size_t off, len, cap;
-    char data[];
-};
-
 struct h1w;
 
 struct h1conn {
     struct h1conn *prev, *next; /* the worker's list */
     struct h1w *hw;
     transport_t *tls;           /* owned; NULL for plain TCP */
-    struct hbuf *out;           /* owned; unsent request bytes */
-    struct hbuf *head;          /* owned; a response head arriving in pieces */
+    bench_lbuf_t *out;          /* owned; unsent request bytes */
+    bench_lbuf_t *head;         /* owned; a response head arriving in pieces (bounded by HTTP_RESPONSE_MAX_HEAD_DEFAULT) */
     sse_parser_t *parser;       /* owned; from OPEN on */
     uint64_t start_ns;
     loop_timer_t timer;         /* --connect-timeout, up to the response head */
@@ -78,24 +72,6 @@ struct h1w {
 };
 
 /* ---- small pieces ---- */
-
-static void hbuf_append(struct hbuf **bp, const void *p, size_t n)
-{
-    struct hbuf *b = *bp;
-    if (!b) {
-        size_t cap = n < 256 ? 256 : n;
-        b = xmalloc(sizeof(*b) + cap);
-        b->off = b->len = 0;
-        b->cap = cap;
-    } else if (b->len + n > b->cap) {
-        size_t cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n;
-        b = xrealloc(b, sizeof(*b) + cap);
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    *bp = b;
-}
 
 static loop_t *conn_loop(const struct h1conn *c)
 {
@@ -247,7 +223,7 @@ static bench_err_t io_error_kind(const struct h1conn *c, int err)
 static int flush(struct h1conn *c)
 {
     while (c->out) {
-        struct hbuf *o = c->out;
+        bench_lbuf_t *o = c->out;
         ssize_t r = io_write(c, o->data + o->off, o->len - o->off);
         if (r == NETIO_AGAIN)
             break;
@@ -331,8 +307,8 @@ static int established(struct h1conn *c, const http_response_head_t *h)
 static int head_bytes(struct h1conn *c, const char *p, size_t n)
 {
     if (c->head) {
-        hbuf_append(&c->head, p, n);
-        p = c->head->data;
+        bench_lbuf_append(&c->head, p, n);
+        p = (const char *)c->head->data;
         n = c->head->len;
     }
     for (;;) {
@@ -340,8 +316,8 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
         int rc = http_response_head_parse(p, n, HTTP_RESPONSE_MAX_HEAD_DEFAULT, &h);
         if (rc == HTTP_RESP_AGAIN) {
             if (!c->head)
-                hbuf_append(&c->head, p, n);
-            else if (p != c->head->data) { /* after a 1xx: keep the rest only */
+                bench_lbuf_append(&c->head, p, n);
+            else if (p != (const char *)c->head->data) { /* after a 1xx: keep the rest only */
                 memmove(c->head->data, p, n);
                 c->head->len = n;
             }
@@ -366,7 +342,7 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
         }
         established(c, &h);
         int r = 0;
-        struct hbuf *held = c->head; /* p may point into it */
+        bench_lbuf_t *held = c->head; /* p may point into it */
         c->head = NULL;
         r = body_bytes(c, p + h.head_len, n - h.head_len); /* none: an empty body ends */
         free(held);
@@ -393,7 +369,7 @@ static int early_request(struct h1conn *c)
     }
     c->state = C_HEAD;
     if ((size_t)r < hw->req.len)
-        hbuf_append(&c->out, hw->req.p + r, hw->req.len - (size_t)r);
+        bench_lbuf_append(&c->out, hw->req.p + r, hw->req.len - (size_t)r);
     return 1;
 }
 
@@ -408,7 +384,7 @@ static int start_request(struct h1conn *c)
     }
     size_t done = r > 0 ? (size_t)r : 0;
     if (done < hw->req.len)
-        hbuf_append(&c->out, hw->req.p + done, hw->req.len - done);
+        bench_lbuf_append(&c->out, hw->req.p + done, hw->req.len - done);
     update_interest(c);
     return 0;
 }

@@ -50,6 +50,7 @@
  * and written is counted as wire bytes (handshake and frame headers
  * included, before TLS), the payload as before. */
 #include "bench_worker.h"
+#include "bench_lbuf.h"
 #include "bench_ws_replay.h"
 #include "transport.h"
 #include "buf.h"
@@ -80,11 +81,6 @@ enum { C_CONNECTING, C_TLS, C_HANDSHAKE, C_OPEN, C_CLOSING };
 
 /* A lazily allocated byte buffer: unsent output (from off), a message or
  * a control frame being assembled. NULL when empty. */
-struct lbuf {
-    size_t off, len, cap;
-    uint8_t data[];
-};
-
 struct hs {
     char key[WS_KEY_LEN + 1]; /* checked against Sec-WebSocket-Accept */
     buf_t resp;               /* the response head, when it comes in pieces */
@@ -99,9 +95,9 @@ struct wsconn {
     struct wsw *ww;
     transport_t *tls;               /* owned; NULL for plain TCP */
     struct hs *hs;              /* owned; only during the handshake */
-    struct lbuf *out;           /* owned; unsent bytes, NULL when all written */
-    struct lbuf *msg;           /* owned; a message spanning reads (subscribe, compressed) */
-    struct lbuf *ctl;           /* owned; a control frame spanning reads */
+    bench_lbuf_t *out;           /* owned; unsent bytes, NULL when all written */
+    bench_lbuf_t *msg;           /* owned; a message spanning reads (subscribe, compressed) */
+    bench_lbuf_t *ctl;           /* owned; a control frame spanning reads */
     ws_pmd_t *pmd;              /* owned; permessage-deflate, when agreed */
     uint64_t start_ns;          /* start(): connect time is measured from here */
     union {
@@ -138,39 +134,6 @@ struct wsw {
 _Static_assert(sizeof(struct wsconn) <= 256, "keep the per-connection state small");
 
 /* ---- small pieces ---- */
-
-static void lbuf_append(struct lbuf **bp, const void *p, size_t n)
-{
-    struct lbuf *b = *bp;
-    if (!b) {
-        size_t cap = n < 256 ? 256 : n;
-        b = xmalloc(sizeof(*b) + cap);
-        b->off = b->len = 0;
-        b->cap = cap;
-    } else if (b->len + n > b->cap) {
-        if (b->off) {
-            memmove(b->data, b->data + b->off, b->len - b->off);
-            b->len -= b->off;
-            b->off = 0;
-        }
-        if (b->len + n > b->cap) {
-            size_t cap = b->cap * 2;
-            if (cap < b->len + n)
-                cap = b->len + n;
-            b = xrealloc(b, sizeof(*b) + cap);
-            b->cap = cap;
-        }
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    *bp = b;
-}
-
-static void lbuf_free(struct lbuf **bp)
-{
-    free(*bp);
-    *bp = NULL;
-}
 
 static void scratch_reserve(struct wsw *ww, size_t n)
 {
@@ -241,17 +204,19 @@ static void conn_end(struct wsconn *c)
 /* ---- I/O ---- */
 
 /* What to wait for, from the state (tcpkali's update_io_interest). */
+static unsigned interest(const struct wsconn *c)
+{
+    if (c->state == C_CONNECTING)
+        return LOOP_WRITE;
+    if (c->state == C_TLS)
+        return c->tls->read_wants | c->tls->write_wants;
+    return (c->tls ? c->tls->read_wants : LOOP_READ) |
+           (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
+}
+
 static void update_interest(struct wsconn *c)
 {
-    unsigned m;
-    if (c->state == C_CONNECTING)
-        m = LOOP_WRITE;
-    else if (c->state == C_TLS)
-        m = c->tls->read_wants | c->tls->write_wants;
-    else
-        m = (c->tls ? c->tls->read_wants : LOOP_READ) |
-            (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
-    loop_fd_mod(conn_loop(c), c->fd, m);
+    loop_fd_mod(conn_loop(c), c->fd, interest(c));
 }
 
 /* > 0 bytes, 0 at EOF, NETIO_AGAIN or NETIO_ERR (errno set for plain TCP). */
@@ -310,7 +275,7 @@ static bench_err_t io_error_kind(const struct wsconn *c, int err)
 static int conn_write(struct wsconn *c, const void *p, size_t n)
 {
     if (c->out) {
-        lbuf_append(&c->out, p, n);
+        bench_lbuf_append(&c->out, p, n);
         return 0;
     }
     ssize_t r = io_write(c, p, n);
@@ -321,7 +286,7 @@ static int conn_write(struct wsconn *c, const void *p, size_t n)
         return -1;
     }
     size_t done = r > 0 ? (size_t)r : 0;
-    lbuf_append(&c->out, (const uint8_t *)p + done, n - done);
+    bench_lbuf_append(&c->out, (const uint8_t *)p + done, n - done);
     update_interest(c);
     return 0;
 }
@@ -373,7 +338,7 @@ static int inflate_piece(struct wsconn *c, wsf_event_t *ev)
     size_t n = ev->len;
     if (!(ev->frame_start && ev->message_end && !c->msg)) {
         if (n)
-            lbuf_append(&c->msg, p, n);
+            bench_lbuf_append(&c->msg, p, n);
         if (!ev->message_end)
             return 0;
         p = c->msg ? c->msg->data : NULL;
@@ -381,7 +346,7 @@ static int inflate_piece(struct wsconn *c, wsf_event_t *ev)
     }
     const char *why = NULL;
     uint16_t code = bwz_inflate(c->pmd, ev->msg_opcode, p, n, ww->cfg->max_message, &ww->zbuf, &why);
-    lbuf_free(&c->msg);
+    bench_lbuf_free(&c->msg);
     if (code) {
         if (!c->close_sent && send_close(c, code, why) < 0)
             return -1;
@@ -429,12 +394,12 @@ static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
         return;
     }
     if (ev->len)
-        lbuf_append(&c->msg, ev->data, ev->len); /* bounded: the decoder's 1009 */
+        bench_lbuf_append(&c->msg, ev->data, ev->len); /* bounded: the decoder's 1009 */
     if (!ev->message_end)
         return;
     bws_replay_message(ww->w, &c->rp, c->index, ev->msg_opcode, c->msg ? c->msg->data : NULL,
                        c->msg ? c->msg->len : 0, &ww->rtmp);
-    lbuf_free(&c->msg);
+    bench_lbuf_free(&c->msg);
 }
 
 /* ---- echo ---- */
@@ -535,14 +500,14 @@ static void sub_piece(struct wsconn *c, const wsf_event_t *ev)
         return;
     }
     if (ev->len)
-        lbuf_append(&c->msg, ev->data, ev->len); /* bounded: the decoder's 1009 */
+        bench_lbuf_append(&c->msg, ev->data, ev->len); /* bounded: the decoder's 1009 */
     if (!ev->message_end)
         return;
     if (c->msg)
         sub_message(c, c->msg->data, c->msg->len);
     else
         sub_message(c, (const uint8_t *)"", 0);
-    lbuf_free(&c->msg);
+    bench_lbuf_free(&c->msg);
 }
 
 /* ---- frames ---- */
@@ -554,7 +519,7 @@ static int control_piece(struct wsconn *c, const wsf_event_t *ev)
     size_t n = ev->len;
     if (!(ev->frame_start && ev->frame_end)) {
         if (n)
-            lbuf_append(&c->ctl, p, n);
+            bench_lbuf_append(&c->ctl, p, n);
         if (!ev->frame_end)
             return 0;
         p = c->ctl ? c->ctl->data : NULL;
@@ -582,7 +547,7 @@ static int control_piece(struct wsconn *c, const wsf_event_t *ev)
         return -1;
     }
     if (rc == 0)
-        lbuf_free(&c->ctl);
+        bench_lbuf_free(&c->ctl);
     return rc;
 }
 
@@ -714,7 +679,13 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
     return r;
 }
 
-static int start_handshake(struct wsconn *c)
+/* Sends the upgrade request. `early`: plain TCP right after connect(),
+ * not yet registered with the loop: the TCP handshake is often over by
+ * then (on loopback unless the listener is backed up), which spares a
+ * wake-up, a getsockopt and an epoll_ctl a connection; a socket still
+ * connecting says EAGAIN and takes nothing: then 1, and we wait for
+ * writability as usual. Returns 0, 1, or -1 when c is gone. */
+static int start_handshake(struct wsconn *c, bool early)
 {
     const bench_config_t *cfg = c->ww->cfg;
     c->hs = xcalloc(1, sizeof(*c->hs));
@@ -724,10 +695,26 @@ static int start_handshake(struct wsconn *c)
     buf_init(&req);
     ws_build_request(&req, &cfg->ws_req, c->hs->key);
     c->state = C_HANDSHAKE;
-    int rc = conn_write(c, req.p, req.len);
+    int rc = 0;
+    if (!early) {
+        rc = conn_write(c, req.p, req.len);
+        if (rc == 0)
+            update_interest(c);
+    } else {
+        ssize_t r = io_write(c, req.p, req.len);
+        if (r >= 0 && (size_t)r < req.len)
+            bench_lbuf_append(&c->out, req.p + r, req.len - (size_t)r);
+        if (r < 0) {
+            int e = errno;
+            c->state = C_CONNECTING; /* not connected: a connect error */
+            free(c->hs);
+            c->hs = NULL;
+            rc = r == NETIO_AGAIN ? 1 : -1;
+            if (rc < 0)
+                conn_error(c, bench_errno_kind(e));
+        }
+    }
     buf_free(&req);
-    if (rc == 0)
-        update_interest(c);
     return rc;
 }
 
@@ -735,7 +722,7 @@ static int tls_step(struct wsconn *c)
 {
     int rc = transport_handshake(c->tls);
     if (rc == 0)
-        return start_handshake(c);
+        return start_handshake(c, false);
     if (rc == NETIO_AGAIN) {
         update_interest(c);
         return 0;
@@ -756,7 +743,7 @@ static int on_connected(struct wsconn *c)
         return -1;
     }
     if (!cfg->tls)
-        return start_handshake(c);
+        return start_handshake(c, false);
     c->tls = xmalloc(sizeof(*c->tls));
     c->state = C_TLS;
     if (transport_init_tls_client(c->tls, c->fd, cfg->ssl_ctx, cfg->host) < 0) {
@@ -804,7 +791,7 @@ static int do_read(struct wsconn *c)
 static int flush(struct wsconn *c)
 {
     while (c->out) {
-        struct lbuf *o = c->out;
+        bench_lbuf_t *o = c->out;
         ssize_t r = io_write(c, o->data + o->off, o->len - o->off);
         if (r == NETIO_AGAIN)
             break;
@@ -814,7 +801,7 @@ static int flush(struct wsconn *c)
         }
         o->off += (size_t)r;
         if (o->off == o->len)
-            lbuf_free(&c->out);
+            bench_lbuf_free(&c->out);
     }
     update_interest(c);
     if (!c->out && c->state == C_OPEN && (c->ww->echo_sends || c->ww->replay))
@@ -929,7 +916,9 @@ static void ws_start(bench_worker_t *w, uint64_t index)
     if (ww->head)
         ww->head->prev = c;
     ww->head = c;
-    int rc = loop_fd_add(w->loop, fd, LOOP_WRITE, on_io, c);
+    if (!cfg->tls && start_handshake(c, true) < 0)
+        return;
+    int rc = loop_fd_add(w->loop, fd, interest(c), on_io, c);
     if (rc < 0) {
         conn_error(c, bench_errno_kind(-rc));
         return;
