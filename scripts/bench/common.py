@@ -240,6 +240,32 @@ class RssSampler:
         return self.cpu_last - (self.cpu_first or 0.0)
 
 
+def time_wait_count():
+    """TCP sockets in TIME_WAIT, all families (/proc/net/sockstat), or None."""
+    try:
+        with open("/proc/net/sockstat") as f:
+            for line in f:
+                if line.startswith("TCP:"):
+                    fl = line.split()
+                    return int(fl[fl.index("tw") + 1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def wait_time_wait(below, limit):
+    """Waits up to `limit` seconds for TIME_WAIT sockets to drop under
+    `below` (a previous run's closed connections hold local ports, and the
+    next run's connect() searches past them). Returns (seconds waited,
+    TIME_WAIT count at the end)."""
+    t0 = time.monotonic()
+    n = time_wait_count()
+    while n is not None and n >= below and time.monotonic() - t0 < limit:
+        time.sleep(1)
+        n = time_wait_count()
+    return time.monotonic() - t0, n
+
+
 def time_wait_summary():
     """TIME_WAIT sockets (IPv4) by local address, busiest first: they hold
     local ports that new connections from the same address compete for."""
