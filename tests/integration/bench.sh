@@ -130,6 +130,21 @@ expect_eq "refused: failed" 30 "$(jv "$TMP/ref.json" connections.failed)"
 # seen there is still "refused", not a reset.
 expect_rc "SSE refused: exit 1" 1 B -c 30 -d 1s --json "$TMP/ref2.json" "http://127.0.0.1:$dead/sse"
 expect_eq "SSE refused: counted by kind" 30 "$(jv "$TMP/ref2.json" errors.refused)"
+# A listener that never accepts, its queue full: the first connections
+# complete TCP and get no answer, the rest stay unconnected (SYNs dropped),
+# so the request goes right after connect() for some and after waiting for
+# writability for others; all end at --connect-timeout.
+mute=$(free_port)
+$PY -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$mute" &
+mute_pid=$!
+wait_port "$mute"
+for u in "ws://127.0.0.1:$mute/" "http://127.0.0.1:$mute/sse"; do
+    expect_rc "no answer ($u): exit 1" 1 B -c 12 --connect-timeout 1s -d 200ms --json "$TMP/mute.json" "$u"
+    expect_eq "no answer ($u): connect_timeout" 12 "$(jv "$TMP/mute.json" errors.connect_timeout)"
+done
+kill "$mute_pid" 2>/dev/null; wait "$mute_pid" 2>/dev/null
 expect_rc "404 instead of 101: exit 1" 1 B -c 10 -d 1s --json "$TMP/hs.json" "$WS/nothing"
 expect_eq "404: handshake errors" 10 "$(jv "$TMP/hs.json" errors.handshake)"
 expect_rc "SSE 404: exit 1" 1 B -c 10 -d 1s --json "$TMP/st.json" "$HTTP/nothing"
