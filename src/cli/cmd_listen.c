@@ -281,7 +281,9 @@ static void map_stdin(struct listen *L)
 static int run_stdin(struct listen *L, size_t max_event)
 {
     static const sse_parser_callbacks_t cbs = {.on_event = on_event};
-    static const sse_parser_callbacks_t raw_cbs = {.on_event = on_event_raw};
+    /* Raw output with no filter, count or recording: short events go
+     * straight into the output buffer, long ones through on_event_raw. */
+    sse_parser_callbacks_t raw_cbs = {.on_event = on_event_raw, .data_sink = &L->out.buf};
     bool plain = L->out.format == OUT_RAW && !L->ntypes && !L->count && !rec_active(&L->rec);
     L->parser = sse_parser_new(max_event, plain ? &raw_cbs : &cbs, L);
     L->inbuf = xmalloc(STDIN_CHUNK);
