@@ -370,7 +370,7 @@ static inline void sink_data(sse_parser_t *p, buf_t *b, size_t dn)
     b->p[b->len] = '\0';
 }
 
-static int dispatch(sse_parser_t *p)
+__attribute__((always_inline)) static inline int dispatch(sse_parser_t *p)
 {
     if (p->id_dirty) {
         span_t id = id_text(p);
