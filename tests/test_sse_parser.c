@@ -116,7 +116,7 @@ static void rec_comment(void *ud, const char *text, size_t len)
     buf_putc(&r->all, '\n');
 }
 
-static const sse_parser_callbacks_t rec_cbs = {rec_event, rec_retry, rec_comment};
+static const sse_parser_callbacks_t rec_cbs = {rec_event, rec_retry, rec_comment, NULL};
 
 static void rec_init(struct rec *r, size_t max_event, bool stop)
 {

@@ -41,6 +41,7 @@ struct run {
     buf_t log;
     bool stop;
     size_t events;
+    bool raw; /* log only each event's data and an LF, as listen -o raw */
 };
 
 static void put(buf_t *b, const char *tag, const char *s, size_t n)
@@ -57,12 +58,17 @@ static int on_event(void *ud, const sse_event_t *ev)
     assert_int_equal(ev->id_len, lid_len);
     assert_memory_equal(ev->id, lid, lid_len);
     assert_int_equal(ev->id[ev->id_len], '\0');
+    r->events++;
+    if (r->raw) {
+        buf_append(&r->log, ev->data, ev->data_len);
+        buf_putc(&r->log, '\n');
+        return r->stop;
+    }
     buf_puts(&r->log, "event");
     put(&r->log, "type", ev->type, ev->type_len);
     put(&r->log, "data", ev->data, ev->data_len);
     put(&r->log, "id", ev->id, ev->id_len);
     buf_putc(&r->log, '\n');
-    r->events++;
     return r->stop;
 }
 
@@ -80,7 +86,7 @@ static void on_comment(void *ud, const char *text, size_t len)
     buf_putc(&r->log, '\n');
 }
 
-static const sse_parser_callbacks_t cbs = {on_event, on_retry, on_comment};
+static const sse_parser_callbacks_t cbs = {on_event, on_retry, on_comment, NULL};
 
 /* ---- streams ---------------------------------------------------------------- */
 
@@ -183,12 +189,21 @@ static int feed(struct run *r, const buf_t *in, enum way w, uint64_t seed)
     return rc;
 }
 
-static void run_way(const buf_t *in, size_t max_event, enum way w, bool stop, uint64_t seed,
-                    buf_t *out)
+/* How a run takes its events: all through on_event with a full
+ * transcript; all through on_event, data only; short ones into the data
+ * sink (the log itself), long ones through on_event, data only. */
+enum take { FULL, RAW, SINK };
+
+/* run_way_as, returning how many events on_event saw. */
+static size_t run_way_as(const buf_t *in, size_t max_event, enum way w, bool stop, uint64_t seed,
+                         enum take t, buf_t *out)
 {
-    struct run r = {.stop = stop};
+    struct run r = {.stop = stop, .raw = t != FULL};
     buf_init(&r.log);
-    r.p = sse_parser_new(max_event, &cbs, &r);
+    sse_parser_callbacks_t c = cbs;
+    if (t == SINK)
+        c.data_sink = &r.log;
+    r.p = sse_parser_new(max_event, &c, &r);
     int rc = feed(&r, in, w, seed);
     sse_parser_end(r.p);
     size_t lid_len;
@@ -199,6 +214,13 @@ static void run_way(const buf_t *in, size_t max_event, enum way w, bool stop, ui
     buf_append(out, r.log.p, r.log.len);
     sse_parser_free(r.p);
     buf_free(&r.log);
+    return r.events;
+}
+
+static void run_way(const buf_t *in, size_t max_event, enum way w, bool stop, uint64_t seed,
+                    buf_t *out)
+{
+    run_way_as(in, max_event, w, stop, seed, FULL, out);
 }
 
 static void expect_same(const buf_t *want, const buf_t *got, const char *how, uint64_t stream)
@@ -329,12 +351,51 @@ static void test_very_long_lines_checked_in_passing(void **state)
     buf_free(&got);
 }
 
+/* With a data sink (listen's raw output), the data written must be what
+ * on_event would have been given, in order, however the stream is split
+ * and stopped, with the same status and last event ID; events of up to
+ * SSE_SINK_MAX bytes of data go to the sink, longer ones to on_event. */
+static void test_data_sink_agrees_with_on_event(void **state)
+{
+    (void)state;
+    static const size_t bounds[] = {0, 64, 200, 1000};
+    size_t all = 0, called = 0;
+    buf_t in, ref, got;
+    buf_init(&in);
+    buf_init(&ref);
+    buf_init(&got);
+    for (uint64_t stream = 1; stream <= 120; stream++) {
+        uint64_t s = stream * UINT64_C(0x9E3779B97F4A7C15);
+        buf_reset(&in);
+        gen_stream(&in, &s, 200 + (size_t)(rng(&s) % 6000));
+        size_t max_event = bounds[stream % ARRAY_LEN(bounds)];
+        all += run_way_as(&in, max_event, WHOLE, false, 0, RAW, &ref);
+        called += run_way_as(&in, max_event, WHOLE, false, 0, SINK, &got);
+        expect_same(&ref, &got, "sink, whole", stream);
+        run_way_as(&in, max_event, WHOLE, true, 0, SINK, &got);
+        expect_same(&ref, &got, "sink, whole, stopping", stream);
+        run_way_as(&in, max_event, BYTES, true, 0, SINK, &got);
+        expect_same(&ref, &got, "sink, byte by byte, stopping", stream);
+        for (uint64_t k = 1; k <= 4; k++) {
+            run_way_as(&in, max_event, RANDOM, k % 2 == 0, s + k, SINK, &got);
+            expect_same(&ref, &got, "sink, random splits", stream);
+        }
+    }
+    /* Both ways were taken: most events into the sink, some long ones not. */
+    assert_true(called > 20);
+    assert_true(called * 4 < all);
+    buf_free(&in);
+    buf_free(&ref);
+    buf_free(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generated_streams_agree_however_split),
         cmocka_unit_test(test_generated_streams_cover_the_cases),
         cmocka_unit_test(test_very_long_lines_checked_in_passing),
+        cmocka_unit_test(test_data_sink_agrees_with_on_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,18 @@ static int on_event(void *ud, const sse_event_t *ev)
     return 0;
 }
 
+/* on_event for the plain case of a capture on stdin: raw output, no
+ * --event filter, no -n count, no --record (run_stdin picks it). */
+static int on_event_raw(void *ud, const sse_event_t *ev)
+{
+    struct listen *L = ud;
+    if (L->done)
+        return 1;
+    raw_out(L, ev);
+    L->shown++;
+    return 0;
+}
+
 static void on_batch(void *ud)
 {
     flush_out(ud);
@@ -269,7 +281,11 @@ static void map_stdin(struct listen *L)
 static int run_stdin(struct listen *L, size_t max_event)
 {
     static const sse_parser_callbacks_t cbs = {.on_event = on_event};
-    L->parser = sse_parser_new(max_event, &cbs, L);
+    /* Raw output with no filter, count or recording: short events go
+     * straight into the output buffer, long ones through on_event_raw. */
+    sse_parser_callbacks_t raw_cbs = {.on_event = on_event_raw, .data_sink = &L->out.buf};
+    bool plain = L->out.format == OUT_RAW && !L->ntypes && !L->count && !rec_active(&L->rec);
+    L->parser = sse_parser_new(max_event, plain ? &raw_cbs : &cbs, L);
     L->inbuf = xmalloc(STDIN_CHUNK);
     map_stdin(L);
     int fl = fcntl(STDIN_FILENO, F_GETFL);

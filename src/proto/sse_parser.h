@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 typedef struct sse_parser sse_parser_t;
 
 /* Valid only during the callback. Strings are UTF-8 (after U+FFFD
@@ -66,7 +68,14 @@ typedef struct sse_parser_callbacks {
     void (*on_retry)(void *ud, uint64_t ms);
     /* A comment line, text after the colon (no space stripped). May be NULL. */
     void (*on_comment)(void *ud, const char *text, size_t len);
+    /* May be NULL. When set, an event whose data is at most SSE_SINK_MAX
+     * bytes is not given to on_event: its data and an LF are appended to
+     * this buffer instead, with no call per event (listen's raw output).
+     * Its id and type are tracked as for any event. */
+    buf_t *data_sink;
 } sse_parser_callbacks_t;
+
+#define SSE_SINK_MAX 255
 
 enum {
     SSE_OK = 0,

@@ -190,6 +190,14 @@ SCAN_ATTR static int SCAN(feed_lines)(sse_parser_t *p, const char *buf, size_t l
         i = skip_eol(p, buf, eol, len);
         if ((rc = process_line(p, line, n, hi)) != SSE_OK)
             goto out;
+        /* The blank line that usually follows a field line dispatches here,
+         * without a trip round the loop (its LF is passed by next_eol's
+         * mask, since the scan may start up to 2 bytes past a line end). */
+        if (i < len && buf[i] == '\n') {
+            i++;
+            if ((rc = dispatch(p)) != SSE_OK)
+                goto out;
+        }
     }
 
 out:

@@ -15,6 +15,9 @@
  *     count that ends on a line end (the LF of a CRLF included if present);
  *     SSE_OK consumes everything;
  *   - each event's strings are NUL-terminated and its id is the last event ID;
+ *   - with a data sink, the chosen chunking writes each event's data and an
+ *     LF exactly as on_event would get them in a whole feed (short events
+ *     never reach on_event), same status and last event ID;
  *   - the result equals a deliberately naive reference written straight from
  *     the spec: decode the whole stream first (the Encoding Standard's state
  *     machine, re-encoding code points), then split lines and interpret
@@ -38,6 +41,8 @@ struct run {
     buf_t log;
     unsigned stop_every; /* 0: never stop */
     unsigned n_events;
+    bool raw;  /* log only each event's data and an LF (listen -o raw) */
+    bool sink; /* and with the parser's data sink: the log itself */
 };
 
 static void log_bytes(buf_t *b, const char *tag, const char *p, size_t n)
@@ -66,7 +71,14 @@ static int on_event(void *ud, const sse_event_t *ev)
         abort();
     if (ev->id_len != lid_len || memcmp(ev->id, lid, lid_len) != 0)
         abort();
-    log_event(&r->log, ev->type, ev->type_len, ev->data, ev->data_len, ev->id, ev->id_len);
+    if (r->sink && ev->data_len <= SSE_SINK_MAX)
+        abort(); /* the sink's to take */
+    if (r->raw) {
+        buf_append(&r->log, ev->data, ev->data_len);
+        buf_putc(&r->log, '\n');
+    } else {
+        log_event(&r->log, ev->type, ev->type_len, ev->data, ev->data_len, ev->id, ev->id_len);
+    }
     r->n_events++;
     return r->stop_every && r->n_events % r->stop_every == 0;
 }
@@ -85,7 +97,7 @@ static void on_comment(void *ud, const char *text, size_t len)
     buf_putc(&r->log, '\n');
 }
 
-static const sse_parser_callbacks_t cbs = {on_event, on_retry, on_comment};
+static const sse_parser_callbacks_t cbs = {on_event, on_retry, on_comment, NULL};
 
 enum chunking { WHOLE, BYTES, FIXED, RANDOM };
 
@@ -151,8 +163,11 @@ static int feed_stream(struct run *r, const uint8_t *in, size_t n, enum chunking
 static void run_parser(struct run *r, const uint8_t *in, size_t n, size_t split, size_t max_event,
                        enum chunking c, unsigned param, uint64_t seed)
 {
-    r->p = sse_parser_new(max_event, &cbs, r);
     buf_init(&r->log);
+    sse_parser_callbacks_t cb = cbs;
+    if (r->sink)
+        cb.data_sink = &r->log;
+    r->p = sse_parser_new(max_event, &cb, r);
     int rc = feed_stream(r, in, split, c, param, seed);
     if (rc != SSE_ERR_TOO_BIG && split < n) {
         sse_parser_end(r->p);
@@ -433,14 +448,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t seed = data[2] | (uint64_t)data[0] << 8;
 
     struct run whole = {.stop_every = 0}, chunked = {.stop_every = stop ? param % 4 + 1 : 0};
+    struct run raw = {.raw = true}, sink = {.stop_every = chunked.stop_every, .raw = true,
+                                            .sink = true};
     buf_t ref;
     run_parser(&whole, in, n, split, max_event, WHOLE, 0, 0);
     run_parser(&chunked, in, n, split, max_event, c, param, seed);
+    run_parser(&raw, in, n, split, max_event, WHOLE, 0, 0);
+    run_parser(&sink, in, n, split, max_event, c, param, seed);
     run_ref(&ref, in, n, split, max_event);
+    expect_same("on_event and the data sink", &raw.log, &sink.log);
     expect_same("whole and chunked feeds", &whole.log, &chunked.log);
     expect_same("parser and reference", &whole.log, &ref);
     buf_free(&ref);
     buf_free(&whole.log);
     buf_free(&chunked.log);
+    buf_free(&raw.log);
+    buf_free(&sink.log);
     return 0;
 }
