@@ -240,6 +240,57 @@ class RssSampler:
         return self.cpu_last - (self.cpu_first or 0.0)
 
 
+def listen_overflows():
+    """The kernel's count of connections dropped at a full accept queue
+    (TcpExt ListenOverflows: each costs the client a SYN retransmission,
+    1 s on Linux), or None."""
+    try:
+        with open("/proc/net/netstat") as f:
+            lines = f.readlines()
+        for names, values in zip(lines[::2], lines[1::2]):
+            if names.startswith("TcpExt:"):
+                d = dict(zip(names.split()[1:], values.split()[1:]))
+                return int(d["ListenOverflows"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
+class Sysctl:
+    """Sets /proc/sys/NAME to at least VALUE for a while (put back by
+    restore(), also at exit); does nothing when it cannot write."""
+
+    def __init__(self, name, value):
+        self.path = "/proc/sys/" + name.replace(".", "/")
+        self.was = None
+        try:
+            with open(self.path) as f:
+                cur = f.read().strip()
+            if int(cur) < value:
+                with open(self.path, "w") as f:
+                    f.write(str(value))
+                self.was = cur
+                atexit.register(self.restore)
+        except (OSError, ValueError):
+            pass
+
+    def value(self):
+        try:
+            with open(self.path) as f:
+                return f.read().strip()
+        except OSError:
+            return "?"
+
+    def restore(self):
+        if self.was is not None:
+            try:
+                with open(self.path, "w") as f:
+                    f.write(self.was)
+            except OSError:
+                pass
+            self.was = None
+
+
 def time_wait_count():
     """TCP sockets in TIME_WAIT, all families (/proc/net/sockstat), or None."""
     try:
@@ -370,7 +421,7 @@ http {{
     scgi_temp_path {dir}/scgi;
     nchan_shared_memory_size {shm};
     server {{
-        listen 127.0.0.1:{port} reuseport backlog=4096;
+        listen 127.0.0.1:{port} reuseport backlog={backlog};
         location = /pub {{
             nchan_publisher;
             nchan_channel_id bench;
@@ -392,7 +443,7 @@ class Nchan:
     get only messages published after they joined (first_message newest), so
     latency is never measured on a stale buffered message."""
 
-    def __init__(self, workers=6, nofile=20000, worker_connections=20000, shm="512m"):
+    def __init__(self, workers=6, nofile=20000, worker_connections=20000, shm="512m", backlog=4096):
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         if not os.access(nginx, os.X_OK) or not os.path.isfile(NCHAN_MODULE):
             raise CannotRun("nginx-light and libnginx-mod-nchan are needed "
@@ -403,7 +454,7 @@ class Nchan:
         with open(self.conf, "w") as f:
             f.write(NCHAN_CONF.format(module=NCHAN_MODULE, workers=workers, nofile=nofile,
                                       worker_connections=worker_connections, shm=shm,
-                                      dir=self.dir, port=self.port))
+                                      dir=self.dir, port=self.port, backlog=backlog))
         os.chmod(self.dir, 0o755)  # workers may run as nobody when we are root
         self.proc = spawn([nginx, "-c", self.conf, "-p", self.dir],
                           stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr.log"), "w"))
