@@ -2,6 +2,7 @@
  * http_response.h). */
 #include "http_response.h"
 #include "http_request.h" /* http_head_end, http_is_tchar, http_list_has_token */
+#include "text.h"
 
 #include <string.h>
 #include <strings.h>
@@ -183,24 +184,13 @@ bool http_body_until_close(const http_body_t *b)
     return b->mode == M_CLOSE;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One framing byte of a chunked body (not data). Returns 0, 1 when the
  * body ended with it, or an error. */
 static int chunk_byte(http_body_t *b, char c)
 {
     switch (b->state) {
     case S_SIZE: {
-        int v = hexval(c);
+        int v = hex_value((unsigned char)c);
         if (v >= 0) {
             if (b->digits == 15) /* 60 bits: far past any chunk, never overflows */
                 return HTTP_RESP_ETOO_BIG;
