@@ -4,10 +4,12 @@
  * with. */
 #include "bench.h"
 #include "buf.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -153,6 +155,22 @@ int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, 
                 return -e;
             }
         }
+    }
+    return fd;
+}
+
+int bench_connect(const bench_config_t *cfg, uint64_t index, uint64_t *start_ns)
+{
+    int fd = bench_socket(cfg, cfg->addr.ss_family, SOCK_STREAM, 0, index);
+    if (fd < 0)
+        return fd;
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    *start_ns = mono_ns();
+    if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        return -e;
     }
     return fd;
 }

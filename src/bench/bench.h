@@ -244,4 +244,10 @@ uint64_t bench_share(uint64_t total, uint64_t first, uint64_t count, uint64_t of
  * port is chosen at connect time per destination). Returns the fd or -errno. */
 int bench_socket(const bench_config_t *cfg, int family, int type, int protocol, uint64_t index);
 
+/* A TCP connection `index` of the bench's own drivers begun: bench_socket,
+ * TCP_NODELAY, a non-blocking connect() to cfg->addr; *start_ns is the
+ * moment connect time counts from. Returns the fd, or -errno (nothing left
+ * open). */
+int bench_connect(const bench_config_t *cfg, uint64_t index, uint64_t *start_ns);
+
 #endif

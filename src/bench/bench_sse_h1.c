@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,16 +182,7 @@ static void update_interest(struct h1conn *c)
 
 static ssize_t io_read(struct h1conn *c, void *p, size_t n)
 {
-    if (c->tls)
-        return transport_read(c->tls, p, n);
-    for (;;) {
-        ssize_t r = recv(c->fd, p, n, 0);
-        if (r >= 0)
-            return r;
-        if (errno == EINTR)
-            continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
-    }
+    return c->tls ? transport_read(c->tls, p, n) : netio_recv(c->fd, p, n);
 }
 
 static ssize_t io_write(struct h1conn *c, const void *p, size_t n)
@@ -201,14 +191,7 @@ static ssize_t io_write(struct h1conn *c, const void *p, size_t n)
         struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
         return transport_writev(c->tls, &iov, 1);
     }
-    for (;;) {
-        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (r >= 0)
-            return r;
-        if (errno == EINTR)
-            continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
-    }
+    return netio_send(c->fd, p, n);
 }
 
 static bench_err_t io_error_kind(const struct h1conn *c, int err)
@@ -405,10 +388,7 @@ static int tls_step(struct h1conn *c)
 static int on_connected(struct h1conn *c)
 {
     const bench_config_t *cfg = c->hw->cfg;
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
+    int err = netio_connect_error(c->fd);
     if (err) {
         conn_error(c, bench_errno_kind(err));
         return -1;
@@ -513,18 +493,10 @@ static void h1_start(bench_worker_t *w, uint64_t index)
 {
     struct h1w *hw = w->drv;
     const bench_config_t *cfg = hw->cfg;
-    int fd = bench_socket(cfg, cfg->addr.ss_family, SOCK_STREAM, 0, index);
+    uint64_t start;
+    int fd = bench_connect(cfg, index, &start);
     if (fd < 0) {
         bench_failed(w, bench_errno_kind(-fd));
-        return;
-    }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    uint64_t start = mono_ns();
-    if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) < 0 && errno != EINPROGRESS) {
-        int e = errno;
-        close(fd);
-        bench_failed(w, bench_errno_kind(e));
         return;
     }
     struct h1conn *c = xcalloc(1, sizeof(*c));

@@ -63,7 +63,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,43 +221,24 @@ static void update_interest(struct wsconn *c)
 /* > 0 bytes, 0 at EOF, NETIO_AGAIN or NETIO_ERR (errno set for plain TCP). */
 static ssize_t io_read(struct wsconn *c, void *p, size_t n)
 {
-    if (c->tls) {
-        ssize_t r = transport_read(c->tls, p, n);
-        if (r > 0)
-            c->ww->w->wire_received += (uint64_t)r;
-        return r;
-    }
-    for (;;) {
-        ssize_t r = recv(c->fd, p, n, 0);
-        if (r >= 0) {
-            c->ww->w->wire_received += (uint64_t)r;
-            return r;
-        }
-        if (errno == EINTR)
-            continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
-    }
+    ssize_t r = c->tls ? transport_read(c->tls, p, n) : netio_recv(c->fd, p, n);
+    if (r > 0)
+        c->ww->w->wire_received += (uint64_t)r;
+    return r;
 }
 
 static ssize_t io_write(struct wsconn *c, const void *p, size_t n)
 {
+    ssize_t r;
     if (c->tls) {
         struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-        ssize_t r = transport_writev(c->tls, &iov, 1);
-        if (r > 0)
-            c->ww->w->wire_sent += (uint64_t)r;
-        return r;
+        r = transport_writev(c->tls, &iov, 1);
+    } else {
+        r = netio_send(c->fd, p, n);
     }
-    for (;;) {
-        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (r >= 0) {
-            c->ww->w->wire_sent += (uint64_t)r;
-            return r;
-        }
-        if (errno == EINTR)
-            continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
-    }
+    if (r > 0)
+        c->ww->w->wire_sent += (uint64_t)r;
+    return r;
 }
 
 /* The error kind of a failed read or write. */
@@ -734,10 +714,7 @@ static int tls_step(struct wsconn *c)
 static int on_connected(struct wsconn *c)
 {
     const bench_config_t *cfg = c->ww->cfg;
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
+    int err = netio_connect_error(c->fd);
     if (err) {
         conn_error(c, bench_errno_kind(err));
         return -1;
@@ -890,18 +867,10 @@ static void ws_start(bench_worker_t *w, uint64_t index)
 {
     struct wsw *ww = w->drv;
     const bench_config_t *cfg = ww->cfg;
-    int fd = bench_socket(cfg, cfg->addr.ss_family, SOCK_STREAM, 0, index);
+    uint64_t start;
+    int fd = bench_connect(cfg, index, &start);
     if (fd < 0) {
         bench_failed(w, bench_errno_kind(-fd));
-        return;
-    }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    uint64_t start = mono_ns();
-    if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) < 0 && errno != EINPROGRESS) {
-        int e = errno;
-        close(fd);
-        bench_failed(w, bench_errno_kind(e));
         return;
     }
     struct wsconn *c = xcalloc(1, sizeof(*c));

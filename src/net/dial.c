@@ -637,10 +637,7 @@ static void connect_next(dial_t *nc)
 
 static void on_connect_ready(dial_t *nc)
 {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(nc->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
+    int err = netio_connect_error(nc->io.fd);
     if (err == 0) {
         tcp_connected(nc);
         return;

@@ -177,20 +177,46 @@ int transport_handshake(transport_t *io)
     return NETIO_ERR;
 }
 
+ssize_t netio_recv(int fd, void *p, size_t n)
+{
+    for (;;) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
+    }
+}
+
+ssize_t netio_send(int fd, const void *p, size_t n)
+{
+    for (;;) {
+        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? NETIO_AGAIN : NETIO_ERR;
+    }
+}
+
+int netio_connect_error(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    return err;
+}
+
 ssize_t transport_read(transport_t *io, void *p, size_t n)
 {
     if (!io->ssl) {
-        for (;;) {
-            ssize_t r = recv(io->fd, p, n, 0);
-            if (r >= 0)
-                return r;
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return NETIO_AGAIN;
+        ssize_t r = netio_recv(io->fd, p, n);
+        if (r == NETIO_ERR)
             snprintf(io->error, sizeof(io->error), "read: %s", strerror(errno));
-            return NETIO_ERR;
-        }
+        return r;
     }
     if (n > INT32_MAX)
         n = INT32_MAX;

@@ -28,6 +28,14 @@ typedef struct transport {
     char error[120];      /* why the last NETIO_ERR happened, for -v */
 } transport_t;
 
+/* On a plain non-blocking socket, EINTR retried, for callers that keep no
+ * transport_t: recv() and send(MSG_NOSIGNAL) giving > 0 bytes (recv: 0 at
+ * end of stream), NETIO_AGAIN, or NETIO_ERR with errno set. */
+ssize_t netio_recv(int fd, void *p, size_t n);
+ssize_t netio_send(int fd, const void *p, size_t n);
+/* How a non-blocking connect() ended: 0 connected, else its errno (SO_ERROR). */
+int netio_connect_error(int fd);
+
 void transport_init_plain(transport_t *io, int fd);
 /* TLS server side on an accepted socket. Returns 0 or NETIO_ERR. */
 int transport_init_tls(transport_t *io, int fd, SSL_CTX *ctx);
