@@ -145,18 +145,7 @@ static void stream_end(sse_stream_t *s, enum end_how how, bench_err_t kind)
 static int on_event(void *ud, const sse_event_t *ev)
 {
     sse_stream_t *s = ud;
-    sse_worker_t *sw = s->sw;
-    bench_worker_t *w = sw->w;
-    uint64_t sent;
-    bench_received(w, 1, ev->data_len);
-    if (stamp_json_u64(ev->data, ev->data_len, w->cfg->latency_field, &sent) < 0) {
-        bench_error(w, BERR_NO_TIMESTAMP);
-        return 0;
-    }
-    if (!sw->now_real)
-        sw->now_real = real_ns();
-    /* A sender's clock ahead of ours is zero latency, not a wrap. */
-    bench_latency(w, sw->now_real > sent ? sw->now_real - sent : 0);
+    bench_sub_message(s->sw->w, ev->data, ev->data_len, &s->sw->now_real);
     return 0;
 }
 

@@ -229,17 +229,7 @@ static int flush(struct h1conn *c)
 static int on_event(void *ud, const sse_event_t *ev)
 {
     struct h1conn *c = ud;
-    struct h1w *hw = c->hw;
-    bench_worker_t *w = hw->w;
-    uint64_t sent;
-    bench_received(w, 1, ev->data_len);
-    if (stamp_json_u64(ev->data, ev->data_len, w->cfg->latency_field, &sent) < 0) {
-        bench_error(w, BERR_NO_TIMESTAMP);
-        return 0;
-    }
-    if (!hw->now_real)
-        hw->now_real = real_ns();
-    bench_latency(w, hw->now_real > sent ? hw->now_real - sent : 0);
+    bench_sub_message(c->hw->w, ev->data, ev->data_len, &c->hw->now_real);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * the accounting its driver reports connections with (see bench_worker.h). */
 #include "bench_worker.h"
 #include "clock.h"
+#include "stamp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,6 +161,21 @@ void bench_latency(bench_worker_t *w, uint64_t ns)
         bench_latsec_record(&w->latsec, now > w->t_start ? (now - w->t_start) / 1000000000u : 0,
                             ns);
     }
+}
+
+void bench_sub_message(bench_worker_t *w, const char *p, size_t n, uint64_t *now_real)
+{
+    uint64_t sent;
+    bench_received(w, 1, n);
+    if (stamp_json_u64(p, n, w->cfg->latency_field, &sent) < 0) {
+        bench_error(w, BERR_NO_TIMESTAMP);
+        return;
+    }
+    uint64_t now = now_real && *now_real ? *now_real : real_ns();
+    if (now_real)
+        *now_real = now;
+    /* A sender's clock ahead of ours is zero latency, not a wrap. */
+    bench_latency(w, now > sent ? now - sent : 0);
 }
 
 void bench_error(bench_worker_t *w, bench_err_t kind)

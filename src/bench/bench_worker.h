@@ -88,6 +88,12 @@ void bench_sent(bench_worker_t *w, uint64_t messages, uint64_t bytes);
 void bench_received(bench_worker_t *w, uint64_t messages, uint64_t bytes);
 /* One latency sample; recorded during the measure phase only. */
 void bench_latency(bench_worker_t *w, uint64_t ns);
+/* A subscriber's message (an SSE event's data, a WebSocket message):
+ * counted, and its latency taken from its stamp (cfg->latency_field)
+ * against the wall clock; one without a stamp is BERR_NO_TIMESTAMP.
+ * now_real, when given, caches the clock across the messages of one read
+ * (*now_real 0: not read yet); NULL reads it for each message. */
+void bench_sub_message(bench_worker_t *w, const char *p, size_t n, uint64_t *now_real);
 /* An error that does not end a connection (e.g. BERR_NO_TIMESTAMP). */
 void bench_error(bench_worker_t *w, bench_err_t kind);
 /* The first example of an error kind: whether this worker has none yet

@@ -462,15 +462,7 @@ static void echo_piece(struct wsconn *c, const wsf_event_t *ev)
 
 static void sub_message(struct wsconn *c, const uint8_t *p, size_t n)
 {
-    struct wsw *ww = c->ww;
-    bench_received(ww->w, 1, n);
-    uint64_t ts;
-    if (stamp_json_u64((const char *)p, n, ww->cfg->latency_field, &ts) == 0) {
-        uint64_t now = real_ns();
-        bench_latency(ww->w, now > ts ? now - ts : 0);
-    } else {
-        bench_error(ww->w, BERR_NO_TIMESTAMP);
-    }
+    bench_sub_message(c->ww->w, (const char *)p, n, NULL);
 }
 
 static void sub_piece(struct wsconn *c, const wsf_event_t *ev)
