@@ -898,3 +898,18 @@ int http_request_chunked_feed(http_request_chunked_t *d, const char *p, size_t n
         return d->result;
     return rc;
 }
+
+bool http_next_line(const char *p, size_t end, size_t *pos, const char **line, size_t *n)
+{
+    if (*pos >= end)
+        return false;
+    const char *s = p + *pos;
+    const char *nl = memchr(s, '\n', end - *pos);
+    size_t l = nl ? (size_t)(nl - s) : end - *pos;
+    *pos += l + (nl ? 1 : 0);
+    if (l && s[l - 1] == '\r')
+        l--;
+    *line = s;
+    *n = l;
+    return true;
+}

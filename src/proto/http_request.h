@@ -172,6 +172,10 @@ bool http_list_has_token(const char *v, size_t n, const char *token);
  * proxy's answer to CONNECT, a server's 101. */
 size_t http_head_end(const char *p, size_t from, size_t n);
 
+/* The next line of a head p[*pos..end), without its CRLF or bare LF:
+ * sets *line and *n and moves *pos past it; false at end. */
+bool http_next_line(const char *p, size_t end, size_t *pos, const char **line, size_t *n);
+
 /* A token character (RFC 9110 section 5.6.2): what header names and
  * methods are made of. */
 bool http_is_tchar(unsigned char c);

@@ -9,22 +9,6 @@
 
 /* ---- the head ---------------------------------------------------------- */
 
-/* The next line of p[*pos..end) without its CRLF or LF; false at end. */
-static bool next_line(const char *p, size_t end, size_t *pos, const char **line, size_t *n)
-{
-    if (*pos >= end)
-        return false;
-    const char *s = p + *pos;
-    const char *nl = memchr(s, '\n', end - *pos);
-    size_t l = nl ? (size_t)(nl - s) : end - *pos;
-    *pos += l + (nl ? 1 : 0);
-    if (l && s[l - 1] == '\r')
-        l--;
-    *line = s;
-    *n = l;
-    return true;
-}
-
 static int parse_status_line(const char *s, size_t n, http_response_head_t *h)
 {
     if (n < 12 || memcmp(s, "HTTP/", 5) != 0)
@@ -131,12 +115,12 @@ int http_response_head_parse(const char *p, size_t n, size_t max_head, http_resp
     }
     size_t pos = 0, len;
     const char *line;
-    next_line(p, end, &pos, &line, &len);
+    http_next_line(p, end, &pos, &line, &len);
     int rc = parse_status_line(line, len, h);
     if (rc < 0)
         return rc;
     unsigned count = 0;
-    while (next_line(p, end, &pos, &line, &len) && len > 0) {
+    while (http_next_line(p, end, &pos, &line, &len) && len > 0) {
         if (line[0] == ' ' || line[0] == '\t')
             return HTTP_RESP_EBAD; /* obs-fold */
         if (++count > HTTP_RESPONSE_MAX_HEADERS)

@@ -120,22 +120,6 @@ static int fail(ws_handshake_result_t *res, int rc, const char *fmt, const char 
     return rc;
 }
 
-/* Next line of head[*pos..end): sets *line, *n (without CR LF). */
-static bool next_line(const char *head, size_t end, size_t *pos, const char **line, size_t *n)
-{
-    if (*pos >= end)
-        return false;
-    const char *p = head + *pos;
-    const char *nl = memchr(p, '\n', end - *pos);
-    size_t l = nl ? (size_t)(nl - p) : end - *pos;
-    *pos += l + (nl ? 1 : 0);
-    if (l && p[l - 1] == '\r')
-        l--;
-    *line = p;
-    *n = l;
-    return true;
-}
-
 /* What the response's header lines say, as far as the handshake cares. */
 struct resp_headers {
     bool upgrade, connection;
@@ -152,7 +136,7 @@ static int scan_headers(const char *head, size_t end, size_t pos, struct resp_he
     const char *line;
     size_t n;
     char shown[100];
-    while (next_line(head, end, &pos, &line, &n) && n > 0) {
+    while (http_next_line(head, end, &pos, &line, &n) && n > 0) {
         if (is_ows(line[0]))
             return fail(res, WS_HS_ERR_MALFORMED, "folded header line in the response%s", NULL);
         const char *colon = memchr(line, ':', n);
@@ -229,7 +213,7 @@ int ws_parse_response(const char *buf, size_t len, size_t max_head, const char *
     size_t pos = 0;
     const char *line;
     size_t n;
-    next_line(buf, end, &pos, &line, &n);
+    http_next_line(buf, end, &pos, &line, &n);
     char shown[100];
     /* "HTTP/1.1 101 Switching Protocols": version, SP, 3 digits, SP reason. */
     if (n < 12 || memcmp(line, "HTTP/1.", 7) != 0 || (line[7] != '0' && line[7] != '1') ||
