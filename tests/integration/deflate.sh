@@ -192,10 +192,12 @@ check "the reason names what was wrong" grep -q 'extension "permessage-deflate" 
 # --- bench: wire bytes, the deflate row, zlib per connection ---
 "$EVCAT" bench -c 40 -d 1s -r 10 --size 2k --compress --json "$TMP/z.json" "$S/echo" >"$TMP/z.out" 2>&1
 expect_eq "bench --compress: every connection agreed" 40 "$(jget "$TMP/z.json" 'j["deflate"]["connections"]')"
-# (echoes still on their way when the measurement ends are not received:
-# a slow machine, or valgrind, leaves a few)
+# (the summary counts what was sent and received during the measurement:
+# echoes still on their way at its end are missing, and echoes of messages
+# sent during a slow ramp (valgrind, a loaded machine) arrive inside it, so
+# received is within a fifth of sent either way, not equal)
 expect_eq "bench --compress: no errors, the echoes back" "0 True" \
-    "$(jget "$TMP/z.json" 'j["errors_total"], j["messages"]["sent"] * 0.8 <= j["messages"]["received"] <= j["messages"]["sent"]')"
+    "$(jget "$TMP/z.json" 'j["errors_total"], abs(j["messages"]["received"] - j["messages"]["sent"]) <= j["messages"]["sent"] * 0.2')"
 expect_eq "bench --compress: far fewer bytes on the wire than payload" "True True" \
     "$(jget "$TMP/z.json" 'j["wire"]["sent"] * 3 < j["wire"]["payload_sent"], j["wire"]["received"] * 3 < j["wire"]["payload_received"]')"
 check "summary: the wire and deflate rows" \
