@@ -4,10 +4,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +204,24 @@ static void test_stamp_round_trip(void **state)
         /* Exactly the stamp, no filler. */
         assert_int_equal(stamp_read(p, STAMP_LEN, &c, &s, &t), 0);
     }
+    /* Random values round trip, and the text is what printf makes. */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 10000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t c0 = (uint32_t)(x >> 32), s0 = (uint32_t)x * 2654435761u;
+        uint64_t t0 = x * 0xff51afd7ed558ccdu;
+        uint8_t q[STAMP_LEN + 1];
+        char want[STAMP_LEN + 1];
+        stamp_write(q, c0, s0, t0);
+        snprintf(want, sizeof(want), "%08" PRIx32 "%08" PRIx32 "%016" PRIx64, c0, s0, t0);
+        assert_memory_equal(q, want, STAMP_LEN);
+        uint32_t c = 0, s = 0;
+        uint64_t t = 0;
+        assert_int_equal(stamp_read(q, STAMP_LEN, &c, &s, &t), 0);
+        assert_true(c == c0 && s == s0 && t == t0);
+    }
     uint8_t p[STAMP_LEN];
     stamp_write(p, 0x00ab00cd, 0x10, 0x1f);
     assert_memory_equal(p, "00ab00cd00000010000000000000001f", STAMP_LEN);
@@ -224,6 +244,30 @@ static void test_stamp_rejects(void **state)
             memcpy(p, good, STAMP_LEN);
             p[k] = (uint8_t)bad[b];
             assert_int_equal(stamp_read(p, sizeof(p), &c, &s, &t), -1);
+        }
+    }
+    /* Every byte value at every place: only 0-9 and a-f are digits, each
+     * with its value (the reader takes 8 digits at a time in a word). */
+    for (size_t k = 0; k < STAMP_LEN; k++) {
+        for (unsigned b = 0; b < 256; b++) {
+            uint8_t p[STAMP_LEN];
+            memset(p, '0', sizeof(p));
+            p[k] = (uint8_t)b;
+            int digit = b >= '0' && b <= '9' ? (int)(b - '0') : b >= 'a' && b <= 'f' ? (int)(b - 'a' + 10) : -1;
+            uint32_t c2 = 0, s2 = 0;
+            uint64_t t2 = 0;
+            if (digit < 0) {
+                assert_int_equal(stamp_read(p, sizeof(p), &c2, &s2, &t2), -1);
+                continue;
+            }
+            assert_int_equal(stamp_read(p, sizeof(p), &c2, &s2, &t2), 0);
+            uint64_t want = (uint64_t)digit << (4 * (7 - k % 8));
+            if (k < 8)
+                assert_true(c2 == want && s2 == 0 && t2 == 0);
+            else if (k < 16)
+                assert_true(c2 == 0 && s2 == want && t2 == 0);
+            else
+                assert_true(c2 == 0 && s2 == 0 && t2 == (uint64_t)digit << (4 * (31 - k)));
         }
     }
     uint8_t upper[STAMP_LEN];

@@ -713,6 +713,24 @@ static void b_echo_foreign(buf_t *a)
     sframe(a, 0x81, "not a stamp, but long enough to look like one", 45);
     sframe(a, 0x81, "short", 5);
 }
+/* Echoes of connection 0's stamps (sent 5 ms ago): in fragments, a ping
+ * between, the stamp cut at 10 bytes and at exactly its end; whole; and one
+ * of another connection's (received, no latency). */
+static void b_echo_split(buf_t *a)
+{
+    char m[64];
+    memset(m, 'x', sizeof(m));
+    stamp_write((uint8_t *)m, 0, 1, mono_ns() - 5000000);
+    sframe(a, 0x01, m, 10);
+    sframe(a, 0x89, "p", 1);
+    sframe(a, 0x80, m + 10, sizeof(m) - 10);
+    sframe(a, 0x01, m, STAMP_LEN);
+    sframe(a, 0x00, m + STAMP_LEN, 5);
+    sframe(a, 0x80, m + STAMP_LEN + 5, sizeof(m) - STAMP_LEN - 5);
+    sframe(a, 0x81, m, sizeof(m));
+    stamp_write((uint8_t *)m, 1, 1, mono_ns() - 5000000);
+    sframe(a, 0x81, m, sizeof(m));
+}
 static void b_nothing(buf_t *a)
 {
     (void)a;
@@ -781,6 +799,10 @@ static const struct scase scases[] = {
      "10:p|", false},
     {"echo of a foreign message", BENCH_WS_ECHO, 0, b_echo_foreign, false, false, 0, 2, 0, 0,
      BERR_COUNT, "", false},
+    {"echoes in fragments", BENCH_WS_ECHO, 0, b_echo_split, false, false, 0, 4, 3, 0,
+     BERR_COUNT, "10:p|", false},
+    {"echoes in fragments, 101 in pieces", BENCH_WS_ECHO, 0, b_echo_split, true, false, 0, 4, 3, 0,
+     BERR_COUNT, "10:p|", false},
     {"compressed messages", BENCH_WS_SUBSCRIBE, 0, b_z_messages, false, false, 0, 3, 3, 0,
      BERR_COUNT, "10:q|", true},
     {"compressed, 101 in pieces", BENCH_WS_SUBSCRIBE, 0, b_z_messages, true, false, 0, 3, 3, 0,
@@ -835,6 +857,8 @@ static void test_scripted(void **state)
             assert_int_equal(errors_total(&h), sc->no_ts);
         if (sc->latency == 2) /* 5 ms ago, and from the future: 0 */
             assert_true(hist_min(&h.w.latency) == 0 && hist_max(&h.w.latency) >= 5000000);
+        if (sc->kind == BENCH_WS_ECHO && sc->latency) /* 5 ms ago: the stamps were read */
+            assert_true(hist_min(&h.w.latency) >= 5000000);
         buf_t f;
         client_frames(&s.in, &f);
         if (!strstr(f.p ? f.p : "", sc->client_sent))
@@ -973,27 +997,19 @@ static void test_echo_stall(void **state)
     loop_free(l);
 }
 
-/* Coarse pacing: deadlines rounded up to the grain, so the connections due
- * within one grain go out in one wake-up; every message still goes out
- * (open loop) and its latency counts from its intended time, the wait for
- * the grain included. */
-static void test_echo_grain(void **state)
+/* 10 connections at rate messages a second each against evcat serve for
+ * 300 ms: what fell due went out (one grain late at most), every echo has
+ * its latency, nothing failed. */
+static void echo_grain_run(double rate)
 {
-    (void)state;
-    const uint64_t g = BWS_SEND_GRAIN_NS;
-    assert_int_equal(bws_send_grain(0), 0);
-    assert_int_equal(bws_send_grain(1), g);
-    assert_int_equal(bws_send_grain(g), g);
-    assert_int_equal(bws_send_grain(g + 1), 2 * g);
-    assert_int_equal(bws_send_grain(7 * g - 1), 7 * g);
-    assert_int_equal(bws_send_grain(UINT64_MAX), UINT64_MAX);
-
+    const double due_per_s = 10 * rate;
+    const uint64_t g = bws_grain_for_rate(rate);
     loop_t *l = loop_new();
     struct srv sv;
     srv_start(l, &sv, 0, NULL, NULL);
     struct h h;
     h_init(&h, l, BENCH_WS_ECHO, &sv.addr, sv.alen, "/echo");
-    h.cfg.message_rate = 4000; /* four messages per grain per connection */
+    h.cfg.message_rate = rate;
     assert_int_equal(h_driver_init(&h), 0);
     h_start(&h, 0, 10);
     h_run(&h, 3000, all_settled);
@@ -1005,23 +1021,54 @@ static void test_echo_grain(void **state)
     uint64_t sent = h.w.c.sent - s0;
     h_run(&h, 2000, all_echoed);
     const bench_counters_t *c = &h.w.c;
-    print_message("grain: %llu sent in %.3f s (%.0f due), p10 %.3f p50 %.3f p90 %.3f ms\n",
-                  (unsigned long long)sent, secs, 40000 * secs,
+    print_message("grain %.1f ms: %llu sent in %.3f s (%.0f due), p10 %.3f p50 %.3f p90 %.3f ms\n",
+                  (double)g / 1e6, (unsigned long long)sent, secs, due_per_s * secs,
                   hist_percentile(&h.w.latency, 10) / 1e6, hist_percentile(&h.w.latency, 50) / 1e6,
                   hist_percentile(&h.w.latency, 90) / 1e6);
     /* none skipped by the batching: what fell due went out, one grain late at most */
-    assert_true((double)sent >= 40000 * (secs - 0.002) - 10 * 4);
+    assert_true((double)sent >= due_per_s * (secs - 2 * (double)g / 1e9) - 10);
+    assert_true((double)sent <= due_per_s * (secs + 2 * (double)g / 1e9) + 10);
     assert_int_equal(c->received, c->sent);
     assert_int_equal(hist_count(&h.w.latency), c->sent);
-    /* the schedule is on the grain: the four messages of a grain are
-     * intended at its boundary, so waiting for it is not latency (a
-     * late loop still is: it counts from the boundary) */
+    /* the schedule is on the grain: the messages of a grain are intended
+     * at its boundary, so waiting for it is not latency (a late loop still
+     * is: it counts from the boundary) */
     h_close(&h, 2000);
     assert_int_equal(c->ended, 10);
     assert_int_equal(errors_total(&h), 0);
     h_free(&h);
     srv_free(l, &sv);
     loop_free(l);
+}
+
+/* Coarse pacing: deadlines rounded up to the grain, so the connections due
+ * within one grain go out in one wake-up; every message still goes out
+ * (open loop) and its latency counts from its intended time, the wait for
+ * the grain included. */
+static void test_echo_grain(void **state)
+{
+    (void)state;
+    /* one message interval, within 1-5 ms */
+    assert_int_equal(bws_grain_for_rate(400), 2500000);
+    assert_int_equal(bws_grain_for_rate(250), 4000000);
+    assert_int_equal(bws_grain_for_rate(1000), 1000000);
+    assert_int_equal(bws_grain_for_rate(4000), BWS_GRAIN_MIN_NS);
+    assert_int_equal(bws_grain_for_rate(1e9), BWS_GRAIN_MIN_NS);
+    assert_int_equal(bws_grain_for_rate(10), BWS_GRAIN_MAX_NS);
+    assert_int_equal(bws_grain_for_rate(0.001), BWS_GRAIN_MAX_NS);
+    const uint64_t grains[] = {BWS_GRAIN_MIN_NS, 2500000, BWS_GRAIN_MAX_NS};
+    for (size_t i = 0; i < ARRAY_LEN(grains); i++) {
+        const uint64_t g = grains[i];
+        assert_int_equal(bws_send_grain(0, g), 0);
+        assert_int_equal(bws_send_grain(1, g), g);
+        assert_int_equal(bws_send_grain(g, g), g);
+        assert_int_equal(bws_send_grain(g + 1, g), 2 * g);
+        assert_int_equal(bws_send_grain(7 * g - 1, g), 7 * g);
+        assert_int_equal(bws_send_grain(UINT64_MAX, g), UINT64_MAX);
+    }
+
+    echo_grain_run(4000); /* four messages per 1 ms grain per connection */
+    echo_grain_run(400);  /* one per 2.5 ms grain: all ten in one wake-up */
 }
 
 /* A server that stops reading: output queues up to one scratch buffer and

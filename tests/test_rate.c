@@ -149,6 +149,27 @@ static void test_ramp(void **state)
     assert_int_equal(rate_ramp_end_ns(&r), START);
 }
 
+/* The next due time is kept rather than computed per call: after any mix
+ * of pops and takes it is still the due time of the next message. */
+static void test_next_due_kept(void **state)
+{
+    (void)state;
+    rate_t r;
+    assert_int_equal(rate_init_ramp(&r, 333.3, START, 500), 0);
+    uint64_t now = START, t, first;
+    for (int i = 0; i < 400; i++) {
+        now += (uint64_t)(i % 7) * 1000000u;
+        if (i % 3)
+            (void)rate_pop(&r, now, &t);
+        else
+            (void)rate_take(&r, now, (uint64_t)(i % 5), &first);
+        assert_true(rate_next_due(&r) == rate_due(&r, rate_taken(&r)));
+    }
+    while (rate_pop(&r, UINT64_MAX - 1, &t))
+        ;
+    assert_true(rate_finished(&r) && rate_next_due(&r) == UINT64_MAX);
+}
+
 static void test_rejects(void **state)
 {
     (void)state;
@@ -172,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_stall_keeps_intended_times),
         cmocka_unit_test(test_before_start_and_slow),
         cmocka_unit_test(test_ramp),
+        cmocka_unit_test(test_next_due_kept),
         cmocka_unit_test(test_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

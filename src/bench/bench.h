@@ -225,10 +225,14 @@ typedef struct bench_driver {
 
 extern const bench_driver_t bench_ws_driver;
 /* bench_ws's echo pacing: a message due at due_ns is intended for, and sent
- * at, the first multiple of BWS_SEND_GRAIN_NS at or after it, with the
- * sends of every connection due then (see bench_ws.c). */
-#define BWS_SEND_GRAIN_NS 1000000u
-uint64_t bws_send_grain(uint64_t due_ns);
+ * at, the first multiple of the grain at or after it, with the sends of
+ * every connection due then (see bench_ws.c). The grain is one
+ * connection's message interval, 1/rate, kept within [BWS_GRAIN_MIN_NS,
+ * BWS_GRAIN_MAX_NS]. */
+#define BWS_GRAIN_MIN_NS 1000000u
+#define BWS_GRAIN_MAX_NS 5000000u
+uint64_t bws_grain_for_rate(double per_second);
+uint64_t bws_send_grain(uint64_t due_ns, uint64_t grain_ns);
 extern const bench_driver_t bench_sse_driver;    /* SSE subscribers on libcurl */
 extern const bench_driver_t bench_sse_h1_driver; /* SSE subscribers, own HTTP/1.1 */
 extern const bench_driver_t bench_stream_driver; /* SSE streams as requests */

@@ -22,8 +22,10 @@
  * its own, bench_ended when we closed it (close_all/abort_all).
  *
  * Echo: message k of a connection is intended for rate_due(k) rounded up
- * to the next 1 ms boundary (open loop on a 1 ms grid: bws_send_grain;
- * every connection due within a grain goes out in the same wake-up);
+ * to the next grain boundary (open loop on a grid of one message interval,
+ * 1/rate, within 1-5 ms: bws_grain_for_rate, bws_send_grain; every
+ * connection due within a grain goes out in the same wake-up, so a worker
+ * wakes once a grain to send, however many connections it has);
  * its payload starts with the stamp (connection index, k, intended time)
  * and latency is measured from the intended time when the echo arrives, so
  * a stall delays every message it holds back. While unsent output waits
@@ -110,7 +112,6 @@ struct wsconn {
     uint8_t state;
     uint8_t stamp_len;          /* echo: bytes of stamp collected for this message */
     bool close_sent;
-    uint8_t stamp[STAMP_LEN];
 };
 
 /* A worker's driver state. */
@@ -123,6 +124,7 @@ struct wsw {
     uint8_t *tmpl;         /* owned; echo payload: stamp space, then filler */
     uint64_t rng;          /* mask keys */
     bool echo_sends;       /* echo with a usable --message-rate */
+    uint64_t grain_ns;     /* echo: the pacing grid (bws_grain_for_rate) */
     bool replay;           /* BENCH_WS_REPLAY */
     buf_t rtmp;            /* owned; replay: templates expanded */
     struct wsconn *head;   /* every connection not yet ended */
@@ -384,24 +386,40 @@ static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
 
 /* ---- echo ---- */
 
-/* The pacing timer's deadline for a message due at due_ns: rounded up to
- * the next multiple of BWS_SEND_GRAIN_NS of the monotonic clock, so the
- * connections whose messages fall due within one grain share a deadline
- * and the loop sends them all in one wake-up (one epoll_pwait2 per grain
- * instead of one per message). The message's intended time is that
- * boundary too, so the wait for it is not latency; a loop that is late
- * past the boundary still is. */
-uint64_t bws_send_grain(uint64_t due_ns)
+/* The grain of the pacing grid for rate messages a second per connection:
+ * one message interval, so that each connection's messages keep their own
+ * schedule at that resolution while a worker makes one wake-up per grain
+ * for all of its connections' sends. At least 1 ms (a faster connection
+ * sends the messages due within a millisecond in one write) and at most
+ * 5 ms (a slow rate is not bunched into bursts). */
+uint64_t bws_grain_for_rate(double per_second)
 {
-    if (due_ns > UINT64_MAX - BWS_SEND_GRAIN_NS)
-        return due_ns;
-    return (due_ns + BWS_SEND_GRAIN_NS - 1) / BWS_SEND_GRAIN_NS * BWS_SEND_GRAIN_NS;
+    double g = per_second > 0 ? 1e9 / per_second : (double)BWS_GRAIN_MAX_NS;
+    if (!(g >= BWS_GRAIN_MIN_NS)) /* NaN too */
+        return BWS_GRAIN_MIN_NS;
+    return g > BWS_GRAIN_MAX_NS ? BWS_GRAIN_MAX_NS : (uint64_t)g;
 }
 
-/* Sends every message that is due (as many as one scratch buffer holds,
- * in one write), then arms the timer for the next. Nothing while output
- * waits: the flush comes back here. Returns 0 or -1 (c is gone). */
-static int send_due(struct wsconn *c)
+/* The pacing timer's deadline for a message due at due_ns: rounded up to
+ * the next multiple of grain_ns of the monotonic clock, so the connections
+ * whose messages fall due within one grain share a deadline and the loop
+ * sends them all in one wake-up (one epoll_pwait2 per grain instead of one
+ * per message). The message's intended time is that boundary too, so the
+ * wait for it is not latency; a loop that is late past the boundary still
+ * is. */
+uint64_t bws_send_grain(uint64_t due_ns, uint64_t grain_ns)
+{
+    if (due_ns > UINT64_MAX - grain_ns)
+        return due_ns;
+    return (due_ns + grain_ns - 1) / grain_ns * grain_ns;
+}
+
+/* Sends every message that is due at now (as many as one scratch buffer
+ * holds, in one write), then arms the timer for the next. now is the loop's
+ * clock of this round where there is one (a clock read less per message).
+ * Nothing while output waits: the flush comes back here. Returns 0 or -1
+ * (c is gone). */
+static int send_due(struct wsconn *c, uint64_t now)
 {
     struct wsw *ww = c->ww;
     const bench_config_t *cfg = ww->cfg;
@@ -409,7 +427,7 @@ static int send_due(struct wsconn *c)
         return 0;
     if (ww->replay)
         return replay_due(c);
-    uint64_t now = mono_ns(), intended;
+    uint64_t intended;
     unsigned op = cfg->binary ? WSF_BINARY : WSF_TEXT;
     size_t flen = WSF_MAX_HEADER + (c->pmd ? ws_pmd_deflate_bound(cfg->size) : cfg->size);
     size_t used = 0;
@@ -417,7 +435,7 @@ static int send_due(struct wsconn *c)
     while (used + flen <= ww->scratch_cap && rate_pop(&c->rate, now, &intended)) {
         uint32_t seq = (uint32_t)(rate_taken(&c->rate) - 1);
         /* on the grain: the message is meant for the boundary it goes at */
-        stamp_write(ww->tmpl, c->index, seq, bws_send_grain(intended));
+        stamp_write(ww->tmpl, c->index, seq, bws_send_grain(intended, ww->grain_ns));
         used += put_message(c, ww->scratch + used, op, ww->tmpl, cfg->size);
         n++;
     }
@@ -429,33 +447,41 @@ static int send_due(struct wsconn *c)
     if (!c->out) {
         uint64_t due = rate_next_due(&c->rate);
         if (due != UINT64_MAX)
-            loop_timer_arm_at(conn_loop(c), &c->timer, bws_send_grain(due));
+            loop_timer_arm_at(conn_loop(c), &c->timer, bws_send_grain(due, ww->grain_ns));
     }
     return 0;
 }
 
+/* An echo's stamp is its first STAMP_LEN bytes: read where it lies when
+ * the message came whole in one read (the usual case), else gathered in
+ * c->msg (free in echo: a compressed echo reaches here inflated, whole). */
 static void echo_piece(struct wsconn *c, const wsf_event_t *ev)
 {
     struct wsw *ww = c->ww;
+    const uint8_t *stamp = NULL;
     if (c->stamp_len < STAMP_LEN && ev->len) {
         size_t k = STAMP_LEN - c->stamp_len;
         if (k > ev->len)
             k = ev->len;
-        memcpy(c->stamp + c->stamp_len, ev->data, k);
+        if (k == STAMP_LEN && ev->message_end)
+            stamp = ev->data;
+        else
+            bench_lbuf_append(&c->msg, ev->data, k);
         c->stamp_len = (uint8_t)(c->stamp_len + k);
     }
     if (!ev->message_end)
         return;
     bench_received(ww->w, 1, ev->message_len);
+    if (!stamp && c->stamp_len == STAMP_LEN)
+        stamp = c->msg->data + c->msg->off;
     uint32_t conn, seq;
     uint64_t intended;
-    if (c->stamp_len == STAMP_LEN &&
-        stamp_read(c->stamp, STAMP_LEN, &conn, &seq, &intended) == 0 &&
-        conn == c->index) {
+    if (stamp && stamp_read(stamp, STAMP_LEN, &conn, &seq, &intended) == 0 && conn == c->index) {
         uint64_t now = mono_ns();
         bench_latency(ww->w, now > intended ? now - intended : 0);
     }
     c->stamp_len = 0;
+    bench_lbuf_free(&c->msg);
 }
 
 /* ---- subscribe ---- */
@@ -578,12 +604,12 @@ static int established(struct wsconn *c)
     }
     if (ww->echo_sends) {
         rate_init(&c->rate, cfg->message_rate, now);
-        if (send_due(c) < 0)
+        if (send_due(c, now) < 0)
             return -1;
     }
     if (ww->replay) {
         replay_cursor_start(&c->rp, now);
-        if (send_due(c) < 0)
+        if (send_due(c, now) < 0)
             return -1;
     }
     update_interest(c);
@@ -774,7 +800,7 @@ static int flush(struct wsconn *c)
     }
     update_interest(c);
     if (!c->out && c->state == C_OPEN && (c->ww->echo_sends || c->ww->replay))
-        return send_due(c);
+        return send_due(c, loop_now(conn_loop(c)));
     return 0;
 }
 
@@ -804,13 +830,12 @@ static void on_io(loop_t *l, int fd, unsigned events, void *ud)
 
 static void on_timer(loop_t *l, loop_timer_t *t, void *ud)
 {
-    (void)l;
     (void)t;
     struct wsconn *c = ud;
     if (c->state < C_OPEN)
         conn_error(c, BERR_CONNECT_TIMEOUT);
     else
-        send_due(c);
+        send_due(c, loop_now(l));
 }
 
 /* ---- the driver ---- */
@@ -850,6 +875,7 @@ static int ws_init(bench_worker_t *w, char *err, size_t errlen)
             ww->tmpl[i] = (uint8_t)('a' + i % 26);
         rate_t probe;
         ww->echo_sends = rate_init(&probe, cfg->message_rate, 0) == 0;
+        ww->grain_ns = bws_grain_for_rate(cfg->message_rate);
     }
     w->drv = ww;
     return 0;

@@ -15,6 +15,7 @@ int rate_init_ramp(rate_t *r, double per_second, uint64_t start_ns, uint64_t tot
     r->uhz = (uint64_t)llround(per_second * UHZ_PER_HZ);
     r->next = 0;
     r->limit = total;
+    r->due_ns = rate_due(r, 0);
     return 0;
 }
 
@@ -33,7 +34,7 @@ uint64_t rate_due(const rate_t *r, uint64_t k)
 
 uint64_t rate_next_due(const rate_t *r)
 {
-    return rate_due(r, r->next);
+    return r->due_ns;
 }
 
 uint64_t rate_delay_ns(const rate_t *r, uint64_t now_ns)
@@ -65,17 +66,21 @@ uint64_t rate_take(rate_t *r, uint64_t now_ns, uint64_t max_batch, uint64_t *fir
     if (n > max_batch)
         n = max_batch;
     *first_seq = r->next;
-    r->next += n;
+    if (n) {
+        r->next += n;
+        r->due_ns = rate_due(r, r->next);
+    }
     return n;
 }
 
 bool rate_pop(rate_t *r, uint64_t now_ns, uint64_t *intended_ns)
 {
-    uint64_t due = rate_next_due(r);
+    uint64_t due = r->due_ns;
     if (due == UINT64_MAX || due > now_ns)
         return false;
     *intended_ns = due;
     r->next++;
+    r->due_ns = rate_due(r, r->next);
     return true;
 }
 

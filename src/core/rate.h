@@ -29,6 +29,7 @@ typedef struct rate {
     uint64_t uhz;      /* messages per 10^6 s */
     uint64_t next;     /* sequence number of the next message to hand out */
     uint64_t limit;    /* messages in all; UINT64_MAX: unbounded */
+    uint64_t due_ns;   /* rate_due(next), kept: pacing asks for it every message */
 } rate_t;
 
 /* per_second messages a second from start_ns on, unbounded. Returns 0, or

@@ -74,45 +74,80 @@ int stamp_json_u64(const char *data, size_t len, const char *field, uint64_t *va
     return -1;
 }
 
-static const char hexd[] = "0123456789abcdef";
+/* The echo stamp is written and read for every echo message, so 8 hex
+ * digits go at a time, in a 64-bit word (SWAR), with no branch on the
+ * digits and no table: the first digit is the word's most significant
+ * byte after a byte swap. */
+#define ONES UINT64_C(0x0101010101010101)
 
-static void hex_put(uint8_t *p, uint64_t v, int digits)
+static uint64_t load_be64(const uint8_t *p)
 {
-    for (int i = digits - 1; i >= 0; i--) {
-        p[i] = (uint8_t)hexd[v & 15];
-        v >>= 4;
-    }
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
 }
 
-static int hex_get(const uint8_t *p, int digits, uint64_t *v)
+static void store_be64(uint8_t *p, uint64_t w)
 {
-    uint64_t n = 0;
-    for (int i = 0; i < digits; i++) {
-        int h = p[i] >= '0' && p[i] <= '9' ? p[i] - '0' : p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10 : -1;
-        if (h < 0)
-            return -1;
-        n = n << 4 | (uint64_t)h;
-    }
-    *v = n;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    memcpy(p, &w, 8);
+}
+
+/* v's 8 nibbles as 8 lowercase hex digits at p. */
+static void hex8_put(uint8_t *p, uint32_t v)
+{
+    uint64_t x = v;
+    /* one nibble a byte, the most significant in the top byte */
+    x = ((x & UINT64_C(0xFFFF0000)) << 16) | (x & UINT64_C(0xFFFF));
+    x = ((x & UINT64_C(0x0000FF000000FF00)) << 8) | (x & UINT64_C(0x000000FF000000FF));
+    x = ((x & UINT64_C(0x00F000F000F000F0)) << 4) | (x & UINT64_C(0x000F000F000F000F));
+    /* a nibble >= 10 carries into bit 7 of its byte when 0x76 is added */
+    uint64_t letters = ((x + 0x76 * ONES) >> 7) & ONES;
+    store_be64(p, x + '0' * ONES + letters * ('a' - '0' - 10));
+}
+
+/* 8 lowercase hex digits at p: 0 with *v, or -1. Each byte is range-checked
+ * by adding (0x80 - bound): bit 7 is then set exactly when the byte is at
+ * least the bound (bytes are < 0x80, so no carry crosses into the next). */
+static int hex8_get(const uint8_t *p, uint32_t *v)
+{
+    uint64_t w = load_be64(p), hi = 0x80 * ONES;
+    if (w & hi)
+        return -1;
+    uint64_t ge_0 = (w + (0x80 - '0') * ONES) & hi, ge_colon = (w + (0x80 - '9' - 1) * ONES) & hi;
+    uint64_t ge_a = (w + (0x80 - 'a') * ONES) & hi, ge_g = (w + (0x80 - 'f' - 1) * ONES) & hi;
+    if (((ge_0 & ~ge_colon) | (ge_a & ~ge_g)) != hi)
+        return -1;
+    uint64_t x = (w & 0x0F * ONES) + (ge_a >> 7) * 9; /* each byte's value */
+    x = (x | (x >> 4)) & UINT64_C(0x00FF00FF00FF00FF);
+    x = (x | (x >> 8)) & UINT64_C(0x0000FFFF0000FFFF);
+    x = (x | (x >> 16)) & UINT64_C(0x00000000FFFFFFFF);
+    *v = (uint32_t)x;
     return 0;
 }
 
 void stamp_write(uint8_t *p, uint32_t conn, uint32_t seq, uint64_t intended_ns)
 {
-    hex_put(p, conn, 8);
-    hex_put(p + 8, seq, 8);
-    hex_put(p + 16, intended_ns, 16);
+    hex8_put(p, conn);
+    hex8_put(p + 8, seq);
+    hex8_put(p + 16, (uint32_t)(intended_ns >> 32));
+    hex8_put(p + 24, (uint32_t)intended_ns);
 }
 
 int stamp_read(const uint8_t *p, size_t n, uint32_t *conn, uint32_t *seq,
                      uint64_t *intended_ns)
 {
-    uint64_t c, s, t;
-    if (n < STAMP_LEN || hex_get(p, 8, &c) < 0 || hex_get(p + 8, 8, &s) < 0 ||
-        hex_get(p + 16, 16, &t) < 0)
+    uint32_t c, s, th, tl;
+    if (n < STAMP_LEN || hex8_get(p, &c) < 0 || hex8_get(p + 8, &s) < 0 ||
+        hex8_get(p + 16, &th) < 0 || hex8_get(p + 24, &tl) < 0)
         return -1;
-    *conn = (uint32_t)c;
-    *seq = (uint32_t)s;
-    *intended_ns = t;
+    *conn = c;
+    *seq = s;
+    *intended_ns = (uint64_t)th << 32 | tl;
     return 0;
 }
