@@ -11,7 +11,7 @@
  * three needs wins. Every other mode (subscribe, SSE,
  * replay) depends on what the server sends: one thread per core, as
  * before. More threads than needed cost CPU per message: each thread
- * wakes on every 1 ms send boundary for its share of the connections, and
+ * wakes on every send boundary of the grid for its share of the connections, and
  * an idle thread wakes for nearly every echo instead of finding several
  * at once (100 connections x 400 msg/s: 0.41 epoll_pwait2 and 0.24
  * context switches a round trip on 2 threads against 0.08-0.10 and 0.08
