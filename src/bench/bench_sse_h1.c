@@ -21,7 +21,7 @@
  * bench_ended when we closed it. Like the libcurl driver it does not
  * reconnect (a retry: field is parsed and has no effect). */
 #include "bench_worker.h"
-#include "bench_lbuf.h"
+#include "bench_sock.h"
 #include "transport.h"
 #include "http_response.h"
 #include "sse_parser.h"
@@ -31,6 +31,7 @@
 #include "stamp.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,25 +41,19 @@
 
 #define RBUF_SIZE (64u << 10) /* one read's worth, per worker */
 
-enum { C_CONNECTING, C_TLS, C_HEAD, C_OPEN };
+enum { C_CONNECTING = BSOCK_CONNECTING, C_TLS = BSOCK_TLS, C_HEAD = BSOCK_READY, C_OPEN };
 
 struct h1w;
 
 struct h1conn {
-    struct h1conn *prev, *next; /* the worker's list */
-    struct h1w *hw;
-    transport_t *tls;           /* owned; NULL for plain TCP */
-    bench_lbuf_t *out;          /* owned; unsent request bytes */
+    bench_sock_t s;             /* the socket, its list, output and timer */
     bench_lbuf_t *head;         /* owned; a response head arriving in pieces (bounded by HTTP_RESPONSE_MAX_HEAD_DEFAULT) */
     sse_parser_t *parser;       /* owned; from OPEN on */
-    uint64_t start_ns;
-    loop_timer_t timer;         /* --connect-timeout, up to the response head */
     http_body_t body;
-    int fd;                     /* owned (through tls when set) */
-    uint8_t state;
     uint8_t stop;               /* why the body's data callback stopped: a bench_err_t + 1 */
 };
 
+_Static_assert(offsetof(struct h1conn, s) == 0, "bench_sock: the head comes first");
 _Static_assert(sizeof(struct h1conn) <= 128, "keep the per-stream state small");
 
 struct h1w {
@@ -67,14 +62,14 @@ struct h1w {
     char *rbuf;                 /* owned; RBUF_SIZE */
     buf_t req;                  /* owned; the request, built once */
     uint64_t now_real;          /* real_ns for the current read, 0 = not read yet */
-    struct h1conn *head;        /* every stream not yet ended */
+    bench_sock_t *head;         /* every stream not yet ended */
 };
 
 /* ---- small pieces ---- */
 
-static loop_t *conn_loop(const struct h1conn *c)
+static struct h1w *conn_hw(const struct h1conn *c)
 {
-    return c->hw->w->loop;
+    return c->s.w->drv;
 }
 
 /* ---- the request ---- */
@@ -122,22 +117,7 @@ static void build_request(const bench_config_t *cfg, buf_t *b)
 
 static void conn_free(struct h1conn *c)
 {
-    struct h1w *hw = c->hw;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        hw->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    loop_timer_stop(conn_loop(c), &c->timer);
-    loop_fd_del(conn_loop(c), c->fd);
-    if (c->tls) {
-        transport_close(c->tls);
-        free(c->tls);
-    } else {
-        close(c->fd);
-    }
-    free(c->out);
+    bsock_release(&c->s, &conn_hw(c)->head);
     free(c->head);
     sse_parser_free(c->parser);
     free(c);
@@ -146,8 +126,8 @@ static void conn_free(struct h1conn *c)
 /* Ends c as its state implies: an attempt failed, or a stream was lost. */
 static void conn_error(struct h1conn *c, bench_err_t kind)
 {
-    bench_worker_t *w = c->hw->w;
-    uint8_t st = c->state;
+    bench_worker_t *w = c->s.w;
+    uint8_t st = c->s.state;
     conn_free(c);
     if (st < C_OPEN)
         bench_failed(w, kind);
@@ -157,70 +137,26 @@ static void conn_error(struct h1conn *c, bench_err_t kind)
 
 static void conn_end(struct h1conn *c)
 {
-    bench_worker_t *w = c->hw->w;
+    bench_worker_t *w = c->s.w;
     conn_free(c);
     bench_ended(w);
 }
 
 /* ---- I/O ---- */
 
-/* What to wait for, from the state. */
-static unsigned interest(const struct h1conn *c)
-{
-    if (c->state == C_CONNECTING)
-        return LOOP_WRITE;
-    if (c->state == C_TLS)
-        return c->tls->read_wants | c->tls->write_wants;
-    return (c->tls ? c->tls->read_wants : LOOP_READ) |
-           (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
-}
-
-static void update_interest(struct h1conn *c)
-{
-    loop_fd_mod(conn_loop(c), c->fd, interest(c));
-}
-
-static ssize_t io_read(struct h1conn *c, void *p, size_t n)
-{
-    return c->tls ? transport_read(c->tls, p, n) : netio_recv(c->fd, p, n);
-}
-
-static ssize_t io_write(struct h1conn *c, const void *p, size_t n)
-{
-    if (c->tls) {
-        struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-        return transport_writev(c->tls, &iov, 1);
-    }
-    return netio_send(c->fd, p, n);
-}
-
 static bench_err_t io_error_kind(const struct h1conn *c, int err)
 {
-    if (c->tls)
-        return c->tls->handshaken ? BERR_RESET : BERR_TLS;
-    bench_err_t k = bench_errno_kind(err);
-    return k == BERR_CONNECT && c->state >= C_HEAD ? BERR_RESET : k;
+    return bsock_error_kind(&c->s, err, C_HEAD);
 }
 
 /* Writes what is queued. Returns 0 or -1 (c is gone). */
 static int flush(struct h1conn *c)
 {
-    while (c->out) {
-        bench_lbuf_t *o = c->out;
-        ssize_t r = io_write(c, o->data + o->off, o->len - o->off);
-        if (r == NETIO_AGAIN)
-            break;
-        if (r < 0) {
-            conn_error(c, io_error_kind(c, errno));
-            return -1;
-        }
-        o->off += (size_t)r;
-        if (o->off == o->len) {
-            free(c->out);
-            c->out = NULL;
-        }
+    if (bsock_flush(&c->s) < 0) {
+        conn_error(c, io_error_kind(c, errno));
+        return -1;
     }
-    update_interest(c);
+    bsock_update_interest(&c->s);
     return 0;
 }
 
@@ -229,7 +165,7 @@ static int flush(struct h1conn *c)
 static int on_event(void *ud, const sse_event_t *ev)
 {
     struct h1conn *c = ud;
-    bench_sub_message(c->hw->w, ev->data, ev->data_len, &c->hw->now_real);
+    bench_sub_message(conn_hw(c)->w, ev->data, ev->data_len, &conn_hw(c)->now_real);
     return 0;
 }
 
@@ -266,12 +202,12 @@ static int body_bytes(struct h1conn *c, const char *p, size_t n)
 
 static int established(struct h1conn *c, const http_response_head_t *h)
 {
-    struct h1w *hw = c->hw;
-    loop_timer_stop(conn_loop(c), &c->timer);
+    struct h1w *hw = conn_hw(c);
+    loop_timer_stop(c->s.w->loop, &c->s.timer);
     c->parser = sse_parser_new(hw->cfg->max_message, &parser_cbs, c);
     http_body_init(&c->body, h);
-    c->state = C_OPEN;
-    bench_connected(hw->w, mono_ns() - c->start_ns);
+    c->s.state = C_OPEN;
+    bench_connected(hw->w, mono_ns() - c->s.start_ns);
     return 0;
 }
 
@@ -332,66 +268,49 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
  * connected yet, -1 when the attempt failed (c is gone). */
 static int early_request(struct h1conn *c)
 {
-    struct h1w *hw = c->hw;
-    ssize_t r = io_write(c, hw->req.p, hw->req.len);
+    struct h1w *hw = conn_hw(c);
+    ssize_t r = bsock_write(&c->s, hw->req.p, hw->req.len);
     if (r == NETIO_AGAIN)
         return 0;
     if (r == NETIO_ERR) {
         conn_error(c, bench_errno_kind(errno)); /* still C_CONNECTING */
         return -1;
     }
-    c->state = C_HEAD;
+    c->s.state = C_HEAD;
     if ((size_t)r < hw->req.len)
-        bench_lbuf_append(&c->out, hw->req.p + r, hw->req.len - (size_t)r);
+        bench_lbuf_append(&c->s.out, hw->req.p + r, hw->req.len - (size_t)r);
     return 1;
 }
 
 static int start_request(struct h1conn *c)
 {
-    struct h1w *hw = c->hw;
-    c->state = C_HEAD;
-    ssize_t r = io_write(c, hw->req.p, hw->req.len);
+    struct h1w *hw = conn_hw(c);
+    c->s.state = C_HEAD;
+    ssize_t r = bsock_write(&c->s, hw->req.p, hw->req.len);
     if (r == NETIO_ERR) {
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
     size_t done = r > 0 ? (size_t)r : 0;
     if (done < hw->req.len)
-        bench_lbuf_append(&c->out, hw->req.p + done, hw->req.len - done);
-    update_interest(c);
+        bench_lbuf_append(&c->s.out, hw->req.p + done, hw->req.len - done);
+    bsock_update_interest(&c->s);
     return 0;
 }
 
-static int tls_step(struct h1conn *c)
+/* The connect's outcome, then TLS; the request once ready. Returns 0 or
+ * -1 (c is gone). */
+static int connect_step(struct h1conn *c)
 {
-    int rc = transport_handshake(c->tls);
-    if (rc == 0)
+    bench_err_t kind;
+    int rc = bsock_connect_step(&c->s, &kind);
+    if (rc > 0)
         return start_request(c);
-    if (rc == NETIO_AGAIN) {
-        update_interest(c);
-        return 0;
-    }
-    conn_error(c, BERR_TLS);
-    return -1;
-}
-
-static int on_connected(struct h1conn *c)
-{
-    const bench_config_t *cfg = c->hw->cfg;
-    int err = netio_connect_error(c->fd);
-    if (err) {
-        conn_error(c, bench_errno_kind(err));
+    if (rc < 0) {
+        conn_error(c, kind);
         return -1;
     }
-    if (!cfg->tls)
-        return start_request(c);
-    c->tls = xmalloc(sizeof(*c->tls));
-    c->state = C_TLS;
-    if (transport_init_tls_client(c->tls, c->fd, cfg->ssl_ctx, cfg->host) < 0) {
-        conn_error(c, BERR_TLS); /* transport_close frees what was set up */
-        return -1;
-    }
-    return tls_step(c);
+    return 0;
 }
 
 /* ---- loop callbacks ---- */
@@ -399,16 +318,16 @@ static int on_connected(struct h1conn *c)
 /* Reads what the socket has. Returns 0 or -1 (c is gone). */
 static int do_read(struct h1conn *c)
 {
-    struct h1w *hw = c->hw;
+    struct h1w *hw = conn_hw(c);
     for (;;) {
-        ssize_t r = io_read(c, hw->rbuf, RBUF_SIZE);
+        ssize_t r = bsock_read(&c->s, hw->rbuf, RBUF_SIZE);
         if (r > 0) {
             hw->now_real = 0;
-            int rc = c->state == C_HEAD ? head_bytes(c, hw->rbuf, (size_t)r)
+            int rc = c->s.state == C_HEAD ? head_bytes(c, hw->rbuf, (size_t)r)
                                         : body_bytes(c, hw->rbuf, (size_t)r);
             if (rc < 0)
                 return -1;
-            if (!c->tls && (size_t)r < RBUF_SIZE)
+            if (!c->s.tls && (size_t)r < RBUF_SIZE)
                 break;
             continue;
         }
@@ -423,8 +342,8 @@ static int do_read(struct h1conn *c)
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
-    if (c->tls)
-        update_interest(c);
+    if (c->s.tls)
+        bsock_update_interest(&c->s);
     return 0;
 }
 
@@ -433,19 +352,14 @@ static void on_io(loop_t *l, int fd, unsigned events, void *ud)
     (void)l;
     (void)fd;
     struct h1conn *c = ud;
-    if (c->state == C_CONNECTING) {
-        on_connected(c);
+    if (c->s.state < C_HEAD) {
+        connect_step(c);
         return;
     }
-    if (c->state == C_TLS) {
-        tls_step(c);
+    unsigned can = bsock_can(&c->s, events);
+    if ((can & BSOCK_CAN_FLUSH) && flush(c) < 0)
         return;
-    }
-    unsigned wr = c->tls ? c->tls->write_wants : LOOP_WRITE;
-    unsigned rd = c->tls ? c->tls->read_wants : LOOP_READ;
-    if (c->out && (events & (wr | LOOP_HUP)) && flush(c) < 0)
-        return;
-    if (events & (rd | LOOP_HUP))
+    if (can & BSOCK_CAN_READ)
         do_read(c);
 }
 
@@ -483,31 +397,14 @@ static void h1_start(bench_worker_t *w, uint64_t index)
 {
     struct h1w *hw = w->drv;
     const bench_config_t *cfg = hw->cfg;
-    uint64_t start;
-    int fd = bench_connect(cfg, index, &start);
-    if (fd < 0) {
-        bench_failed(w, bench_errno_kind(-fd));
+    struct h1conn *c = bsock_open(w, &hw->head, index, sizeof(*c), on_timer);
+    if (!c)
         return;
-    }
-    struct h1conn *c = xcalloc(1, sizeof(*c));
-    c->hw = hw;
-    c->fd = fd;
-    c->start_ns = start;
-    c->state = C_CONNECTING;
-    loop_timer_init(&c->timer, on_timer, c);
-    c->next = hw->head;
-    if (hw->head)
-        hw->head->prev = c;
-    hw->head = c;
     if (!cfg->tls && early_request(c) < 0)
         return;
-    int rc = loop_fd_add(w->loop, fd, interest(c), on_io, c);
-    if (rc < 0) {
+    int rc = bsock_watch(&c->s, on_io, c);
+    if (rc < 0)
         conn_error(c, bench_errno_kind(-rc));
-        return;
-    }
-    if (cfg->co && cfg->co->connect_timeout_ms)
-        loop_timer_arm_ms(w->loop, &c->timer, cfg->co->connect_timeout_ms);
 }
 
 /* SSE has nothing to say on the way out: ending a stream is closing its
@@ -516,7 +413,7 @@ static void h1_close_all(bench_worker_t *w)
 {
     struct h1w *hw = w->drv;
     while (hw && hw->head)
-        conn_end(hw->head);
+        conn_end((struct h1conn *)hw->head);
 }
 
 static void h1_free(bench_worker_t *w)
@@ -525,7 +422,7 @@ static void h1_free(bench_worker_t *w)
     if (!hw)
         return;
     while (hw->head)
-        conn_free(hw->head); /* none should be left: no accounting */
+        conn_free((struct h1conn *)hw->head); /* none should be left: no accounting */
     free(hw->rbuf);
     buf_free(&hw->req);
     free(hw);

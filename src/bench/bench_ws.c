@@ -52,7 +52,7 @@
  * and written is counted as wire bytes (handshake and frame headers
  * included, before TLS), the payload as before. */
 #include "bench_worker.h"
-#include "bench_lbuf.h"
+#include "bench_sock.h"
 #include "bench_ws_replay.h"
 #include "transport.h"
 #include "buf.h"
@@ -64,6 +64,7 @@
 #include "stamp.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,10 +79,10 @@
  * only the latest ping). */
 #define OUT_CONTROL_BOUND 4096
 
-enum { C_CONNECTING, C_TLS, C_HANDSHAKE, C_OPEN, C_CLOSING };
+enum { C_CONNECTING = BSOCK_CONNECTING, C_TLS = BSOCK_TLS, C_HANDSHAKE = BSOCK_READY, C_OPEN,
+       C_CLOSING };
 
-/* A lazily allocated byte buffer: unsent output (from off), a message or
- * a control frame being assembled. NULL when empty. */
+/* The handshake in flight. */
 struct hs {
     char key[WS_KEY_LEN + 1]; /* checked against Sec-WebSocket-Accept */
     buf_t resp;               /* the response head, when it comes in pieces */
@@ -92,24 +93,18 @@ struct wsw;
 /* One connection. Kept small (256 bytes on x86-64): 19,000 of them are a
  * few MiB. */
 struct wsconn {
-    struct wsconn *prev, *next; /* the worker's list, for close_all/abort_all */
-    struct wsw *ww;
-    transport_t *tls;               /* owned; NULL for plain TCP */
+    bench_sock_t s;             /* the socket, its list, output and timer (connect
+                                 * timeout, then echo pacing) */
     struct hs *hs;              /* owned; only during the handshake */
-    bench_lbuf_t *out;           /* owned; unsent bytes, NULL when all written */
-    bench_lbuf_t *msg;           /* owned; a message spanning reads (subscribe, compressed) */
-    bench_lbuf_t *ctl;           /* owned; a control frame spanning reads */
+    bench_lbuf_t *msg;          /* owned; a message spanning reads (subscribe, compressed) */
+    bench_lbuf_t *ctl;          /* owned; a control frame spanning reads */
     ws_pmd_t *pmd;              /* owned; permessage-deflate, when agreed */
-    uint64_t start_ns;          /* start(): connect time is measured from here */
     union {
         rate_t rate;            /* echo: the open-loop schedule */
         replay_cursor_t rp;     /* replay: the connection's place in the script */
     };
-    loop_timer_t timer;         /* connect timeout, then echo pacing */
     wsf_decoder_t dec;
-    int fd;                     /* owned (through tls when set) */
     uint32_t index;             /* global connection index (low 32 bits, as in stamps) */
-    uint8_t state;
     uint8_t stamp_len;          /* echo: bytes of stamp collected for this message */
     bool close_sent;
 };
@@ -127,11 +122,12 @@ struct wsw {
     uint64_t grain_ns;     /* echo: the pacing grid (bws_grain_for_rate) */
     bool replay;           /* BENCH_WS_REPLAY */
     buf_t rtmp;            /* owned; replay: templates expanded */
-    struct wsconn *head;   /* every connection not yet ended */
+    bench_sock_t *head;    /* every connection not yet ended */
     ws_pmd_pool_t *pmd;    /* owned; the zlib contexts the connections share */
     buf_t zbuf;            /* owned; a message compressed or inflated */
 };
 
+_Static_assert(offsetof(struct wsconn, s) == 0, "bench_sock: the head comes first");
 _Static_assert(sizeof(struct wsconn) <= 256, "keep the per-connection state small");
 
 /* ---- small pieces ---- */
@@ -145,35 +141,25 @@ static void scratch_reserve(struct wsw *ww, size_t n)
     }
 }
 
+static struct wsw *conn_ww(const struct wsconn *c)
+{
+    return c->s.w->drv;
+}
+
 static loop_t *conn_loop(const struct wsconn *c)
 {
-    return c->ww->w->loop;
+    return c->s.w->loop;
 }
 
 /* ---- the end of a connection (exactly once) ---- */
 
 static void conn_free(struct wsconn *c)
 {
-    struct wsw *ww = c->ww;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        ww->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    loop_timer_stop(conn_loop(c), &c->timer);
-    loop_fd_del(conn_loop(c), c->fd);
-    if (c->tls) {
-        transport_close(c->tls);
-        free(c->tls);
-    } else {
-        close(c->fd);
-    }
+    bsock_release(&c->s, &conn_ww(c)->head);
     if (c->hs) {
         buf_free(&c->hs->resp);
         free(c->hs);
     }
-    free(c->out);
     free(c->msg);
     free(c->ctl);
     ws_pmd_free(c->pmd);
@@ -184,8 +170,8 @@ static void conn_free(struct wsconn *c)
  * established connection was lost, or one we were closing ended. */
 static void conn_error(struct wsconn *c, bench_err_t kind)
 {
-    bench_worker_t *w = c->ww->w;
-    uint8_t st = c->state;
+    bench_worker_t *w = c->s.w;
+    uint8_t st = c->s.state;
     conn_free(c);
     if (st < C_OPEN)
         bench_failed(w, kind);
@@ -197,70 +183,33 @@ static void conn_error(struct wsconn *c, bench_err_t kind)
 
 static void conn_end(struct wsconn *c)
 {
-    bench_worker_t *w = c->ww->w;
+    bench_worker_t *w = c->s.w;
     conn_free(c);
     bench_ended(w);
 }
 
 /* ---- I/O ---- */
 
-/* What to wait for, from the state (tcpkali's update_io_interest). */
-static unsigned interest(const struct wsconn *c)
-{
-    if (c->state == C_CONNECTING)
-        return LOOP_WRITE;
-    if (c->state == C_TLS)
-        return c->tls->read_wants | c->tls->write_wants;
-    return (c->tls ? c->tls->read_wants : LOOP_READ) |
-           (c->out ? (c->tls ? c->tls->write_wants : LOOP_WRITE) : 0);
-}
-
 static void update_interest(struct wsconn *c)
 {
-    loop_fd_mod(conn_loop(c), c->fd, interest(c));
-}
-
-/* > 0 bytes, 0 at EOF, NETIO_AGAIN or NETIO_ERR (errno set for plain TCP). */
-static ssize_t io_read(struct wsconn *c, void *p, size_t n)
-{
-    ssize_t r = c->tls ? transport_read(c->tls, p, n) : netio_recv(c->fd, p, n);
-    if (r > 0)
-        c->ww->w->wire_received += (uint64_t)r;
-    return r;
-}
-
-static ssize_t io_write(struct wsconn *c, const void *p, size_t n)
-{
-    ssize_t r;
-    if (c->tls) {
-        struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-        r = transport_writev(c->tls, &iov, 1);
-    } else {
-        r = netio_send(c->fd, p, n);
-    }
-    if (r > 0)
-        c->ww->w->wire_sent += (uint64_t)r;
-    return r;
+    bsock_update_interest(&c->s);
 }
 
 /* The error kind of a failed read or write. */
 static bench_err_t io_error_kind(const struct wsconn *c, int err)
 {
-    if (c->tls)
-        return c->tls->handshaken ? BERR_RESET : BERR_TLS;
-    bench_err_t k = bench_errno_kind(err);
-    return c->state >= C_OPEN && k == BERR_CONNECT ? BERR_RESET : k;
+    return bsock_error_kind(&c->s, err, C_OPEN);
 }
 
 /* Writes p[0..n) after whatever is queued; what the socket does not take
  * now is queued. Returns 0, or -1 when the connection ended (c is gone). */
 static int conn_write(struct wsconn *c, const void *p, size_t n)
 {
-    if (c->out) {
-        bench_lbuf_append(&c->out, p, n);
+    if (c->s.out) {
+        bench_lbuf_append(&c->s.out, p, n);
         return 0;
     }
-    ssize_t r = io_write(c, p, n);
+    ssize_t r = bsock_write(&c->s, p, n);
     if (r == (ssize_t)n)
         return 0;
     if (r == NETIO_ERR) {
@@ -268,7 +217,7 @@ static int conn_write(struct wsconn *c, const void *p, size_t n)
         return -1;
     }
     size_t done = r > 0 ? (size_t)r : 0;
-    bench_lbuf_append(&c->out, (const uint8_t *)p + done, n - done);
+    bench_lbuf_append(&c->s.out, (const uint8_t *)p + done, n - done);
     update_interest(c);
     return 0;
 }
@@ -277,15 +226,15 @@ static int conn_write(struct wsconn *c, const void *p, size_t n)
  * behind other output), errors ignored — the connection ends anyway. */
 static void flush_last(struct wsconn *c)
 {
-    if (c->out)
-        (void)io_write(c, c->out->data + c->out->off, c->out->len - c->out->off);
+    if (c->s.out)
+        (void)bsock_write(&c->s, c->s.out->data + c->s.out->off, c->s.out->len - c->s.out->off);
 }
 
 /* A control frame (pong, close) built in the scratch buffer. */
 static int send_control(struct wsconn *c, unsigned op, const uint8_t *p, size_t n)
 {
-    struct wsw *ww = c->ww;
-    if (op == WSF_PONG && c->out && c->out->len - c->out->off > OUT_CONTROL_BOUND)
+    struct wsw *ww = conn_ww(c);
+    if (op == WSF_PONG && c->s.out && c->s.out->len - c->s.out->off > OUT_CONTROL_BOUND)
         return 0;
     size_t k = wsf_frame(ww->scratch, op, p, n, wsf_rand(&ww->rng));
     return conn_write(c, ww->scratch, k);
@@ -293,7 +242,7 @@ static int send_control(struct wsconn *c, unsigned op, const uint8_t *p, size_t 
 
 static int send_close(struct wsconn *c, uint16_t code, const char *reason)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     c->close_sent = true;
     size_t k = wsf_close_frame(ww->scratch, code, reason, wsf_rand(&ww->rng));
     return conn_write(c, ww->scratch, k);
@@ -305,7 +254,7 @@ static int send_close(struct wsconn *c, uint16_t code, const char *reason)
  * ws_pmd_deflate_bound(n)), compressed when the connection agreed on it. */
 static size_t put_message(struct wsconn *c, uint8_t *out, unsigned op, const uint8_t *p, size_t n)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     return bwz_frame(c->pmd, &ww->zbuf, wsf_rand(&ww->rng), out, op, p, n);
 }
 
@@ -315,7 +264,7 @@ static size_t put_message(struct wsconn *c, uint8_t *out, unsigned op, const uin
  * or -1 (c is gone). */
 static int inflate_piece(struct wsconn *c, wsf_event_t *ev)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     const uint8_t *p = ev->data;
     size_t n = ev->len;
     if (!(ev->frame_start && ev->message_end && !c->msg)) {
@@ -349,14 +298,14 @@ static int inflate_piece(struct wsconn *c, wsf_event_t *ev)
  * for the next. Returns 0 or -1 (c is gone). */
 static int replay_due(struct wsconn *c)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     uint64_t next;
     size_t used = bws_replay_frames(ww->w, &c->rp, c->index, mono_ns(), ww->scratch,
                                     ww->scratch_cap, &ww->rng, &ww->rtmp, &next);
     if (used && conn_write(c, ww->scratch, used) < 0)
         return -1;
-    if (!c->out && next != UINT64_MAX)
-        loop_timer_arm_at(conn_loop(c), &c->timer, next);
+    if (!c->s.out && next != UINT64_MAX)
+        loop_timer_arm_at(conn_loop(c), &c->s.timer, next);
     return 0;
 }
 
@@ -364,7 +313,7 @@ static int replay_due(struct wsconn *c)
  * first (like subscribe's) when --expect compares it. */
 static void replay_piece(struct wsconn *c, const wsf_event_t *ev)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     if (!bws_replay_wants_payload(ww->w)) {
         if (ev->message_end)
             bws_replay_message(ww->w, &c->rp, c->index, ev->msg_opcode, NULL, ev->message_len,
@@ -421,9 +370,9 @@ uint64_t bws_send_grain(uint64_t due_ns, uint64_t grain_ns)
  * (c is gone). */
 static int send_due(struct wsconn *c, uint64_t now)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     const bench_config_t *cfg = ww->cfg;
-    if (c->out || c->state != C_OPEN)
+    if (c->s.out || c->s.state != C_OPEN)
         return 0;
     if (ww->replay)
         return replay_due(c);
@@ -444,10 +393,10 @@ static int send_due(struct wsconn *c, uint64_t now)
         if (conn_write(c, ww->scratch, used) < 0)
             return -1;
     }
-    if (!c->out) {
+    if (!c->s.out) {
         uint64_t due = rate_next_due(&c->rate);
         if (due != UINT64_MAX)
-            loop_timer_arm_at(conn_loop(c), &c->timer, bws_send_grain(due, ww->grain_ns));
+            loop_timer_arm_at(conn_loop(c), &c->s.timer, bws_send_grain(due, ww->grain_ns));
     }
     return 0;
 }
@@ -457,7 +406,7 @@ static int send_due(struct wsconn *c, uint64_t now)
  * c->msg (free in echo: a compressed echo reaches here inflated, whole). */
 static void echo_piece(struct wsconn *c, const wsf_event_t *ev)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     const uint8_t *stamp = NULL;
     if (c->stamp_len < STAMP_LEN && ev->len) {
         size_t k = STAMP_LEN - c->stamp_len;
@@ -488,7 +437,7 @@ static void echo_piece(struct wsconn *c, const wsf_event_t *ev)
 
 static void sub_message(struct wsconn *c, const uint8_t *p, size_t n)
 {
-    bench_sub_message(c->ww->w, (const char *)p, n, NULL);
+    bench_sub_message(conn_ww(c)->w, (const char *)p, n, NULL);
 }
 
 static void sub_piece(struct wsconn *c, const wsf_event_t *ev)
@@ -529,7 +478,7 @@ static int control_piece(struct wsconn *c, const wsf_event_t *ev)
     } else if (ev->opcode == WSF_CLOSE) {
         /* Answer with the same code (none for none), then end: we do not
          * wait for the server's FIN (a load tester need not linger). */
-        bool ours = c->state == C_CLOSING;
+        bool ours = c->s.state == C_CLOSING;
         if (!c->close_sent && ev->close_code != 1005) {
             uint8_t pl[2] = {(uint8_t)(ev->close_code >> 8), (uint8_t)ev->close_code};
             if (send_control(c, WSF_CLOSE, pl, 2) < 0)
@@ -552,7 +501,7 @@ static int control_piece(struct wsconn *c, const wsf_event_t *ev)
 /* Decodes p[0..n) of an open (or closing) connection. Returns 0 or -1. */
 static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
 {
-    bool echo = c->ww->cfg->kind == BENCH_WS_ECHO;
+    bool echo = conn_ww(c)->cfg->kind == BENCH_WS_ECHO;
     size_t off = 0;
     while (off < n) {
         wsf_event_t ev;
@@ -575,7 +524,7 @@ static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
                 return -1;
         } else if (echo) {
             echo_piece(c, &ev);
-        } else if (c->ww->replay) {
+        } else if (conn_ww(c)->replay) {
             replay_piece(c, &ev);
         } else {
             sub_piece(c, &ev);
@@ -588,12 +537,12 @@ static int on_frames(struct wsconn *c, const uint8_t *p, size_t n)
 
 static int established(struct wsconn *c)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     const bench_config_t *cfg = ww->cfg;
     uint64_t now = mono_ns();
-    loop_timer_stop(conn_loop(c), &c->timer);
-    c->state = C_OPEN;
-    bench_connected(ww->w, now - c->start_ns);
+    loop_timer_stop(conn_loop(c), &c->s.timer);
+    c->s.state = C_OPEN;
+    bench_connected(ww->w, now - c->s.start_ns);
     for (size_t i = 0; !ww->replay && i < cfg->non_open; i++) { /* replay plays them itself */
         size_t n = strlen(cfg->on_open[i]);
         scratch_reserve(ww, WSF_MAX_HEADER + ws_pmd_deflate_bound(n));
@@ -621,7 +570,7 @@ static int established(struct wsconn *c)
 static void handshake_example(struct wsconn *c, const ws_handshake_result_t *res,
                               const char *head, size_t len)
 {
-    bench_worker_t *w = c->ww->w;
+    bench_worker_t *w = conn_ww(c)->w;
     if (!bench_example_wanted(w, BERR_HANDSHAKE))
         return;
     bench_example(w, BERR_HANDSHAKE, "%s from %s", res->error, w->cfg->target);
@@ -642,7 +591,7 @@ static void handshake_example(struct wsconn *c, const ws_handshake_result_t *res
 /* Bytes of the 101 (and maybe frames after it). Returns 0 or -1. */
 static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
 {
-    const bench_config_t *cfg = c->ww->cfg;
+    const bench_config_t *cfg = conn_ww(c)->cfg;
     struct hs *hs = c->hs;
     const char *head = (const char *)p;
     size_t len = n;
@@ -666,7 +615,7 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
     }
     c->hs = NULL; /* the rest may end c: free the head after */
     if (res.deflate) {
-        c->pmd = bwz_start(c->ww->w, &c->ww->pmd, &res.pmd);
+        c->pmd = bwz_start(conn_ww(c)->w, &conn_ww(c)->pmd, &res.pmd);
         wsf_decoder_allow_rsv1(&c->dec);
     }
     int r = established(c);
@@ -685,26 +634,26 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
  * writability as usual. Returns 0, 1, or -1 when c is gone. */
 static int start_handshake(struct wsconn *c, bool early)
 {
-    const bench_config_t *cfg = c->ww->cfg;
+    const bench_config_t *cfg = conn_ww(c)->cfg;
     c->hs = xcalloc(1, sizeof(*c->hs));
     buf_init(&c->hs->resp);
     ws_make_key(c->hs->key);
     buf_t req;
     buf_init(&req);
     ws_build_request(&req, &cfg->ws_req, c->hs->key);
-    c->state = C_HANDSHAKE;
+    c->s.state = C_HANDSHAKE;
     int rc = 0;
     if (!early) {
         rc = conn_write(c, req.p, req.len);
         if (rc == 0)
             update_interest(c);
     } else {
-        ssize_t r = io_write(c, req.p, req.len);
+        ssize_t r = bsock_write(&c->s, req.p, req.len);
         if (r >= 0 && (size_t)r < req.len)
-            bench_lbuf_append(&c->out, req.p + r, req.len - (size_t)r);
+            bench_lbuf_append(&c->s.out, req.p + r, req.len - (size_t)r);
         if (r < 0) {
             int e = errno;
-            c->state = C_CONNECTING; /* not connected: a connect error */
+            c->s.state = C_CONNECTING; /* not connected: a connect error */
             free(c->hs);
             c->hs = NULL;
             rc = r == NETIO_AGAIN ? 1 : -1;
@@ -716,36 +665,19 @@ static int start_handshake(struct wsconn *c, bool early)
     return rc;
 }
 
-static int tls_step(struct wsconn *c)
+/* The connect's outcome, then TLS; the upgrade request once ready.
+ * Returns 0 or -1 (c is gone). */
+static int connect_step(struct wsconn *c)
 {
-    int rc = transport_handshake(c->tls);
-    if (rc == 0)
+    bench_err_t kind;
+    int rc = bsock_connect_step(&c->s, &kind);
+    if (rc > 0)
         return start_handshake(c, false);
-    if (rc == NETIO_AGAIN) {
-        update_interest(c);
-        return 0;
-    }
-    conn_error(c, BERR_TLS);
-    return -1;
-}
-
-static int on_connected(struct wsconn *c)
-{
-    const bench_config_t *cfg = c->ww->cfg;
-    int err = netio_connect_error(c->fd);
-    if (err) {
-        conn_error(c, bench_errno_kind(err));
+    if (rc < 0) {
+        conn_error(c, kind);
         return -1;
     }
-    if (!cfg->tls)
-        return start_handshake(c, false);
-    c->tls = xmalloc(sizeof(*c->tls));
-    c->state = C_TLS;
-    if (transport_init_tls_client(c->tls, c->fd, cfg->ssl_ctx, cfg->host) < 0) {
-        conn_error(c, BERR_TLS);
-        return -1;
-    }
-    return tls_step(c);
+    return 0;
 }
 
 /* ---- loop callbacks ---- */
@@ -753,20 +685,20 @@ static int on_connected(struct wsconn *c)
 /* Reads what the socket has. Returns 0 or -1 (c is gone). */
 static int do_read(struct wsconn *c)
 {
-    struct wsw *ww = c->ww;
+    struct wsw *ww = conn_ww(c);
     for (;;) {
-        ssize_t r = io_read(c, ww->rbuf, RBUF_SIZE);
+        ssize_t r = bsock_read(&c->s, ww->rbuf, RBUF_SIZE);
         if (r > 0) {
-            int rc = c->state == C_HANDSHAKE ? handshake_bytes(c, ww->rbuf, (size_t)r)
+            int rc = c->s.state == C_HANDSHAKE ? handshake_bytes(c, ww->rbuf, (size_t)r)
                                              : on_frames(c, ww->rbuf, (size_t)r);
             if (rc < 0)
                 return -1;
-            if (!c->tls && (size_t)r < RBUF_SIZE)
+            if (!c->s.tls && (size_t)r < RBUF_SIZE)
                 break; /* drained: spare the syscall that would say EAGAIN */
             continue;
         }
         if (r == 0) {
-            if (c->state == C_HANDSHAKE)
+            if (c->s.state == C_HANDSHAKE)
                 conn_error(c, BERR_HANDSHAKE);
             else
                 conn_error(c, BERR_CLOSED);
@@ -777,29 +709,21 @@ static int do_read(struct wsconn *c)
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
-    if (c->tls)
+    if (c->s.tls)
         update_interest(c); /* a TLS read may wait for writability */
     return 0;
 }
 
-/* Writes what is queued. Returns 0 or -1 (c is gone). */
+/* Writes what is queued; once it is all out, what fell due meanwhile.
+ * Returns 0 or -1 (c is gone). */
 static int flush(struct wsconn *c)
 {
-    while (c->out) {
-        bench_lbuf_t *o = c->out;
-        ssize_t r = io_write(c, o->data + o->off, o->len - o->off);
-        if (r == NETIO_AGAIN)
-            break;
-        if (r < 0) {
-            conn_error(c, io_error_kind(c, errno));
-            return -1;
-        }
-        o->off += (size_t)r;
-        if (o->off == o->len)
-            bench_lbuf_free(&c->out);
+    if (bsock_flush(&c->s) < 0) {
+        conn_error(c, io_error_kind(c, errno));
+        return -1;
     }
     update_interest(c);
-    if (!c->out && c->state == C_OPEN && (c->ww->echo_sends || c->ww->replay))
+    if (!c->s.out && c->s.state == C_OPEN && (conn_ww(c)->echo_sends || conn_ww(c)->replay))
         return send_due(c, loop_now(conn_loop(c)));
     return 0;
 }
@@ -809,22 +733,15 @@ static void on_io(loop_t *l, int fd, unsigned events, void *ud)
     (void)l;
     (void)fd;
     struct wsconn *c = ud;
-    switch (c->state) {
-    case C_CONNECTING:
-        on_connected(c);
+    if (c->s.state < C_HANDSHAKE) {
+        connect_step(c);
         return;
-    case C_TLS:
-        tls_step(c);
-        return;
-    default:
-        break;
     }
     /* TLS may want the other readiness for either direction. */
-    unsigned wr = c->tls ? c->tls->write_wants : LOOP_WRITE;
-    unsigned rd = c->tls ? c->tls->read_wants : LOOP_READ;
-    if (c->out && (events & (wr | LOOP_HUP)) && flush(c) < 0)
+    unsigned can = bsock_can(&c->s, events);
+    if ((can & BSOCK_CAN_FLUSH) && flush(c) < 0)
         return;
-    if (events & (rd | LOOP_HUP))
+    if (can & BSOCK_CAN_READ)
         do_read(c);
 }
 
@@ -832,7 +749,7 @@ static void on_timer(loop_t *l, loop_timer_t *t, void *ud)
 {
     (void)t;
     struct wsconn *c = ud;
-    if (c->state < C_OPEN)
+    if (c->s.state < C_OPEN)
         conn_error(c, BERR_CONNECT_TIMEOUT);
     else
         send_due(c, loop_now(l));
@@ -885,48 +802,33 @@ static void ws_start(bench_worker_t *w, uint64_t index)
 {
     struct wsw *ww = w->drv;
     const bench_config_t *cfg = ww->cfg;
-    uint64_t start;
-    int fd = bench_connect(cfg, index, &start);
-    if (fd < 0) {
-        bench_failed(w, bench_errno_kind(-fd));
+    struct wsconn *c = bsock_open(w, &ww->head, index, sizeof(*c), on_timer);
+    if (!c)
         return;
-    }
-    struct wsconn *c = xcalloc(1, sizeof(*c));
-    c->ww = ww;
-    c->fd = fd;
+    c->s.count_wire = true;
     c->index = (uint32_t)index;
-    c->start_ns = start;
-    c->state = C_CONNECTING;
     wsf_decoder_init(&c->dec, cfg->max_message);
-    loop_timer_init(&c->timer, on_timer, c);
-    c->next = ww->head;
-    if (ww->head)
-        ww->head->prev = c;
-    ww->head = c;
     if (!cfg->tls && start_handshake(c, true) < 0)
         return;
-    int rc = loop_fd_add(w->loop, fd, interest(c), on_io, c);
-    if (rc < 0) {
+    int rc = bsock_watch(&c->s, on_io, c);
+    if (rc < 0)
         conn_error(c, bench_errno_kind(-rc));
-        return;
-    }
-    if (cfg->co && cfg->co->connect_timeout_ms)
-        loop_timer_arm_ms(w->loop, &c->timer, cfg->co->connect_timeout_ms);
 }
 
 static void ws_close_all(bench_worker_t *w)
 {
     struct wsw *ww = w->drv;
-    struct wsconn *next;
-    for (struct wsconn *c = ww->head; c; c = next) {
-        next = c->next;
-        if (c->state < C_OPEN) {
+    bench_sock_t *next;
+    for (bench_sock_t *s = ww->head; s; s = next) {
+        struct wsconn *c = (struct wsconn *)s;
+        next = s->next;
+        if (c->s.state < C_OPEN) {
             conn_end(c);
-        } else if (c->state == C_OPEN) {
-            loop_timer_stop(w->loop, &c->timer);
+        } else if (c->s.state == C_OPEN) {
+            loop_timer_stop(w->loop, &c->s.timer);
             if (ww->replay)
                 bws_replay_closing(w, &c->rp, c->index);
-            c->state = C_CLOSING;
+            c->s.state = C_CLOSING;
             if (!c->close_sent && send_close(c, 1000, NULL) < 0)
                 continue;
         }
@@ -937,7 +839,7 @@ static void ws_abort_all(bench_worker_t *w)
 {
     struct wsw *ww = w->drv;
     while (ww->head)
-        conn_end(ww->head);
+        conn_end((struct wsconn *)ww->head);
 }
 
 static void ws_free(bench_worker_t *w)
@@ -946,7 +848,7 @@ static void ws_free(bench_worker_t *w)
     if (!ww)
         return;
     while (ww->head)
-        conn_free(ww->head); /* none should be left: no accounting */
+        conn_free((struct wsconn *)ww->head); /* none should be left: no accounting */
     w->zlib_peak_bytes = ws_pmd_pool_peak(ww->pmd);
     ws_pmd_pool_free(ww->pmd);
     buf_free(&ww->zbuf);
