@@ -2,9 +2,12 @@
  * bench's libcurl drivers share (see bench_curl.h). */
 #include "bench_curl.h"
 #include "curl_errors.h"
+#include "buf.h"
 #include "sse_parser.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int bench_curl_lists(const bench_config_t *cfg, struct curl_slist **headers,
                      struct curl_slist **resolve, char *err, size_t errlen)
@@ -63,6 +66,71 @@ CURL *bench_curl_easy(const bench_config_t *cfg, struct curl_slist *headers,
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
     return e;
+}
+
+int bench_curl_pool_init(bench_curl_pool_t *p, bench_worker_t *w, char *err, size_t errlen)
+{
+    p->w = w;
+    uint64_t n = w->nconns ? w->nconns : 1;
+    p->nm = (size_t)((n + BENCH_CURL_PER_MULTI - 1) / BENCH_CURL_PER_MULTI);
+    p->m = xcalloc(p->nm, sizeof(*p->m));
+    for (size_t i = 0; i < p->nm; i++) {
+        p->m[i] = curlm_new(w->loop);
+        if (!p->m[i]) {
+            snprintf(err, errlen, "cannot create a libcurl multi handle");
+            return -1;
+        }
+        CURLM *multi = curlm_multi(p->m[i]);
+        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)BENCH_CURL_PER_MULTI + 16);
+        curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    }
+    return bench_curl_lists(w->cfg, &p->headers, &p->resolve, err, errlen);
+}
+
+void bench_curl_pool_free(bench_curl_pool_t *p)
+{
+    for (size_t i = 0; p->m && i < p->nm; i++)
+        curlm_free(p->m[i]);
+    free(p->m);
+    curl_slist_free_all(p->headers);
+    curl_slist_free_all(p->resolve);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Every socket of a transfer comes from bench_socket: bound to the
+ * connection's source address; a failure's errno is kept to classify
+ * curl's CURLE_COULDNT_CONNECT (EMFILE, EADDRNOTAVAIL...). */
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    bench_curl_xfer_t *t = ud;
+    int fd = bench_socket(t->pool->w->cfg, a->family, a->socktype, a->protocol, t->index);
+    if (fd < 0) {
+        t->sock_err = -fd;
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+CURL *bench_curl_xfer_init(bench_curl_xfer_t *t, bench_curl_pool_t *p, uint64_t index,
+                           curlm_done_fn done, curl_write_callback on_header,
+                           curl_write_callback on_write)
+{
+    t->pool = p;
+    t->index = index;
+    t->x.ud = t;
+    t->x.done = done;
+    t->m = p->m[p->started++ % p->nm];
+    t->x.easy = bench_curl_easy(p->w->cfg, p->headers, p->resolve, t, on_header, on_write,
+                                on_opensocket);
+    return t->x.easy;
+}
+
+void bench_curl_xfer_release(bench_curl_xfer_t *t)
+{
+    curlm_remove(t->m, &t->x);
+    curl_easy_cleanup(t->x.easy);
+    t->x.easy = NULL;
 }
 
 bench_err_t bench_curl_connect_kind(CURL *e, CURLcode r, int sock_err)

@@ -31,6 +31,7 @@
 #include "stamp.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,6 @@
 #ifndef CURL_WRITEFUNC_ERROR
 #define CURL_WRITEFUNC_ERROR 0xFFFFFFFF /* any value != the chunk size aborts */
 #endif
-
-/* Streams per libcurl multi handle. libcurl 7.88 finds a socket's transfer
- * in a hash of 911 fixed buckets: with 10,000 streams on one multi handle
- * each lookup walks chains of ~11 (several per event, each a cache miss),
- * the largest user-space cost per event measured. A worker spreads its
- * streams over several multi handles on its loop instead. */
-#define STREAMS_PER_MULTI 512
 
 /* Why curl's callbacks stopped a transfer (for the done callback). */
 enum stream_abort {
@@ -57,14 +51,10 @@ enum stream_abort {
 typedef struct sse_worker sse_worker_t;
 
 typedef struct sse_stream {
-    curlm_xfer_t x;           /* x.easy owned */
-    sse_worker_t *sw;
-    curlm_t *m;               /* the multi handle it runs on (the worker's) */
+    bench_curl_xfer_t t;      /* first: the transfer, its multi handle and index */
     sse_parser_t *parser;     /* owned; created when established */
     struct sse_stream *prev, *next; /* on sw->pending or sw->open */
-    uint64_t index;           /* global connection index (source spreading) */
     uint64_t started_ns;      /* mono_ns at start */
-    int sock_err;             /* errno of a failed socket()/bind() in opensocket */
     bool established;
     bool head_done;           /* the final response head has been validated */
     uint8_t abort;            /* enum stream_abort */
@@ -75,18 +65,21 @@ typedef struct stream_list {
 } stream_list_t;
 
 struct sse_worker {
-    bench_worker_t *w;
-    curlm_t **m;                 /* owned: nm multi handles, each owned */
-    size_t nm;
-    uint64_t started;            /* streams started (spreads them over m) */
-    struct curl_slist *headers;  /* owned: -H/--bearer + Accept + Cache-Control */
-    struct curl_slist *resolve;  /* owned: cfg->curl_resolve, or NULL */
+    bench_curl_pool_t pool;      /* first: the multi handles and request lists */
     stream_list_t pending;       /* started, head not validated yet (start order) */
     stream_list_t open;          /* established */
     loop_timer_t connect_timer;  /* the oldest pending stream's deadline */
     uint64_t connect_timeout_ns; /* 0 = none */
     uint64_t now_real;           /* real_ns for the current write callback, 0 = not read */
 };
+
+_Static_assert(offsetof(struct sse_worker, pool) == 0, "a stream finds its worker from its pool");
+_Static_assert(offsetof(sse_stream_t, t) == 0, "curl's callbacks get the stream as the transfer");
+
+static sse_worker_t *stream_sw(const sse_stream_t *s)
+{
+    return (sse_worker_t *)(void *)s->t.pool;
+}
 
 /* ---- lists ------------------------------------------------------------- */
 
@@ -122,11 +115,10 @@ enum end_how { END_FAILED, END_LOST, END_ENDED };
  * freed. Not from inside curl's callbacks (curlm_remove). */
 static void stream_end(sse_stream_t *s, enum end_how how, bench_err_t kind)
 {
-    sse_worker_t *sw = s->sw;
-    bench_worker_t *w = sw->w;
+    sse_worker_t *sw = stream_sw(s);
+    bench_worker_t *w = sw->pool.w;
     list_unlink(s->established ? &sw->open : &sw->pending, s);
-    curlm_remove(s->m, &s->x);
-    curl_easy_cleanup(s->x.easy);
+    bench_curl_xfer_release(&s->t);
     sse_parser_free(s->parser);
     free(s);
     /* Accounting last: it may tell the coordinator this worker is done. */
@@ -144,8 +136,8 @@ static void stream_end(sse_stream_t *s, enum end_how how, bench_err_t kind)
  * callback, shared by the events it delivers (they arrived together). */
 static int on_event(void *ud, const sse_event_t *ev)
 {
-    sse_stream_t *s = ud;
-    bench_sub_message(s->sw->w, ev->data, ev->data_len, &s->sw->now_real);
+    sse_worker_t *sw = stream_sw(ud);
+    bench_sub_message(sw->pool.w, ev->data, ev->data_len, &sw->now_real);
     return 0;
 }
 
@@ -157,7 +149,7 @@ static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
  * and the request line with the status for -v. */
 static void status_example(sse_stream_t *s, long code, const char *ct)
 {
-    bench_worker_t *w = s->sw->w;
+    bench_worker_t *w = stream_sw(s)->pool.w;
     if (!bench_example_wanted(w, BERR_HTTP_STATUS))
         return;
     bench_example(w, BERR_HTTP_STATUS, "%ld, Content-Type %s, from %s", code, ct ? ct : "(none)",
@@ -177,7 +169,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     long code;
     char *ct;
-    bench_head_t h = bench_curl_head_line(s->x.easy, p, len, &s->head_done, &code, &ct);
+    bench_head_t h = bench_curl_head_line(s->t.x.easy, p, len, &s->head_done, &code, &ct);
     if (h == BENCH_HEAD_MORE)
         return len;
     if (h == BENCH_HEAD_BAD) {
@@ -185,12 +177,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         s->abort = AB_STATUS;
         return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
     }
-    sse_worker_t *sw = s->sw;
-    s->parser = sse_parser_new(sw->w->cfg->max_message, &parser_cbs, s);
+    sse_worker_t *sw = stream_sw(s);
+    s->parser = sse_parser_new(sw->pool.w->cfg->max_message, &parser_cbs, s);
     list_unlink(&sw->pending, s);
     s->established = true;
     list_push(&sw->open, s);
-    bench_connected(sw->w, mono_ns() - s->started_ns);
+    bench_connected(sw->pool.w, mono_ns() - s->started_ns);
     return len;
 }
 
@@ -202,27 +194,12 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
         s->abort = AB_STATUS;
         return CURL_WRITEFUNC_ERROR;
     }
-    s->sw->now_real = 0;
+    stream_sw(s)->now_real = 0;
     if (sse_parser_feed(s->parser, p, len, NULL) == SSE_ERR_TOO_BIG) {
         s->abort = AB_TOO_BIG;
         return CURL_WRITEFUNC_ERROR;
     }
     return len;
-}
-
-/* Every socket of the stream comes from bench_socket: bound to the
- * connection's source address; a failure's errno is kept to classify
- * curl's CURLE_COULDNT_CONNECT (EMFILE, EADDRNOTAVAIL...). */
-static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    (void)purpose;
-    sse_stream_t *s = ud;
-    int fd = bench_socket(s->sw->w->cfg, a->family, a->socktype, a->protocol, s->index);
-    if (fd < 0) {
-        s->sock_err = -fd;
-        return CURL_SOCKET_BAD;
-    }
-    return fd;
 }
 
 /* ---- outcome ----------------------------------------------------------- */
@@ -238,7 +215,7 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
     else if (s->established)
         stream_end(s, END_LOST, bench_curl_lost_kind(r));
     else
-        stream_end(s, END_FAILED, bench_curl_connect_kind(s->x.easy, r, s->sock_err));
+        stream_end(s, END_FAILED, bench_curl_connect_kind(s->t.x.easy, r, s->t.sock_err));
 }
 
 /* ---- the connect deadline ---------------------------------------------- */
@@ -250,7 +227,7 @@ static void arm_connect_timer(sse_worker_t *sw)
 {
     if (!sw->connect_timeout_ns || !sw->pending.head)
         return;
-    loop_timer_arm_at(sw->w->loop, &sw->connect_timer,
+    loop_timer_arm_at(sw->pool.w->loop, &sw->connect_timer,
                       sw->pending.head->started_ns + sw->connect_timeout_ns);
 }
 
@@ -275,43 +252,22 @@ static int sse_init(bench_worker_t *w, char *err, size_t errlen)
     const bench_config_t *cfg = w->cfg;
     sse_worker_t *sw = xcalloc(1, sizeof(*sw));
     w->drv = sw;
-    sw->w = w;
     loop_timer_init(&sw->connect_timer, on_connect_timer, sw);
     sw->connect_timeout_ns = cfg->co ? cfg->co->connect_timeout_ms * 1000000u : 0;
-    /* Every stream keeps its connection: the cache must never close one to
-     * make room. One connection per stream even over HTTP/2 (a load test
-     * counts connections): no multiplexing. */
-    uint64_t n = w->nconns ? w->nconns : 1;
-    sw->nm = (size_t)((n + STREAMS_PER_MULTI - 1) / STREAMS_PER_MULTI);
-    sw->m = xcalloc(sw->nm, sizeof(*sw->m));
-    for (size_t i = 0; i < sw->nm; i++) {
-        sw->m[i] = curlm_new(w->loop);
-        if (!sw->m[i]) {
-            snprintf(err, errlen, "cannot create a libcurl multi handle");
-            goto fail;
-        }
-        CURLM *multi = curlm_multi(sw->m[i]);
-        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)STREAMS_PER_MULTI + 16);
-        curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    if (bench_curl_pool_init(&sw->pool, w, err, errlen) < 0) {
+        sse_free(w);
+        return -1;
     }
-
-    if (bench_curl_lists(cfg, &sw->headers, &sw->resolve, err, errlen) < 0)
-        goto fail;
     return 0;
-fail:
-    sse_free(w);
-    return -1;
 }
 
-static CURL *stream_easy(sse_stream_t *s)
+/* Each stream's own connection, closed with it: no reuse in either
+ * direction (an ended stream must not keep an fd in the cache). */
+static CURL *stream_easy(sse_stream_t *s, sse_worker_t *sw, uint64_t index)
 {
-    const sse_worker_t *sw = s->sw;
-    CURL *e = bench_curl_easy(sw->w->cfg, sw->headers, sw->resolve, s, on_header, on_write,
-                              on_opensocket);
+    CURL *e = bench_curl_xfer_init(&s->t, &sw->pool, index, on_done, on_header, on_write);
     if (!e)
         return NULL;
-    /* No reuse in either direction: a stream's connection is its own, and
-     * closed with it (an ended stream must not keep an fd in the cache). */
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     return e;
@@ -321,16 +277,11 @@ static void sse_start(bench_worker_t *w, uint64_t index)
 {
     sse_worker_t *sw = w->drv;
     sse_stream_t *s = xcalloc(1, sizeof(*s));
-    s->sw = sw;
-    s->index = index;
     s->started_ns = mono_ns();
-    s->x.ud = s;
-    s->x.done = on_done;
-    s->m = sw->m[sw->started++ % sw->nm];
-    s->x.easy = stream_easy(s);
+    CURL *e = stream_easy(s, sw, index);
     bool was_idle = !sw->pending.head;
     list_push(&sw->pending, s);
-    if (!s->x.easy || curlm_add(s->m, &s->x) != CURLM_OK) {
+    if (!e || curlm_add(s->t.m, &s->t.x) != CURLM_OK) {
         stream_end(s, END_FAILED, BERR_CONNECT);
         return;
     }
@@ -369,11 +320,7 @@ static void sse_free(bench_worker_t *w)
         return;
     sse_close_all(w); /* nothing is left in a finished run; a failed init has none */
     loop_timer_stop(w->loop, &sw->connect_timer);
-    for (size_t i = 0; sw->m && i < sw->nm; i++)
-        curlm_free(sw->m[i]);
-    free(sw->m);
-    curl_slist_free_all(sw->headers);
-    curl_slist_free_all(sw->resolve);
+    bench_curl_pool_free(&sw->pool);
     free(sw);
     w->drv = NULL;
 }

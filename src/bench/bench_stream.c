@@ -45,6 +45,7 @@
 #include "sse_parser.h"
 #include "stamp.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,6 @@
 #define CURL_WRITEFUNC_ERROR 0xFFFFFFFF /* any value != the chunk size aborts */
 #endif
 
-/* Slots per libcurl multi handle (see bench_sse.c: curl's socket hash). */
-#define SLOTS_PER_MULTI 512
 /* After the end event, how long the response may take to end by itself. */
 #define END_GRACE_NS (1000 * 1000000ull)
 /* Open-loop arrivals started per timer round. */
@@ -68,13 +67,10 @@ enum stream_abort { AB_NONE, AB_STATUS, AB_TOO_BIG };
 typedef struct stream_worker stream_worker_t;
 
 typedef struct slot {
-    curlm_xfer_t x; /* x.easy owned, reused by each stream of the slot */
-    stream_worker_t *sw;
-    curlm_t *m;               /* the multi handle it runs on (the worker's) */
+    bench_curl_xfer_t t;      /* first: the transfer (its easy handle reused by each stream) */
     sse_parser_t *parser;     /* owned */
     struct slot *prev, *next; /* on the list `list` names */
     uint8_t list;             /* enum slot_list */
-    uint64_t index;           /* global connection index (source spreading) */
     /* the current stream */
     uint64_t begun_ns;   /* handed to curl */
     uint64_t sent_ns;    /* the request about to be sent (0: not yet) */
@@ -82,7 +78,6 @@ typedef struct slot {
     uint64_t active_ns;  /* the last bytes, or the head */
     uint64_t decided_ns; /* the outcome became known */
     uint64_t events;
-    int sock_err;   /* errno of a failed socket()/bind() in opensocket */
     bool head_done; /* the final response head has been validated */
     bool decided;   /* completed or failed already (draining) */
     uint8_t abort;  /* enum stream_abort */
@@ -93,12 +88,7 @@ typedef struct slot_queue {
 } slot_queue_t;
 
 struct stream_worker {
-    bench_worker_t *w;
-    curlm_t **m; /* owned: nm multi handles, each owned */
-    size_t nm;
-    uint64_t started;           /* slots started (spreads them over m) */
-    struct curl_slist *headers; /* owned */
-    struct curl_slist *resolve; /* owned, or NULL */
+    bench_curl_pool_t pool; /* first: the multi handles and request lists */
     slot_queue_t idle, pending, open, draining;
     loop_timer_t connect_timer, idle_timer, drain_timer, arrival_timer;
     uint64_t connect_timeout_ns; /* 0: none */
@@ -112,6 +102,14 @@ struct stream_worker {
     size_t end_len;          /* of cfg->streams.end_data; 0: no end marker */
     uint64_t now;            /* mono_ns for the current write callback, 0 = not read */
 };
+
+_Static_assert(offsetof(struct stream_worker, pool) == 0, "a slot finds its worker from its pool");
+_Static_assert(offsetof(slot_t, t) == 0, "curl's callbacks get the slot as the transfer");
+
+static stream_worker_t *slot_sw(const slot_t *s)
+{
+    return (stream_worker_t *)(void *)s->t.pool;
+}
 
 static void slot_after(slot_t *s);
 static void stream_finish(slot_t *s);
@@ -136,7 +134,7 @@ static slot_queue_t *queue_of(stream_worker_t *sw, uint8_t list)
 
 static void slot_unlink(slot_t *s)
 {
-    slot_queue_t *q = queue_of(s->sw, s->list);
+    slot_queue_t *q = queue_of(slot_sw(s), s->list);
     if (!q)
         return;
     if (s->prev)
@@ -154,7 +152,7 @@ static void slot_unlink(slot_t *s)
 static void slot_push(slot_t *s, uint8_t list)
 {
     slot_unlink(s);
-    slot_queue_t *q = queue_of(s->sw, list);
+    slot_queue_t *q = queue_of(slot_sw(s), list);
     s->list = list;
     s->next = NULL;
     s->prev = q->tail;
@@ -170,28 +168,28 @@ static void slot_push(slot_t *s, uint8_t list)
 static void arm_connect_timer(stream_worker_t *sw)
 {
     if (sw->connect_timeout_ns && sw->pending.head)
-        loop_timer_arm_at(sw->w->loop, &sw->connect_timer,
+        loop_timer_arm_at(sw->pool.w->loop, &sw->connect_timer,
                           sw->pending.head->begun_ns + sw->connect_timeout_ns);
     else
-        loop_timer_stop(sw->w->loop, &sw->connect_timer);
+        loop_timer_stop(sw->pool.w->loop, &sw->connect_timer);
 }
 
 static void arm_idle_timer(stream_worker_t *sw)
 {
     if (sw->idle_timeout_ns && sw->open.head)
-        loop_timer_arm_at(sw->w->loop, &sw->idle_timer,
+        loop_timer_arm_at(sw->pool.w->loop, &sw->idle_timer,
                           sw->open.head->active_ns + sw->idle_timeout_ns);
     else
-        loop_timer_stop(sw->w->loop, &sw->idle_timer);
+        loop_timer_stop(sw->pool.w->loop, &sw->idle_timer);
 }
 
 static void arm_drain_timer(stream_worker_t *sw)
 {
     if (sw->draining.head)
-        loop_timer_arm_at(sw->w->loop, &sw->drain_timer,
+        loop_timer_arm_at(sw->pool.w->loop, &sw->drain_timer,
                           sw->draining.head->decided_ns + END_GRACE_NS);
     else
-        loop_timer_stop(sw->w->loop, &sw->drain_timer);
+        loop_timer_stop(sw->pool.w->loop, &sw->drain_timer);
 }
 
 /* ---- a slot's end ------------------------------------------------------ */
@@ -200,11 +198,10 @@ static void arm_drain_timer(stream_worker_t *sw)
  * as ended. Not from inside curl's callbacks. */
 static void slot_end(slot_t *s)
 {
-    stream_worker_t *sw = s->sw;
-    bench_worker_t *w = sw->w;
+    stream_worker_t *sw = slot_sw(s);
+    bench_worker_t *w = sw->pool.w;
     slot_unlink(s);
-    curlm_remove(s->m, &s->x);
-    curl_easy_cleanup(s->x.easy);
+    bench_curl_xfer_release(&s->t);
     sse_parser_free(s->parser);
     free(s);
     bench_ended(w); /* last: it may tell the coordinator this worker is done */
@@ -217,7 +214,7 @@ static void check_open_loop_done(stream_worker_t *sw)
     if (!sw->open_loop || !sw->arrivals_over || sw->pending.head || sw->open.head ||
         sw->draining.head)
         return;
-    loop_timer_stop(sw->w->loop, &sw->arrival_timer);
+    loop_timer_stop(sw->pool.w->loop, &sw->arrival_timer);
     while (sw->idle.head)
         slot_end(sw->idle.head);
 }
@@ -228,19 +225,19 @@ static void check_open_loop_done(stream_worker_t *sw)
  * transfer (the slot is then ended). */
 static int stream_begin(slot_t *s)
 {
-    stream_worker_t *sw = s->sw;
-    bench_worker_t *w = sw->w;
+    stream_worker_t *sw = slot_sw(s);
+    bench_worker_t *w = sw->pool.w;
     s->begun_ns = mono_ns();
     s->sent_ns = s->last_ns = s->decided_ns = 0;
     s->active_ns = s->begun_ns;
     s->events = 0;
-    s->sock_err = 0;
+    s->t.sock_err = 0;
     s->head_done = s->decided = false;
     s->abort = AB_NONE;
     sse_parser_restart(s->parser);
     bool was_idle = !sw->pending.head;
     slot_push(s, L_PENDING);
-    if (curlm_add(s->m, &s->x) != CURLM_OK) {
+    if (curlm_add(s->t.m, &s->t.x) != CURLM_OK) {
         bench_stream_failed(w, BERR_CONNECT);
         slot_end(s);
         arm_connect_timer(sw);
@@ -258,13 +255,13 @@ static int stream_begin(slot_t *s)
  * the draining list. */
 static void decide(slot_t *s, bool ok, bench_err_t kind, uint64_t now)
 {
-    stream_worker_t *sw = s->sw;
+    stream_worker_t *sw = slot_sw(s);
     s->decided = true;
     s->decided_ns = now;
     if (ok)
-        bench_stream_completed(sw->w, s->events, now - (s->sent_ns ? s->sent_ns : s->begun_ns));
+        bench_stream_completed(sw->pool.w, s->events, now - (s->sent_ns ? s->sent_ns : s->begun_ns));
     else
-        bench_stream_failed(sw->w, kind);
+        bench_stream_failed(sw->pool.w, kind);
     bool first = !sw->draining.head;
     slot_push(s, L_DRAINING);
     if (first)
@@ -282,8 +279,8 @@ static uint64_t write_now(stream_worker_t *sw)
 static int on_event(void *ud, const sse_event_t *ev)
 {
     slot_t *s = ud;
-    stream_worker_t *sw = s->sw;
-    bench_worker_t *w = sw->w;
+    stream_worker_t *sw = slot_sw(s);
+    bench_worker_t *w = sw->pool.w;
     const bench_config_t *cfg = w->cfg;
     if (s->decided)
         return 1;
@@ -334,14 +331,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     long code;
     char *ct;
-    bench_head_t h = bench_curl_head_line(s->x.easy, p, len, &s->head_done, &code, &ct);
+    bench_head_t h = bench_curl_head_line(s->t.x.easy, p, len, &s->head_done, &code, &ct);
     if (h == BENCH_HEAD_MORE)
         return len;
     if (h == BENCH_HEAD_BAD) {
         s->abort = AB_STATUS;
         return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
     }
-    stream_worker_t *sw = s->sw;
+    stream_worker_t *sw = slot_sw(s);
     bool first_pending = sw->pending.head == s, first_open = !sw->open.head;
     s->active_ns = mono_ns();
     slot_push(s, L_OPEN);
@@ -355,7 +352,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 static size_t on_write(char *p, size_t size, size_t n, void *ud)
 {
     slot_t *s = ud;
-    stream_worker_t *sw = s->sw;
+    stream_worker_t *sw = slot_sw(s);
     size_t len = size * n;
     if (!s->head_done) { /* a body without a validated head: cannot happen */
         s->abort = AB_STATUS;
@@ -380,19 +377,6 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* Every socket comes from bench_socket: bound to the slot's source address. */
-static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    (void)purpose;
-    slot_t *s = ud;
-    int fd = bench_socket(s->sw->w->cfg, a->family, a->socktype, a->protocol, s->index);
-    if (fd < 0) {
-        s->sock_err = -fd;
-        return CURL_SOCKET_BAD;
-    }
-    return fd;
-}
-
 /* ---- a stream's end, outside curl's callbacks -------------------------- */
 
 /* The kind of a stream that ended without an outcome yet; completed (true)
@@ -404,10 +388,10 @@ static bool undecided_kind(const slot_t *s, CURLcode r, bench_err_t *kind)
     else if (s->abort == AB_TOO_BIG)
         *kind = BERR_TOO_BIG;
     else if (!s->head_done)
-        *kind = bench_curl_connect_kind(s->x.easy, r, s->sock_err);
+        *kind = bench_curl_connect_kind(s->t.x.easy, r, s->t.sock_err);
     else if (r != CURLE_OK)
         *kind = bench_curl_lost_kind(r);
-    else if (s->sw->end_len)
+    else if (slot_sw(s)->end_len)
         *kind = BERR_INCOMPLETE;
     else
         return true;
@@ -421,10 +405,10 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
         bench_err_t kind = BERR_COUNT;
         uint64_t now = mono_ns();
         if (undecided_kind(s, r, &kind))
-            bench_stream_completed(s->sw->w, s->events,
+            bench_stream_completed(slot_sw(s)->pool.w, s->events,
                                    now - (s->sent_ns ? s->sent_ns : s->begun_ns));
         else
-            bench_stream_failed(s->sw->w, kind);
+            bench_stream_failed(slot_sw(s)->pool.w, kind);
     }
     stream_finish(s);
 }
@@ -433,18 +417,18 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
  * the transfer removed, the slot on to what is next. */
 static void stream_finish(slot_t *s)
 {
-    stream_worker_t *sw = s->sw;
+    stream_worker_t *sw = slot_sw(s);
     uint8_t was = s->list;
     bool head = queue_of(sw, was) && queue_of(sw, was)->head == s;
     long conns = 0;
     curl_off_t connect_us = 0, tls_us = 0;
-    curl_easy_getinfo(s->x.easy, CURLINFO_NUM_CONNECTS, &conns);
-    curl_easy_getinfo(s->x.easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-    curl_easy_getinfo(s->x.easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+    curl_easy_getinfo(s->t.x.easy, CURLINFO_NUM_CONNECTS, &conns);
+    curl_easy_getinfo(s->t.x.easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(s->t.x.easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
     if (conns > 0 && connect_us > 0)
-        bench_stream_connection(sw->w,
+        bench_stream_connection(sw->pool.w,
                                 (uint64_t)(tls_us > connect_us ? tls_us : connect_us) * 1000);
-    curlm_remove(s->m, &s->x);
+    curlm_remove(s->t.m, &s->t.x);
     slot_unlink(s);
     if (head && was == L_PENDING)
         arm_connect_timer(sw);
@@ -459,8 +443,8 @@ static void stream_finish(slot_t *s)
  * budget lasts), idle (open loop), or its end. */
 static void slot_after(slot_t *s)
 {
-    stream_worker_t *sw = s->sw;
-    bench_worker_t *w = sw->w;
+    stream_worker_t *sw = slot_sw(s);
+    bench_worker_t *w = sw->pool.w;
     if (w->closing || bench_phase(w) >= BENCH_CLOSE) {
         slot_end(s);
         return;
@@ -490,7 +474,7 @@ static void on_connect_timer(loop_t *l, loop_timer_t *t, void *ud)
     uint64_t now = mono_ns();
     slot_t *s;
     while ((s = sw->pending.head) && now - s->begun_ns >= sw->connect_timeout_ns) {
-        bench_stream_failed(sw->w, BERR_CONNECT_TIMEOUT);
+        bench_stream_failed(sw->pool.w, BERR_CONNECT_TIMEOUT);
         stream_finish(s);
     }
     arm_connect_timer(sw);
@@ -504,7 +488,7 @@ static void on_idle_timer(loop_t *l, loop_timer_t *t, void *ud)
     uint64_t now = mono_ns();
     slot_t *s;
     while ((s = sw->open.head) && now - s->active_ns >= sw->idle_timeout_ns) {
-        bench_stream_failed(sw->w, BERR_IDLE_TIMEOUT);
+        bench_stream_failed(sw->pool.w, BERR_IDLE_TIMEOUT);
         stream_finish(s);
     }
     arm_idle_timer(sw);
@@ -528,7 +512,7 @@ static void on_arrival_timer(loop_t *l, loop_timer_t *t, void *ud)
 {
     (void)t;
     stream_worker_t *sw = ud;
-    bench_worker_t *w = sw->w;
+    bench_worker_t *w = sw->pool.w;
     if (w->closing)
         return;
     uint64_t first;
@@ -561,16 +545,13 @@ static uint64_t worker_share(const bench_worker_t *w, uint64_t total)
 
 static void stream_free(bench_worker_t *w);
 
-/* The headers every request of this worker sends: bench_curl's, and an
+/* The headers every request of this worker sends: the pool's, and an
  * empty Expect (no 100-continue wait before a body's first byte). */
-static int build_lists(stream_worker_t *sw, char *err, size_t errlen)
+static void add_expect(stream_worker_t *sw)
 {
-    const bench_config_t *cfg = sw->w->cfg;
-    if (bench_curl_lists(cfg, &sw->headers, &sw->resolve, err, errlen) < 0)
-        return -1;
+    const bench_config_t *cfg = sw->pool.w->cfg;
     if (cfg->streams.body && !(cfg->co && conn_settings_has_header(cfg->co, "Expect")))
-        sw->headers = curl_slist_append(sw->headers, "Expect:");
-    return 0;
+        sw->pool.headers = curl_slist_append(sw->pool.headers, "Expect:");
 }
 
 static int stream_init(bench_worker_t *w, char *err, size_t errlen)
@@ -578,7 +559,6 @@ static int stream_init(bench_worker_t *w, char *err, size_t errlen)
     const bench_config_t *cfg = w->cfg;
     stream_worker_t *sw = xcalloc(1, sizeof(*sw));
     w->drv = sw;
-    sw->w = w;
     loop_timer_init(&sw->connect_timer, on_connect_timer, sw);
     loop_timer_init(&sw->idle_timer, on_idle_timer, sw);
     loop_timer_init(&sw->drain_timer, on_drain_timer, sw);
@@ -598,34 +578,19 @@ static int stream_init(bench_worker_t *w, char *err, size_t errlen)
         if (sw->arrival_rate < RATE_MIN)
             sw->arrival_rate = RATE_MIN;
     }
-    uint64_t nslots = w->nconns ? w->nconns : 1;
-    sw->nm = (size_t)((nslots + SLOTS_PER_MULTI - 1) / SLOTS_PER_MULTI);
-    sw->m = xcalloc(sw->nm, sizeof(*sw->m));
-    for (size_t i = 0; i < sw->nm; i++) {
-        sw->m[i] = curlm_new(w->loop);
-        if (!sw->m[i]) {
-            snprintf(err, errlen, "cannot create a libcurl multi handle");
-            goto fail;
-        }
-        /* Every slot keeps its connection between requests: the cache
-         * holds one per slot. One connection per slot even over HTTP/2. */
-        CURLM *multi = curlm_multi(sw->m[i]);
-        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)SLOTS_PER_MULTI + 16);
-        curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-    }
-    if (build_lists(sw, err, errlen) < 0)
+    if (bench_curl_pool_init(&sw->pool, w, err, errlen) < 0)
         goto fail;
+    add_expect(sw);
     return 0;
 fail:
     stream_free(w);
     return -1;
 }
 
-static CURL *slot_easy(slot_t *s)
+static CURL *slot_easy(slot_t *s, stream_worker_t *sw, uint64_t index)
 {
-    const stream_worker_t *sw = s->sw;
-    const bench_config_t *cfg = sw->w->cfg;
-    CURL *e = bench_curl_easy(cfg, sw->headers, sw->resolve, s, on_header, on_write, on_opensocket);
+    const bench_config_t *cfg = sw->pool.w->cfg;
+    CURL *e = bench_curl_xfer_init(&s->t, &sw->pool, index, on_done, on_header, on_write);
     if (!e)
         return NULL;
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
@@ -643,7 +608,7 @@ static CURL *slot_easy(slot_t *s)
 static void start_arrivals(stream_worker_t *sw)
 {
     uint64_t now = mono_ns();
-    if (sw->w->cfg->streams.requests && !sw->arrivals_total) { /* its share is none */
+    if (sw->pool.w->cfg->streams.requests && !sw->arrivals_total) { /* its share is none */
         sw->arrivals_over = true;
         check_open_loop_done(sw);
         return;
@@ -652,29 +617,24 @@ static void start_arrivals(stream_worker_t *sw)
         rate_init_ramp(&sw->arrivals, sw->arrival_rate, now, sw->arrivals_total);
     else
         rate_init(&sw->arrivals, sw->arrival_rate, now);
-    loop_timer_arm_at(sw->w->loop, &sw->arrival_timer, now);
+    loop_timer_arm_at(sw->pool.w->loop, &sw->arrival_timer, now);
 }
 
 static void stream_start(bench_worker_t *w, uint64_t index)
 {
     stream_worker_t *sw = w->drv;
     slot_t *s = xcalloc(1, sizeof(*s));
-    s->sw = sw;
-    s->index = index;
-    s->x.ud = s;
-    s->x.done = on_done;
-    s->m = sw->m[sw->started++ % sw->nm];
-    s->x.easy = slot_easy(s);
+    CURL *e = slot_easy(s, sw, index);
     s->parser = sse_parser_new(w->cfg->max_message, &parser_cbs, s);
     bench_slot_up(w);
-    if (!s->x.easy) {
+    if (!e) {
         bench_stream_failed(w, BERR_CONNECT);
         slot_end(s);
         return;
     }
     if (sw->open_loop) {
         slot_push(s, L_IDLE);
-        if (sw->started == w->nconns)
+        if (sw->pool.started == w->nconns)
             start_arrivals(sw);
         return;
     }
@@ -718,11 +678,7 @@ static void stream_free(bench_worker_t *w)
     if (!sw)
         return;
     stream_close_all(w);
-    for (size_t i = 0; sw->m && i < sw->nm; i++)
-        curlm_free(sw->m[i]);
-    free(sw->m);
-    curl_slist_free_all(sw->headers);
-    curl_slist_free_all(sw->resolve);
+    bench_curl_pool_free(&sw->pool);
     free(sw);
     w->drv = NULL;
 }
