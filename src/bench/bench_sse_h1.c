@@ -50,11 +50,10 @@ struct h1conn {
     bench_lbuf_t *head;         /* owned; a response head arriving in pieces (bounded by HTTP_RESPONSE_MAX_HEAD_DEFAULT) */
     sse_parser_t *parser;       /* owned; from OPEN on */
     http_body_t body;
-    uint8_t stop;               /* why the body's data callback stopped: a bench_err_t + 1 */
 };
 
 _Static_assert(offsetof(struct h1conn, s) == 0, "bench_sock: the head comes first");
-_Static_assert(sizeof(struct h1conn) <= 128, "keep the per-stream state small");
+_Static_assert(sizeof(struct h1conn) <= 120, "keep the per-stream state small");
 
 struct h1w {
     bench_worker_t *w;
@@ -171,15 +170,12 @@ static int on_event(void *ud, const sse_event_t *ev)
 
 static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
 
-/* Decoded body bytes into the SSE parser. */
+/* Decoded body bytes into the SSE parser; stops (1) only at an event or
+ * line over --max-message. */
 static int on_body(void *ud, const char *p, size_t n)
 {
     struct h1conn *c = ud;
-    if (sse_parser_feed(c->parser, p, n, NULL) == SSE_ERR_TOO_BIG) {
-        c->stop = BERR_TOO_BIG + 1;
-        return 1;
-    }
-    return 0;
+    return sse_parser_feed(c->parser, p, n, NULL) == SSE_ERR_TOO_BIG;
 }
 
 /* Body bytes of an open stream. Returns 0 or -1 (c is gone). */
@@ -190,7 +186,7 @@ static int body_bytes(struct h1conn *c, const char *p, size_t n)
     if (rc == HTTP_RESP_AGAIN)
         return 0;
     if (rc == HTTP_RESP_STOP)
-        conn_error(c, (bench_err_t)(c->stop - 1));
+        conn_error(c, BERR_TOO_BIG); /* on_body stops for nothing else */
     else if (rc == HTTP_RESP_DONE)
         conn_error(c, BERR_CLOSED); /* the server ended the response */
     else
