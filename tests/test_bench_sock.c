@@ -149,6 +149,23 @@ static void test_connect_interest_flush(void **state)
     char got[16] = "";
     assert_int_equal(read(peer, got, sizeof(got)), 11);
     assert_memory_equal(got, "hello world", 11);
+    /* bsock_send: straight out when nothing waits, behind what waits else */
+    assert_int_equal(bsock_send(&c->s, "one ", 4), 0);
+    assert_null(c->s.out);
+    bench_lbuf_append(&c->s.out, "two ", 4);
+    assert_int_equal(bsock_send(&c->s, "three", 5), 0);
+    assert_int_equal(c->s.out->len - c->s.out->off, 9);
+    assert_int_equal(bsock_flush(&c->s), 0);
+    assert_null(c->s.out);
+    memset(got, 0, sizeof(got));
+    size_t have = 0;
+    uint64_t until = mono_ns() + 2000000000u;
+    while (have < 13 && mono_ns() < until) {
+        ssize_t k = read(peer, got + have, sizeof(got) - have);
+        if (k > 0)
+            have += (size_t)k;
+    }
+    assert_memory_equal(got, "one two three", 13);
     /* wire bytes only where the driver counts them */
     assert_int_equal(bsock_write(&c->s, "ab", 2), 2);
     assert_int_equal(t.w.wire_sent, 0);
@@ -164,6 +181,32 @@ static void test_connect_interest_flush(void **state)
     assert_int_equal(t.w.wire_sent, 2);
     assert_int_equal(t.w.wire_received, 3);
     close(peer);
+    bsock_release(&c->s, &t.list);
+    free(c);
+    t_free(&t);
+}
+
+/* Sending right after connect(): on loopback the TCP handshake is over,
+ * so the request goes at once and the peer has it. */
+static void test_send_early(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t);
+    struct conn *c = bsock_open(&t.w, &t.list, 0, sizeof(struct conn), on_timer);
+    assert_non_null(c);
+    int sent = bsock_send_early(&c->s, "GET /\r\n", 7);
+    assert_true(sent == 1 || sent == 0); /* 0: still connecting, nothing taken */
+    if (sent == 0) {
+        assert_null(c->s.out);
+    } else {
+        int peer = accept(t.lfd, NULL, NULL);
+        assert_true(peer >= 0);
+        char got[8] = "";
+        assert_int_equal(read(peer, got, sizeof(got)), 7);
+        assert_memory_equal(got, "GET /\r\n", 7);
+        close(peer);
+    }
     bsock_release(&c->s, &t.list);
     free(c);
     t_free(&t);
@@ -213,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_connect_interest_flush),
+        cmocka_unit_test(test_send_early),
         cmocka_unit_test(test_error_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

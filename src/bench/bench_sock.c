@@ -115,19 +115,49 @@ bench_err_t bsock_error_kind(const bench_sock_t *s, int err, uint8_t connected)
     return k == BERR_CONNECT && s->state >= connected ? BERR_RESET : k;
 }
 
+int bsock_send(bench_sock_t *s, const void *p, size_t n)
+{
+    if (s->out) {
+        bench_lbuf_append(&s->out, p, n);
+        return 0;
+    }
+    ssize_t r = bsock_write(s, p, n);
+    if (r == (ssize_t)n)
+        return 0;
+    if (r == NETIO_ERR)
+        return NETIO_ERR;
+    size_t done = r > 0 ? (size_t)r : 0;
+    bench_lbuf_append(&s->out, (const uint8_t *)p + done, n - done);
+    bsock_update_interest(s);
+    return 0;
+}
+
+int bsock_send_early(bench_sock_t *s, const void *p, size_t n)
+{
+    ssize_t r = bsock_write(s, p, n);
+    if (r == NETIO_AGAIN)
+        return 0;
+    if (r < 0)
+        return -1;
+    if ((size_t)r < n)
+        bench_lbuf_append(&s->out, (const uint8_t *)p + r, n - (size_t)r);
+    return 1;
+}
+
 int bsock_flush(bench_sock_t *s)
 {
     while (s->out) {
         bench_lbuf_t *o = s->out;
         ssize_t r = bsock_write(s, o->data + o->off, o->len - o->off);
         if (r == NETIO_AGAIN)
-            return 0;
+            break;
         if (r < 0)
             return NETIO_ERR;
         o->off += (size_t)r;
         if (o->off == o->len)
             bench_lbuf_free(&s->out);
     }
+    bsock_update_interest(s);
     return 0;
 }
 

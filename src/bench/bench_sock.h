@@ -70,8 +70,23 @@ ssize_t bsock_write(bench_sock_t *s, const void *p, size_t n);
  * connection has reached state `connected` is a reset. */
 bench_err_t bsock_error_kind(const bench_sock_t *s, int err, uint8_t connected);
 
-/* Writes what is queued until the socket takes no more. 0, or NETIO_ERR
- * with errno set (the caller ends the connection). */
+/* Writes p[0..n) after whatever is queued; what the socket does not take
+ * now is queued (and writability wanted). 0, or NETIO_ERR with errno set
+ * (the caller ends the connection). */
+int bsock_send(bench_sock_t *s, const void *p, size_t n);
+
+/* Plain TCP right after connect(), before the socket is watched: the TCP
+ * handshake is often over by then (on loopback unless the listener is
+ * backed up), and sending at once spares a wake-up for writability, a
+ * getsockopt and an epoll_ctl. 1: sent (what the socket did not take is
+ * queued), 0: still connecting (nothing taken: wait for writability as
+ * usual), -1: the connect failed (errno set). The caller moves the state
+ * on. */
+int bsock_send_early(bench_sock_t *s, const void *p, size_t n);
+
+/* Writes what is queued until the socket takes no more, then waits for
+ * what the state and the rest need. 0, or NETIO_ERR with errno set (the
+ * caller ends the connection). */
 int bsock_flush(bench_sock_t *s);
 
 /* One step from connect() to a connection ready for its request: the

@@ -155,7 +155,6 @@ static int flush(struct h1conn *c)
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
-    bsock_update_interest(&c->s);
     return 0;
 }
 
@@ -164,7 +163,7 @@ static int flush(struct h1conn *c)
 static int on_event(void *ud, const sse_event_t *ev)
 {
     struct h1conn *c = ud;
-    bench_sub_message(conn_hw(c)->w, ev->data, ev->data_len, &conn_hw(c)->now_real);
+    bench_sub_message(c->s.w, ev->data, ev->data_len, &conn_hw(c)->now_real);
     return 0;
 }
 
@@ -255,41 +254,31 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
     }
 }
 
-/* Plain TCP, right after connect(): the TCP handshake is often over by
- * then (on loopback always, unless the listener is backed up), so the
- * request goes at once, sparing per stream a wake-up for writability, a
- * getsockopt and an epoll_ctl. A socket still connecting says EAGAIN (no
- * byte taken): then we wait for writability as usual. Returns 1 when the
- * request went (what the socket did not take is queued), 0 when not
- * connected yet, -1 when the attempt failed (c is gone). */
+/* Plain TCP, right after connect(), not yet watched (bsock_send_early).
+ * Returns 1 when the request went, 0 when the socket is still connecting
+ * (the request is made once it is writable), -1 when the attempt failed
+ * (c is gone). */
 static int early_request(struct h1conn *c)
 {
     struct h1w *hw = conn_hw(c);
-    ssize_t r = bsock_write(&c->s, hw->req.p, hw->req.len);
-    if (r == NETIO_AGAIN)
-        return 0;
-    if (r == NETIO_ERR) {
+    int sent = bsock_send_early(&c->s, hw->req.p, hw->req.len);
+    if (sent < 0) {
         conn_error(c, bench_errno_kind(errno)); /* still C_CONNECTING */
         return -1;
     }
-    c->s.state = C_HEAD;
-    if ((size_t)r < hw->req.len)
-        bench_lbuf_append(&c->s.out, hw->req.p + r, hw->req.len - (size_t)r);
-    return 1;
+    if (sent > 0)
+        c->s.state = C_HEAD;
+    return sent;
 }
 
 static int start_request(struct h1conn *c)
 {
     struct h1w *hw = conn_hw(c);
     c->s.state = C_HEAD;
-    ssize_t r = bsock_write(&c->s, hw->req.p, hw->req.len);
-    if (r == NETIO_ERR) {
+    if (bsock_send(&c->s, hw->req.p, hw->req.len) < 0) {
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
-    size_t done = r > 0 ? (size_t)r : 0;
-    if (done < hw->req.len)
-        bench_lbuf_append(&c->s.out, hw->req.p + done, hw->req.len - done);
     bsock_update_interest(&c->s);
     return 0;
 }

@@ -90,8 +90,8 @@ struct hs {
 
 struct wsw;
 
-/* One connection. Kept small (256 bytes on x86-64): 19,000 of them are a
- * few MiB. */
+/* One connection. Kept small (232 bytes on x86-64, at most 256): 19,000
+ * of them are a few MiB. */
 struct wsconn {
     bench_sock_t s;             /* the socket, its list, output and timer (connect
                                  * timeout, then echo pacing) */
@@ -205,20 +205,10 @@ static bench_err_t io_error_kind(const struct wsconn *c, int err)
  * now is queued. Returns 0, or -1 when the connection ended (c is gone). */
 static int conn_write(struct wsconn *c, const void *p, size_t n)
 {
-    if (c->s.out) {
-        bench_lbuf_append(&c->s.out, p, n);
-        return 0;
-    }
-    ssize_t r = bsock_write(&c->s, p, n);
-    if (r == (ssize_t)n)
-        return 0;
-    if (r == NETIO_ERR) {
+    if (bsock_send(&c->s, p, n) < 0) {
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
-    size_t done = r > 0 ? (size_t)r : 0;
-    bench_lbuf_append(&c->s.out, (const uint8_t *)p + done, n - done);
-    update_interest(c);
     return 0;
 }
 
@@ -437,7 +427,7 @@ static void echo_piece(struct wsconn *c, const wsf_event_t *ev)
 
 static void sub_message(struct wsconn *c, const uint8_t *p, size_t n)
 {
-    bench_sub_message(conn_ww(c)->w, (const char *)p, n, NULL);
+    bench_sub_message(c->s.w, (const char *)p, n, NULL);
 }
 
 static void sub_piece(struct wsconn *c, const wsf_event_t *ev)
@@ -570,7 +560,7 @@ static int established(struct wsconn *c)
 static void handshake_example(struct wsconn *c, const ws_handshake_result_t *res,
                               const char *head, size_t len)
 {
-    bench_worker_t *w = conn_ww(c)->w;
+    bench_worker_t *w = c->s.w;
     if (!bench_example_wanted(w, BERR_HANDSHAKE))
         return;
     bench_example(w, BERR_HANDSHAKE, "%s from %s", res->error, w->cfg->target);
@@ -615,7 +605,7 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
     }
     c->hs = NULL; /* the rest may end c: free the head after */
     if (res.deflate) {
-        c->pmd = bwz_start(conn_ww(c)->w, &conn_ww(c)->pmd, &res.pmd);
+        c->pmd = bwz_start(c->s.w, &conn_ww(c)->pmd, &res.pmd);
         wsf_decoder_allow_rsv1(&c->dec);
     }
     int r = established(c);
@@ -627,11 +617,9 @@ static int handshake_bytes(struct wsconn *c, const uint8_t *p, size_t n)
 }
 
 /* Sends the upgrade request. `early`: plain TCP right after connect(),
- * not yet registered with the loop: the TCP handshake is often over by
- * then (on loopback unless the listener is backed up), which spares a
- * wake-up, a getsockopt and an epoll_ctl a connection; a socket still
- * connecting says EAGAIN and takes nothing: then 1, and we wait for
- * writability as usual. Returns 0, 1, or -1 when c is gone. */
+ * not yet watched (bsock_send_early); when the socket is still connecting
+ * the request is made again once it is writable. Returns 0, or -1 when c
+ * is gone. */
 static int start_handshake(struct wsconn *c, bool early)
 {
     const bench_config_t *cfg = conn_ww(c)->cfg;
@@ -641,25 +629,23 @@ static int start_handshake(struct wsconn *c, bool early)
     buf_t req;
     buf_init(&req);
     ws_build_request(&req, &cfg->ws_req, c->hs->key);
-    c->s.state = C_HANDSHAKE;
     int rc = 0;
-    if (!early) {
+    if (early) {
+        int sent = bsock_send_early(&c->s, req.p, req.len);
+        if (sent > 0) {
+            c->s.state = C_HANDSHAKE;
+        } else if (sent == 0) { /* not connected yet */
+            free(c->hs);
+            c->hs = NULL;
+        } else {
+            conn_error(c, bench_errno_kind(errno)); /* still C_CONNECTING */
+            rc = -1;
+        }
+    } else {
+        c->s.state = C_HANDSHAKE;
         rc = conn_write(c, req.p, req.len);
         if (rc == 0)
             update_interest(c);
-    } else {
-        ssize_t r = bsock_write(&c->s, req.p, req.len);
-        if (r >= 0 && (size_t)r < req.len)
-            bench_lbuf_append(&c->s.out, req.p + r, req.len - (size_t)r);
-        if (r < 0) {
-            int e = errno;
-            c->s.state = C_CONNECTING; /* not connected: a connect error */
-            free(c->hs);
-            c->hs = NULL;
-            rc = r == NETIO_AGAIN ? 1 : -1;
-            if (rc < 0)
-                conn_error(c, bench_errno_kind(e));
-        }
     }
     buf_free(&req);
     return rc;
@@ -722,7 +708,6 @@ static int flush(struct wsconn *c)
         conn_error(c, io_error_kind(c, errno));
         return -1;
     }
-    update_interest(c);
     if (!c->s.out && c->s.state == C_OPEN && (conn_ww(c)->echo_sends || conn_ww(c)->replay))
         return send_due(c, loop_now(conn_loop(c)));
     return 0;
