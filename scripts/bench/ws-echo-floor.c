@@ -159,36 +159,106 @@ static double pct(uint64_t total, double q)
     return 0;
 }
 
+/* What both clients are told: HOST PORT PATH CONNECTIONS RATE SECONDS
+ * [SIZE [WAIT]]. */
+struct args {
+    const char *host, *port, *path;
+    int nconn;
+    double rate, secs;
+    size_t size;
+    const char *wait; /* ws-echo-uring's 8th argument, or NULL */
+};
+
+/* Returns 0, or 2 (the exit status) after a line on stderr. */
+static int parse_args(int argc, char **argv, const char *name, const char *usage, struct args *a)
+{
+    if (argc < 7) {
+        fprintf(stderr, "usage: %s HOST PORT PATH CONNECTIONS RATE SECONDS %s\n", name, usage);
+        return 2;
+    }
+    a->host = argv[1];
+    a->port = argv[2];
+    a->path = argv[3];
+    a->nconn = atoi(argv[4]);
+    a->rate = atof(argv[5]);
+    a->secs = atof(argv[6]);
+    a->size = argc > 7 ? (size_t)atoi(argv[7]) : 64;
+    a->wait = argc > 8 ? argv[8] : NULL;
+    if (a->nconn <= 0 || a->rate <= 0 || a->secs <= 0 || a->size < 16 || a->size > 125) {
+        fprintf(stderr, "%s: bad arguments (SIZE 16..125)\n", name);
+        return 2;
+    }
+    return 0;
+}
+
+/* Upgrades every connection (one after the other); a failed one has fd -1. */
+static struct conn *dial_all(const struct args *a, int *established, int *failed)
+{
+    struct conn *cs = calloc((size_t)a->nconn, sizeof(*cs));
+    *established = *failed = 0;
+    for (int i = 0; i < a->nconn; i++) {
+        cs[i].fd = dial(a->host, a->port, a->path);
+        if (cs[i].fd < 0)
+            (*failed)++;
+        else
+            (*established)++;
+    }
+    return cs;
+}
+
+/* The payload's filler, once: make_frame writes the stamp over its start. */
+static void init_payload(uint8_t *payload, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        payload[i] = (uint8_t)('a' + i % 26);
+}
+
+/* The masked text frame of a message intended at `intended` (the first 16
+ * bytes of payload, set here: the time in hex), at frame[0 .. 6 + size). */
+static size_t make_frame(uint8_t *frame, uint8_t *payload, size_t size, uint64_t intended)
+{
+    for (int d = 0; d < 16; d++)
+        payload[d] = "0123456789abcdef"[(intended >> (60 - 4 * d)) & 15];
+    uint32_t key = rand32();
+    uint8_t m[4];
+    memcpy(m, &key, 4);
+    frame[0] = 0x81;
+    frame[1] = (uint8_t)(0x80 | size);
+    memcpy(frame + 2, m, 4);
+    for (size_t j = 0; j < size; j++)
+        frame[6 + j] = payload[j] ^ m[j & 3];
+    return 6 + size;
+}
+
+static void print_result(int nconn, int established, int failed, uint64_t sent, uint64_t received,
+                         uint64_t errors)
+{
+    printf("{\"connections\":%d,\"established\":%d,\"failed\":%d,\"sent\":%llu,\"received\":%llu,"
+           "\"errors\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}}\n",
+           nconn, established, failed, (unsigned long long)sent, (unsigned long long)received,
+           (unsigned long long)errors, pct(received, 0.5), pct(received, 0.99), lat_max / 1e6);
+}
+
 #ifndef FLOOR_NO_MAIN /* ws-echo-uring.c includes the rest */
 int main(int argc, char **argv)
 {
-    if (argc < 7) {
-        fprintf(stderr, "usage: ws-echo-floor HOST PORT PATH CONNECTIONS RATE SECONDS [SIZE]\n");
-        return 2;
-    }
-    int nconn = atoi(argv[4]);
-    double rate = atof(argv[5]), secs = atof(argv[6]);
-    size_t size = argc > 7 ? (size_t)atoi(argv[7]) : 64;
-    if (nconn <= 0 || rate <= 0 || secs <= 0 || size < 16 || size > 125) {
-        fprintf(stderr, "ws-echo-floor: bad arguments (SIZE 16..125)\n");
-        return 2;
-    }
-    struct conn *cs = calloc((size_t)nconn, sizeof(*cs));
-    int ep = epoll_create1(0), established = 0, failed = 0;
+    struct args a;
+    int rc = parse_args(argc, argv, "ws-echo-floor", "[SIZE]", &a);
+    if (rc)
+        return rc;
+    int nconn = a.nconn, established, failed;
+    size_t size = a.size;
+    struct conn *cs = dial_all(&a, &established, &failed);
+    int ep = epoll_create1(0);
     for (int i = 0; i < nconn; i++) {
-        cs[i].fd = dial(argv[1], argv[2], argv[3]);
-        if (cs[i].fd < 0) {
-            failed++;
+        if (cs[i].fd < 0)
             continue;
-        }
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
-        established++;
     }
     uint8_t frame[6 + 125], payload[125], rbuf[65536];
-    for (size_t i = 0; i < size; i++)
-        payload[i] = (uint8_t)('a' + i % 26);
-    uint64_t tick = (uint64_t)(1e9 / rate), start = now_ns(), end = start + (uint64_t)(secs * 1e9);
+    init_payload(payload, size);
+    uint64_t tick = (uint64_t)(1e9 / a.rate), start = now_ns(), end = start + (uint64_t)(a.secs * 1e9);
     uint64_t next = start, sent = 0, received = 0, errors = 0;
     for (;;) {
         uint64_t now = now_ns();
@@ -196,17 +266,8 @@ int main(int argc, char **argv)
             for (int i = 0; i < nconn; i++) {
                 if (cs[i].fd < 0)
                     continue;
-                for (int d = 0; d < 16; d++) /* text: the intended time in hex */
-                    payload[d] = "0123456789abcdef"[(next >> (60 - 4 * d)) & 15];
-                uint32_t key = rand32();
-                uint8_t m[4];
-                memcpy(m, &key, 4);
-                frame[0] = 0x81;
-                frame[1] = (uint8_t)(0x80 | size);
-                memcpy(frame + 2, m, 4);
-                for (size_t j = 0; j < size; j++)
-                    frame[6 + j] = payload[j] ^ m[j & 3];
-                if (send(cs[i].fd, frame, 6 + size, MSG_NOSIGNAL) == (ssize_t)(6 + size))
+                size_t flen = make_frame(frame, payload, size, next);
+                if (send(cs[i].fd, frame, flen, MSG_NOSIGNAL) == (ssize_t)flen)
                     sent++;
                 else
                     errors++;
@@ -233,10 +294,7 @@ int main(int argc, char **argv)
             c->fd = -1;
         }
     }
-    printf("{\"connections\":%d,\"established\":%d,\"failed\":%d,\"sent\":%llu,\"received\":%llu,"
-           "\"errors\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}}\n",
-           nconn, established, failed, (unsigned long long)sent, (unsigned long long)received,
-           (unsigned long long)errors, pct(received, 0.5), pct(received, 0.99), lat_max / 1e6);
+    print_result(nconn, established, failed, sent, received, errors);
     return 0;
 }
 #endif

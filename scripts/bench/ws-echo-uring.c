@@ -34,28 +34,15 @@ struct uconn {
 
 int main(int argc, char **argv)
 {
-    if (argc < 7) {
-        fprintf(stderr, "usage: ws-echo-uring HOST PORT PATH CONNECTIONS RATE SECONDS [SIZE [1|all]]\n");
-        return 2;
-    }
-    int nconn = atoi(argv[4]);
-    double rate = atof(argv[5]), secs = atof(argv[6]);
-    size_t size = argc > 7 ? (size_t)atoi(argv[7]) : 64;
-    int wait_all = argc > 8 && strcmp(argv[8], "all") == 0;
-    if (nconn <= 0 || rate <= 0 || secs <= 0 || size < 16 || size > 125) {
-        fprintf(stderr, "ws-echo-uring: bad arguments (SIZE 16..125)\n");
-        return 2;
-    }
-    struct conn *cs = calloc((size_t)nconn, sizeof(*cs));
+    struct args a;
+    int rc = parse_args(argc, argv, "ws-echo-uring", "[SIZE [1|all]]", &a);
+    if (rc)
+        return rc;
+    int nconn = a.nconn, established, failed;
+    size_t size = a.size;
+    int wait_all = a.wait && strcmp(a.wait, "all") == 0;
+    struct conn *cs = dial_all(&a, &established, &failed);
     struct uconn *us = calloc((size_t)nconn, sizeof(*us));
-    int established = 0, failed = 0;
-    for (int i = 0; i < nconn; i++) {
-        cs[i].fd = dial(argv[1], argv[2], argv[3]);
-        if (cs[i].fd < 0)
-            failed++;
-        else
-            established++;
-    }
     struct io_uring ring;
     struct io_uring_params prm = {.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
                                            IORING_SETUP_DEFER_TASKRUN,
@@ -63,7 +50,7 @@ int main(int argc, char **argv)
     unsigned sq = 64;
     while (sq < (unsigned)nconn * 2 + 64)
         sq *= 2;
-    int rc = io_uring_queue_init_params(sq, &ring, &prm);
+    rc = io_uring_queue_init_params(sq, &ring, &prm);
     if (rc < 0) {
         fprintf(stderr, "ws-echo-uring: io_uring_queue_init: %s\n", strerror(-rc));
         return 1;
@@ -93,9 +80,8 @@ int main(int argc, char **argv)
         io_uring_sqe_set_data64(s, (uint64_t)i << 1 | 1);
     }
     uint8_t payload[125];
-    for (size_t i = 0; i < size; i++)
-        payload[i] = (uint8_t)('a' + i % 26);
-    uint64_t tick = (uint64_t)(1e9 / rate), start = now_ns(), end = start + (uint64_t)(secs * 1e9);
+    init_payload(payload, size);
+    uint64_t tick = (uint64_t)(1e9 / a.rate), start = now_ns(), end = start + (uint64_t)(a.secs * 1e9);
     uint64_t next = start, sent = 0, received = 0, errors = 0;
     for (;;) {
         uint64_t now = now_ns();
@@ -104,22 +90,13 @@ int main(int argc, char **argv)
                 if (cs[i].fd < 0)
                     continue;
                 uint8_t *frame = us[i].frame;
-                for (int d = 0; d < 16; d++)
-                    payload[d] = "0123456789abcdef"[(next >> (60 - 4 * d)) & 15];
-                uint32_t key = rand32();
-                uint8_t m[4];
-                memcpy(m, &key, 4);
-                frame[0] = 0x81;
-                frame[1] = (uint8_t)(0x80 | size);
-                memcpy(frame + 2, m, 4);
-                for (size_t j = 0; j < size; j++)
-                    frame[6 + j] = payload[j] ^ m[j & 3];
+                size_t flen = make_frame(frame, payload, size, next);
                 struct io_uring_sqe *s = io_uring_get_sqe(&ring);
                 if (!s) {
                     io_uring_submit(&ring);
                     s = io_uring_get_sqe(&ring);
                 }
-                io_uring_prep_send(s, cs[i].fd, frame, 6 + size, MSG_NOSIGNAL);
+                io_uring_prep_send(s, cs[i].fd, frame, flen, MSG_NOSIGNAL);
                 s->flags |= IOSQE_CQE_SKIP_SUCCESS;
                 io_uring_sqe_set_data64(s, (uint64_t)i << 1);
                 sent++;
@@ -169,9 +146,6 @@ int main(int argc, char **argv)
             io_uring_buf_ring_advance(br, (int)readd);
         io_uring_cq_advance(&ring, seen);
     }
-    printf("{\"connections\":%d,\"established\":%d,\"failed\":%d,\"sent\":%llu,\"received\":%llu,"
-           "\"errors\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}}\n",
-           nconn, established, failed, (unsigned long long)sent, (unsigned long long)received,
-           (unsigned long long)errors, pct(received, 0.5), pct(received, 0.99), lat_max / 1e6);
+    print_result(nconn, established, failed, sent, received, errors);
     return 0;
 }
