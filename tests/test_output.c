@@ -289,27 +289,40 @@ static void raw_mix(out_t *o, const char *big, size_t nbig, buf_t *want)
     assert_int_equal(out_flush(o), 0);
 }
 
+/* An unlinked temporary file to write to and read back. */
+static int temp_fd(void)
+{
+    char path[] = "/tmp/evcat-test-output-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+/* fd holds exactly want (read from its start), then want is freed. */
+static void expect_file(int fd, buf_t *want)
+{
+    char *got = malloc(want->len + 1);
+    assert_int_equal(pread(fd, got, want->len + 1, 0), (ssize_t)want->len);
+    assert_memory_equal(got, want->p, want->len);
+    free(got);
+    buf_free(want);
+}
+
 static void test_raw_refs_keep_order_across_many_pieces(void **state)
 {
     (void)state;
     static char big[8192];
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (char)('A' + i % 26);
-    char path[] = "/tmp/evcat-test-output-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    unlink(path);
+    int fd = temp_fd();
     out_t o;
     out_init(&o, fd, OUT_RAW, false);
     buf_t want;
     buf_init(&want);
     raw_mix(&o, big, sizeof big, &want); /* far more than OUT_PIECES pieces */
     out_free(&o);
-    char *got = malloc(want.len + 1);
-    assert_int_equal(pread(fd, got, want.len + 1, 0), (ssize_t)want.len);
-    assert_memory_equal(got, want.p, want.len);
-    free(got);
-    buf_free(&want);
+    expect_file(fd, &want);
     close(fd);
 }
 
@@ -323,10 +336,7 @@ static void test_raw_refs_survive_short_writes(void **state)
         big[i] = (char)('a' + i % 23);
     int p[2];
     assert_int_equal(pipe(p), 0);
-    char path[] = "/tmp/evcat-test-output-XXXXXX";
-    int sink = mkstemp(path);
-    assert_true(sink >= 0);
-    unlink(path);
+    int sink = temp_fd();
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
@@ -352,11 +362,7 @@ static void test_raw_refs_survive_short_writes(void **state)
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char *got = malloc(want.len + 1);
-    assert_int_equal(pread(sink, got, want.len + 1, 0), (ssize_t)want.len);
-    assert_memory_equal(got, want.p, want.len);
-    free(got);
-    buf_free(&want);
+    expect_file(sink, &want);
     close(sink);
 }
 

@@ -235,19 +235,28 @@ static void expect_same(const buf_t *want, const buf_t *got, const char *how, ui
     fail();
 }
 
+/* Generated stream number `stream` into *in (200 to 6,200 bytes), and the
+ * max_event to parse it with (0: the default, or a bound that some of its
+ * events pass); *s is the random state after it. */
+static size_t stream_case(buf_t *in, uint64_t stream, uint64_t *s)
+{
+    static const size_t bounds[] = {0, 64, 200, 1000};
+    *s = stream * UINT64_C(0x9E3779B97F4A7C15);
+    buf_reset(in);
+    gen_stream(in, s, 200 + (size_t)(rng(s) % 6000));
+    return bounds[stream % ARRAY_LEN(bounds)];
+}
+
 static void test_generated_streams_agree_however_split(void **state)
 {
     (void)state;
-    static const size_t bounds[] = {0, 64, 200, 1000};
     buf_t in, ref, got;
     buf_init(&in);
     buf_init(&ref);
     buf_init(&got);
     for (uint64_t stream = 1; stream <= 120; stream++) {
-        uint64_t s = stream * UINT64_C(0x9E3779B97F4A7C15);
-        buf_reset(&in);
-        gen_stream(&in, &s, 200 + (size_t)(rng(&s) % 6000));
-        size_t max_event = bounds[stream % ARRAY_LEN(bounds)];
+        uint64_t s;
+        size_t max_event = stream_case(&in, stream, &s);
         run_way(&in, max_event, WHOLE, false, 0, &ref);
         run_way(&in, max_event, WHOLE, true, 0, &got);
         expect_same(&ref, &got, "whole, stopping at each event", stream);
@@ -358,17 +367,14 @@ static void test_very_long_lines_checked_in_passing(void **state)
 static void test_data_sink_agrees_with_on_event(void **state)
 {
     (void)state;
-    static const size_t bounds[] = {0, 64, 200, 1000};
     size_t all = 0, called = 0;
     buf_t in, ref, got;
     buf_init(&in);
     buf_init(&ref);
     buf_init(&got);
     for (uint64_t stream = 1; stream <= 120; stream++) {
-        uint64_t s = stream * UINT64_C(0x9E3779B97F4A7C15);
-        buf_reset(&in);
-        gen_stream(&in, &s, 200 + (size_t)(rng(&s) % 6000));
-        size_t max_event = bounds[stream % ARRAY_LEN(bounds)];
+        uint64_t s;
+        size_t max_event = stream_case(&in, stream, &s);
         all += run_way_as(&in, max_event, WHOLE, false, 0, RAW, &ref);
         called += run_way_as(&in, max_event, WHOLE, false, 0, SINK, &got);
         expect_same(&ref, &got, "sink, whole", stream);
