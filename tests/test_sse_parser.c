@@ -605,6 +605,22 @@ static const struct tcase cases[] = {
      .max_event = 8,
      .ev = {EV("message", R R, "")},
      .rc = SSE_ERR_TOO_BIG},
+    {.name = "bound: an id sent again and again counts once (lines far over max_event)",
+     .in = B("id:1234\nid:1234\nid:1234\nid:1234\nid:1234\ndata:ab\n\n"),
+     .max_event = 7,
+     .ev = {EV("message", "ab", "1234")},
+     .last_id = B("1234")},
+    {.name = "bound: an event type sent again and again counts once",
+     .in = B("event:abcd\nevent:abcd\nevent:abcd\nevent:abcd\ndata:ab\n\n"),
+     .max_event = 10,
+     .ev = {EV("abcd", "ab", "")}},
+    {.name = "bound: data lines after repeated ids reach exactly max_event, then one more fails",
+     .in = B("id:1234\nid:1234\ndata:a\ndata:b\ndata:c\n\n"
+             "id:1234\nid:1234\ndata:a\ndata:b\ndata:c\ndata:d\n\n"),
+     .max_event = 10,
+     .ev = {EV("message", "a\nb\nc", "1234")},
+     .last_id = B("1234"),
+     .rc = SSE_ERR_TOO_BIG},
     {.name = "bound: a stripped BOM does not count toward the first line",
      .in = B("\xEF\xBB\xBF"
              "data:a\n\n"),
@@ -965,6 +981,17 @@ static void test_max_event_zero_means_16_mib(void **state)
     }
 }
 
+/* A bound of SIZE_MAX means no bound: events of any size are accepted. */
+static void test_max_event_size_max(void **state)
+{
+    (void)state;
+    struct rec r;
+    rec_init(&r, SIZE_MAX, false);
+    feed_str(&r, "id:7\nevent:e\ndata:x\ndata:y\n\n", SSE_OK, ALL);
+    expect_events(&r, "e|x\ny|7;");
+    rec_free(&r);
+}
+
 static void test_null_optional_callbacks_are_allowed(void **state)
 {
     (void)state;
@@ -997,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_restart_recovers_from_too_big),
         cmocka_unit_test(test_set_last_id_is_carried_until_the_stream_sends_an_id),
         cmocka_unit_test(test_max_event_zero_means_16_mib),
+        cmocka_unit_test(test_max_event_size_max),
         cmocka_unit_test(test_null_optional_callbacks_are_allowed),
     };
     struct CMUnitTest tests[ARRAY_LEN(cases) + ARRAY_LEN(fixed)];

@@ -91,6 +91,9 @@ struct sse_parser {
     buf_t scratch;  /* owned: a decoded comment */
 
     size_t typical; /* moving average of event sizes: what "much larger" means */
+    /* At least event_size(), so that a field line needs the exact size
+     * only when it could have passed max (see process_line). */
+    size_t bound;
     uintptr_t feed_start, feed_end; /* during a feed: the bytes fed (else 0) */
 };
 
@@ -387,13 +390,14 @@ __attribute__((always_inline)) static inline int dispatch(sse_parser_t *p)
         }
         p->id_dirty = false;
     }
-    size_t dn = data_size(p);
+    size_t dn = data_size(p), idn = id_text(p).n;
+    p->bound = idn; /* the id outlives the event */
     if (dn == 0) {
         clear(&p->type);
         p->tref_on = false;
         return SSE_OK;
     }
-    size_t size = dn + type_text(p).n + id_text(p).n;
+    size_t size = dn + type_text(p).n + idn;
     int stop = 0;
     if (p->cb.data_sink && dn <= SSE_SINK_MAX + 1) {
         sink_data(p, p->cb.data_sink, dn);
@@ -554,7 +558,20 @@ __attribute__((always_inline)) static inline int process_line(sse_parser_t *p, c
     default:
         return SSE_OK;
     }
-    return event_size(p) > p->max ? SSE_ERR_TOO_BIG : SSE_OK;
+    /* What a value adds to the event is at most its line's n bytes (data's
+     * LF stands in for the ':'), unless it was decoded: U+FFFD takes 3
+     * bytes for 1. So the exact size is taken only for a line that may
+     * hold bytes >= 0x80 or when the lines since the last exact size
+     * could have passed max (both n and bound are at most max, and max at
+     * most SIZE_MAX / 4: the sum does not wrap). */
+    p->bound += n;
+    if (hi || p->bound > p->max) {
+        size_t size = event_size(p);
+        if (size > p->max)
+            return SSE_ERR_TOO_BIG;
+        p->bound = size;
+    }
+    return SSE_OK;
 }
 
 /* ---- feeding ------------------------------------------------------------ */
@@ -685,6 +702,7 @@ static void reset_stream(sse_parser_t *p)
     p->dref_on = p->tref_on = p->iref_on = false;
     set_text(&p->id, p->last_id.p, p->last_id.len, false);
     p->id_dirty = false;
+    p->bound = p->id.len;
     trim_all(p);
 }
 
@@ -698,6 +716,8 @@ sse_parser_t *sse_parser_new(size_t max_event, const sse_parser_callbacks_t *cbs
         p->cb = *cbs;
     p->ud = ud;
     p->max = max_event ? max_event : DEFAULT_MAX_EVENT;
+    if (p->max > SIZE_MAX / 4) /* no event can reach it; keeps bound from wrapping */
+        p->max = SIZE_MAX / 4;
     buf_init(&p->line);
     buf_init(&p->data);
     buf_init(&p->type);
@@ -747,6 +767,7 @@ void sse_parser_set_last_id(sse_parser_t *p, const char *id, size_t len)
     set_text(&p->id, id, len, false);
     p->iref_on = false;
     p->id_dirty = false;
+    p->bound = p->id.len + data_size(p) + type_text(p).n;
 }
 
 bool sse_is_event_stream(const char *ct)
