@@ -47,7 +47,9 @@ struct wsrun {
     int nmsgs;
     bool from_stdin;     /* send -, pipe, repl */
     bool stdin_eof;
-    bool stdin_watched;
+    bool stdin_watched;  /* reading: the fd watched, or stdin_timer armed */
+    bool stdin_file;     /* stdin cannot be watched (a regular file): always readable */
+    loop_timer_t stdin_timer; /* stdin_file: one chunk a loop round */
     buf_t line;          /* a stdin line being assembled; owned */
     size_t lineno;
     bool sent_all;
@@ -177,30 +179,52 @@ static void maybe_close(struct wsrun *R)
 
 static void on_stdin(loop_t *l, int fd, unsigned events, void *ud);
 
+static void on_stdin_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    struct wsrun *R = ud;
+    on_stdin(l, STDIN_FILENO, LOOP_READ, R);
+    if (R->stdin_watched)
+        loop_timer_arm(l, t, 0);
+}
+
+/* Stdin is read from the loop, a chunk at a time, never from inside a
+ * send: a pipe or terminal when epoll says so, a regular file (which epoll
+ * refuses, and which is always readable) one chunk per loop round, so that
+ * sending, signals and --timeout go on between chunks. */
 static void watch_stdin(struct wsrun *R, bool on)
 {
-    if (R->stdin_eof || R->mode == MODE_REPL || on == R->stdin_watched)
+    if ((on && R->stdin_eof) || R->mode == MODE_REPL || on == R->stdin_watched)
         return;
-    if (on && loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_stdin, R) < 0) {
-        /* A regular file: read it all now (bounded by the queue check). */
-        char chunk[STDIN_CHUNK];
-        ssize_t n;
-        while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0) {
-            buf_append(&R->line, chunk, (size_t)n);
-            if (R->line.len > R->w->max_message * 4 + STDIN_CHUNK)
-                break;
-        }
-        on_stdin(R->k.loop, -1, n == 0 ? LOOP_HUP : 0, R);
-        return;
-    }
-    if (!on)
+    if (on) {
+        if (!R->stdin_file && loop_fd_add(R->k.loop, STDIN_FILENO, LOOP_READ, on_stdin, R) < 0)
+            R->stdin_file = true;
+        if (R->stdin_file)
+            loop_timer_arm(R->k.loop, &R->stdin_timer, 0);
+    } else if (R->stdin_file) {
+        loop_timer_stop(R->k.loop, &R->stdin_timer);
+    } else {
         loop_fd_del(R->k.loop, STDIN_FILENO);
+    }
     R->stdin_watched = on;
 }
 
-static void send_lines(struct wsrun *R)
+/* A line over --max-message is not sent: it ends the session (exit 2). */
+static bool line_too_long(struct wsrun *R, size_t len)
+{
+    if (len <= R->w->max_message)
+        return false;
+    diag_error("line %zu of standard input is longer than --max-message (%llu bytes)",
+              R->lineno + 1, (unsigned long long)R->w->max_message);
+    R->k.forced_code = EXIT_USAGE;
+    ws_command_close(&R->k, 1000, NULL);
+    return true;
+}
+
+/* Sends every whole line held; false when the session is over. */
+static bool send_lines(struct wsrun *R)
 {
     size_t start = 0;
+    bool ok = true;
     for (;;) {
         char *nl = memchr(R->line.p + start, '\n', R->line.len - start);
         if (!nl)
@@ -208,24 +232,32 @@ static void send_lines(struct wsrun *R)
         size_t len = (size_t)(nl - (R->line.p + start));
         if (len && R->line.p[start + len - 1] == '\r')
             len--;
-        R->lineno++;
-        if (send_msg(R, R->line.p + start, len) < 0)
+        if (line_too_long(R, len) || (R->lineno++, send_msg(R, R->line.p + start, len) < 0)) {
+            ok = false;
             break;
+        }
         start = (size_t)(nl - R->line.p) + 1;
     }
     buf_consume(&R->line, start);
-    if (R->line.len > R->w->max_message) {
-        diag_error("a line of standard input is longer than --max-message (%llu bytes)",
-                  (unsigned long long)R->w->max_message);
-        R->k.forced_code = EXIT_USAGE;
-        ws_command_close(&R->k, 1000, NULL);
+    /* The line still coming is held only up to the bound. */
+    if (ok && line_too_long(R, R->line.len))
+        ok = false;
+    if (!ok) {
+        buf_reset(&R->line);
+        R->stdin_eof = true; /* nothing more is read */
+        watch_stdin(R, false);
     }
+    return ok;
 }
 
 static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
 {
     (void)l;
     struct wsrun *R = ud;
+    if (fd >= 0 && !ws_client_is_open(R->k.c)) { /* closing: nothing more goes out */
+        watch_stdin(R, false);
+        return;
+    }
     if (fd >= 0) {
         char chunk[STDIN_CHUNK];
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -242,17 +274,17 @@ static void on_stdin(loop_t *l, int fd, unsigned events, void *ud)
     }
     if (!ws_client_is_open(R->k.c))
         return;
-    send_lines(R);
+    if (!send_lines(R)) {
+        emit(R);
+        return;
+    }
     if (R->stdin_eof) {
         if (R->line.len) { /* a last line without a newline */
             R->lineno++;
             send_msg(R, R->line.p, R->line.len);
             buf_reset(&R->line);
         }
-        if (R->stdin_watched) {
-            loop_fd_del(R->k.loop, STDIN_FILENO);
-            R->stdin_watched = false;
-        }
+        watch_stdin(R, false);
         R->sent_all = true;
         maybe_close(R);
     } else if (ws_client_queued(R->k.c) > QUEUE_PAUSE) {
@@ -603,6 +635,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
     if (ws_command_record(&R.k, co, names[R.mode], url, false) < 0)
         return EXIT_USAGE;
     buf_init(&R.line);
+    loop_timer_init(&R.stdin_timer, on_stdin_timer, &R);
     out_format_t fmt = co->format;
     if (R.mode == MODE_REPL && !co->format_set)
         fmt = OUT_PRETTY;
@@ -621,8 +654,7 @@ int ws_run(int mode_hint, const char *url, conn_opts_t *co, const ws_cli_opts_t 
         if (R.mode == MODE_REPL)
             repl_stop(&R);
     }
-    if (R.stdin_watched)
-        loop_fd_del(R.k.loop, STDIN_FILENO);
+    watch_stdin(&R, false);
     if (fl >= 0)
         fcntl(STDIN_FILENO, F_SETFL, fl);
     buf_free(&R.line);

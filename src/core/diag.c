@@ -1,6 +1,7 @@
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 int diag_level = 0;
@@ -15,12 +16,34 @@ void diag_set_hook(diag_hook_fn fn, void *ud)
     hook_ud = ud;
 }
 
+/* A diagnostic line often quotes the peer (a close reason, a status line,
+ * a header): its control characters, C0 and DEL and the two-byte UTF-8 C1,
+ * become '?', so a server cannot move the cursor, clear the screen or
+ * retitle the terminal through stderr, nor break a line in two. Tabs stay. */
+static void defang(char *s)
+{
+    unsigned char *u = (unsigned char *)s;
+    size_t w = 0;
+    for (size_t r = 0; u[r]; r++) {
+        unsigned char c = u[r];
+        if (c == 0xC2 && u[r + 1] >= 0x80 && u[r + 1] <= 0x9F) {
+            r++;
+            c = '?';
+        } else if ((c < 0x20 && c != '\t') || c == 0x7F) {
+            c = '?';
+        }
+        u[w++] = c;
+    }
+    u[w] = '\0';
+}
+
 static void vline(const char *color, const char *prefix, const char *fmt, va_list ap)
 {
     /* One fprintf of a formatted line, so lines from several threads or
      * processes sharing stderr do not interleave mid-line. */
     char text[2048];
     vsnprintf(text, sizeof(text), fmt, ap);
+    defang(text);
     if (hook) {
         char line[2100];
         if (diag_color && color)

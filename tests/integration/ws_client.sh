@@ -74,6 +74,10 @@ for spec in "1000/0" "1001/0" "1012/1" "4000/1"; do
 done
 "$EVCAT" listen "$U/close/1012/x" >/dev/null 2>"$TMP/err"
 check "1012 is shown with its name on stderr" grep -q "closed by the server with 1012 (service restart): x" "$TMP/err"
+"$EVCAT" listen -o pretty "$U/close/4001/x%1B%5B2J%0Dy" >"$TMP/out" 2>"$TMP/err"
+check "a close reason's control characters do not reach the terminal (stderr)" \
+    bash -c "grep -q '4001 (private use): x?\[2J?y\$' '$TMP/err' && ! grep -q \$'\x1b' '$TMP/err'"
+check "  nor stdout (pretty shows them as ^X)" bash -c "! grep -q \$'\x1b' '$TMP/out'"
 expect_rc "a close without a code (1005) is a normal end" 0 "$EVCAT" listen "$U/close-empty"
 out=$("$EVCAT" listen -o json "$U/close-123" 2>/dev/null | $PY -c 'import json,sys; print(len(json.loads(sys.stdin.readline())["reason"]))')
 expect_eq "a 123-byte close reason arrives whole" 123 "$out"

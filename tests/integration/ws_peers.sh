@@ -19,6 +19,30 @@ head -c 786432 /dev/urandom | base64 -w0 >"$TMP/b64"   # a 1 MiB line
 want=$(base64 -w0 <"$TMP/b64" | sha256sum)
 got=$( (cat "$TMP/b64"; echo) | "$EVCAT" send --binary -o raw -n 1 "$U/echo" - 2>/dev/null | tr -d '\n' | sha256sum)
 expect_eq "a 1 MiB binary message comes back whole (raw output: base64)" "$want" "$got"
+# Standard input as a regular file is read a chunk per loop round, like a
+# pipe: every line goes once, in order, and --max-message bounds each line.
+seq -f 'line %g' 5000 >"$TMP/lines"
+out=$("$EVCAT" send -o raw -n 5000 "$U/echo" - <"$TMP/lines" 2>/dev/null | sha256sum)
+expect_eq "send - from a file: 5000 lines echoed once each, in order" "$(sha256sum <"$TMP/lines")" "$out"
+out=$("$EVCAT" ws -o raw "$U/echo" <"$TMP/lines" 2>/dev/null | sha256sum)
+expect_eq "ws from a file: 5000 lines echoed once each, in order" "$(sha256sum <"$TMP/lines")" "$out"
+{ echo short; head -c 70000 /dev/zero | tr '\0' a; printf '\nafter\n'; } >"$TMP/long"
+for cmd in ws send; do
+    for how in file pipe; do
+        args=("$cmd" -o raw --max-message 1k "$U/echo")
+        [ "$cmd" = send ] && args+=(-)
+        if [ $how = file ]; then
+            "$EVCAT" "${args[@]}" <"$TMP/long" >"$TMP/out" 2>"$TMP/err"; rc=$?
+        else
+            cat "$TMP/long" | "$EVCAT" "${args[@]}" >"$TMP/out" 2>"$TMP/err"; rc=$?
+        fi
+        expect_eq "$cmd, stdin a $how: a 70,000-byte line over --max-message 1k: exit 2" 2 "$rc"
+        check "  the line is named" grep -q "line 2 of standard input is longer than --max-message (1024 bytes)" "$TMP/err"
+        check "  nothing but the first line's echo came back" bash -c "[ \"\$(tr -d '\n' <'$TMP/out')\" = '' ] || [ \"\$(cat '$TMP/out')\" = short ]"
+    done
+done
+out=$({ echo ok; head -c 2000 /dev/zero | tr '\0' b; echo; } | "$EVCAT" send --max-message 1k "$U/echo" - 2>&1); rc=$?
+expect_eq "send -: a whole 2000-byte line over --max-message 1k is refused, exit 2" 2 "$rc"
 out=$("$EVCAT" listen -o json "$U/fragments" 2>/dev/null | head -1)
 expect_match "a fragmented message arrives as one" '"type":"text","data":"fragmented"' "$out"
 out=$("$EVCAT" listen -o raw "$U/ping" 2>/dev/null)

@@ -13,6 +13,7 @@ import socketserver
 import struct
 import sys
 import time
+import urllib.parse
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -208,7 +209,7 @@ def s_nofin(h):
 def s_close(h):
     h.upgrade()
     code = int(h.arg(1))
-    reason = h.arg(2, "")
+    reason = urllib.parse.unquote(h.arg(2, ""))  # %1B: an ESC in the reason
     h.send(frame(1, "before close"))
     h.send(close_frame(code, reason))
     h.await_close()
