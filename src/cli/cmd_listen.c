@@ -8,6 +8,7 @@
 #include "exitcode.h"
 #include "loop.h"
 #include "diag.h"
+#include "redact.h"
 #include "output.h"
 #include "units.h"
 #include "sse_client.h"
@@ -322,7 +323,9 @@ static int check_url(const char *url)
     curl_free(host);
     curl_url_cleanup(u);
     if (rc != CURLUE_OK) {
-        diag_error("listen: '%s' is not a valid URL: %s", url, curl_url_strerror(rc));
+        char *shown = redact_url(url);
+        diag_error("listen: '%s' is not a valid URL: %s", shown, curl_url_strerror(rc));
+        free(shown);
         return -1;
     }
     return 0;

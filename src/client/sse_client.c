@@ -18,6 +18,7 @@
 #define DEFAULT_RETRY_MS 3000
 #define BACKOFF_CAP_MS   30000
 #define ERRBODY_MAX      1024 /* bytes of an error response kept for the message */
+#define ERRBODY_WAIT_MS  500  /* how long the body of an error response is awaited */
 
 enum abort_kind {
     ABORT_NONE,
@@ -47,11 +48,13 @@ struct sse_client {
     unsigned opens;
     uint64_t events;
     bool opened;             /* this attempt's response was validated */
+    bool location;           /* the response head coming has a Location */
     bool ended;
     enum abort_kind abort;
 
     loop_timer_t reconnect_timer;
     loop_timer_t idle_timer;
+    loop_timer_t errbody_timer; /* ABORT_STATUS: stop waiting for the body */
 };
 
 static void end(sse_client_t *c, int code)
@@ -61,6 +64,7 @@ static void end(sse_client_t *c, int code)
     c->ended = true;
     loop_timer_stop(c->loop, &c->idle_timer);
     loop_timer_stop(c->loop, &c->reconnect_timer);
+    loop_timer_stop(c->loop, &c->errbody_timer);
     if (c->cbs.on_end)
         c->cbs.on_end(c->ud, code);
 }
@@ -143,7 +147,54 @@ static void report_bad_response(sse_client_t *c)
     buf_free(&why);
 }
 
+/* A bad response is failed once its body (for the message) is in, or
+ * ERRBODY_WAIT_MS after its head: a server that sends a 503 or a JSON
+ * error and then holds the connection open does not hold evcat with it. */
+static void fail_bad_response(sse_client_t *c)
+{
+    curlm_remove(c->m, &c->x);
+    report_bad_response(c);
+    end(c, EXIT_FAIL);
+}
+
+static void on_errbody_timer(loop_t *l, loop_timer_t *t, void *ud)
+{
+    (void)l;
+    (void)t;
+    sse_client_t *c = ud;
+    if (c->abort == ABORT_STATUS && c->x.added)
+        fail_bad_response(c);
+}
+
 /* ---- curl callbacks ---- */
+
+/* The end of a response head (its blank line): the final response's status
+ * and Content-Type are known, so a response that is no event stream is
+ * known to be one now, not when its body comes (which may be never). Heads
+ * of 1xx responses and of redirects curl follows are not final; a proxy's
+ * CONNECT answer never comes here (CURLOPT_SUPPRESS_CONNECT_HEADERS). */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    sse_client_t *c = ud;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) /* a status line: a new head */
+        c->location = false;
+    else if (len >= 9 && ascii_ieq(p, "Location:", 9))
+        c->location = true;
+    if (len == 0 || len > 2 || (len == 2 && p[0] != '\r') || p[len - 1] != '\n' ||
+        c->abort != ABORT_NONE || c->opened)
+        return len;
+    long code = 0;
+    curl_easy_getinfo(c->x.easy, CURLINFO_RESPONSE_CODE, &code);
+    /* (Past CURLOPT_MAXREDIRS the transfer fails on its own.) */
+    if (code < 200 || code == 204 || (code / 100 == 3 && c->location))
+        return len;
+    if (validate(c) < 0) {
+        c->abort = ABORT_STATUS;
+        loop_timer_arm_ms(c->loop, &c->errbody_timer, ERRBODY_WAIT_MS);
+    }
+    return len;
+}
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud)
 {
@@ -265,6 +316,10 @@ static void on_idle(loop_t *l, loop_timer_t *t, void *ud)
     sse_client_t *c = ud;
     if (!c->x.added)
         return;
+    if (c->abort == ABORT_STATUS) { /* a bad response is no stream to retry */
+        fail_bad_response(c);
+        return;
+    }
     curlm_remove(c->m, &c->x);
     buf_t why;
     buf_init(&why);
@@ -283,20 +338,41 @@ static void on_reconnect_timer(loop_t *l, loop_timer_t *t, void *ud)
         end(c, EXIT_FAIL);
 }
 
+/* -H 'Last-Event-ID: X' is where the stream starts, like --last-event-id:
+ * a reconnect sends the last ID the stream gave since, as EventSource does,
+ * not X again. */
+static bool is_last_id_header(const char *h)
+{
+    static const char name[] = "Last-Event-ID:";
+    return ascii_ieq(h, name, sizeof name - 1);
+}
+
+static const char *user_last_id(const conn_settings_t *co)
+{
+    const char *v = NULL;
+    for (const struct curl_slist *h = co ? co->headers : NULL; h; h = h->next)
+        if (is_last_id_header(h->data))
+            v = h->data + strlen("Last-Event-ID:");
+    if (v)
+        v += strspn(v, " \t");
+    return v && *v ? v : NULL;
+}
+
 static int start_attempt(sse_client_t *c)
 {
     const conn_settings_t *co = c->o->conn;
     curl_slist_free_all(c->hdrs);
     c->hdrs = NULL;
     for (const struct curl_slist *h = co->headers; h; h = h->next)
-        c->hdrs = curl_slist_append(c->hdrs, h->data);
+        if (!is_last_id_header(h->data)) /* the stream's own id goes instead */
+            c->hdrs = curl_slist_append(c->hdrs, h->data);
     if (!conn_settings_has_header(co, "Accept"))
         c->hdrs = curl_slist_append(c->hdrs, "Accept: text/event-stream");
     if (!conn_settings_has_header(co, "Cache-Control"))
         c->hdrs = curl_slist_append(c->hdrs, "Cache-Control: no-cache");
     size_t idlen;
     const char *id = sse_parser_last_id(c->parser, &idlen);
-    if (idlen && !conn_settings_has_header(co, "Last-Event-ID")) {
+    if (idlen) {
         buf_t h;
         buf_init(&h);
         buf_puts(&h, "Last-Event-ID: ");
@@ -308,6 +384,7 @@ static int start_attempt(sse_client_t *c)
 
     c->opened = false;
     c->abort = ABORT_NONE;
+    loop_timer_stop(c->loop, &c->errbody_timer);
     c->errbuf[0] = '\0';
     curlerr_conn_reset(&c->conn);
     buf_reset(&c->errbody);
@@ -339,14 +416,16 @@ sse_client_t *sse_client_new(loop_t *l, curlm_t *m, const sse_client_opts_t *o,
     buf_init(&c->errbody);
     loop_timer_init(&c->reconnect_timer, on_reconnect_timer, c);
     loop_timer_init(&c->idle_timer, on_idle, c);
+    loop_timer_init(&c->errbody_timer, on_errbody_timer, c);
     static const sse_parser_callbacks_t pcbs = {
         .on_event = on_parsed_event,
         .on_retry = on_parsed_retry,
         .on_comment = on_parsed_comment,
     };
     c->parser = sse_parser_new(o->max_event, &pcbs, c);
-    if (o->last_event_id)
-        sse_parser_set_last_id(c->parser, o->last_event_id, strlen(o->last_event_id));
+    const char *first_id = o->last_event_id ? o->last_event_id : user_last_id(o->conn);
+    if (first_id)
+        sse_parser_set_last_id(c->parser, first_id, strlen(first_id));
     c->shown_url = redact_url(o->url);
     c->x.ud = c;
     c->x.done = on_done;
@@ -359,6 +438,9 @@ sse_client_t *sse_client_new(loop_t *l, curlm_t *m, const sse_client_opts_t *o,
     curl_easy_setopt(e, CURLOPT_URL, o->url);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
     c->conn.via_proxy = curlerr_via_proxy(o->url, o->conn);
     curlerr_watch(e, &c->conn);
@@ -392,6 +474,7 @@ void sse_client_free(sse_client_t *c)
     curlm_remove(c->m, &c->x);
     loop_timer_stop(c->loop, &c->idle_timer);
     loop_timer_stop(c->loop, &c->reconnect_timer);
+    loop_timer_stop(c->loop, &c->errbody_timer);
     if (c->x.easy)
         curl_easy_cleanup(c->x.easy);
     curl_slist_free_all(c->hdrs);

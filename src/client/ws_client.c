@@ -71,7 +71,9 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
     int rc = -1;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "'%s' is not a valid URL: %s", url, curl_url_strerror(uc));
+        char *shown = redact_url(url);
+        snprintf(err, errlen, "'%s' is not a valid URL: %s", shown, curl_url_strerror(uc));
+        free(shown);
         goto out;
     }
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);

@@ -5,28 +5,36 @@
 
 #include <string.h>
 
+/* Appends s[0..n) to out with the password of every URL's userinfo in it
+ * ("scheme://user:password@host") as "***": a URL alone, or URLs quoted in
+ * a line of text (libcurl's trace names the URL of a redirect and the
+ * proxy it took from the environment). */
+static void append_masked(buf_t *out, const char *s, size_t n)
+{
+    size_t done = 0, i = 0;
+    const char *sep;
+    while (i < n && (sep = memmem(s + i, n - i, "://", 3)) != NULL) {
+        size_t auth = (size_t)(sep - s) + 3, end = auth;
+        while (end < n && !memchr("/?#'\" \t<>", s[end], 9))
+            end++;
+        const char *at = memrchr(s + auth, '@', end - auth);
+        const char *colon = at ? memchr(s + auth, ':', (size_t)(at - (s + auth))) : NULL;
+        if (colon) {
+            buf_append(out, s + done, (size_t)(colon + 1 - (s + done)));
+            buf_puts(out, "***");
+            done = (size_t)(at - s);
+        }
+        i = end;
+    }
+    buf_append(out, s + done, n - done);
+}
+
 char *redact_url(const char *url)
 {
-    const char *scheme = strstr(url, "://");
-    if (!scheme)
-        return xstrdup(url);
-    const char *auth = scheme + 3;
-    const char *end = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *p = auth; p < end; p++)
-        if (*p == '@')
-            at = p;
-    if (!at)
-        return xstrdup(url);
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    if (!colon)
-        return xstrdup(url);
     buf_t b;
     buf_init(&b);
-    buf_append(&b, url, (size_t)(colon + 1 - url));
-    buf_puts(&b, "***");
-    buf_puts(&b, at);
-    return b.p;
+    append_masked(&b, url, strlen(url));
+    return b.p ? b.p : xstrdup("");
 }
 
 /* Headers whose values are secrets in -v output. */
@@ -58,7 +66,11 @@ void verbose_lines(const char *prefix, const char *data, size_t size, bool heade
             const char *colon = memchr(data + pos, ':', len);
             diag_verbose("%s%.*s: [redacted]", prefix, (int)(colon - (data + pos)), data + pos);
         } else if (len) {
-            diag_verbose("%s%.*s", prefix, (int)len, data + pos);
+            buf_t b;
+            buf_init(&b);
+            append_masked(&b, data + pos, len);
+            diag_verbose("%s%.*s", prefix, (int)b.len, b.p);
+            buf_free(&b);
         }
         pos = end + 1;
     }

@@ -84,6 +84,10 @@ check "reconnect announced on stderr" grep -q "reconnecting in" "$TMP/err"
 : >"$LOG"
 out=$("$EVCAT" listen -o raw -n 1 --last-event-id 41 "$U/stream" 2>/dev/null)
 expect_eq "--last-event-id sent on the first connect" "event 42/41" "$out/$(requests /stream headers.last-event-id)"
+: >"$LOG"
+out=$("$EVCAT" listen -o raw -n 3 -H 'Last-Event-ID: 41' "$U/stream" 2>/dev/null)
+expect_eq "-H Last-Event-ID starts the stream, reconnects send the stream's own id" \
+    $'event 42\nevent 43\nevent 44/41\n43' "$out/$(requests /stream headers.last-event-id)"
 
 out=$("$EVCAT" listen -o raw --no-reconnect "$U/drop" 2>"$TMP/err"); rc=$?
 expect_eq "reset mid-event with --no-reconnect: complete events kept, exit 1" "whole/1" "$out/$rc"
@@ -110,6 +114,21 @@ done
 "$EVCAT" listen "$U/wrong-type" >/dev/null 2>"$TMP/err"; rc=$?
 expect_eq "wrong content type: exit 1" 1 "$rc"
 check "wrong content type is named" grep -q "text/plain" "$TMP/err"
+# A bad response whose body stalls fails at once (its head says enough),
+# with or without reconnects, and is never retried (not even by
+# --idle-timeout).
+for spec in "503:HTTP 503.*busy" "json:application/json" "head:HTTP 500"; do
+    kind=${spec%%:*}
+    for opts in --no-reconnect "--idle-timeout 200ms"; do
+        start=$(date +%s%N)
+        # shellcheck disable=SC2086
+        timeout 20 "$EVCAT" listen $opts "$U/stall/$kind" >/dev/null 2>"$TMP/err"; rc=$?
+        ms=$((($(date +%s%N) - start) / 1000000))
+        expect_eq "a $kind response that stalls ($opts): exit 1" 1 "$rc"
+        check "  within a second or two (${ms} ms), named in one line" \
+            bash -c "[ $ms -lt $(slow 2500) ] && [ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q '${spec#*:}' '$TMP/err'"
+    done
+done
 
 # --- requests: headers, auth, POST ---
 : >"$LOG"
@@ -120,6 +139,15 @@ expect_eq "Accept, Cache-Control, -H and --bearer reach the server" \
     "$(sed -n 1,4p "$TMP/out" | paste -sd'|')"
 check "-v shows the request" grep -q "^> GET /headers" "$TMP/err"
 check "-v redacts the bearer token" bash -c "! grep -q s3cr3t '$TMP/err' && grep -q 'Authorization: \[redacted\]' '$TMP/err'"
+# libcurl's own trace lines name URLs with their userinfo: a redirect's
+# target (with -u) and the proxy taken from http_proxy.
+"$EVCAT" listen --no-reconnect -o raw -n 1 -u al:SECRETPW -v "$U/redirect-auth" >/dev/null 2>"$TMP/err"
+check "-v: -u's password is not in the redirect's trace line" \
+    bash -c "! grep -q SECRETPW '$TMP/err' && grep -q 'al:\*\*\*@' '$TMP/err'"
+http_proxy=http://pu:PROXYSECRET@127.0.0.1:${U##*:} no_proxy= NO_PROXY= \
+    "$EVCAT" listen --no-reconnect -v http://proxied.invalid/x >/dev/null 2>"$TMP/err"
+check "-v: the password of http_proxy is not in the trace" \
+    bash -c "! grep -q PROXYSECRET '$TMP/err' && grep -q 'pu:\*\*\*@' '$TMP/err'"
 "$EVCAT" listen --no-reconnect -o raw -u alice:pa55word -v "$U/headers" >"$TMP/out" 2>"$TMP/err"
 expect_eq "-u sends basic auth" "Basic $(printf alice:pa55word | base64)" "$(sed -n 3p "$TMP/out")"
 check "-v redacts basic auth" bash -c "! grep -q -e pa55word -e '$(printf alice:pa55word | base64)' '$TMP/err'"

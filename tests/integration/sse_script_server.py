@@ -80,6 +80,8 @@ class Handler(socketserver.BaseRequestHandler):
         fn = SCENARIOS.get(path)
         if fn is None and path.startswith("/status/"):
             fn = scenario_status
+        if fn is None and path.startswith("/stall/"):
+            fn = scenario_stall
         if fn is None:
             self.send("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found")
             return
@@ -211,6 +213,25 @@ def scenario_longevent(h, *_):
         h.send(chunk)
 
 
+def scenario_stall(h, method, path, *_):
+    """A bad response whose body never comes whole: its head, then silence
+    with the connection open (what a proxy or API in trouble may do)."""
+    kind = path.split("/")[2]
+    if kind == "503":      # Content-Length promised, 4 bytes sent
+        h.send("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+               "Content-Length: 100\r\n\r\nbusy")
+    elif kind == "json":   # 200, not an event stream, chunked, never ended
+        h.send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+    else:                  # the head alone
+        h.send("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 10\r\n\r\n")
+    time.sleep(30)
+
+
+def scenario_redirect_auth(h, *_):
+    h.send("HTTP/1.1 302 Found\r\nLocation: /basic\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
 def scenario_redirect(h, *_):
     h.send("HTTP/1.1 302 Found\r\nLocation: /basic\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
@@ -251,6 +272,7 @@ SCENARIOS = {
     "/longline": scenario_longline,
     "/longevent": scenario_longevent,
     "/redirect": scenario_redirect,
+    "/redirect-auth": scenario_redirect_auth,
     "/loop": scenario_loop,
     "/bulk": scenario_bulk,
     "/hostile": scenario_hostile_text,
