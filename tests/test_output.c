@@ -91,6 +91,31 @@ static void test_pretty_is_terminal_safe(void **state)
     out_free(&o);
 }
 
+/* C1 controls (UTF-8 C2 80-9F: CSI, OSC, ST...) are shown as cat -v shows
+ * them; other non-ASCII text (C2 A0, U+00E9) is left alone. JSON that
+ * holds one is not coloured as JSON (its strings would carry it raw). */
+static void test_pretty_shows_c1_controls(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    out_t o;
+    out_init(&o, -1, OUT_PRETTY, false);
+    o.no_time = true;
+    static const char data[] = "a\xc2\x9d" "0;t\xc2\x9c \xc2\xa0\xc3\xa9\x7f\xc2";
+    sse_event_t e = ev("e\xc2\x9b", data, sizeof data - 1, "");
+    out_sse_event(&o, &e, TS);
+    assert_string_equal(o.buf.p, "eM-^[ aM-^]0;tM-^\\ \xc2\xa0\xc3\xa9^?\xc2\n");
+    out_free(&o);
+    out_init(&o, -1, OUT_PRETTY, true);
+    o.no_time = true;
+    static const char js[] = "{\"a\":\"x\xc2\x9by\"}";
+    e = ev("m", js, sizeof js - 1, "");
+    out_sse_event(&o, &e, TS);
+    assert_non_null(strstr(o.buf.p, "{\"a\":\"xM-^[y\"}\n"));
+    assert_null(strchr(o.buf.p, (char)0x9b));
+    out_free(&o);
+}
+
 static void test_pretty_colour_marks_parts(void **state)
 {
     (void)state;
@@ -395,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_raw_is_data_and_newline),
         cmocka_unit_test(test_json_line_fields_in_order),
         cmocka_unit_test(test_pretty_is_terminal_safe),
+        cmocka_unit_test(test_pretty_shows_c1_controls),
         cmocka_unit_test(test_pretty_colour_marks_parts),
         cmocka_unit_test(test_parse_format_and_colour),
         cmocka_unit_test(test_flush_failure_sticks),

@@ -137,12 +137,34 @@ static void test_check(void **state)
     free(t);
 }
 
+static void expect_lowered(const char *in, const char *want)
+{
+    char b[64];
+    snprintf(b, sizeof b, "%s", in);
+    url_scheme_lower(b);
+    assert_string_equal(b, want);
+}
+
+static void test_scheme_lower(void **state)
+{
+    (void)state;
+    expect_lowered("HTTP://Host/Path", "http://Host/Path");
+    expect_lowered("Wss://H", "wss://H");
+    expect_lowered("svn+SSH://h", "svn+ssh://h");
+    expect_lowered("HTTP//host", "HTTP//host");       /* no "://": a typo, left for url_typo */
+    expect_lowered("HOST:80/X://", "HOST:80/X://");   /* "://" not after a scheme */
+    expect_lowered("1HTTP://h", "1HTTP://h");         /* a scheme starts with a letter */
+    expect_lowered("://h", "://h");
+    expect_lowered("", "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_scheme_lower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

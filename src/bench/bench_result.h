@@ -52,6 +52,7 @@ typedef struct bench_result {
     uint64_t base_rss_bytes; /* RSS before the first connection, summed */
     unsigned procs, threads;
     bool interrupted;
+    int signo; /* what interrupted it, SIGINT or SIGTERM (not carried by shards) */
 
     /* Which test and shard this is: set by the caller (the command line),
      * carried through the shard form. shard_count 0 (and index 0): not a

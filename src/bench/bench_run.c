@@ -34,6 +34,7 @@ struct bench_run {
     bench_series_t series;  /* per second since t_start */
     bench_counters_t seen;  /* the totals the series has recorded so far */
     bool interrupted;
+    int signo;              /* the first signal that interrupted it */
     bench_progress_fn progress;
     void *progress_ud;
     bench_pub_t *pub;
@@ -254,8 +255,9 @@ static void tick_fire(loop_t *l, loop_timer_t *t, void *ud)
 
 static void on_signal(loop_t *l, int signo, void *ud)
 {
-    (void)signo;
     struct bench_run *run = ud;
+    if (!run->signo)
+        run->signo = signo;
     if (run->interrupted || run_phase(run) >= BENCH_CLOSE) {
         bench_control_abort(&run->ctl);
         if (run->pub)
@@ -375,6 +377,8 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
     if (run->nworkers > out->threads)
         out->threads = run->nworkers;
     out->interrupted = out->interrupted || run->interrupted;
+    if (!out->signo)
+        out->signo = run->signo;
     if (!out->started_at_ns || run->started_at_ns < out->started_at_ns)
         out->started_at_ns = run->started_at_ns;
     bench_series_merge(&out->series, &run->series);

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "diag.h"
+#include "text.h"
 #include "exitcode.h"
 #include "stamp.h"
 #include "units.h"
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +152,7 @@ static int measure_option(bench_opts_t *o, const opt_hit_t *h)
     case OPT_PUBLISH:
         if (url_typo_check("bench", "--publish", arg, URL_SSE) < 0)
             return -1;
-        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0) {
+        if (!ascii_ieq(arg, "http://", 7) && !ascii_ieq(arg, "https://", 8)) {
             diag_error("bench: --publish '%s' is not an http:// or https:// URL", arg);
             return -1;
         }
@@ -558,9 +560,12 @@ static int report_all(const bench_opts_t *o, const bench_report_t *reps, size_t 
 {
     bool ok[2][MAX_ASSERTS];
     bool none = false, intr = false;
+    int signo = 0;
     for (size_t i = 0; i < nres; i++) {
         none = none || nothing_done(reps[i].r);
         intr = intr || reps[i].r->interrupted;
+        if (!signo)
+            signo = reps[i].r->signo;
     }
     bool all_ok = check_asserts(o, reps, nres, ok);
     FILE *sf = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
@@ -586,8 +591,8 @@ static int report_all(const bench_opts_t *o, const bench_report_t *reps, size_t 
                                              : "no connection could be established",
                        why && why[i] && why[i][0] ? ": " : "", why && why[i] ? why[i] : "");
     if (rc == EXIT_OK) {
-        if (intr)
-            rc = EXIT_INTERRUPTED;
+        if (intr) /* 130 for SIGINT, 128 + N for another signal, as a shell has it */
+            rc = signo && signo != SIGINT ? 128 + signo : EXIT_INTERRUPTED;
         else if (none)
             rc = EXIT_FAIL;
         else if (!all_ok)
@@ -635,9 +640,11 @@ static int bench_targets(const bench_opts_t *o, char **urls, int nurls, target_t
     }
     bool any_sse = false;
     *any_ws = false;
-    for (int i = 0; i < nurls; i++)
+    for (int i = 0; i < nurls; i++) {
+        url_scheme_lower(urls[i]);
         if (url_typo_check("bench", NULL, urls[i], URL_ANY) < 0)
             return -1;
+    }
     for (int i = 0; i < nurls; i++) {
         bool sse = strncmp(urls[i], "http://", 7) == 0 || strncmp(urls[i], "https://", 8) == 0;
         any_sse = any_sse || sse;

@@ -179,7 +179,7 @@ int start_wait(uint64_t at_ns)
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGINT || sig == SIGTERM) {
             diag_error("bench: interrupted before --start-at");
-            rc = EXIT_INTERRUPTED;
+            rc = sig == SIGINT ? EXIT_INTERRUPTED : 128 + sig;
             break;
         }
     }

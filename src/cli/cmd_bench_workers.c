@@ -42,6 +42,7 @@ struct sharded {
     bench_result_t *out;
     bench_pub_t *pub;
     bool pub_started, pub_stopped, interrupted, bad_report;
+    int signo;                  /* the first signal that interrupted the run */
     uint64_t next_progress;
     int last_phase;             /* the sum's phase at the last tick (-1: none yet) */
     uint64_t target; /* connections in all, for progress lines */
@@ -198,6 +199,8 @@ static void sharded_signal(loop_t *l, int signo, void *ud)
     if (S->interrupted && S->pub)
         bench_pub_abort(S->pub); /* a second Ctrl-C: no wait for answers */
     S->interrupted = true;
+    if (!S->signo)
+        S->signo = signo;
     for (unsigned i = 0; i < S->n; i++)
         if (S->s[i].pid > 0)
             kill(S->s[i].pid, signo);
@@ -381,8 +384,10 @@ int workers_run(const bench_config_t *cfg, const bench_driver_t *drv, const benc
         bench_pub_free(S.pub);
     }
     out->cpu_seconds += bench_cpu_seconds() - cpu0;
-    if (S.interrupted)
+    if (S.interrupted) {
         out->interrupted = true;
+        out->signo = S.signo;
+    }
     if (S.bad_report && !err[0])
         snprintf(err, errlen, "a worker process sent a malformed report");
     int rc = -1;

@@ -582,6 +582,7 @@ int cmd_listen(int argc, char **argv)
                   first < argc - 1 ? argv[first + 1] : "");
         goto out;
     }
+    url_scheme_lower(argv[first]);
     const char *url = argv[first];
     if (url_typo_check("listen", NULL, url, URL_ANY) < 0)
         goto out;

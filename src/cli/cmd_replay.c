@@ -557,6 +557,8 @@ int cmd_replay(int argc, char **argv)
         goto out;
     }
     const char *path = argv[first];
+    if (first + 1 < argc)
+        url_scheme_lower(argv[first + 1]);
     const char *url = first + 1 < argc ? argv[first + 1] : NULL;
     if (first + 2 < argc) {
         rc = usage_error("one FILE and at most one URL, got '%s' too", argv[first + 2]);

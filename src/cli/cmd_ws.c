@@ -86,6 +86,7 @@ static int ws_command(int argc, char **argv, bool is_send)
         diag_error("%s: a ws:// or wss:// URL is needed (see 'evcat %s --help')", a.cmd, a.cmd);
         goto out;
     }
+    url_scheme_lower(argv[first]);
     const char *url = argv[first];
     char **msgs = argv + first + 1;
     int nmsgs = argc - first - 1;

@@ -154,7 +154,9 @@ int main(int argc, char **argv)
         usage(stdout);
         rc = EXIT_OK;
     } else if (strcmp(argv[1], "help") == 0) {
-        if (argc < 3) {
+        /* help help, help --help: help is a command, its help is the list */
+        if (argc < 3 || strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
+            strcmp(argv[2], "-h") == 0) {
             usage(stdout);
             rc = EXIT_OK;
         } else if (find(argv[2])) {

@@ -148,18 +148,33 @@ static int write_pieces(out_t *o)
     return 0;
 }
 
+/* Whether s[i..n) starts with a C1 control in UTF-8 (U+0080-U+009F, C2 80
+ * to C2 9F): CSI, OSC and the rest, which terminals may act on as they do
+ * on ESC [ and ESC ]. */
+static inline bool c1_at(const unsigned char *s, size_t i, size_t n)
+{
+    return s[i] == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F;
+}
+
 /* Text for a terminal: control characters (an ESC could repaint or retitle
- * the user's terminal) shown as ^X; newlines continue on an indented line. */
+ * the user's terminal) shown as ^X, C1 controls as M-^X (as cat -v shows
+ * them); newlines continue on an indented line. */
 static void term_text(buf_t *b, const char *s, size_t n, size_t indent)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != 0x7f)
+        unsigned char c = u[i];
+        bool c1 = c1_at(u, i, n);
+        if (c >= 0x20 && c != 0x7f && !c1)
             continue;
         buf_append(b, s + run, i - run);
         run = i + 1;
-        if (c == '\n') {
+        if (c1) {
+            buf_puts(b, "M-^");
+            buf_putc(b, (char)(u[i + 1] - 0x80 + '@'));
+            run = ++i + 1;
+        } else if (c == '\n') {
             buf_putc(b, '\n');
             for (size_t k = 0; k < indent; k++)
                 buf_putc(b, ' ');
@@ -171,6 +186,17 @@ static void term_text(buf_t *b, const char *s, size_t n, size_t indent)
         }
     }
     buf_append(b, s + run, n - run);
+}
+
+/* Whether JSON text may go to a terminal as it is: a JSON string may hold
+ * DEL and C1 controls unescaped, which term_text would show. */
+static bool term_safe(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++)
+        if (u[i] == 0x7f || c1_at(u, i, n))
+            return false;
+    return true;
 }
 
 static void pretty_time(buf_t *b, uint64_t real_ns)
@@ -187,7 +213,7 @@ static void pretty_time(buf_t *b, uint64_t real_ns)
  * only then: plain pretty output costs no JSON check. */
 static void term_payload(const out_t *o, buf_t *b, const char *s, size_t n, size_t margin)
 {
-    if ((o->color || o->indent) && json_text_valid(s, n)) {
+    if ((o->color || o->indent) && json_text_valid(s, n) && term_safe(s, n)) {
         json_style_t st = {.color = o->color, .indent = o->indent, .margin = margin};
         json_text_write(b, s, n, &st);
         return;

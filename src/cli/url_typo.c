@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 static const char *const scheme_names[] = {"http", "https", "ws", "wss"}; /* URL_HTTP... order */
@@ -125,4 +126,16 @@ int url_typo_check(const char *cmd, const char *opt, const char *arg, unsigned s
                kind == URL_TYPO_SYNTAX ? " is not a URL:" : ":", why);
     free(shown);
     return -1;
+}
+
+void url_scheme_lower(char *arg)
+{
+    size_t n = 0;
+    while (isalpha((unsigned char)arg[n]) ||
+           (n && (isdigit((unsigned char)arg[n]) || strchr("+-.", arg[n]) != NULL)))
+        n++;
+    if (n == 0 || strncmp(arg + n, "://", 3) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        arg[i] = (char)tolower((unsigned char)arg[i]);
 }

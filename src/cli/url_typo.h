@@ -37,6 +37,11 @@ typedef enum url_typo_kind {
  * A bare host[:port][/path] is not a typo (localhost:8080/sse). */
 url_typo_kind_t url_typo(const char *arg, unsigned schemes, char *why, size_t whylen);
 
+/* Schemes are case-insensitive (RFC 3986, 3.1): HTTP://host becomes
+ * http://host in place, so that every later check sees one spelling. Only
+ * a scheme followed by "://" at the start of arg is touched. */
+void url_scheme_lower(char *arg);
+
 /* For a command: prints the one-line usage error for a typo in arg ("cmd:
  * 'ARG' is not a URL: ...", or with opt "cmd: --publish 'ARG' is not ...")
  * and returns -1; 0 when there is none. */

@@ -3,12 +3,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 /* TLS writes gather small queued pieces into one record of up to this size
@@ -329,19 +332,58 @@ void transport_close(transport_t *io)
 }
 
 /* The reason of OpenSSL's last error (or errno's), for "what: reason". */
-static void ctx_error(char *err, size_t errlen, const char *what)
+/* The step of building a TLS context that failed: what the message names,
+ * the file it read (or NULL), and what to say when OpenSSL found nothing of
+ * the kind it wanted there (no PEM BEGIN line, or no decoder for what is
+ * there; NULL: OpenSSL's own words). */
+typedef struct ctx_step {
+    char what[300];
+    const char *file;
+    const char *unparsed;
+} ctx_step_t;
+
+static void ctx_step(ctx_step_t *st, const char *file, const char *unparsed, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void ctx_step(ctx_step_t *st, const char *file, const char *unparsed, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->what, sizeof(st->what), fmt, ap);
+    va_end(ap);
+    st->file = file;
+    st->unparsed = unparsed;
+}
+
+#define NOT_PEM_CERT "not a PEM certificate (no -----BEGIN line)"
+#define NOT_PEM_KEY  "not a PEM private key"
+
+static void ctx_error(char *err, size_t errlen, const ctx_step_t *st)
+{
+    const char *what = st->what, *unparsed = st->unparsed;
     const char *reason = NULL;
+    struct stat sb;
+    if (st->file && stat(st->file, &sb) == 0 && S_ISDIR(sb.st_mode))
+        reason = "is a directory";
     /* A file that cannot be opened: say why in errno's words, not
      * OpenSSL's "system lib" that the last error of the queue says. */
-    unsigned long e, last = 0;
+    /* Otherwise the queue's first error is the specific one ("no start
+     * line"); the ones after it name the layers above ("PEM lib"). */
+    unsigned long e, first = 0;
     while ((e = ERR_get_error()) != 0) {
-        last = e;
+        if (!first)
+            first = e;
         if (ERR_SYSTEM_ERROR(e) && !reason)
             reason = strerror(ERR_GET_REASON(e));
     }
-    if (!reason && last)
-        reason = ERR_reason_error_string(last);
+    if (!reason && first && unparsed &&
+        ((ERR_GET_LIB(first) == ERR_LIB_PEM && ERR_GET_REASON(first) == PEM_R_NO_START_LINE) ||
+         ERR_GET_REASON(first) == ERR_R_UNSUPPORTED))
+        reason = unparsed;
+    if (!reason && first && ERR_GET_LIB(first) == ERR_LIB_X509 &&
+        ERR_GET_REASON(first) == X509_R_KEY_VALUES_MISMATCH)
+        reason = "does not match the certificate";
+    if (!reason && first)
+        reason = ERR_reason_error_string(first);
     if (!reason && errno)
         reason = strerror(errno);
     snprintf(err, errlen, "%s: %s", what, reason ? reason : "unusable");
@@ -362,7 +404,8 @@ SSL_CTX *transport_tls_client_ctx(const char *cacert, const char *cert, const ch
 {
     ERR_clear_error();
     errno = 0;
-    char what[300] = "TLS";
+    ctx_step_t st;
+    ctx_step(&st, NULL, NULL, "TLS");
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
         goto fail;
@@ -373,22 +416,22 @@ SSL_CTX *transport_tls_client_ctx(const char *cacert, const char *cert, const ch
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         if (cacert) {
-            snprintf(what, sizeof(what), "--cacert %s", cacert);
+            ctx_step(&st, cacert, "no PEM certificate in it", "--cacert %s", cacert);
             if (SSL_CTX_load_verify_locations(ctx, cacert, NULL) != 1)
                 goto fail;
         } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-            snprintf(what, sizeof(what), "TLS: the system's CA store");
+            ctx_step(&st, NULL, NULL, "TLS: the system's CA store");
             goto fail;
         }
     }
     if (cert) {
-        snprintf(what, sizeof(what), "--cert %s", cert);
+        ctx_step(&st, cert, NOT_PEM_CERT, "--cert %s", cert);
         if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
             goto fail;
-        snprintf(what, sizeof(what), "--key %s", key ? key : cert);
+        ctx_step(&st, key ? key : cert, NOT_PEM_KEY, "--key %s", key ? key : cert);
         if (SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1)
             goto fail;
-        snprintf(what, sizeof(what), "--cert and --key");
+        ctx_step(&st, NULL, NULL, "--cert and --key");
         if (SSL_CTX_check_private_key(ctx) != 1)
             goto fail;
     } else if (key) {
@@ -398,7 +441,7 @@ SSL_CTX *transport_tls_client_ctx(const char *cacert, const char *cert, const ch
     }
     return ctx;
 fail:
-    ctx_error(err, errlen, what);
+    ctx_error(err, errlen, &st);
     SSL_CTX_free(ctx);
     return NULL;
 }
@@ -407,7 +450,8 @@ SSL_CTX *transport_tls_server_ctx(const char *cert, const char *key, char *err, 
 {
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    const char *what = "TLS";
+    ctx_step_t st;
+    ctx_step(&st, NULL, NULL, "TLS");
     if (!ctx)
         goto fail;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -417,23 +461,18 @@ SSL_CTX *transport_tls_server_ctx(const char *cert, const char *key, char *err, 
      * buffers: 10k idle subscribers should not each hold 2 x 16 KiB. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    what = cert;
+    ctx_step(&st, cert, NOT_PEM_CERT, "%s", cert);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         goto fail;
-    what = key;
+    ctx_step(&st, key, NOT_PEM_KEY, "%s", key);
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
         goto fail;
-    what = "certificate and key";
+    ctx_step(&st, NULL, NULL, "certificate and key");
     if (SSL_CTX_check_private_key(ctx) != 1)
         goto fail;
     return ctx;
-fail:;
-    unsigned long e = ERR_peek_last_error();
-    const char *reason = e ? ERR_reason_error_string(e) : NULL;
-    if (!reason && errno)
-        reason = strerror(errno);
-    snprintf(err, errlen, "%s: %s", what, reason ? reason : "unusable");
-    ERR_clear_error();
+fail:
+    ctx_error(err, errlen, &st);
     SSL_CTX_free(ctx);
     return NULL;
 }

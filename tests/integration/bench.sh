@@ -317,16 +317,19 @@ expect_eq "server gone: all dropped" 50 "$(jv "$TMP/drop.json" connections.dropp
 check "server gone: measurement ended early" ge $((d - 1)) "$(jv "$TMP/drop.json" duration_s)"
 check "server gone: kind named" ge "$(( $(jv "$TMP/drop.json" errors_total) ))" 50
 
-# ---- Ctrl-C: summary and JSON still written, exit 130 ----
-"$EVCAT" bench -q -c 20 -d 30s --json "$TMP/int.json" "$WS/echo" >"$TMP/int.txt" 2>&1 &
-bpid=$!
-if under_valgrind; then sleep 10; else sleep 1.5; fi
-kill -INT "$bpid"
-wait "$bpid"
-expect_eq "SIGINT: exit 130" 130 $?
-expect_eq "SIGINT: interrupted in JSON" true "$(jv "$TMP/int.json" interrupted)"
-expect_eq "SIGINT: connections counted" 20 "$(jv "$TMP/int.json" connections.established)"
-check "SIGINT: summary printed" grep -q "(interrupted)" "$TMP/int.txt"
+# ---- Ctrl-C (and SIGTERM): summary and JSON still written, exit 130 (143) ----
+for spec in INT:130:1 TERM:143:1 TERM:143:2; do
+    IFS=: read -r sig code procs <<<"$spec"
+    "$EVCAT" bench -q -c 20 -p "$procs" -d 30s --json "$TMP/int.json" "$WS/echo" >"$TMP/int.txt" 2>&1 &
+    bpid=$!
+    if under_valgrind; then sleep 10; else sleep 1.5; fi
+    kill -"$sig" "$bpid"
+    wait "$bpid"
+    expect_eq "SIG$sig ($procs process(es)): exit $code" "$code" $?
+    expect_eq "  interrupted in JSON" true "$(jv "$TMP/int.json" interrupted)"
+    expect_eq "  connections counted" 20 "$(jv "$TMP/int.json" connections.established)"
+    check "  summary printed" grep -q "(interrupted)" "$TMP/int.txt"
+done
 
 # ---- nginx + nchan: SSE and WebSocket subscribers, its publisher ----
 if start_nchan; then

@@ -26,6 +26,10 @@ expect_line "command: lisen" "evcat: unknown command 'lisen'; did you mean 'list
 expect_line "command: bnech (a transposition)" "evcat: unknown command 'bnech'; did you mean 'bench'?" bnech
 expect_line "command: server" "evcat: unknown command 'server'; did you mean 'serve'?" server
 expect_line "help lisen" "evcat: unknown command 'lisen'; did you mean 'listen'?" help lisen
+for w in help --help; do
+    out=$("$EVCAT" help $w 2>&1); rc=$?
+    expect_eq "help $w: the command list, exit 0" "0/Usage: evcat COMMAND [OPTIONS] [ARGS]" "$rc/$(printf '%s\n' "$out" | head -1)"
+done
 expect_line "command: nothing close" "evcat: unknown command 'frobnicate' (see 'evcat --help')" frobnicate
 expect_line "a URL where the command goes" \
     "evcat: 'http://127.0.0.1:1/sse' is not a command: the command comes first, e.g. 'evcat listen http://127.0.0.1:1/sse' (see 'evcat --help')" \

@@ -196,6 +196,8 @@ check_rss "an endless event stays bounded with default limits" "$rss" 131072
 # --- redirects, connection errors ---
 out=$("$EVCAT" listen --no-reconnect -o raw -n 1 "$U/redirect" 2>/dev/null)
 expect_eq "redirects are followed" "one" "$out"
+out=$("$EVCAT" listen --no-reconnect -o raw -n 1 "HTTP://127.0.0.1:$PORT/basic" 2>/dev/null)
+expect_eq "the scheme is case-insensitive (HTTP://)" "one" "$out"
 "$EVCAT" listen "$U/loop" >/dev/null 2>"$TMP/err"; rc=$?
 expect_eq "a redirect loop: exit 1" 1 "$rc"
 check "redirect loop named in one line" bash -c "[ \$(wc -l <'$TMP/err') -eq 1 ] && grep -qi redirect '$TMP/err'"

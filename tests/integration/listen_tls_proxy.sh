@@ -24,6 +24,19 @@ start_serve --tls "$TMP/cert2.pem" "$TMP/key2.pem" --tick 100ms -q
 expect_eq "a trusted certificate for another name: exit 1" 1 "$rc"
 check "the name mismatch is named" grep -qi "localhost" "$TMP/err"
 
+# Unusable certificate or key files: exit 2, the file and what is wrong
+# with it in words (not OpenSSL's "PEM lib" or "system lib").
+echo junk >"$TMP/junk.pem"
+for spec in "$TMP/none.pem|$TMP/key.pem|$TMP/none.pem: No such file or directory" \
+    "$TMP/junk.pem|$TMP/key.pem|$TMP/junk.pem: not a PEM certificate" \
+    "$TMP|$TMP/key.pem|$TMP: is a directory" \
+    "$TMP/cert.pem|$TMP/junk.pem|$TMP/junk.pem: not a PEM private key" \
+    "$TMP/cert.pem|$TMP/key2.pem|$TMP/key2.pem: does not match the certificate"; do
+    IFS='|' read -r c k want <<<"$spec"
+    expect_usage "serve --tls $(basename "$c") $(basename "$k")" serve --listen 127.0.0.1:1 --tls "$c" "$k"
+    check "  says '$want'" grep -qF "serve: --tls: $want" "$TMP/err"
+done
+
 # https:// and wss:// to a server without TLS: one line that says so.
 start_serve --tick 100ms -q
 for u in "https://127.0.0.1:$SERVE_PORT/sse" "wss://127.0.0.1:$SERVE_PORT/ws"; do
