@@ -109,6 +109,11 @@ static void test_backoff_doubles_caps_and_only_adds_jitter(void **state)
         assert_true(d >= 60000 && d <= 72000);
     }
     assert_int_equal(backoff_ms(0, 5, 30000), 0);
+    /* A server's retry: of 2^64 - 1 ms saturates: never wraps to a short wait. */
+    for (int i = 0; i < 200; i++) {
+        assert_true(backoff_ms(UINT64_MAX, 0, UINT64_MAX) == UINT64_MAX);
+        assert_true(backoff_ms(UINT64_MAX / 2 + 7, 3, UINT64_MAX) >= UINT64_MAX / 2);
+    }
 }
 
 int main(void)

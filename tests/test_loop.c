@@ -319,6 +319,31 @@ static void test_loop_run_stops_and_waits_for_timer(void **state)
     loop_free(l);
 }
 
+/* A delay too long to add to the clock is "never": the timer is the last
+ * of the heap and a short one still fires first. */
+static void test_huge_delays_saturate(void **state)
+{
+    (void)state;
+    loop_t *l = loop_new();
+    loop_timer_t never, soon;
+    loop_timer_init(&never, on_stop_timer, NULL);
+    loop_timer_init(&soon, on_stop_timer, NULL);
+    loop_timer_arm_ms(l, &never, UINT64_MAX);
+    assert_true(never.due_ns == UINT64_MAX);
+    loop_timer_arm(l, &never, UINT64_MAX - 5);
+    assert_true(never.due_ns == UINT64_MAX);
+    loop_timer_arm_ms(l, &never, UINT64_MAX / 1000000u + 1);
+    assert_true(never.due_ns == UINT64_MAX);
+    loop_timer_arm_ms(l, &soon, 20);
+    uint64_t start = mono_ns();
+    assert_int_equal(loop_run_once(l, -1), 1);
+    assert_true(mono_ns() - start < 1000000000ull);
+    assert_true(loop_timer_armed(&never));
+    assert_false(loop_timer_armed(&soon));
+    loop_timer_stop(l, &never);
+    loop_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_fd_mask_write_and_mod),
         cmocka_unit_test(test_signal_delivered_through_loop),
         cmocka_unit_test(test_loop_run_stops_and_waits_for_timer),
+        cmocka_unit_test(test_huge_delays_saturate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -396,9 +396,13 @@ static void jnum(buf_t *b, double v)
     buf_printf(b, "%.6g", v);
 }
 
-static void jms(buf_t *b, const char *key, uint64_t ns, bool comma)
+/* A percentile of no samples is null, not 0 ms (which reads as fast). */
+static void jms(buf_t *b, const char *key, uint64_t ns, bool none, bool comma)
 {
-    buf_printf(b, "\"%s\":%.3f%s", key, (double)ns / 1e6, comma ? "," : "");
+    if (none)
+        buf_printf(b, "\"%s\":null%s", key, comma ? "," : "");
+    else
+        buf_printf(b, "\"%s\":%.3f%s", key, (double)ns / 1e6, comma ? "," : "");
 }
 
 /* "KEY":{"p50":..,"p90":..,"p99":..,"max":..,"mean":..,"samples":N}, in ms
@@ -411,12 +415,19 @@ static void jdist(buf_t *b, const char *key, const hist_t *h, bool counts)
     } ps[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"max", 100}};
     double unit = counts ? 1 : 1e6;
     buf_printf(b, ",\"%s\":{", key);
+    bool none = hist_count(h) == 0;
     for (size_t i = 0; i < ARRAY_LEN(ps); i++) {
         uint64_t v = ps[i].p < 100 ? hist_percentile(h, ps[i].p) : hist_max(h);
-        buf_printf(b, counts ? "\"%s\":%.0f," : "\"%s\":%.3f,", ps[i].name, (double)v / unit);
+        if (none)
+            buf_printf(b, "\"%s\":null,", ps[i].name);
+        else
+            buf_printf(b, counts ? "\"%s\":%.0f," : "\"%s\":%.3f,", ps[i].name, (double)v / unit);
     }
     buf_puts(b, "\"mean\":");
-    jnum(b, hist_mean(h) / unit);
+    if (none)
+        buf_puts(b, "null");
+    else
+        jnum(b, hist_mean(h) / unit);
     buf_printf(b, ",\"samples\":%" PRIu64 "}", hist_count(h));
 }
 
@@ -458,11 +469,12 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
                ",\"connections\":{\"target\":%" PRIu64 ",\"established\":%" PRIu64
                ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
                r->target, r->c.established, r->c.failed, r->c.dropped);
+    bool no_connect = hist_count(&r->connect) == 0, no_latency = hist_count(&r->latency) == 0;
     buf_puts(out, ",\"connect_ms\":{");
-    jms(out, "p50", hist_percentile(&r->connect, 50), true);
-    jms(out, "p90", hist_percentile(&r->connect, 90), true);
-    jms(out, "p99", hist_percentile(&r->connect, 99), true);
-    jms(out, "max", hist_max(&r->connect), false);
+    jms(out, "p50", hist_percentile(&r->connect, 50), no_connect, true);
+    jms(out, "p90", hist_percentile(&r->connect, 90), no_connect, true);
+    jms(out, "p99", hist_percentile(&r->connect, 99), no_connect, true);
+    jms(out, "max", hist_max(&r->connect), no_connect, false);
     buf_printf(out, "},\"ramp_s\":%.3f,\"duration_s\":%.3f", r->ramp_s, r->measure_s);
     buf_printf(out, ",\"messages\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"sent_rate\":",
                r->m_sent, r->m_received);
@@ -481,13 +493,16 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
                r->deflate_connections, r->zlib_peak_bytes,
                r->deflate_connections ? r->zlib_peak_bytes / r->deflate_connections : 0);
     buf_puts(out, ",\"latency_ms\":{");
-    jms(out, "p50", m.p50_ns, true);
-    jms(out, "p90", m.p90_ns, true);
-    jms(out, "p99", m.p99_ns, true);
-    jms(out, "p999", m.p999_ns, true);
-    jms(out, "max", m.max_ns, true);
-    buf_printf(out, "\"mean\":%.3f,\"samples\":%" PRIu64 "}", hist_mean(&r->latency) / 1e6,
-               hist_count(&r->latency));
+    jms(out, "p50", m.p50_ns, no_latency, true);
+    jms(out, "p90", m.p90_ns, no_latency, true);
+    jms(out, "p99", m.p99_ns, no_latency, true);
+    jms(out, "p999", m.p999_ns, no_latency, true);
+    jms(out, "max", m.max_ns, no_latency, true);
+    if (no_latency)
+        buf_puts(out, "\"mean\":null");
+    else
+        buf_printf(out, "\"mean\":%.3f", hist_mean(&r->latency) / 1e6);
+    buf_printf(out, ",\"samples\":%" PRIu64 "}", hist_count(&r->latency));
     buf_puts(out, ",\"errors\":{");
     bool first = true;
     for (int k = 0; k < BERR_COUNT; k++) {

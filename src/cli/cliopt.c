@@ -171,13 +171,21 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
             diag_error("%s: --user needs USER:PASSWORD", cmd);
             return -1;
         }
+        if (o->net.bearer)
+            goto both_auth;
         conn_settings_set_userpwd(&o->net, arg);
         return 1;
     case OPT_BEARER: {
-        if (!*arg || strpbrk(arg, "\r\n")) {
-            diag_error("%s: --bearer needs a token without line breaks", cmd);
+        if (!*arg) {
+            diag_error("%s: --bearer needs a token", cmd);
             return -1;
         }
+        if (strpbrk(arg, "\r\n")) {
+            diag_error("%s: --bearer: a token cannot hold a line break", cmd);
+            return -1;
+        }
+        if (o->net.userpwd)
+            goto both_auth;
         conn_settings_set_bearer(&o->net, arg);
         return 1;
     }
@@ -235,6 +243,9 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
     default:
         return 0;
     }
+both_auth: /* each sets Authorization: curl would send only one of them */
+    diag_error("%s: --user and --bearer both set Authorization; give one", cmd);
+    return -1;
 }
 
 void conn_opts_finish(conn_opts_t *o, const char *cmd)

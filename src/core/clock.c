@@ -50,8 +50,9 @@ uint64_t backoff_ms(uint64_t base_ms, unsigned failures, uint64_t cap_ms)
 {
     uint64_t delay = base_ms;
     for (unsigned i = 0; i < failures && delay < cap_ms; i++)
-        delay *= 2;
+        delay = delay > UINT64_MAX / 2 ? UINT64_MAX : delay * 2;
     if (delay > cap_ms)
         delay = cap_ms;
-    return delay + (delay ? (uint64_t)random() % (delay / 5 + 1) : 0);
+    uint64_t jitter = delay ? (uint64_t)random() % (delay / 5 + 1) : 0;
+    return delay > UINT64_MAX - jitter ? UINT64_MAX : delay + jitter; /* saturating */
 }

@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,14 +224,17 @@ void loop_timer_arm_at(loop_t *l, loop_timer_t *t, uint64_t due_ns)
     heap_up(l, l->heap_len - 1);
 }
 
+/* Delays saturate: a server's retry: of 2^64 - 1 ms is "never", not a
+ * wrapped-around few seconds. */
 void loop_timer_arm(loop_t *l, loop_timer_t *t, uint64_t delay_ns)
 {
-    loop_timer_arm_at(l, t, mono_ns() + delay_ns);
+    uint64_t now = mono_ns();
+    loop_timer_arm_at(l, t, delay_ns > UINT64_MAX - now ? UINT64_MAX : now + delay_ns);
 }
 
 void loop_timer_arm_ms(loop_t *l, loop_timer_t *t, uint64_t delay_ms)
 {
-    loop_timer_arm(l, t, delay_ms * 1000000u);
+    loop_timer_arm(l, t, delay_ms > UINT64_MAX / 1000000u ? UINT64_MAX : delay_ms * 1000000u);
 }
 
 /* ---- signals ---- */
@@ -315,7 +319,8 @@ int loop_run_once(loop_t *l, int timeout_ms)
         n = epoll_pwait2(l->epfd, evs, MAX_EVENTS, tsp, NULL);
     if (n < 0 && errno == ENOSYS) {
         l->no_pwait2 = true;
-        int ms = tsp ? (int)((wait_ns + 999999) / 1000000u) : -1;
+        uint64_t wms = wait_ns / 1000000u + (wait_ns % 1000000u != 0);
+        int ms = !tsp ? -1 : wms > INT_MAX ? INT_MAX : (int)wms;
         n = epoll_wait(l->epfd, evs, MAX_EVENTS, ms);
     }
     if (n < 0) {

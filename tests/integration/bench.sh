@@ -236,6 +236,8 @@ expect_rc "no latency field: counted, exit 0" 0 \
     B -c 10 -d 1s --latency-field nosuch --json "$TMP/nf.json" "$HTTP/sse"
 check "no latency field: no_timestamp errors" ge "$(jv "$TMP/nf.json" errors.no_timestamp)" 50
 expect_eq "no latency field: no samples" 0 "$(jv "$TMP/nf.json" latency_ms.samples)"
+expect_eq "  its percentiles and mean are null, not 0 ms" "None None None" \
+    "$(jv "$TMP/nf.json" latency_ms.p50) $(jv "$TMP/nf.json" latency_ms.max) $(jv "$TMP/nf.json" latency_ms.mean)"
 
 # ---- two URLs side by side ----
 "$EVCAT" bench -q -c 100 -d 1s --json "$TMP/two.json" "$HTTP/sse" "$WS/ws" >"$TMP/two.txt" 2>&1

@@ -153,5 +153,10 @@ expect_usage "bench -o json with --json FILE" bench -o json --json "$TMP/x.json"
 expect_line "bench -o raw" "evcat: bench: --format 'raw' is not text or json" bench -o raw "$SERVE_URL/sse"
 expect_line "listen -o text (bench's only)" "evcat: listen: --format 'text' is not one of pretty, raw, json" \
     listen -o text "$SERVE_URL/sse"
+for args in "-u a:b --bearer t" "--bearer t -u a:b"; do
+    # shellcheck disable=SC2086
+    expect_line "listen $args: one Authorization only" \
+        "evcat: listen: --user and --bearer both set Authorization; give one" listen $args "$SERVE_URL/sse"
+done
 
 finish
