@@ -19,6 +19,7 @@
 #include "text.h"
 #include "ws_client.h"
 #include "ws_command.h"
+#include "ws_frame.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,7 @@ struct wsrun {
                           * rl_line_buffer still holds the old line) */
     bool prompted;       /* the prompt went up once */
     bool open_line;      /* a diag line on stderr waits for its newline */
+    bool line_full_said; /* the line reached REPL_LINE_MAX: said once a line */
 };
 
 static struct wsrun *repl_run; /* libedit's line callback has no user data */
@@ -348,9 +350,10 @@ static void repl_command(struct wsrun *R, const char *line)
         if (*arg) {
             char *end;
             code = strtoul(arg, &end, 10);
-            if (end == arg || (*end && *end != ' ') || code < 1000 || code > 4999 ||
-                code == 1004 || code == 1005 || code == 1006 || code == 1015) {
-                repl_say(R, "! /close CODE: 1000-4999, not 1004-1006 or 1015\n");
+            /* What may go on the wire (RFC 6455 7.4), as the receiver checks. */
+            if (end == arg || (*end && *end != ' ') || code > 4999 ||
+                !wsf_close_code_valid((uint16_t)code)) {
+                repl_say(R, "! /close CODE: 1000-1003, 1007-1014 or 3000-4999\n");
                 return;
             }
             while (*end == ' ')
@@ -406,6 +409,30 @@ static void on_repl_line(char *line)
     free(line);
 }
 
+/* A typed line holds at most REPL_LINE_MAX bytes: libedit's callback mode
+ * corrupts its heap past about 12,000 bytes of one line (and slows down
+ * long before), so what a key or a paste adds past it is taken off again
+ * at once, with a bell and one note a line. Longer messages go through
+ * pipe mode or /binary. */
+#define REPL_LINE_MAX 8000
+
+static void repl_cap_line(struct wsrun *R)
+{
+    if (R->line_fresh || rl_end <= REPL_LINE_MAX || !rl_line_buffer)
+        return;
+    size_t keep = REPL_LINE_MAX; /* not inside a UTF-8 sequence */
+    while (keep && ((unsigned char)rl_line_buffer[keep] & 0xC0) == 0x80)
+        keep--;
+    char *line = xstrndup(rl_line_buffer, keep);
+    rl_replace_line(line, 0);
+    free(line);
+    rl_ding();
+    if (!R->line_full_said) {
+        R->line_full_said = true;
+        repl_say(R, "! a typed line holds at most 8000 bytes (pipe mode takes longer ones)\n");
+    }
+}
+
 static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
 {
     (void)l;
@@ -418,11 +445,13 @@ static void on_repl_key(loop_t *l, int fd, unsigned events, void *ud)
     do {
         R->line_fresh = false;
         rl_callback_read_char();
+        repl_cap_line(R);
         if (R->line_done && R->repl_active) {
             /* libedit does not reset its line after an accepted one in
              * callback mode (a redraw shows it again, Ctrl-D edits it):
              * start over with a fresh prompt. */
             R->line_done = false;
+            R->line_full_said = false;
             rl_callback_handler_remove();
             rl_callback_handler_install(PROMPT, on_repl_line);
             R->line_fresh = true;

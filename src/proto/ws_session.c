@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "ws_deflate.h"
+#include "ws_frame.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,14 +155,6 @@ static bool utf8_ok(const uint8_t *p, size_t n)
         i += len;
     }
     return true;
-}
-
-/* Codes a peer may put in a close frame (RFC 6455 7.4, IANA registry):
- * 1012-1014 included, 1004-1006 and 1015 never on the wire. */
-static bool close_code_valid(uint16_t c)
-{
-    return (c >= 1000 && c <= 1014 && c != 1004 && c != 1005 && c != 1006) ||
-           (c >= 3000 && c <= 4999);
 }
 
 /* The longest prefix of s[0..n) of at most max bytes that does not cut a
@@ -530,7 +523,7 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
     }
     if (n >= 2) {
         code = (uint16_t)((p[0] << 8) | p[1]);
-        if (!close_code_valid(code)) {
+        if (!wsf_close_code_valid(code)) {
             fail(s, 1002, "protocol error", "protocol error: invalid close code %u", code);
             return;
         }
@@ -730,6 +723,9 @@ ws_session_state_t ws_session_read(ws_session_t *s)
              * violation caught by the checker, that is invalid UTF-8. */
             s->failed = true;
             s->code_sent = s->we_closed ? 0 : 1007;
+            /* wslay's close carries the code and no reason: told like ours */
+            if (!s->we_closed && s->on_sent)
+                s->on_sent(s->ud, WS_CLOSE, (const uint8_t *)"", 0, 1007);
             s->we_closed = true;
             snprintf(s->error, sizeof(s->error), "invalid UTF-8 in a %s",
                      s->cur_opcode == WSLAY_CONNECTION_CLOSE ? "close reason" : "text message");

@@ -51,9 +51,11 @@ done
 # --- UTF-8 ---
 expect_eq "valid UTF-8 split across fragments" "café €" "$("$EVCAT" listen -o raw "$U/utf8-split" 2>/dev/null)"
 for case in utf8-bad utf8-split-bad; do
-    "$EVCAT" listen "$U/$case" >/dev/null 2>"$TMP/err"; rc=$?
+    "$EVCAT" listen --record "$TMP/$case.jsonl" "$U/$case" >/dev/null 2>"$TMP/err"; rc=$?
     expect_eq "$case: exit 1, closed with 1007" "1/1007" "$rc/$(closed_with $case)"
     check "$case: explained" grep -qi "utf-8" "$TMP/err"
+    check "$case: our close 1007 is in the recording, like every close we send" \
+        grep -q '"dir":"out","type":"close","code":1007' "$TMP/$case.jsonl"
 done
 
 # --- limits ---
