@@ -409,12 +409,15 @@ static void on_repl_line(char *line)
     free(line);
 }
 
-/* A typed line holds at most REPL_LINE_MAX bytes: libedit's callback mode
- * corrupts its heap past about 12,000 bytes of one line (and slows down
- * long before), so what a key or a paste adds past it is taken off again
- * at once, with a bell and one note a line. Longer messages go through
- * pipe mode or /binary. */
-#define REPL_LINE_MAX 8000
+/* A typed line holds at most REPL_LINE_MAX bytes. libedit (3.1-20221030)
+ * keeps rl_line_buffer pointing at its narrow copy of the line, which it
+ * grows by realloc 1 KiB at a time without updating the pointer: once the
+ * line passes the first 1 KiB, libedit itself writes through the stale
+ * pointer (a 13,000-byte paste aborted in malloc; ASan sees our reads of
+ * it go to freed memory). Kept under 1 KiB, the copy never grows: what a
+ * key or a paste adds past it is taken off again at once, with a bell and
+ * one note a line. Longer messages go through pipe mode or /binary. */
+#define REPL_LINE_MAX 1000
 
 static void repl_cap_line(struct wsrun *R)
 {
@@ -429,7 +432,7 @@ static void repl_cap_line(struct wsrun *R)
     rl_ding();
     if (!R->line_full_said) {
         R->line_full_said = true;
-        repl_say(R, "! a typed line holds at most 8000 bytes (pipe mode takes longer ones)\n");
+        repl_say(R, "! a typed line holds at most 1000 bytes (pipe mode takes longer ones)\n");
     }
 }
 
