@@ -338,33 +338,13 @@ static void on_reconnect_timer(loop_t *l, loop_timer_t *t, void *ud)
         end(c, EXIT_FAIL);
 }
 
-/* -H 'Last-Event-ID: X' is where the stream starts, like --last-event-id:
- * a reconnect sends the last ID the stream gave since, as EventSource does,
- * not X again. */
-static bool is_last_id_header(const char *h)
-{
-    static const char name[] = "Last-Event-ID:";
-    return ascii_ieq(h, name, sizeof name - 1);
-}
-
-static const char *user_last_id(const conn_settings_t *co)
-{
-    const char *v = NULL;
-    for (const struct curl_slist *h = co ? co->headers : NULL; h; h = h->next)
-        if (is_last_id_header(h->data))
-            v = h->data + strlen("Last-Event-ID:");
-    if (v)
-        v += strspn(v, " \t");
-    return v && *v ? v : NULL;
-}
-
 static int start_attempt(sse_client_t *c)
 {
     const conn_settings_t *co = c->o->conn;
     curl_slist_free_all(c->hdrs);
     c->hdrs = NULL;
     for (const struct curl_slist *h = co->headers; h; h = h->next)
-        if (!is_last_id_header(h->data)) /* the stream's own id goes instead */
+        if (!conn_settings_header_named(h->data, "Last-Event-ID")) /* see sse_client_new */
             c->hdrs = curl_slist_append(c->hdrs, h->data);
     if (!conn_settings_has_header(co, "Accept"))
         c->hdrs = curl_slist_append(c->hdrs, "Accept: text/event-stream");
@@ -423,7 +403,11 @@ sse_client_t *sse_client_new(loop_t *l, curlm_t *m, const sse_client_opts_t *o,
         .on_comment = on_parsed_comment,
     };
     c->parser = sse_parser_new(o->max_event, &pcbs, c);
-    const char *first_id = o->last_event_id ? o->last_event_id : user_last_id(o->conn);
+    /* -H 'Last-Event-ID: X' is where the stream starts, like --last-event-id:
+     * a reconnect sends the last ID the stream gave since, as EventSource
+     * does, not X again (start_attempt leaves the user's header out). */
+    const char *first_id =
+        o->last_event_id ? o->last_event_id : conn_settings_header_value(o->conn, "Last-Event-ID");
     if (first_id)
         sse_parser_set_last_id(c->parser, first_id, strlen(first_id));
     c->shown_url = redact_url(o->url);

@@ -50,13 +50,29 @@ void conn_settings_set_bearer(conn_settings_t *s, const char *token)
     buf_free(&h);
 }
 
-bool conn_settings_has_header(const conn_settings_t *s, const char *name)
+bool conn_settings_header_named(const char *line, const char *name)
 {
     size_t n = strlen(name);
+    return ascii_ieq(line, name, n) && line[n] == ':';
+}
+
+bool conn_settings_has_header(const conn_settings_t *s, const char *name)
+{
     for (const struct curl_slist *h = s->headers; h; h = h->next)
-        if (ascii_ieq(h->data, name, n) && h->data[n] == ':')
+        if (conn_settings_header_named(h->data, name))
             return true;
     return false;
+}
+
+const char *conn_settings_header_value(const conn_settings_t *s, const char *name)
+{
+    const char *v = NULL;
+    for (const struct curl_slist *h = s->headers; h; h = h->next)
+        if (conn_settings_header_named(h->data, name))
+            v = h->data + strlen(name) + 1;
+    if (v)
+        v += strspn(v, " \t");
+    return v && *v ? v : NULL;
 }
 
 /* libcurl's note when a write callback refuses data. evcat's callbacks

@@ -30,8 +30,15 @@ void conn_settings_set_userpwd(conn_settings_t *s, const char *userpwd);
 /* --bearer TOKEN: kept, and added as an Authorization header in order. */
 void conn_settings_set_bearer(conn_settings_t *s, const char *token);
 
+/* Whether the header line ("Name: value") has this name (case-insensitive). */
+bool conn_settings_header_named(const char *line, const char *name);
+
 /* Whether the user gave a header of this name (case-insensitive). */
 bool conn_settings_has_header(const conn_settings_t *s, const char *name);
+
+/* The value of the last header of this name the user gave, leading blanks
+ * skipped; NULL when there is none or it is empty. */
+const char *conn_settings_header_value(const conn_settings_t *s, const char *name);
 
 /* Sets auth, TLS, proxy, timeouts and verbose tracing (with secrets
  * redacted) on a curl easy handle. Headers are not set: the caller merges

@@ -331,7 +331,6 @@ void transport_close(transport_t *io)
     io->fd = -1;
 }
 
-/* The reason of OpenSSL's last error (or errno's), for "what: reason". */
 /* The step of building a TLS context that failed: what the message names,
  * the file it read (or NULL), and what to say when OpenSSL found nothing of
  * the kind it wanted there (no PEM BEGIN line, or no decoder for what is
@@ -365,9 +364,9 @@ static void ctx_error(char *err, size_t errlen, const ctx_step_t *st)
     if (st->file && stat(st->file, &sb) == 0 && S_ISDIR(sb.st_mode))
         reason = "is a directory";
     /* A file that cannot be opened: say why in errno's words, not
-     * OpenSSL's "system lib" that the last error of the queue says. */
-    /* Otherwise the queue's first error is the specific one ("no start
-     * line"); the ones after it name the layers above ("PEM lib"). */
+     * OpenSSL's "system lib" that the last error of the queue says;
+     * otherwise the queue's first error is the specific one ("no start
+     * line"), the ones after it name the layers above ("PEM lib"). */
     unsigned long e, first = 0;
     while ((e = ERR_get_error()) != 0) {
         if (!first)
