@@ -349,7 +349,7 @@ static void test_basic_auth_header(void **state)
     struct script_server *s = script_start(SSE_200 "\r\n", true);
     struct run f;
     run_init(&f, false, s->port, "/p?q=1");
-    conn_settings_set_userpwd(&f.co, "u:p");
+    f.cfg.userpwd = "u:p"; /* -u's or the URL's: cmd_bench_target picks */
     f.cfg.connections = 1;
     run_go(&f, &bench_sse_h1_driver);
     assert_int_equal(f.r.c.established, 1);

@@ -116,6 +116,7 @@ typedef struct bench_config {
     size_t max_message;     /* largest incoming message / SSE event */
 
     const conn_settings_t *co; /* headers, auth, TLS files, connect timeout */
+    const char *userpwd;    /* Basic: -u's, else the URL's user:password, or NULL */
     const char *const *on_open; /* WebSocket: --on-open messages, sent first */
     size_t non_open;
     const replay_script_t *replay; /* BENCH_WS_REPLAY: the conversation (it plays the

@@ -160,11 +160,13 @@ void bench_shard_reader_init(bench_shard_reader_t *rd, const char *source, bool 
     rd->source = source;
     rd->skip_bad = skip_bad;
     buf_init(&rd->line);
+    buf_init(&rd->whole);
 }
 
 void bench_shard_reader_free(bench_shard_reader_t *rd)
 {
     buf_free(&rd->line);
+    buf_free(&rd->whole);
 }
 
 static bool names_a_shard(const char *p, size_t n)
@@ -229,7 +231,7 @@ static int found_shard(bench_shard_reader_t *rd, const cJSON *shard, bench_shard
 static int take_line(bench_shard_reader_t *rd, const char *p, size_t n, bench_shard_fn fn,
                      void *ud, char *err, size_t errlen)
 {
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
         n--;
     const char *brace = memchr(p, '{', n);
     if (!brace)
@@ -269,6 +271,14 @@ int bench_shard_reader_feed(bench_shard_reader_t *rd, const void *data, size_t n
                             void *ud, char *err, size_t errlen)
 {
     const char *p = data;
+    if (!rd->whole_over) {
+        if (n > READER_LINE_MAX - rd->whole.len) {
+            rd->whole_over = true;
+            buf_free(&rd->whole);
+        } else {
+            buf_append(&rd->whole, p, n);
+        }
+    }
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);
         size_t seg = nl ? (size_t)(nl - p) : n;
@@ -298,9 +308,15 @@ int bench_shard_reader_feed(bench_shard_reader_t *rd, const void *data, size_t n
 int bench_shard_reader_end(bench_shard_reader_t *rd, bench_shard_fn fn, void *ud, char *err,
                            size_t errlen)
 {
-    if (rd->line.len == 0 && !rd->overlong)
+    if ((rd->line.len > 0 || rd->overlong) && end_line(rd, fn, ud, err, errlen) < 0)
+        return -1;
+    if (rd->found || rd->skipped || rd->whole_over || rd->whole.len == 0 ||
+        !memchr(rd->whole.p, '\n', rd->whole.len))
         return 0;
-    return end_line(rd, fn, ud, err, errlen);
+    rd->lineno = 0; /* a document over many lines: its errors are "line 1" */
+    int rc = take_line(rd, rd->whole.p, rd->whole.len, fn, ud, err, errlen);
+    buf_free(&rd->whole);
+    return rc;
 }
 
 static int merge_found(void *ud, const char *name, const bench_result_t *r, char *err,

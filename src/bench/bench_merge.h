@@ -97,6 +97,8 @@ typedef struct bench_shard_reader {
     size_t found;         /* shards found (passed to fn) */
     size_t skipped;       /* with skip_bad: shards skipped */
     char first_skipped[200]; /* with skip_bad: why the first was skipped */
+    buf_t whole;          /* the stream's first READER_LINE_MAX bytes (see _end) */
+    bool whole_over;      /* it was longer */
 } bench_shard_reader_t;
 
 void bench_shard_reader_init(bench_shard_reader_t *rd, const char *source, bool skip_bad);
@@ -105,7 +107,9 @@ void bench_shard_reader_init(bench_shard_reader_t *rd, const char *source, bool 
  * BENCH_SHARDS_MAX shards, or fn's own reason. */
 int bench_shard_reader_feed(bench_shard_reader_t *rd, const void *p, size_t n, bench_shard_fn fn,
                             void *ud, char *err, size_t errlen);
-/* The stream has ended: its last line, if it had no newline. */
+/* The stream has ended: its last line, if it had no newline. When no line
+ * held a shard, the whole stream is taken as one document, the way a
+ * shard's file looks after a JSON pretty-printer (jq .). */
 int bench_shard_reader_end(bench_shard_reader_t *rd, bench_shard_fn fn, void *ud, char *err,
                            size_t errlen);
 void bench_shard_reader_free(bench_shard_reader_t *rd);

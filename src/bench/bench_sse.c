@@ -145,22 +145,6 @@ static const sse_parser_callbacks_t parser_cbs = {.on_event = on_event};
 
 /* ---- curl callbacks ---------------------------------------------------- */
 
-/* The first refused response of this worker: one line for the summary,
- * and the request line with the status for -v. */
-static void status_example(sse_stream_t *s, long code, const char *ct)
-{
-    bench_worker_t *w = stream_sw(s)->pool.w;
-    if (!bench_example_wanted(w, BERR_HTTP_STATUS))
-        return;
-    bench_example(w, BERR_HTTP_STATUS, "%ld, Content-Type %s, from %s", code, ct ? ct : "(none)",
-                  w->cfg->target);
-    char ex[BENCH_EXCHANGE_MAX];
-    int n = snprintf(ex, sizeof(ex), "GET %s HTTP/1.1\nHost: %s\n\nHTTP %ld\nContent-Type: %s\n",
-                     w->cfg->target, w->cfg->host_header, code, ct ? ct : "(none)");
-    if (n > 0)
-        bench_example_exchange(w, ex, (size_t)n < sizeof(ex) ? (size_t)n : sizeof(ex) - 1);
-}
-
 /* Each header line; the blank one ends a head. Interim (1xx) heads are
  * skipped, the final one decides. Trailers come after head_done. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -173,7 +157,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     if (h == BENCH_HEAD_MORE)
         return len;
     if (h == BENCH_HEAD_BAD) {
-        status_example(s, code, ct);
+        bench_status_example(stream_sw(s)->pool.w, code, ct);
         s->abort = AB_STATUS;
         return 0; /* != len: curl ends the transfer (CURLE_WRITE_ERROR) */
     }

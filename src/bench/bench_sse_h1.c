@@ -79,15 +79,15 @@ static bool user_has(const bench_config_t *cfg, const char *name)
 }
 
 /* What libcurl sends for the same options: -H headers (and --bearer's, in
- * order), -u as Basic, Accept and Cache-Control unless given. */
+ * order), -u (or the URL's credentials) as Basic, Accept and Cache-Control unless given. */
 static void build_request(const bench_config_t *cfg, buf_t *b)
 {
     buf_printf(b, "GET %s HTTP/1.1\r\n", cfg->target && cfg->target[0] ? cfg->target : "/");
     if (!user_has(cfg, "Host"))
         buf_printf(b, "Host: %s\r\n", cfg->host_header);
-    if (cfg->co && cfg->co->userpwd && !user_has(cfg, "Authorization")) {
+    if (cfg->userpwd && !user_has(cfg, "Authorization")) {
         buf_puts(b, "Authorization: Basic ");
-        base64_append(b, cfg->co->userpwd, strlen(cfg->co->userpwd));
+        base64_append(b, cfg->userpwd, strlen(cfg->userpwd));
         buf_puts(b, "\r\n");
     }
     if (!user_has(cfg, "User-Agent"))
@@ -241,6 +241,7 @@ static int head_bytes(struct h1conn *c, const char *p, size_t n)
             return 0;
         }
         if (h.status != 200 || !sse_is_event_stream(h.content_type)) {
+            bench_status_example(c->s.w, h.status, h.content_type);
             conn_error(c, BERR_HTTP_STATUS);
             return -1;
         }

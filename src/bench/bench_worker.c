@@ -91,6 +91,21 @@ void bench_example_exchange(bench_worker_t *w, const char *text, size_t len)
         bench_examples_note_exchange(&w->ex, real_ns(), text, len);
 }
 
+void bench_status_example(bench_worker_t *w, long code, const char *ct)
+{
+    if (!bench_example_wanted(w, BERR_HTTP_STATUS))
+        return;
+    if (ct && !*ct)
+        ct = NULL;
+    bench_example(w, BERR_HTTP_STATUS, "%ld, Content-Type %s, from %s", code, ct ? ct : "(none)",
+                  w->cfg->target);
+    char ex[BENCH_EXCHANGE_MAX];
+    int n = snprintf(ex, sizeof(ex), "GET %s HTTP/1.1\nHost: %s\n\nHTTP %ld\nContent-Type: %s\n",
+                     w->cfg->target, w->cfg->host_header, code, ct ? ct : "(none)");
+    if (n > 0)
+        bench_example_exchange(w, ex, (size_t)n < sizeof(ex) ? (size_t)n : sizeof(ex) - 1);
+}
+
 /* A kind counted without an example of its own gets this one. */
 static void example_default(bench_worker_t *w, bench_err_t kind)
 {

@@ -105,6 +105,10 @@ void bench_example(bench_worker_t *w, bench_err_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A failing exchange in full (request and response head), for -v. */
 void bench_example_exchange(bench_worker_t *w, const char *text, size_t len);
+/* The first refused SSE response of this worker (both drivers): the
+ * http_status example (status, Content-Type, target) and, for -v, the
+ * request line with the status. ct: NULL or "" when there was none. */
+void bench_status_example(bench_worker_t *w, long code, const char *ct);
 /* A BERR_MISMATCH error; the worker keeps the first one's line (example,
  * cut to fit; NULL when the worker has one already: see w->mismatch). */
 void bench_mismatch(bench_worker_t *w, const char *example);

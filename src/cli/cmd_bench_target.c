@@ -49,6 +49,23 @@ static unsigned cores(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* Whether connections can be made from ss: a bind to it (port 0, the
+ * socket closed at once) succeeds. Else errno says why (EADDRNOTAVAIL: no
+ * interface has it). */
+static bool local_address(const struct sockaddr_storage *ss)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    bool ok = bind(fd, (const struct sockaddr *)ss, len) == 0;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return ok;
+}
+
 static int parse_sources(const char *list, int family, struct sockaddr_storage **out, size_t *n)
 {
     char *copy = xstrdup(list);
@@ -226,6 +243,14 @@ static int plan_sources(const bench_opts_t *o, bench_config_t *cfg)
             return -1;
         if (o->shard_count > 1)
             shard_sources(o, cfg);
+        for (size_t i = 0; i < cfg->nsources; i++) /* this shard's: others are other hosts' */
+            if (!local_address(&cfg->sources[i])) {
+                char a[INET6_ADDRSTRLEN];
+                fmt_addr(&cfg->sources[i], a, sizeof(a));
+                diag_error("bench: --source %s: not an address of this machine (%s)", a,
+                           strerror(errno));
+                return -1;
+            }
         if (o->connections / cfg->nsources > PORTS_PER_SOURCE)
             diag_warn("bench: %" PRIu64 " connections from %zu source address%s: connect() "
                       "slows down past ~%d an address; give more --source addresses",
@@ -284,7 +309,7 @@ static int plan_request(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     cfg->ws_req.nprotocols = wo->nprotocols;
     cfg->ws_req.headers = *hdrs;
     cfg->ws_req.nheaders = nh;
-    cfg->ws_req.basic_auth = co->net.userpwd;
+    cfg->ws_req.basic_auth = cfg->userpwd;
     /* --compress: no context takeover either way, so that the worker's
      * shared zlib contexts serve every connection; --compress-takeover:
      * the offer of listen, contexts kept per connection. */
@@ -359,6 +384,7 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
     cfg->latency_field = o->latency_field;
     cfg->max_message = (size_t)wo->max_message;
     cfg->co = &co->net;
+    cfg->userpwd = co->net.userpwd ? co->net.userpwd : t->u.userpwd;
     cfg->on_open = wo->on_open;
     cfg->non_open = wo->non_open;
     cfg->first_index = o->first_index;
@@ -376,22 +402,31 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
 }
 
 /* t->why_none after a run that established nothing, from the error kind
- * most connections failed with: refused, or the connect timeout. bench
- * dials one resolved address (addr), so the words are listen's for it. */
+ * most connections failed with: refused or the connect timeout in listen's
+ * words for the one resolved address bench dials (addr), any other kind
+ * as its name and first example (e.g. "http_status: 404, ..."). */
 static void explain_none(target_t *t, const conn_opts_t *co, const char *addr,
                          const bench_result_t *res)
 {
     t->why_none[0] = '\0';
-    uint64_t refused = res->c.errors[BERR_REFUSED], timedout = res->c.errors[BERR_CONNECT_TIMEOUT];
-    if (res->c.established > 0 || (refused == 0 && timedout == 0))
+    if (res->c.established > 0)
+        return;
+    int top = -1;
+    for (int k = 0; k < BERR_COUNT; k++)
+        if (res->c.errors[k] && (top < 0 || res->c.errors[k] > res->c.errors[top]))
+            top = k;
+    if (top < 0)
         return;
     char hp[INET6_ADDRSTRLEN + 16];
     connect_error_hostport(hp, sizeof(hp), addr, t->u.port);
-    if (refused >= timedout)
+    if (top == BERR_REFUSED)
         connect_error_format(t->why_none, sizeof(t->why_none), ECONNREFUSED, hp, false, 1);
-    else
+    else if (top == BERR_CONNECT_TIMEOUT)
         snprintf(t->why_none, sizeof(t->why_none), "timed out after %.1fs connecting to %s",
                  (double)co->net.connect_timeout_ms / 1000.0, hp);
+    else if (res->ex.text[top][0])
+        snprintf(t->why_none, sizeof(t->why_none), "%s: %s", bench_err_name((bench_err_t)top),
+                 res->ex.text[top]);
 }
 
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,

@@ -68,22 +68,22 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
     memset(out, 0, sizeof(*out));
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    char *user = NULL, *password = NULL;
+    char *shown = redact_url(url); /* the URL may hold a password */
     int rc = -1;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (uc != CURLUE_OK) {
-        char *shown = redact_url(url);
         snprintf(err, errlen, "'%s' is not a valid URL: %s", shown, curl_url_strerror(uc));
-        free(shown);
         goto out;
     }
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
     if (!scheme || (strcmp(scheme, "ws") != 0 && strcmp(scheme, "wss") != 0)) {
-        snprintf(err, errlen, "'%s' is not a ws:// or wss:// URL", url);
+        snprintf(err, errlen, "'%s' is not a ws:// or wss:// URL", shown);
         goto out;
     }
     out->tls = strcmp(scheme, "wss") == 0;
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-        snprintf(err, errlen, "'%s' has no host", url);
+        snprintf(err, errlen, "'%s' has no host", shown);
         goto out;
     }
     unsigned long portnum = out->tls ? 443 : 80;
@@ -91,7 +91,7 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
         char *end;
         portnum = strtoul(port, &end, 10);
         if (*end || portnum == 0 || portnum > 65535) {
-            snprintf(err, errlen, "'%s' has an invalid port", url);
+            snprintf(err, errlen, "'%s' has an invalid port", shown);
             goto out;
         }
     }
@@ -117,8 +117,23 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
         buf_puts(&t, query);
     }
     out->target = t.p;
+    /* Credentials in the URL are sent as Basic, as curl and the ws module
+     * (wscat) do; a user alone as "user:". -u and an Authorization header
+     * come first (see the callers). */
+    if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK && user) {
+        curl_url_get(u, CURLUPART_PASSWORD, &password, CURLU_URLDECODE);
+        buf_t up;
+        buf_init(&up);
+        buf_printf(&up, "%s:%s", user, password ? password : "");
+        out->userpwd = up.p;
+    }
     rc = 0;
 out:
+    free(shown);
+    if (password)
+        explicit_bzero(password, strlen(password));
+    curl_free(password);
+    curl_free(user);
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
@@ -132,6 +147,7 @@ out:
 
 void ws_url_free(ws_url_t *u)
 {
+    secret_free(u->userpwd);
     free(u->host);
     free(u->target);
     free(u->host_header);
@@ -503,7 +519,7 @@ static void on_connected(dial_t *nc, int ok, const char *why, void *ud)
         .nprotocols = c->o->nprotocols,
         .headers = c->hdrs,
         .nheaders = c->nhdrs,
-        .basic_auth = c->o->conn->userpwd,
+        .basic_auth = c->o->conn->userpwd ? c->o->conn->userpwd : c->url.userpwd,
         .deflate = c->o->compress ? &deflate_offer : NULL,
     };
     buf_reset(&c->hs_out);

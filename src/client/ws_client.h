@@ -27,6 +27,7 @@ typedef struct ws_url {
     bool tls;          /* wss */
     char *target;      /* "/path?query"; owned */
     char *host_header; /* Host: value; owned */
+    char *userpwd;     /* "user:password" from the URL (decoded), or NULL; owned, wiped */
 } ws_url_t;
 
 /* Parses a ws:// or wss:// URL. Returns 0, or -1 with a one-line reason. */

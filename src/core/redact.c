@@ -3,7 +3,16 @@
 #include "diag.h"
 #include "text.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+void secret_free(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
 
 /* Appends s[0..n) to out with the password of every URL's userinfo in it
  * ("scheme://user:password@host") as "***": a URL alone, or URLs quoted in

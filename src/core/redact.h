@@ -12,6 +12,10 @@
  * the user will see. Returns a malloc'd string. */
 char *redact_url(const char *url);
 
+/* Frees a NUL-terminated secret (a password, a token) after zeroing it,
+ * so that it does not outlive its use in a core dump. NULL is fine. */
+void secret_free(char *s);
+
 /* Prints each line of data on stderr with prefix when -v is on; with
  * headers, the values of the secret headers above are replaced. */
 void verbose_lines(const char *prefix, const char *data, size_t size, bool headers);

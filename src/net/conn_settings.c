@@ -13,34 +13,23 @@ void conn_settings_init(conn_settings_t *s)
     s->connect_timeout_ms = 30000;
 }
 
-static void wipe_free(char *s)
-{
-    if (!s)
-        return;
-    /* Credentials should not outlive their use in a core dump. */
-    volatile char *v = s;
-    while (*v)
-        *v++ = 0;
-    free(s);
-}
-
 void conn_settings_free(conn_settings_t *s)
 {
     curl_slist_free_all(s->headers);
-    wipe_free(s->userpwd);
-    wipe_free(s->bearer);
+    secret_free(s->userpwd);
+    secret_free(s->bearer);
     memset(s, 0, sizeof(*s));
 }
 
 void conn_settings_set_userpwd(conn_settings_t *s, const char *userpwd)
 {
-    wipe_free(s->userpwd);
+    secret_free(s->userpwd);
     s->userpwd = xstrdup(userpwd);
 }
 
 void conn_settings_set_bearer(conn_settings_t *s, const char *token)
 {
-    wipe_free(s->bearer);
+    secret_free(s->bearer);
     s->bearer = xstrdup(token);
     buf_t h;
     buf_init(&h);

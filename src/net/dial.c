@@ -8,6 +8,7 @@
 #include "http_request.h"
 #include "diag.h"
 #include "buf.h"
+#include "redact.h"
 #include "text.h"
 
 #include <arpa/inet.h>
@@ -343,8 +344,7 @@ static void release(dial_t *nc)
     }
     wipe_buf(&nc->pbuf);
     if (nc->proxy_auth) {
-        OPENSSL_cleanse(nc->proxy_auth, strlen(nc->proxy_auth));
-        free(nc->proxy_auth);
+        secret_free(nc->proxy_auth);
         nc->proxy_auth = NULL;
     }
     free(nc->proxy_host);

@@ -5,19 +5,6 @@
 # two URLs side by side, interruption, usage errors.
 . "$(dirname "$0")/lib.sh"
 
-# jv FILE PATH: a value of a JSON document, e.g. jv f connections.established
-# ([0].url for arrays); integers print as integers.
-jv() {
-    $PY - "$1" "$2" <<'PYEOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for part in sys.argv[2].replace('[', '.[').split('.'):
-    if not part:
-        continue
-    v = v[int(part[1:-1])] if part.startswith('[') else v[part]
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) else v)
-PYEOF
-}
 # ge A B: A >= B as numbers
 ge() { $PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
 
@@ -39,6 +26,14 @@ expect_usage "proxy refused" bench -x http://127.0.0.1:3128 ws://127.0.0.1:1/
 expect_usage "zero connections" bench -c 0 ws://127.0.0.1:1/
 expect_usage "bad duration" bench -d forever ws://127.0.0.1:1/
 expect_usage "source of another family" bench --source ::1 ws://127.0.0.1:1/
+# An address no interface has: named as such before the run, not counted
+# as running out of ports (bind() says EADDRNOTAVAIL for both). A bind
+# test sends nothing. With --shard, only this shard's slice is checked.
+expect_usage "source not on this machine" bench -c 3 -d 300ms --source 203.0.113.7 ws://127.0.0.1:1/
+grep -q "source 203.0.113.7: not an address of this machine" "$TMP/err" &&
+    pass "  named as not this machine's" || fail "  named as not this machine's: $(cat "$TMP/err")"
+expect_rc "--shard: another shard's --source is not checked" 1 \
+    B -c 2 -d 100ms --source 203.0.113.7,127.0.0.1 --shard 1/2 ws://127.0.0.1:1/
 expect_usage "publish not http" bench --publish ws://x/ http://127.0.0.1:1/
 expect_usage "sse driver unknown" bench --sse-driver wget http://127.0.0.1:1/
 expect_usage "sse driver needs SSE" bench --sse-driver curl ws://127.0.0.1:1/
@@ -220,9 +215,22 @@ if grep -q "threads per process" "$TMP/t2.err"; then fail "-t given: no thread r
     grep -q "threads per process: $(nproc) (-t not given; one per core" &&
     pass "-v: subscribe takes every core" || fail "-v: subscribe takes every core"
 for drv in native curl; do
-    B -c 5 -d 300ms --sse-driver $drv --json "$TMP/404.json" "$HTTP/nosuch" >/dev/null 2>&1
+    B -v -c 5 -d 300ms --sse-driver $drv --json "$TMP/404.json" "$HTTP/nosuch" >"$TMP/404.txt" 2>"$TMP/404.err"
     expect_eq "sse $drv: a 404 is http_status" 5 "$(jv "$TMP/404.json" errors.http_status)"
+    # Both drivers name the status and type, show the exchange with -v and
+    # say why on the last line.
+    grep -q "http_status 5 (first: 404, Content-Type text/plain; charset=utf-8, from /nosuch)" "$TMP/404.txt" &&
+        pass "sse $drv: the summary names the status and type" ||
+        fail "sse $drv: the summary names the status and type: $(grep errors "$TMP/404.txt")"
+    grep -q "^< HTTP 404" "$TMP/404.err" && grep -q "^> GET /nosuch HTTP/1.1" "$TMP/404.err" &&
+        pass "sse $drv: -v shows the first failed exchange" ||
+        fail "sse $drv: -v shows the first failed exchange: $(cat "$TMP/404.err")"
+    grep -q "no connection could be established: http_status: 404, Content-Type text/plain" "$TMP/404.err" &&
+        pass "sse $drv: the last line says why" || fail "sse $drv: the last line says why: $(tail -1 "$TMP/404.err")"
 done
+B -c 3 -d 300ms "$WS/nosuch" >/dev/null 2>"$TMP/ws404.err"
+grep -q "no connection could be established: handshake: server answered HTTP 404" "$TMP/ws404.err" &&
+    pass "ws 404: the last line says why" || fail "ws 404: the last line says why: $(cat "$TMP/ws404.err")"
 
 expect_rc "ws subscribe: 300 with --publish" 0 \
     B -c 300 --connect-rate 3000 -d 2s --mode subscribe --publish "$HTTP/publish" --publish-rate 20 \
@@ -236,7 +244,7 @@ expect_rc "no latency field: counted, exit 0" 0 \
     B -c 10 -d 1s --latency-field nosuch --json "$TMP/nf.json" "$HTTP/sse"
 check "no latency field: no_timestamp errors" ge "$(jv "$TMP/nf.json" errors.no_timestamp)" 50
 expect_eq "no latency field: no samples" 0 "$(jv "$TMP/nf.json" latency_ms.samples)"
-expect_eq "  its percentiles and mean are null, not 0 ms" "None None None" \
+expect_eq "  its percentiles and mean are null, not 0 ms" "null null null" \
     "$(jv "$TMP/nf.json" latency_ms.p50) $(jv "$TMP/nf.json" latency_ms.max) $(jv "$TMP/nf.json" latency_ms.mean)"
 
 # ---- two URLs side by side ----

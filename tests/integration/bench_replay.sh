@@ -9,16 +9,6 @@
 # its line).
 . "$(dirname "$0")/lib.sh"
 
-# jv FILE PATH: a value of a JSON document (integers print as integers).
-jv() {
-    $PY - "$1" "$2" <<'PYEOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split('.'):
-    v = v[part]
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) else v)
-PYEOF
-}
 # between LO X HI: LO <= X <= HI as numbers
 between() { $PY -c 'import sys; a, x, b = map(float, sys.argv[1:]); sys.exit(0 if a <= x <= b else 1)' "$@"; }
 

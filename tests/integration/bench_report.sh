@@ -84,6 +84,18 @@ grep -q '<testcase classname="evcat.bench" name="connected == 10"' "$TMP/m.xml" 
     ! grep -q '<failure' "$TMP/m.xml" && pass "merge: junit" || fail "merge: junit"
 grep -q 'shard</th><td>merged shards of test [0-9a-f]*</td>' "$TMP/m.html" && pass "merge: report shows the shard" ||
     fail "merge: report shows the shard"
+# A shard's file after a pretty-printer (jq .) merges as it is, from a
+# file and from standard input; the merge is the same.
+/usr/bin/python3 -c 'import json, sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), indent=2)' \
+    "$TMP/s0.json" "$TMP/s0p.json"
+"$EVCAT" bench merge -q --json "$TMP/mp.json" "$TMP/s0p.json" "$TMP/s1.json" >/dev/null
+expect_eq "merge: a pretty-printed shard file: exit 0" 0 $?
+"$EVCAT" bench merge -q --json "$TMP/m1.json" "$TMP/s0.json" "$TMP/s1.json" >/dev/null
+expect_eq "  the same messages as the one-line files" "$(jv "$TMP/m1.json" messages.received)" \
+    "$(jv "$TMP/mp.json" messages.received)"
+"$EVCAT" bench merge -q --partial --json "$TMP/mp0.json" - <"$TMP/s0p.json" >/dev/null 2>&1
+expect_eq "  from standard input: shard 0 found" "$(jv "$TMP/s0.json" messages.received)" \
+    "$(jv "$TMP/mp0.json" messages.received)"
 
 # ---- the page: self-contained, then rendered ----
 ! grep -qiE '<script|<link|src=|@import|url\(' "$TMP/r.html" && pass "report: no script, nothing fetched" ||

@@ -9,16 +9,6 @@
 # shards (merged exactly), --assert, and the usage errors.
 . "$(dirname "$0")/lib.sh"
 
-# jv FILE PATH: a value of a JSON document (streams.first_event_ms.p50).
-jv() {
-    $PY - "$1" "$2" <<'PYEOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split('.'):
-    v = v[part]
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-PYEOF
-}
 # within NAME VALUE LO HI: LO <= VALUE <= HI as numbers
 within() {
     if $PY -c 'import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(0 if lo <= v <= hi else 1)' "$2" "$3" "$4"; then

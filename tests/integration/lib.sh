@@ -80,6 +80,21 @@ rss_kb() {
     awk '/^VmRSS:/ {print $2; found=1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
+# jv FILE PATH: a value of a JSON document, e.g. jv f connections.established
+# ([0].url for arrays); integers print as integers, objects, arrays,
+# booleans and null as JSON.
+jv() {
+    $PY - "$1" "$2" <<'PYEOF'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for part in sys.argv[2].replace('[', '.[').split('.'):
+    if not part:
+        continue
+    v = v[int(part[1:-1])] if part.startswith('[') else v[part]
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+PYEOF
+}
+
 pass() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
 skip() { echo "ok - # skip $*"; }

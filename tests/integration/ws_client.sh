@@ -114,6 +114,28 @@ check "-v redacts the bearer token" bash -c "! grep -q t0ken '$TMP/err'"
 out=$("$EVCAT" listen -o raw -v -u alice:s3cret "$U/headers" 2>"$TMP/err" | sed -n 2p)
 expect_eq "-u sends basic auth in the handshake" "authorization=Basic $(printf alice:s3cret | base64)" "$out"
 check "-v redacts it" bash -c "! grep -q -e s3cret -e '$(printf alice:s3cret | base64)' '$TMP/err'"
+# Credentials in the URL: Basic, as curl and wscat send them (decoded: %40
+# is '@'); -u wins over them; never on -v or in an error line.
+UC=ws://bob:p%40ss@127.0.0.1:$PORT
+out=$("$EVCAT" listen -o raw -v "$UC/headers" 2>"$TMP/err" | sed -n 2p)
+expect_eq "a URL's user:password is sent as Basic" "authorization=Basic $(printf bob:p@ss | base64)" "$out"
+check "  -v shows neither" bash -c "! grep -q -e 'p%40ss' -e 'p@ss' -e '$(printf bob:p@ss | base64)' '$TMP/err'"
+out=$("$EVCAT" listen -o raw -u alice:s3cret "$UC/headers" 2>/dev/null | sed -n 2p)
+expect_eq "  -u comes first" "authorization=Basic $(printf alice:s3cret | base64)" "$out"
+out=$("$EVCAT" listen -o raw "ws://carol@127.0.0.1:$PORT/headers" 2>/dev/null | sed -n 2p)
+expect_eq "  a user alone is \"user:\"" "authorization=Basic $(printf carol: | base64)" "$out"
+# bench: the URL's credentials on both SSE drivers and on WebSocket.
+B64=$(printf bob:p@ss | base64)
+for u in "ws://bob:p%40ss@127.0.0.1:$PORT/auth/$B64 --mode subscribe" \
+    "http://bob:p%40ss@127.0.0.1:$PORT/auth/$B64" "http://bob:p%40ss@127.0.0.1:$PORT/auth/$B64 --sse-driver curl"; do
+    # shellcheck disable=SC2086 # the options after the URL split on purpose
+    "$EVCAT" bench -q -c 3 -d 300ms --json "$TMP/auth.json" $u >/dev/null 2>&1
+    expect_eq "bench ${u%% *} ${u#* }: the URL's credentials are sent" 3 "$(jv "$TMP/auth.json" connections.established)"
+done
+expect_rc "bench: without them, 401: exit 1" 1 "$EVCAT" bench -q -c 2 -d 300ms "http://127.0.0.1:$PORT/auth/$B64"
+"$EVCAT" send "ws://bob:hunter2@127.0.0.1:$PORT:99999/" x >/dev/null 2>"$TMP/err"
+expect_eq "  a bad port: exit 2" 2 "$?"
+check "  the error line masks the password" bash -c "grep -q 'bob:\*\*\*@' '$TMP/err' && ! grep -q hunter2 '$TMP/err'"
 dead=$(free_port)
 expect_rc "nothing listening: exit 1" 1 "$EVCAT" listen "ws://127.0.0.1:$dead/"
 

@@ -287,6 +287,20 @@ def s_headers(h):
     h.await_close()
 
 
+def s_auth(h):
+    """/auth/B64: 401 unless "Authorization: Basic B64"; then a WebSocket
+    that waits for the close, or (no Upgrade) an event stream held open."""
+    if h.headers.get("authorization") != "Basic " + (h.arg(1) or ""):
+        h.send(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+        return
+    if h.headers.get("upgrade", "").lower() == "websocket":
+        h.upgrade()
+        h.await_close()
+        return
+    h.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n: hello\n\n")
+    h.linger()
+
+
 def s_subscribe(h):
     """Answers each client message with "ack: <msg>" until the client closes."""
     h.upgrade()
@@ -321,7 +335,7 @@ SCENARIOS = {
     "close-123": s_close_123, "no-close": s_no_close, "reset": s_reset, "bad-accept": s_bad_accept,
     "status": s_status, "head-forever": s_head_forever, "proto": s_proto, "ext": s_ext,
     "with-101": s_with_101, "headers": s_headers, "subscribe": s_subscribe, "silent": s_silent,
-    "drip": s_drip,
+    "drip": s_drip, "auth": s_auth,
 }
 
 
