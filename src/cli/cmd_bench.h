@@ -123,13 +123,14 @@ typedef struct progress {
     double connect_rate; /* this process's, per second */
     double duration_s;   /* the measurement */
     const char *out_label; /* what "msgs out" are: "out", or "published" (subscribers) */
-    /* the counters when the measurement began, for its closing line */
-    bench_counters_t measure_c;
-    double measure_s;
+    double seen_s; /* the latest elapsed time a report gave (the last line's) */
 } progress_t;
 
 /* bench_run's progress callback; ud: the progress_t. */
 void progress_show(const bench_progress_t *p, void *ud);
+/* After a run that measured (res->measure_s > 0), unless quiet: the last
+ * line, "measured Ns: msgs out X/s in Y/s", the summary's own rates. */
+void progress_measured(progress_t *pr, const bench_result_t *res);
 /* After a run: ends the updating line, and starts afresh for the next. */
 void progress_end(progress_t *pr);
 

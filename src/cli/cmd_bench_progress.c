@@ -1,6 +1,6 @@
 /* cmd_bench_progress: bench's progress line on stderr, once a second: the
  * phase, open connections and the connect rate, failures, message rates
- * and errors (see cmd_bench.h). */
+ * and errors; after the run, the measurement's rates (see cmd_bench.h). */
 #include "cmd_bench.h"
 
 #include <inttypes.h>
@@ -75,32 +75,34 @@ static void tty_line(progress_t *pr, const bench_progress_t *p, uint64_t open, c
     pr->last_s = p->elapsed_s;
 }
 
-/* When the measurement ends: its messages a second, as the summary
- * counts them (those between its start and its end, over its length). */
-static void measured_line(progress_t *pr, const bench_progress_t *p)
+/* After the run: the measurement's length and messages a second, from the
+ * result the summary prints (its rates, computed by the same function).
+ * Not from the lines before it: streams as requests measure from the
+ * run's start, before any line, and worker processes each measure over a
+ * window of their own whose counts reach the parent only in their final
+ * report; the publisher's last POSTs are counted when answered. */
+void progress_measured(progress_t *pr, const bench_result_t *res)
 {
-    double dt = p->elapsed_s - pr->measure_s;
-    if (dt <= 0)
+    if (pr->quiet || !(res->measure_s > 0))
         return;
+    bench_metrics_t m;
+    bench_report_metrics(res, &m);
     char out[16], in[16];
-    short_num(out, sizeof(out), (double)(p->c.sent - pr->measure_c.sent) / dt);
-    short_num(in, sizeof(in), (double)(p->c.received - pr->measure_c.received) / dt);
+    short_num(out, sizeof(out), m.sent_rate);
+    short_num(in, sizeof(in), m.recv_rate);
     fprintf(stderr, "%s[%4.0fs] measured %.1fs: msgs %s %s/s in %s/s (the summary's rates)\n",
-            pr->tty && pr->printed ? "\r\033[K" : "", p->elapsed_s, dt,
+            pr->tty && pr->printed ? "\r\033[K" : "", pr->seen_s, res->measure_s,
             pr->out_label ? pr->out_label : "out", out, in);
     fflush(stderr);
+    pr->printed = false; /* the line is ended */
 }
 
 void progress_show(const bench_progress_t *p, void *ud)
 {
     progress_t *pr = ud;
+    if (p->elapsed_s > pr->seen_s)
+        pr->seen_s = p->elapsed_s;
     if (p->phase != pr->phase) { /* a phase starts: its clock too */
-        if (p->phase == BENCH_MEASURE) {
-            pr->measure_c = p->c;
-            pr->measure_s = p->elapsed_s;
-        } else if (pr->phase == BENCH_MEASURE && p->phase >= BENCH_CLOSE && !pr->quiet) {
-            measured_line(pr, p);
-        }
         pr->phase = p->phase;
         pr->phase_start_s = p->elapsed_s;
     }
@@ -141,6 +143,7 @@ void progress_end(progress_t *pr)
         fputc('\n', stderr);
     pr->printed = false;
     pr->last_s = 0;
+    pr->seen_s = 0;
     pr->phase = BENCH_RAMP;
     pr->phase_start_s = 0;
     memset(&pr->last, 0, sizeof(pr->last));

@@ -474,6 +474,8 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
         r = bench_run(&cfg, drv, pub, progress_show, pr, res, err, sizeof(err));
     else
         r = workers_run(&cfg, drv, pub, procs, pr, res, err, sizeof(err));
+    if (r == 0)
+        progress_measured(pr, res);
     progress_end(pr);
     rc = 1;
     if (r < 0) {
