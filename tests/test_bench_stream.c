@@ -29,6 +29,7 @@
 #include "bench_run.h"
 #include "buf.h"
 #include "clock.h"
+#include "rate.h"
 
 /* ---- the server, on its own thread ---- */
 
@@ -297,6 +298,7 @@ static void fixture_init(struct fixture *f, const char *path)
     f->cfg.streams.body = body;
     f->cfg.streams.body_len = sizeof(body) - 1;
     f->cfg.streams.requests = 12;
+    f->cfg.streams.arrivals = UINT64_MAX; /* no --duration */
     f->cfg.streams.end_data = "[DONE]";
     f->cfg.streams.idle_timeout_ms = 5000;
     bench_result_init(&f->r);
@@ -465,6 +467,30 @@ static void test_open_loop_drops_what_finds_no_slot(void **state)
     fixture_free(&g);
 }
 
+/* Open loop for a duration: rate x duration arrivals in all, those due
+ * strictly before its end, shared out over the threads (20/s for 0.5 s:
+ * 10, not one more a thread for the one due at the end), and the run
+ * lasts the duration even though the schedule is over before it. */
+static void test_open_loop_duration_bounds_arrivals(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "/ok"); /* each stream ~100 ms */
+    f.cfg.connections = 6;
+    f.cfg.threads = 2;
+    f.cfg.streams.requests = 0;
+    f.cfg.streams.arrival_rate = 20;
+    f.cfg.duration_ns = 500000000u;
+    f.cfg.streams.arrivals = rate_count_within(20, f.cfg.duration_ns);
+    assert_int_equal(f.cfg.streams.arrivals, 10);
+    run(&f);
+    const bench_streams_t *st = &f.r.streams;
+    assert_int_equal(st->completed + st->failed + st->dropped + st->unfinished, 10);
+    assert_int_equal(st->failed + st->dropped, 0);
+    assert_true(f.r.measure_s >= 0.5);
+    fixture_free(&f);
+}
+
 /* Without --requests the duration ends the run: streams in flight then are
  * unfinished, neither completed nor failed. */
 static void test_duration_cuts_streams_unfinished(void **state)
@@ -503,6 +529,7 @@ static void test_shares_add_up(void **state)
         }
     }
     assert_int_equal(bench_share(5, 0, 1, 0), 0);
+    assert_true(bench_share(UINT64_MAX, 3, 2, 10) == UINT64_MAX); /* no bound stays none */
 }
 
 static int setup(void **state)
@@ -525,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_endings),
         cmocka_unit_test(test_answer_going_on_after_the_end),
         cmocka_unit_test(test_open_loop_drops_what_finds_no_slot),
+        cmocka_unit_test(test_open_loop_duration_bounds_arrivals),
         cmocka_unit_test(test_duration_cuts_streams_unfinished),
         cmocka_unit_test(test_shares_add_up),
     };

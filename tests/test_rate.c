@@ -170,6 +170,39 @@ static void test_next_due_kept(void **state)
     assert_true(rate_finished(&r) && rate_next_due(&r) == UINT64_MAX);
 }
 
+/* A window of span ns holds the messages due strictly before its end: at
+ * 10/s, 10 in 1 s (not 11: the one at 1 s is the next window's), 15 in
+ * 1.5 s; each is the k with due(k) - start < span, checked against
+ * rate_due for odd rates and spans. */
+static void test_due_within(void **state)
+{
+    (void)state;
+    assert_int_equal(rate_count_within(10, 1000000000), 10);
+    assert_int_equal(rate_count_within(10, 1500000000), 15);
+    assert_int_equal(rate_count_within(10, 1000000001), 11);
+    assert_int_equal(rate_count_within(10, 999999999), 10);
+    assert_int_equal(rate_count_within(10, 0), 0);
+    assert_int_equal(rate_count_within(10, 1), 1);
+    assert_int_equal(rate_count_within(0.3, 10000000000), 3);
+    assert_int_equal(rate_count_within(1e9, 1000000000), 1000000000);
+    assert_int_equal(rate_count_within(0, 1000000000), 0); /* not a rate */
+    assert_int_equal(rate_count_within(1e9, UINT64_MAX), UINT64_MAX);
+    static const double rates[] = {7, 333.3, 0.7, 12345.678};
+    static const uint64_t spans[] = {1, 999, 142857143, 1000000000, 2999999999, 3000000000};
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+        for (size_t j = 0; j < sizeof(spans) / sizeof(spans[0]); j++) {
+            rate_t r;
+            assert_int_equal(rate_init(&r, rates[i], START), 0);
+            uint64_t n = rate_due_within(&r, spans[j]);
+            assert_true(rate_due(&r, n) - START >= spans[j]);
+            if (n > 0)
+                assert_true(rate_due(&r, n - 1) - START < spans[j]);
+        }
+    rate_t r;
+    assert_int_equal(rate_init_ramp(&r, 10, START, 4), 0);
+    assert_int_equal(rate_due_within(&r, 1000000000), 4); /* the limit */
+}
+
 static void test_rejects(void **state)
 {
     (void)state;
@@ -194,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_before_start_and_slow),
         cmocka_unit_test(test_ramp),
         cmocka_unit_test(test_next_due_kept),
+        cmocka_unit_test(test_due_within),
         cmocka_unit_test(test_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,6 +231,8 @@ uint64_t bench_share(uint64_t total, uint64_t first, uint64_t count, uint64_t of
 {
     if (of == 0)
         return 0;
+    if (total == UINT64_MAX)
+        return UINT64_MAX;
     unsigned __int128 hi = (unsigned __int128)total * (first + count) / of;
     unsigned __int128 lo = (unsigned __int128)total * first / of;
     return (uint64_t)(hi - lo);

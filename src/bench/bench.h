@@ -136,6 +136,8 @@ typedef struct bench_config {
         size_t body_len;
         uint64_t requests;      /* this process's share of --requests; 0: no bound */
         double arrival_rate;    /* this process's share of --arrival-rate; 0: closed loop */
+        uint64_t arrivals;      /* open loop: this process's share of the streams due
+                                 * within --duration (bench_share); UINT64_MAX: no bound */
         const char *end_data;   /* the data of the event that ends a stream; "": none */
         uint64_t idle_timeout_ms; /* a stream with nothing for this long fails */
     } streams;
@@ -241,7 +243,8 @@ extern const bench_driver_t bench_stream_driver; /* SSE streams as requests */
 /* The part of `total` (e.g. --requests) that goes with `count` of `of`
  * connections, from number `first` on: floor(total * (first + count) / of)
  * - floor(total * first / of), so that the parts of any division of the
- * connections into ranges add up to total exactly. 0 when of is 0. */
+ * connections into ranges add up to total exactly. 0 when of is 0;
+ * UINT64_MAX (no bound) when total is. */
 uint64_t bench_share(uint64_t total, uint64_t first, uint64_t count, uint64_t of);
 
 /* A non-blocking, close-on-exec socket for connection `index`, bound to its

@@ -42,6 +42,7 @@ struct bench_pub {
     char *url;                   /* owned copy */
     char *key;                   /* owned: `,"<field>":` JSON-escaped */
     double per_second;
+    uint64_t messages;           /* due within the duration; UINT64_MAX: no bound */
     rate_t rate;
     loop_timer_t timer;          /* the next message's intended time */
     uint64_t mono0, real0;       /* clocks read together at start */
@@ -187,6 +188,7 @@ bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, 
     bench_pub_t *p = xcalloc(1, sizeof(*p));
     p->loop = l;
     p->per_second = cfg->rate;
+    p->messages = cfg->duration_ns ? rate_due_within(&probe, cfg->duration_ns) : UINT64_MAX;
     p->url = xstrdup(cfg->url);
     p->key = make_key(cfg->field && *cfg->field ? cfg->field : "ts_ns");
     loop_timer_init(&p->timer, on_timer, p);
@@ -239,8 +241,12 @@ void bench_pub_start(bench_pub_t *p)
 {
     p->mono0 = mono_ns();
     p->real0 = real_ns();
-    rate_init(&p->rate, p->per_second, p->mono0); /* validated in bench_pub_new */
-    p->running = true;
+    p->running = p->messages > 0;
+    if (!p->running)
+        return;
+    /* The message due at the end is the next window's: a tick that sees
+     * the end a little late must not send it. */
+    rate_init_ramp(&p->rate, p->per_second, p->mono0, p->messages); /* validated in bench_pub_new */
     pump(p);
 }
 

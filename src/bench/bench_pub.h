@@ -26,13 +26,16 @@ typedef struct bench_pub_config {
     long timeout_ms;           /* a POST without an answer by then has failed (0: 10 s) */
     const char *field;         /* the timestamp's key, e.g. "ts_ns" */
     const conn_settings_t *co;     /* headers, auth, TLS, timeouts (as for the subscribers) */
+    uint64_t duration_ns; /* the messages due strictly before this long after the start
+                           * (rate x duration, as k6's constant-arrival-rate); 0: no bound */
 } bench_pub_config_t;
 
 typedef struct bench_pub bench_pub_t;
 
 /* Returns NULL with a one-line reason in err (e.g. a URL that is not http(s)). */
 bench_pub_t *bench_pub_new(loop_t *l, const bench_pub_config_t *cfg, char *err, size_t errlen);
-/* Starts publishing at the configured rate, message 0 due now. */
+/* Starts publishing at the configured rate, message 0 due now, the last
+ * before duration_ns from now. */
 void bench_pub_start(bench_pub_t *p);
 /* Stops issuing new messages; POSTs in flight go on to their answer (or
  * their timeout), so a message the endpoint took is counted as sent. */

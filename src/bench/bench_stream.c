@@ -7,7 +7,9 @@
  * schedule, each on an idle slot of the worker; one due while every slot
  * is busy is dropped and counted (as k6's dropped iterations), never
  * queued, so the schedule is the load asked for. --requests bounds the
- * streams of the run (the worker's share of it here).
+ * streams of the run (the worker's share of it here); so does --duration
+ * in the open loop: rate x duration streams, those due strictly before its
+ * end (k6's constant-arrival-rate), shared out like --requests.
  *
  * How a stream ends (bench_streams.h has the accounting):
  *   - an event whose data is --end-data: completed (the end event is not
@@ -97,8 +99,12 @@ struct stream_worker {
     bool open_loop;
     double arrival_rate;     /* open loop: this worker's share */
     uint64_t arrivals_total; /* open loop: its share of --requests (0: no bound) */
+    uint64_t arrivals_cap;   /* open loop: its share of those due within --duration
+                              * (UINT64_MAX: no bound) */
     rate_t arrivals;         /* open loop: the schedule, from the last slot's start */
-    bool arrivals_over;      /* open loop: the schedule handed out every stream */
+    bool arrivals_over;      /* open loop: --requests' share handed out: the worker
+                              * ends when its streams are over (not with the
+                              * duration's: the measurement lasts its length) */
     size_t end_len;          /* of cfg->streams.end_data; 0: no end marker */
     uint64_t now;            /* mono_ns for the current write callback, 0 = not read */
 };
@@ -523,11 +529,12 @@ static void on_arrival_timer(loop_t *l, loop_timer_t *t, void *ud)
         else
             bench_stream_dropped(w);
     }
-    sw->arrivals_over = rate_finished(&sw->arrivals);
-    if (!sw->arrivals_over)
+    if (!rate_finished(&sw->arrivals)) {
         loop_timer_arm_at(l, &sw->arrival_timer, rate_next_due(&sw->arrivals));
-    else
+    } else if (sw->arrivals_total && sw->arrivals_total <= sw->arrivals_cap) {
+        sw->arrivals_over = true; /* --requests' share, not the duration's */
         check_open_loop_done(sw);
+    }
 }
 
 /* ---- the driver -------------------------------------------------------- */
@@ -572,6 +579,7 @@ static int stream_init(bench_worker_t *w, char *err, size_t errlen)
     if (sw->open_loop) {
         sw->budget = UINT64_MAX;
         sw->arrivals_total = cfg->streams.requests ? share : 0;
+        sw->arrivals_cap = worker_share(w, cfg->streams.arrivals);
         sw->arrival_rate = cfg->connections ? cfg->streams.arrival_rate * (double)w->nconns /
                                                   (double)cfg->connections
                                             : 0;
@@ -613,10 +621,12 @@ static void start_arrivals(stream_worker_t *sw)
         check_open_loop_done(sw);
         return;
     }
-    if (sw->arrivals_total)
-        rate_init_ramp(&sw->arrivals, sw->arrival_rate, now, sw->arrivals_total);
-    else
-        rate_init(&sw->arrivals, sw->arrival_rate, now);
+    uint64_t total = sw->arrivals_cap;
+    if (sw->arrivals_total && sw->arrivals_total < total)
+        total = sw->arrivals_total;
+    if (total == 0) /* none due before the end in its share: idle until the close */
+        return;
+    rate_init_ramp(&sw->arrivals, sw->arrival_rate, now, total); /* UINT64_MAX: unbounded */
     loop_timer_arm_at(sw->pool.w->loop, &sw->arrival_timer, now);
 }
 

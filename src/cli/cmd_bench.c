@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "text.h"
 #include "exitcode.h"
+#include "rate.h"
 #include "stamp.h"
 #include "units.h"
 #include "url_typo.h"
@@ -342,6 +343,8 @@ static int streams_check(bench_opts_t *o, bool any_ws)
     }
     if (o->streams && o->requests && !o->duration_set)
         o->duration_ns = UINT64_MAX; /* until the requests are done */
+    o->arrivals = o->duration_ns == UINT64_MAX ? UINT64_MAX
+                                               : rate_count_within(o->arrival_rate, o->duration_ns);
     return 0;
 }
 

@@ -84,6 +84,10 @@ typedef struct bench_opts {
     buf_t body; /* owned */
     uint64_t requests;
     double arrival_rate;
+    /* --arrival-rate's streams due strictly before --duration's end (rate x
+     * duration, as k6's constant-arrival-rate), this shard's share with
+     * --shard; UINT64_MAX: no bound (--requests without --duration) */
+    uint64_t arrivals;
     const char *end_data;
     bool end_data_set;
     uint64_t idle_timeout_ms;

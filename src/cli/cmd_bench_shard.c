@@ -133,6 +133,7 @@ int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, siz
         return -1;
     }
     o->requests = requests;
+    o->arrivals = bench_share(o->arrivals, o->first_index, share, o->connections);
     o->arrival_rate = o->arrival_rate * (double)share / (double)o->connections;
     o->connections = share;
     o->connect_rate /= o->shard_count;

@@ -396,6 +396,7 @@ static void base_config(const bench_opts_t *o, const conn_opts_t *co, const ws_c
         cfg->streams.body_len = o->body.len;
         cfg->streams.requests = o->requests;
         cfg->streams.arrival_rate = o->arrival_rate;
+        cfg->streams.arrivals = o->arrivals;
         cfg->streams.end_data = o->end_data;
         cfg->streams.idle_timeout_ms = o->idle_timeout_ms;
     }
@@ -466,7 +467,7 @@ int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t
                                                  : "libcurl (one transfer a stream)");
     bench_pub_config_t pubcfg = {
         .url = o->publish, .rate = o->publish_rate, .timeout_ms = o->publish_timeout_ms,
-        .field = o->latency_field, .co = &co->net};
+        .field = o->latency_field, .co = &co->net, .duration_ns = o->duration_ns};
     const bench_pub_config_t *pub = o->publish ? &pubcfg : NULL;
     char err[256] = "";
     int r;

@@ -220,6 +220,8 @@ static void worker_main(const bench_config_t *cfg, const bench_driver_t *drv, un
     c.streams.requests =
         bench_share(cfg->streams.requests, first - cfg->first_index, share, cfg->connections);
     c.streams.arrival_rate = cfg->streams.arrival_rate * (double)share / (double)cfg->connections;
+    c.streams.arrivals =
+        bench_share(cfg->streams.arrivals, first - cfg->first_index, share, cfg->connections);
     bench_result_t r;
     bench_result_init(&r);
     char e[256] = "";

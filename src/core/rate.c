@@ -98,3 +98,18 @@ uint64_t rate_ramp_end_ns(const rate_t *r)
 {
     return r->limit == UINT64_MAX ? UINT64_MAX : rate_due(r, r->limit - 1);
 }
+
+/* floor(k * P / u) < span  <=>  k * P < span * u  <=>  k < ceil(span * u / P). */
+uint64_t rate_due_within(const rate_t *r, uint64_t span_ns)
+{
+    u128 n = ((u128)span_ns * r->uhz + NS_TIMES_UHZ - 1) / NS_TIMES_UHZ; /* < 2^115 */
+    return n > r->limit ? r->limit : (uint64_t)n;
+}
+
+uint64_t rate_count_within(double per_second, uint64_t span_ns)
+{
+    rate_t r;
+    if (rate_init(&r, per_second, 0) < 0)
+        return 0;
+    return rate_due_within(&r, span_ns);
+}

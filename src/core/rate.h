@@ -55,6 +55,14 @@ uint64_t rate_take(rate_t *r, uint64_t now_ns, uint64_t max_batch, uint64_t *fir
 /* One at a time: true and the message's intended time when one is due. */
 bool rate_pop(rate_t *r, uint64_t now_ns, uint64_t *intended_ns);
 
+/* How many messages are due strictly before start + span_ns (the k with
+ * k / rate < span: at 10/s, 10 in 1 s and 15 in 1.5 s, as k6's
+ * constant-arrival-rate), at most the limit. */
+uint64_t rate_due_within(const rate_t *r, uint64_t span_ns);
+/* The same for per_second messages a second, without a rate_t; 0 when
+ * per_second is not a valid rate. */
+uint64_t rate_count_within(double per_second, uint64_t span_ns);
+
 /* Messages handed out so far; whether a ramp has handed out all of them. */
 uint64_t rate_taken(const rate_t *r);
 bool rate_finished(const rate_t *r);
