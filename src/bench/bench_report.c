@@ -18,6 +18,14 @@ static double rate_of(uint64_t n, double secs)
     return secs > 0 ? (double)n / secs : 0;
 }
 
+double bench_report_connect_rate(const bench_result_t *r)
+{
+    double span = r->ramp_s - r->ramp_first_s;
+    if (r->c.established < 2 || !(r->ramp_first_s > 0) || !(span > 0))
+        return -1;
+    return (double)(r->c.established - 1) / span;
+}
+
 void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m)
 {
     memset(m, 0, sizeof(*m));
@@ -275,9 +283,9 @@ static void build_rows(const bench_report_t *rep, rows_t *t, bool hints, bool sh
                 fmt_time(c, 32, hist_max(&r->connect)));
         else
             row(t, "connect", "-");
+        double reached = bench_report_connect_rate(r);
         row(t, "ramp", "%.2fs (%s asked, %s reached)", r->ramp_s,
-            fmt_rate(a, 32, rep->connect_rate),
-            fmt_rate(b, 32, rate_of(r->c.established, r->ramp_s)));
+            fmt_rate(a, 32, rep->connect_rate), reached < 0 ? "-" : fmt_rate(b, 32, reached));
         row(t, "measured", "%.2fs%s", r->measure_s, r->interrupted ? " (interrupted)" : "");
     }
     /* Subscribers send nothing: what was sent is --publish's POSTs (the
@@ -475,7 +483,13 @@ static void report_json_open(buf_t *out, const bench_report_t *rep, const bench_
     jms(out, "p90", hist_percentile(&r->connect, 90), no_connect, true);
     jms(out, "p99", hist_percentile(&r->connect, 99), no_connect, true);
     jms(out, "max", hist_max(&r->connect), no_connect, false);
-    buf_printf(out, "},\"ramp_s\":%.3f,\"duration_s\":%.3f", r->ramp_s, r->measure_s);
+    buf_printf(out, "},\"ramp_s\":%.3f,\"connect_rate_reached\":", r->ramp_s);
+    double reached = bench_report_connect_rate(r);
+    if (reached < 0)
+        buf_puts(out, "null");
+    else
+        jnum(out, reached);
+    buf_printf(out, ",\"duration_s\":%.3f", r->measure_s);
     buf_printf(out, ",\"messages\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"sent_rate\":",
                r->m_sent, r->m_received);
     jnum(out, m.sent_rate);

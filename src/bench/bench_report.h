@@ -18,6 +18,15 @@ typedef struct bench_report {
 
 void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m);
 
+/* The connect rate the ramp reached: n connections paced at N/s span
+ * (n - 1) / N seconds, so it is the intervals between the established
+ * connections over the time from the ramp's first settled attempt to its
+ * last, (established - 1) / (ramp_s - ramp_first_s) (not established /
+ * ramp_s, which reads 10.7/s for 15 at 10/s). -1 when that cannot be told:
+ * fewer than two established, no span, or a shard form without
+ * ramp_first_s. */
+double bench_report_connect_rate(const bench_result_t *r);
+
 /* The text summary of n (1 or 2) runs. */
 void bench_report_text(FILE *f, const bench_report_t *reps, size_t n);
 

@@ -50,8 +50,12 @@ void bench_worker_check_done(bench_worker_t *w)
  * next check: the time is kept here. */
 static void settled(bench_worker_t *w)
 {
-    if (bench_phase(w) == BENCH_RAMP)
-        __atomic_store_n(&w->last_settle_ns, mono_ns(), __ATOMIC_RELAXED);
+    if (bench_phase(w) != BENCH_RAMP)
+        return;
+    uint64_t now = mono_ns();
+    __atomic_store_n(&w->last_settle_ns, now, __ATOMIC_RELAXED);
+    if (!w->first_settle_ns) /* this thread is its only writer */
+        __atomic_store_n(&w->first_settle_ns, now, __ATOMIC_RELAXED);
 }
 
 void bench_connected(bench_worker_t *w, uint64_t connect_ns)

@@ -3,7 +3,9 @@
 # reached: --arrival-rate N and --publish-rate N for a --duration D start
 # N x D (those due strictly before the end, as k6's constant-arrival-rate;
 # not one more per thread for the one due at the end), split exactly over
-# threads and processes.
+# threads and processes. The connect rate reached is the intervals between
+# the connections over the time from the first to the last: 15 paced at
+# 10/s span 1.4 s, and read 10/s, not 15 / 1.4 = 10.7/s.
 . "$(dirname "$0")/lib.sh"
 
 # jv FILE PATH: a value of a JSON document (streams.completed).
@@ -61,6 +63,19 @@ count "publish rate 10 for 1.5s: 15 published" 15 "$(jv "$TMP/pub.json" messages
 "$EVCAT" bench -q -c 2 -p 2 -d 1s --publish "$SERVE_URL/publish" --publish-rate 10 \
     --json "$TMP/pubp.json" "$SERVE_URL/sse" >/dev/null 2>"$TMP/pubp.err"
 count "publish rate 10 for 1s, 2 processes: 10 published" 10 "$(jv "$TMP/pubp.json" messages.sent)"
+
+# ---- the connect rate reached ----
+"$EVCAT" bench -q -c 15 -t 1 --connect-rate 10 -d 200ms -r 1 --json "$TMP/cr.json" \
+    "ws://127.0.0.1:$SERVE_PORT/echo" >"$TMP/cr.out" 2>"$TMP/cr.err"
+LO=$(under_valgrind && echo 8 || echo 9.8)
+check "15 at --connect-rate 10: connect_rate_reached ~10/s ($(jv "$TMP/cr.json" connect_rate_reached))" \
+    $PY -c 'import json,sys; v=json.load(open(sys.argv[1]))["connect_rate_reached"]; sys.exit(0 if v is not None and float(sys.argv[2]) <= v <= 10.05 else 1)' "$TMP/cr.json" "$LO"
+under_valgrind || expect_match "15 at --connect-rate 10: the summary says 10.0/s reached" \
+    '\(10\.0/s asked, 10\.0/s reached\)' "$(grep ramp "$TMP/cr.out")"
+"$EVCAT" bench -q -c 1 -d 200ms -r 1 --json "$TMP/cr1.json" "ws://127.0.0.1:$SERVE_PORT/echo" \
+    >"$TMP/cr1.out" 2>"$TMP/cr1.err"
+expect_eq "one connection: no rate reached" null "$(jv "$TMP/cr1.json" connect_rate_reached)"
+expect_match "one connection: the summary says - reached" '\(.* asked, - reached\)' "$(grep ramp "$TMP/cr1.out")"
 
 echo "# $PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
