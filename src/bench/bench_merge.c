@@ -151,6 +151,7 @@ int bench_merge(const bench_shard_t *shards, size_t n, bool partial, bench_resul
 
 #define SHARD_KEY  "\"evcat_bench_shard\""
 #define RESULT_KEY "\"shard_result\""
+#define MERGED_KEY "\"merged\":{\"shards\""
 /* A line holds a shard form and what a log may put before it. */
 #define READER_LINE_MAX ((size_t)BENCH_SHARD_DOC_MAX + 4096)
 
@@ -238,6 +239,8 @@ static int take_line(bench_shard_reader_t *rd, const char *p, size_t n, bench_sh
         return 0;
     n -= (size_t)(brace - p);
     p = brace;
+    if (memmem(p, n, MERGED_KEY, strlen(MERGED_KEY)))
+        rd->saw_merge = true;
     if (!names_a_shard(p, n))
         return 0;
     char why[200];

@@ -97,6 +97,7 @@ typedef struct bench_shard_reader {
     size_t found;         /* shards found (passed to fn) */
     size_t skipped;       /* with skip_bad: shards skipped */
     char first_skipped[200]; /* with skip_bad: why the first was skipped */
+    bool saw_merge;       /* a line held bench merge's own --json ("merged") */
     buf_t whole;          /* the stream's first READER_LINE_MAX bytes (see _end) */
     bool whole_over;      /* it was longer */
 } bench_shard_reader_t;

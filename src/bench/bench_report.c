@@ -574,16 +574,35 @@ void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert
     buf_puts(out, "}");
 }
 
+/* ,"test_id":"...","started_at":"..." */
+static void test_and_start(buf_t *out, const bench_result_t *r)
+{
+    char when[RFC3339_LEN + 1];
+    buf_puts(out, ",\"test_id\":");
+    json_quote(out, r->test_id, strnlen(r->test_id, BENCH_TEST_ID_MAX));
+    buf_printf(out, ",\"started_at\":\"%s\"", fmt_rfc3339(when, r->started_at_ns));
+}
+
+void bench_report_json_merged(buf_t *out, const bench_report_t *rep, const bench_merged_t *m,
+                              const bench_assert_t *asserts, const bool *ok, size_t nasserts)
+{
+    report_json_open(out, rep, asserts, ok, nasserts);
+    buf_printf(out, ",\"merged\":{\"shards\":%zu,\"count\":%u,\"missing\":[", m->shards,
+               m->count);
+    for (size_t i = 0; i < m->nmissing; i++)
+        buf_printf(out, "%s%u", i ? "," : "", m->missing[i]);
+    buf_puts(out, "]}");
+    test_and_start(out, rep->r);
+    buf_puts(out, "}");
+}
+
 void bench_report_json_shard(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
                              const bool *ok, size_t nasserts)
 {
     report_json_open(out, rep, asserts, ok, nasserts);
     const bench_result_t *r = rep->r;
-    char when[RFC3339_LEN + 1];
-    buf_printf(out, ",\"shard\":{\"index\":%u,\"count\":%u},\"test_id\":", r->shard_index,
-               r->shard_count);
-    json_quote(out, r->test_id, strnlen(r->test_id, BENCH_TEST_ID_MAX));
-    buf_printf(out, ",\"started_at\":\"%s\"", fmt_rfc3339(when, r->started_at_ns));
+    buf_printf(out, ",\"shard\":{\"index\":%u,\"count\":%u}", r->shard_index, r->shard_count);
+    test_and_start(out, r);
     buf_puts(out, ",\"shard_result\":");
     bench_result_to_shard_json(rep->r, out);
     buf_puts(out, "}");

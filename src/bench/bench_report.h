@@ -47,4 +47,20 @@ void bench_report_json(buf_t *out, const bench_report_t *rep, const bench_assert
 void bench_report_json_shard(buf_t *out, const bench_report_t *rep, const bench_assert_t *asserts,
                              const bool *ok, size_t nasserts);
 
+/* What bench merge merged: shards shards of a test of count, missing the
+ * indices missing[0..nmissing) (--partial). */
+typedef struct bench_merged {
+    size_t shards;
+    unsigned count;
+    const unsigned *missing;
+    size_t nmissing;
+} bench_merged_t;
+
+/* A merge's --json object: bench_report_json's, with
+ * "merged":{"shards","count","missing":[...]}, "test_id" and "started_at".
+ * It is no shard (no "shard", no "shard_result"): the shards' own files
+ * are what merges. */
+void bench_report_json_merged(buf_t *out, const bench_report_t *rep, const bench_merged_t *m,
+                              const bench_assert_t *asserts, const bool *ok, size_t nasserts);
+
 #endif

@@ -448,7 +448,9 @@ static int write_json(const bench_opts_t *o, bool array, const bench_report_t *r
     for (size_t i = 0; i < nres; i++) {
         if (i)
             buf_putc(&b, ',');
-        if (o->shard_count || o->merged)
+        if (o->merged)
+            bench_report_json_merged(&b, &reps[i], o->merged, o->asserts, ok[i], o->nasserts);
+        else if (o->shard_count)
             bench_report_json_shard(&b, &reps[i], o->asserts, ok[i], o->nasserts);
         else
             bench_report_json(&b, &reps[i], o->asserts, ok[i], o->nasserts);
@@ -576,6 +578,12 @@ static int report_all(const bench_opts_t *o, const bench_report_t *reps, size_t 
     bench_report_asserts(sf, reps, nres, o->asserts, o->nasserts);
     fflush(sf);
     show_exchanges(reps, nres);
+    for (size_t i = 0; i < nres; i++) /* the messages went, nothing came back stamped */
+        if (strcmp(reps[i].mode, "echo") == 0 && reps[i].r->c.sent > 0 &&
+            hist_count(&reps[i].r->latency) == 0)
+            diag_warn("bench: %s: none of the %" PRIu64 " messages sent came back with its stamp"
+                      " (is it an echo endpoint?)",
+                      reps[i].url, reps[i].r->c.sent);
     for (size_t i = 0; i < nres; i++)
         if (reps[i].r->mismatch[0])
             diag_warn("bench: %s%s--expect: %" PRIu64 " connection%s differed from the "

@@ -70,7 +70,7 @@ typedef struct bench_opts {
     bool partial;
     const char *run_option;
     double whole_connect_rate; /* --connect-rate of the whole test */
-    bool merged;               /* bench merge: --json carries the merged shard form */
+    const bench_merged_t *merged; /* bench merge: what it merged (--json says), else NULL */
     char test_id[BENCH_TEST_ID_MAX + 1];
     uint64_t first_index;      /* --shard: the test-wide number of its first connection */
     bench_replay_opts_t replay;

@@ -207,8 +207,13 @@ static int merge_file(bench_merger_t *m, const char *path, bool partial)
     if (rc < 0)
         diag_error("bench merge: %s", err);
     else if (rd.found == 0 && rd.skipped == 0) {
-        diag_error("bench merge: '%s' holds no shard (bench --shard I/N --json FILE writes one)",
-                   path);
+        if (rd.saw_merge)
+            diag_error("bench merge: '%s' is a merge, not a shard: merge the shards' own files",
+                       path);
+        else
+            diag_error("bench merge: '%s' holds no shard (bench --shard I/N --json FILE writes "
+                       "one)",
+                       path);
         rc = -1;
     } else if (rd.skipped)
         diag_warn("bench merge: %zu shard%s of '%s' skipped (--partial): %s", rd.skipped,
@@ -219,32 +224,34 @@ static int merge_file(bench_merger_t *m, const char *path, bool partial)
     return rc;
 }
 
-/* Merges the files into *res and says what is missing. Returns 0, or -1
- * after the one-line error. */
-static int merge_all(const bench_opts_t *o, char **files, int nfiles, bench_result_t *res)
+/* Merges the files into *res and says what is missing (*missing, to be
+ * freed; *nshards: the shards merged). Returns 0, or -1 after the one-line
+ * error. */
+static int merge_all(const bench_opts_t *o, char **files, int nfiles, bench_result_t *res,
+                     bench_missing_t *missing, size_t *nshards)
 {
     bench_merger_t m;
     bench_merger_init(&m, res);
     int rc = 0;
     for (int i = 0; i < nfiles && rc == 0; i++)
         rc = merge_file(&m, files[i], o->partial);
-    bench_missing_t missing = {0};
+    memset(missing, 0, sizeof(*missing));
     char err[512];
-    if (rc == 0 && bench_merger_finish(&m, o->partial, &missing, err, sizeof(err)) < 0) {
+    if (rc == 0 && bench_merger_finish(&m, o->partial, missing, err, sizeof(err)) < 0) {
         diag_error("bench merge: %s%s", err,
                    strstr(err, "missing") ? " (--partial merges the shards there are)" : "");
         rc = -1;
     }
-    if (rc == 0 && missing.n) {
+    if (rc == 0 && missing->n) {
         char list[512];
-        bench_missing_format(&missing, list, sizeof(list));
-        diag_warn("bench merge: %zu of %u shards missing (--partial): %s", missing.n,
-                  missing.count, list);
+        bench_missing_format(missing, list, sizeof(list));
+        diag_warn("bench merge: %zu of %u shards missing (--partial): %s", missing->n,
+                  missing->count, list);
     }
     if (rc == 0)
         diag_info("bench merge: %zu shard%s of test %s merged", m.n, m.n == 1 ? "" : "s",
                   res->test_id);
-    bench_missing_free(&missing);
+    *nshards = m.n;
     bench_merger_free(&m);
     return rc;
 }
@@ -256,6 +263,7 @@ int cmd_bench_merge(int argc, char **argv)
     FILE *jf = NULL;
     bench_result_t res;
     bench_result_init(&res);
+    bench_missing_t missing = {0};
     int first = bench_args_parse(&a, argc, argv);
     if (first == OPT_PARSE_HELP)
         rc = EXIT_OK;
@@ -277,9 +285,14 @@ int cmd_bench_merge(int argc, char **argv)
         diag_error("bench merge: cannot write --json file '%s': %s", a.o.json, strerror(errno));
         goto out;
     }
-    if (merge_all(&a.o, argv + first, argc - first, &res) < 0)
+    size_t nshards = 0;
+    if (merge_all(&a.o, argv + first, argc - first, &res, &missing, &nshards) < 0)
         goto out;
-    a.o.merged = true;
+    bench_merged_t merged = {.shards = nshards,
+                             .count = missing.count,
+                             .missing = missing.index,
+                             .nmissing = missing.n};
+    a.o.merged = &merged;
     if (res.interrupted) {
         /* a shard's, not the merge's: the summary stands, the exit code is
          * the merge's own */
@@ -299,6 +312,7 @@ int cmd_bench_merge(int argc, char **argv)
 out:
     if (jf)
         fclose(jf);
+    bench_missing_free(&missing);
     bench_result_free(&res);
     conn_opts_free(&a.co);
     return rc;

@@ -425,9 +425,10 @@ static void explain_none(target_t *t, const conn_opts_t *co, const char *addr,
     else if (top == BERR_CONNECT_TIMEOUT)
         snprintf(t->why_none, sizeof(t->why_none), "timed out after %.1fs connecting to %s",
                  (double)co->net.connect_timeout_ms / 1000.0, hp);
-    else if (res->ex.text[top][0])
-        snprintf(t->why_none, sizeof(t->why_none), "%s: %s", bench_err_name((bench_err_t)top),
-                 res->ex.text[top]);
+    else if (res->ex.text[top][0] &&
+             snprintf(t->why_none, sizeof(t->why_none), "%s: %s", bench_err_name((bench_err_t)top),
+                      res->ex.text[top]) >= (int)sizeof(t->why_none))
+        strcpy(t->why_none + sizeof(t->why_none) - 4, "..."); /* a long example, cut */
 }
 
 int target_run(const bench_opts_t *o, const conn_opts_t *co, const ws_cli_opts_t *wo, target_t *t,

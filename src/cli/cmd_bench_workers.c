@@ -226,7 +226,9 @@ static void worker_main(const bench_config_t *cfg, const bench_driver_t *drv, un
     bench_result_init(&r);
     char e[256] = "";
     int code = 0;
-    if (share == 0) {
+    /* No connections, or none of --requests (0 would read as no bound):
+     * this process has nothing to run. */
+    if (share == 0 || (cfg->streams.requests && c.streams.requests == 0)) {
         r.procs = 1;
     } else if (bench_run(&c, drv, NULL, child_progress, &wfd, &r, e, sizeof(e)) < 0) {
         diag_error("bench: worker process %u: %s", i, e);

@@ -8,16 +8,6 @@
 # 10/s span 1.4 s, and read 10/s, not 15 / 1.4 = 10.7/s.
 . "$(dirname "$0")/lib.sh"
 
-# jv FILE PATH: a value of a JSON document (streams.completed).
-jv() {
-    $PY - "$1" "$2" <<'PYEOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split('.'):
-    v = v[part]
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-PYEOF
-}
 # started FILE: the streams the schedule started, or found no slot for.
 started() {
     $PY -c 'import json,sys; s=json.load(open(sys.argv[1]))["streams"]; print(s["completed"]+s["failed"]+s["unfinished"]+s["dropped"])' "$1"

@@ -96,6 +96,12 @@ expect_eq "  the same messages as the one-line files" "$(jv "$TMP/m1.json" messa
 "$EVCAT" bench merge -q --partial --json "$TMP/mp0.json" - <"$TMP/s0p.json" >/dev/null 2>&1
 expect_eq "  from standard input: shard 0 found" "$(jv "$TMP/s0.json" messages.received)" \
     "$(jv "$TMP/mp0.json" messages.received)"
+# The merge's JSON says what it merged, and is no shard to merge again.
+expect_eq "merge --json: merged" '{"shards": 2, "count": 2, "missing": []}' "$(jv "$TMP/m1.json" merged)"
+expect_eq "  --partial: the missing index" '{"shards": 1, "count": 2, "missing": [1]}' "$(jv "$TMP/mp0.json" merged)"
+expect_eq "  no shard of its own" "False False" "$($PY -c 'import json, sys; o = json.load(open(sys.argv[1])); print("shard" in o, "shard_result" in o)' "$TMP/m1.json")"
+expect_usage "  merging a merge" bench merge "$TMP/m1.json" "$TMP/s1.json"
+grep -q "is a merge, not a shard" "$TMP/err" && pass "  named as a merge" || fail "  named as a merge: $(cat "$TMP/err")"
 
 # ---- the page: self-contained, then rendered ----
 ! grep -qiE '<script|<link|src=|@import|url\(' "$TMP/r.html" && pass "report: no script, nothing fetched" ||

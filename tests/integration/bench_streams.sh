@@ -119,6 +119,11 @@ expect_rc "-p 2: exit 0" 0 B -p 2 -c 6 --requests 61 -d '{"max_tokens":2}' --jso
 expect_eq "-p 2: 61 completed in all" 61 "$(jv "$J" streams.completed)"
 expect_eq "-p 2: 61 first-event samples" 61 "$(jv "$J" streams.first_event_ms.samples)"
 expect_eq "-p 2: two processes" 2 "$(jv "$J" procs)"
+# A process whose part of --requests is none runs nothing (its 0 is not
+# "no bound": it used to run until killed).
+expect_rc "-p 2, --requests 1: ends, exit 0" 0 timeout 30 "$EVCAT" bench -q -p 2 -t 1 -c 4 --requests 1 \
+    -d '{"max_tokens":2}' --json "$J" "$CHAT"
+expect_eq "  1 completed" 1 "$(jv "$J" streams.completed)"
 for i in 0 1 2; do
     B -c 3 --requests 20 --shard "$i/3" -d '{"max_tokens":2}' --json "$TMP/shard$i.json" "$CHAT" >/dev/null 2>&1
 done

@@ -133,6 +133,10 @@ for u in "ws://bob:p%40ss@127.0.0.1:$PORT/auth/$B64 --mode subscribe" \
     expect_eq "bench ${u%% *} ${u#* }: the URL's credentials are sent" 3 "$(jv "$TMP/auth.json" connections.established)"
 done
 expect_rc "bench: without them, 401: exit 1" 1 "$EVCAT" bench -q -c 2 -d 300ms "http://127.0.0.1:$PORT/auth/$B64"
+# echo against an endpoint that answers, but not with the stamps: said.
+"$EVCAT" bench -c 2 -r 20 -d 500ms "$U/subscribe" >/dev/null 2>"$TMP/err"
+grep -q "none of the [0-9]* messages sent came back with its stamp (is it an echo endpoint?)" "$TMP/err" &&
+    pass "bench echo: no stamped echo is said" || fail "bench echo: no stamped echo is said: $(cat "$TMP/err")"
 "$EVCAT" send "ws://bob:hunter2@127.0.0.1:$PORT:99999/" x >/dev/null 2>"$TMP/err"
 expect_eq "  a bad port: exit 2" 2 "$?"
 check "  the error line masks the password" bash -c "grep -q 'bob:\*\*\*@' '$TMP/err' && ! grep -q hunter2 '$TMP/err'"
