@@ -128,6 +128,7 @@ static void example_default(bench_worker_t *w, bench_err_t kind)
         [BERR_TOO_BIG] = "a message over --max-message",
         [BERR_NO_TIMESTAMP] = "a message without a usable latency field",
         [BERR_PUBLISH] = "a publish POST failed",
+        [BERR_INCOMPLETE] = "the response ended before its --end-data event",
     };
     if (bench_example_wanted(w, kind))
         bench_examples_note(&w->ex, kind, real_ns(), what[kind] ? what[kind] : bench_err_name(kind));

@@ -198,6 +198,9 @@ kinds() { # PATH KIND EXTRA...: 4 streams, each failing with KIND
 kinds /error sse_error
 kinds /status http_status
 kinds /cut incomplete
+B -c 2 --requests 4 -d '{}' "$PEER/cut" >"$TMP/k.txt" 2>&1
+grep -q "incomplete 4 (first: the response ended before its --end-data event)" "$TMP/k.txt" &&
+    pass "peer /cut: the summary says what incomplete means" || fail "peer /cut: incomplete's example: $(grep incomplete "$TMP/k.txt")"
 kinds /slow idle_timeout
 B -c 2 --requests 4 -d '{}' --end-data '' --json "$TMP/k.json" "$PEER/cut" >/dev/null 2>&1
 expect_eq "peer /cut with --end-data '': 4 completed" 4 "$(jv "$TMP/k.json" streams.completed)"
