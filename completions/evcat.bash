@@ -99,7 +99,7 @@ _evcat() {
                     COMPREPLY=($(compgen -W "GET POST PUT PATCH" -- "$cur"))
                     return ;;
                 --assert)
-                    COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>= first_event_p99< event_gap_p99< streams_failed==" -- "$cur"))
+                    COMPREPLY=($(compgen -W "p50< p90< p99< p999< max< connect_p99< errors== connected>= failed== dropped== recv_rate>= sent_rate>= first_event_p99< event_gap_p99< streams_failed== streams_dropped==" -- "$cur"))
                     return ;;
                 -o|--format)
                     COMPREPLY=($(compgen -W "text json" -- "$cur"))

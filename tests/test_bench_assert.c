@@ -68,13 +68,13 @@ static void test_invalid(void **state)
         {"   ", "empty assertion (e.g. p99<50ms)"},
         {"p95<50ms", "unknown metric 'p95' (known: p50 p90 p99 p999 max connect_p99 errors "
                      "connected failed dropped recv_rate sent_rate first_event_p99 "
-                     "event_gap_p99 streams_failed)"},
+                     "event_gap_p99 streams_failed streams_dropped)"},
         {"P99<50ms", "unknown metric 'P99' (known: p50 p90 p99 p999 max connect_p99 errors "
                      "connected failed dropped recv_rate sent_rate first_event_p99 "
-                     "event_gap_p99 streams_failed)"},
+                     "event_gap_p99 streams_failed streams_dropped)"},
         {"<50ms", "assertion '<50ms' does not start with a metric (known: p50 p90 p99 p999 max "
                   "connect_p99 errors connected failed dropped recv_rate sent_rate "
-                  "first_event_p99 event_gap_p99 streams_failed)"},
+                  "first_event_p99 event_gap_p99 streams_failed streams_dropped)"},
         {"p99", "'p99' needs an operator (< <= > >= ==) and a value"},
         {"p99 = 50ms", "expected an operator (< <= > >= ==) after 'p99', got '= 50ms'"},
         {"p99!=50ms", "expected an operator (< <= > >= ==) after 'p99', got '!=50ms'"},

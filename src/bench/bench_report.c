@@ -50,6 +50,7 @@ void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m)
         m->first_event_samples = hist_count(&r->streams.first_event);
         m->event_gap_samples = hist_count(&r->streams.event_gap);
         m->streams_failed = r->streams.failed;
+        m->streams_dropped = r->streams.dropped;
     }
 }
 

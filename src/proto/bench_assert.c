@@ -35,6 +35,7 @@ static const struct metric {
     {"event_gap_p99", KIND_TIME, offsetof(bench_metrics_t, event_gap_p99_ns),
      offsetof(bench_metrics_t, event_gap_samples), "event-gap"},
     {"streams_failed", KIND_COUNT, offsetof(bench_metrics_t, streams_failed), NO_SAMPLES, NULL},
+    {"streams_dropped", KIND_COUNT, offsetof(bench_metrics_t, streams_dropped), NO_SAMPLES, NULL},
 };
 #define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -53,7 +54,7 @@ static const struct unit {
 const char *bench_assert_metric_names(void)
 {
     return "p50 p90 p99 p999 max connect_p99 errors connected failed dropped recv_rate sent_rate "
-           "first_event_p99 event_gap_p99 streams_failed";
+           "first_event_p99 event_gap_p99 streams_failed streams_dropped";
 }
 
 static bool is_space(char c)

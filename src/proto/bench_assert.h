@@ -4,6 +4,7 @@
  *   METRIC  time:  p50 p90 p99 p999 max connect_p99 first_event_p99
  *                  event_gap_p99
  *           count: errors connected failed dropped streams_failed
+ *                  streams_dropped
  *           rate:  recv_rate sent_rate (messages per second)
  *   OP      < <= > >= ==
  *   VALUE   time:  a decimal with a unit us, ms or s ("50ms", "1.5ms"),
@@ -33,6 +34,7 @@ typedef struct bench_metrics {
     /* streams as requests (0 otherwise) */
     uint64_t first_event_p99_ns, event_gap_p99_ns; /* time to first event, between events */
     uint64_t streams_failed;
+    uint64_t streams_dropped; /* due with no free slot (open loop), never started */
     uint64_t first_event_samples, event_gap_samples;
 } bench_metrics_t;
 

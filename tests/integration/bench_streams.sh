@@ -142,6 +142,10 @@ done_n=$(( $(jv "$J" streams.completed) + $(jv "$J" streams.failed) + $(jv "$J" 
 expect_eq "open loop: every arrival completed, failed or dropped" 40 "$done_n"
 within "open loop: most were dropped" "$(jv "$J" streams.dropped)" 25 38
 expect_eq "open loop: the rate asked" 40 "$(jv "$J" streams.arrival_rate)"
+# Dropped streams are what streams_dropped asserts on (k6's dropped
+# iterations); dropped counts connections lost, and there are none.
+expect_rc "open loop: streams_dropped==0 fails, exit 3" 3 B -c 2 --arrival-rate 40 --requests 40 \
+    -d '{"max_tokens":8}' --assert 'streams_dropped==0' --assert 'dropped==0' "$CHAT"
 J=$TMP/open_ok.json
 t0=$(date +%s%N)
 expect_rc "open loop with room: exit 0" 0 B -c 20 --arrival-rate 25 --requests 25 -d '{"max_tokens":2}' --json "$J" "$CHAT"
