@@ -41,6 +41,27 @@ static void capture(void *ud, const char *line)
     buf_putc(&seen, '\n');
 }
 
+static void test_url_password_masked(void **state)
+{
+    (void)state;
+    char *r = redact_url("wss://u:secret@h:1/p?q=1");
+    assert_true(url_password_masked(r)); /* what a recording keeps */
+    free(r);
+    assert_true(url_password_masked("ws://u:***@h/"));
+    assert_false(url_password_masked("ws://u:pw@h/"));
+    assert_false(url_password_masked("ws://u@h/"));
+    assert_false(url_password_masked("ws://h/a:***@b")); /* past the authority */
+    assert_false(url_password_masked("ws://h/"));
+    assert_false(url_password_masked("not a url"));
+}
+
+static void test_secret_free(void **state)
+{
+    (void)state;
+    secret_free(NULL);
+    secret_free(xstrdup("hunter2"));
+}
+
 static void test_verbose_lines_mask_urls_and_secret_headers(void **state)
 {
     (void)state;
@@ -72,6 +93,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redact_url),
+        cmocka_unit_test(test_url_password_masked),
+        cmocka_unit_test(test_secret_free),
         cmocka_unit_test(test_verbose_lines_mask_urls_and_secret_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

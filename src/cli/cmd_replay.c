@@ -34,6 +34,7 @@
 #include "text.h"
 #include "ws_client.h"
 #include "url_typo.h"
+#include "redact.h"
 #include "ws_command.h"
 
 #include <math.h>
@@ -493,8 +494,12 @@ static int replay_check(const struct replay_args *a, const char *url)
         return usage_error("--speed and --no-timing exclude each other");
     if (url && url_typo_check("replay", NULL, url, URL_WEBSOCKET) < 0)
         return EXIT_USAGE;
-    if (url && !is_ws_url(url))
-        return usage_error("'%s' is not a ws:// or wss:// URL", url);
+    if (url && !is_ws_url(url)) {
+        char *shown = redact_url(url);
+        usage_error("'%s' is not a ws:// or wss:// URL", shown);
+        free(shown);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -534,6 +539,13 @@ static int replay_play(struct replay_args *a, const char *path, const recording_
             return usage_error("%s: the recording's url '%s' is not a ws:// or wss:// URL: "
                                "give one",
                                path, url ? url : "");
+        /* The recording kept the URL with its password masked: "***" would
+         * go as the password. -u (or an Authorization header) replaces it. */
+        if (url_password_masked(url) && !a->co.net.userpwd &&
+            !conn_settings_has_header(&a->co.net, "Authorization"))
+            return usage_error("%s: the recording's url '%s' had its password masked: give the "
+                               "URL, or -u USER:PASSWORD",
+                               path, url);
     }
     return replay_client(rec, url, &a->co, &a->w, a->speed, a->no_timing, a->expect,
                          a->lim.timeout_ms);

@@ -46,6 +46,17 @@ char *redact_url(const char *url)
     return b.p ? b.p : xstrdup("");
 }
 
+bool url_password_masked(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return false;
+    const char *auth = sep + 3;
+    size_t end = strcspn(auth, "/?#");
+    const char *at = memrchr(auth, '@', end);
+    return at && at - auth >= 4 && memcmp(at - 4, ":***", 4) == 0;
+}
+
 /* Headers whose values are secrets in -v output. */
 static bool secret_header(const char *line, size_t n)
 {

@@ -12,6 +12,10 @@
  * the user will see. Returns a malloc'd string. */
 char *redact_url(const char *url);
 
+/* Whether url's userinfo has a password redact_url masked ("user:***@"):
+ * such a URL, kept in a recording, no longer holds the password. */
+bool url_password_masked(const char *url);
+
 /* Frees a NUL-terminated secret (a password, a token) after zeroing it,
  * so that it does not outlive its use in a core dump. NULL is fine. */
 void secret_free(char *s);

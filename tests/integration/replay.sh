@@ -208,6 +208,13 @@ expect_usage "--serve with --expect" replay --serve --expect "$TMP/echo.jsonl"
 expect_usage "--speed 0" replay --speed 0 "$TMP/echo.jsonl"
 expect_usage "--speed abc" replay --speed abc "$TMP/echo.jsonl"
 expect_usage "an http URL" replay "$TMP/echo.jsonl" http://127.0.0.1/x
+# A recording keeps its URL with the password masked (user:***@): taken as
+# it is, "***" would go as the password. Refused unless -u replaces it.
+rec "$TMP/masked.jsonl" "ws://bob:***@127.0.0.1:$SERVE_PORT/echo" 'out text 0 "data":"hi"' 'in text 0.001 "data":"hi"'
+expect_usage "a recording's masked password" replay "$TMP/masked.jsonl"
+grep -q "had its password masked: give the URL, or -u USER:PASSWORD" "$TMP/err" &&
+    pass "  says so" || fail "  says so: $(cat "$TMP/err")"
+expect_rc "  -u replaces it: exit 0" 0 "$EVCAT" replay -q --expect -u bob:pw "$TMP/masked.jsonl"
 expect_usage "--reconnect is not a replay option" replay --reconnect "$TMP/echo.jsonl"
 expect_rc "connection refused: exit 1" 1 "$EVCAT" replay --expect "$TMP/echo.jsonl" "ws://127.0.0.1:$(free_port)/"
 
