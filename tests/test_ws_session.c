@@ -519,17 +519,23 @@ static void test_ping_rtt(void **state)
     struct pair *p = pair_new(CHUNK_RANDOM, true, 0);
     assert_int_equal(ws_session_ping(p->c.s, NULL, 0), 0);
     assert_int_equal(ws_session_ping(p->c.s, "abc", 3), 0);
+    assert_int_equal(ws_session_ping(p->c.s, NULL, 0), 0);
     pump(&p->c, &p->sv);
-    assert_int_equal(p->sv.nmsgs, 2);
+    assert_int_equal(p->sv.nmsgs, 3);
     assert_int_equal(p->sv.msgs[0].type, WS_PING);
-    assert_int_equal(p->sv.msgs[0].data.len, 8);
-    assert_int_equal(p->c.nmsgs, 2);
+    /* a ping without payload carries the session's count, in decimal */
+    assert_int_equal(p->sv.msgs[0].data.len, 1);
+    assert_memory_equal(p->sv.msgs[0].data.p, "1", 1);
+    assert_int_equal(p->c.nmsgs, 3);
     assert_int_equal(p->c.msgs[0].type, WS_PONG);
-    assert_int_equal(p->c.msgs[0].data.len, 8);
+    assert_memory_equal(p->c.msgs[0].data.p, "1", 1);
     assert_true(p->c.msgs[0].rtt > 0);
     assert_int_equal(p->c.msgs[1].type, WS_PONG);
     assert_memory_equal(p->c.msgs[1].data.p, "abc", 3);
     assert_true(p->c.msgs[1].rtt > 0);
+    assert_int_equal(p->c.msgs[2].data.len, 1);
+    assert_memory_equal(p->c.msgs[2].data.p, "2", 1);
+    assert_true(p->c.msgs[2].rtt > 0);
     char big[126];
     memset(big, 'p', sizeof(big));
     assert_int_equal(ws_session_ping(p->c.s, big, 126), -1);

@@ -38,6 +38,7 @@
 #include "ws_frame.h"
 
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -796,13 +797,11 @@ int ws_session_send(ws_session_t *s, ws_type_t type, const void *p, size_t n)
 
 int ws_session_ping(ws_session_t *s, const void *payload, size_t n)
 {
-    uint8_t counter[8];
-    if (!payload) {
-        uint64_t c = ++s->ping_counter;
-        for (int i = 7; i >= 0; i--, c >>= 8)
-            counter[i] = (uint8_t)c;
+    char counter[24];
+    if (!payload) { /* the count in decimal: readable where the pong is shown */
+        int k = snprintf(counter, sizeof(counter), "%" PRIu64, ++s->ping_counter);
         payload = counter;
-        n = sizeof(counter);
+        n = (size_t)k;
     }
     if (n > 125 || ws_session_send(s, WS_PING, payload, n) != 0)
         return -1;

@@ -107,7 +107,8 @@ typedef void (*ws_session_sent_fn)(void *ud, ws_type_t type, const uint8_t *p, s
                                    uint16_t code);
 void ws_session_on_sent(ws_session_t *s, ws_session_sent_fn fn);
 
-/* A ping whose pong will carry rtt_ns. payload may be NULL (a counter is sent). */
+/* A ping whose pong will carry rtt_ns. payload may be NULL: the session's
+ * ping count is sent, in decimal ("1", "2", ...). */
 int ws_session_ping(ws_session_t *s, const void *payload, size_t n);
 /* Queue our close (reason cut to 123 bytes at a UTF-8 boundary). code 0
  * sends a close without a code. Returns 0 or -1 if already closing. */

@@ -44,6 +44,8 @@ $T send-keys -t repl "hello repl" Enter
 check "a typed line comes back from the echo server" wait_for '^[0-9:.]+ < hello repl$'
 $T send-keys -t repl "/ping probe" Enter
 check "/ping shows the pong with a round-trip time" wait_for '< \[pong\] [0-9.]+ ms probe'
+$T send-keys -t repl "/ping" Enter
+check "a bare /ping's pong shows its count, readable" wait_for '< \[pong\] [0-9.]+ ms 1$'
 $T send-keys -t repl "/binary 48 69" Enter
 check "/binary sends binary (shown sent and echoed)" wait_for '< \[binary 2 bytes\] 48 69  Hi$'
 $T send-keys -t repl "/binary 48656c6c6f" Enter
@@ -57,7 +59,7 @@ check "the closing line is on its own row, not on the prompt" \
 check "history was saved" grep -q "hello" "$XDG_STATE_HOME/evcat/history"
 
 start "ws://127.0.0.1:$PORT/echo"
-$T send-keys -t repl C-p C-p C-p C-p C-p C-p
+$T send-keys -t repl C-p C-p C-p C-p C-p C-p C-p
 check "history from the first session is recalled" wait_for '^> hello repl$'
 $T send-keys -t repl Enter
 check "and sent again" wait_for '< hello repl$'
