@@ -1,5 +1,6 @@
 /* Unit tests for src/core/rate.c: exact due times over long runs, overdue
- * messages after a stall keep their intended times, ramps, rejected rates. */
+ * messages after a stall keep their intended times, ramps, a ramp's turns
+ * taken by several schedules, rejected rates. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +204,62 @@ static void test_due_within(void **state)
     assert_int_equal(rate_due_within(&r, 1000000000), 4); /* the limit */
 }
 
+/* rate_init_ramp_every: the schedules of phases 0 .. stride - 1 make one
+ * ramp, each turn in turn (15 connections at 10/s over 2 or 4 threads:
+ * one every 0.1 s, not two or four every 0.2 or 0.4 s). */
+static void test_ramp_every(void **state)
+{
+    (void)state;
+    static const struct {
+        double rate;
+        uint64_t total, stride;
+    } cases[] = {{10, 15, 2},   {10, 16, 2}, {10, 15, 4}, {333.3, 1000, 7},
+                 {1e9, 100, 3}, {0.7, 5, 5}, {10, 3, 4}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        rate_t whole, r[8];
+        uint64_t stride = cases[c].stride, total = cases[c].total;
+        assert_int_equal(rate_init_ramp(&whole, cases[c].rate, START, total), 0);
+        for (uint64_t j = 0; j < stride; j++) {
+            uint64_t mine = total / stride + (j < total % stride ? 1 : 0);
+            if (mine == 0) {
+                assert_int_equal(rate_init_ramp_every(&r[j], cases[c].rate, START, 0, stride, j),
+                                 -1);
+                continue;
+            }
+            assert_int_equal(rate_init_ramp_every(&r[j], cases[c].rate, START, mine, stride, j), 0);
+            for (uint64_t k = 0; k < mine; k++)
+                assert_int_equal(rate_due(&r[j], k), rate_due(&whole, k * stride + j));
+            assert_int_equal(rate_due(&r[j], mine), UINT64_MAX);
+            assert_int_equal(rate_ramp_end_ns(&r[j]), rate_due(&whole, (mine - 1) * stride + j));
+            assert_int_equal(rate_next_due(&r[j]), rate_due(&whole, j));
+        }
+        /* taken together, step by step: each due message exactly once, in turn */
+        uint64_t taken = 0, end = rate_ramp_end_ns(&whole);
+        for (uint64_t now = START; taken < total; now += (end - START) / 97 + 1) {
+            uint64_t want = 0, first;
+            for (uint64_t g = 0; g < total && rate_due(&whole, g) <= now; g++)
+                want++;
+            for (uint64_t j = 0; j < stride && j < total; j++) {
+                uint64_t n = rate_take(&r[j], now, UINT64_MAX, &first);
+                for (uint64_t i = 0; i < n; i++)
+                    assert_true(rate_due(&r[j], first + i) <= now);
+                taken += n;
+            }
+            assert_int_equal(taken, want);
+        }
+        for (uint64_t j = 0; j < stride && j < total; j++)
+            assert_true(rate_finished(&r[j]));
+    }
+    /* rate_due_within counts a schedule's own turns */
+    rate_t r;
+    assert_int_equal(rate_init_ramp_every(&r, 10, START, 100, 3, 0), 0);
+    assert_int_equal(rate_due_within(&r, 1000000000), 4); /* turns 0, 3, 6, 9 */
+    assert_int_equal(rate_init_ramp_every(&r, 10, START, 100, 3, 2), 0);
+    assert_int_equal(rate_due_within(&r, 1000000000), 3); /* turns 2, 5, 8 */
+    assert_int_equal(rate_due_within(&r, 200000000), 0);
+    assert_int_equal(rate_due_within(&r, 200000001), 1);
+}
+
 static void test_rejects(void **state)
 {
     (void)state;
@@ -214,8 +271,16 @@ static void test_rejects(void **state)
         assert_int_equal(rate_init_ramp(&r, bad[i], START, 10), -1);
         assert_true(r.start_ns == 1 && r.uhz == 2 && r.next == 3 && r.limit == 4);
     }
-    rate_t r;
+    rate_t r = {.start_ns = 1, .uhz = 2, .next = 3, .limit = 4};
     assert_int_equal(rate_init_ramp(&r, 10, START, 0), -1);
+    assert_int_equal(rate_init_ramp_every(&r, 10, START, 5, 0, 0), -1); /* no stride */
+    assert_int_equal(rate_init_ramp_every(&r, 10, START, 5, 2, 2), -1); /* phase past it */
+    /* the last turn, (total - 1) * 2 + 1, past 64 bits */
+    assert_int_equal(rate_init_ramp_every(&r, 10, START, UINT64_MAX / 2 + 2, 2, 1), -1);
+    assert_true(r.start_ns == 1 && r.uhz == 2 && r.next == 3 && r.limit == 4);
+    assert_int_equal(rate_init_ramp_every(&r, 10, START, UINT64_MAX / 2 + 1, 2, 1), 0);
+    assert_int_equal(rate_due(&r, 0), START + 100000000);
+    assert_int_equal(rate_due(&r, UINT64_MAX / 2), UINT64_MAX); /* past the year 2554 */
 }
 
 int main(void)
@@ -228,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_ramp),
         cmocka_unit_test(test_next_due_kept),
         cmocka_unit_test(test_due_within),
+        cmocka_unit_test(test_ramp_every),
         cmocka_unit_test(test_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

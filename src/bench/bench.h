@@ -108,6 +108,15 @@ typedef struct bench_config {
     double connect_rate;    /* this process's share, per second */
     uint64_t duration_ns;   /* measurement, after the ramp */
     unsigned threads;
+    /* With worker processes (cmd_bench_workers), the ramp of them all, whose
+     * threads take turns (bench_plan_ramp_turn): this process's number among
+     * ramp_procs (0: this process alone; the rest is then unused), the
+     * connections and the connect rate of them all, and the mono_ns() they
+     * all start from. */
+    unsigned ramp_proc, ramp_procs;
+    uint64_t ramp_connections;
+    double ramp_rate;
+    uint64_t ramp_start_ns;
 
     double message_rate;    /* WebSocket echo: messages per second per connection */
     size_t size;            /* echo: payload bytes (>= STAMP_LEN) */

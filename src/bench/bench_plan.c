@@ -1,4 +1,5 @@
-/* bench_plan: the default thread count (see bench_plan.h). */
+/* bench_plan: the default thread count, the split of the connections and
+ * the threads' turns of the ramp (see bench_plan.h). */
 #include "bench_plan.h"
 
 #include <math.h>
@@ -49,4 +50,39 @@ unsigned bench_plan_threads(const bench_plan_load_t *load, unsigned max_threads,
                  BENCH_PLAN_CONNS, rs, max_threads, max_threads == 1 ? "" : "s");
     }
     return t;
+}
+
+uint64_t bench_plan_part(uint64_t total, unsigned n, unsigned i)
+{
+    if (n == 0)
+        return total;
+    return total / n + (i < total % n ? 1 : 0);
+}
+
+/* How many of the threads of a process with `conns` connections get more
+ * than q of them. */
+static uint64_t threads_above(uint64_t conns, unsigned threads, uint64_t q)
+{
+    uint64_t each = conns / threads;
+    if (each > q)
+        return threads;
+    return each == q ? conns % threads : 0;
+}
+
+uint64_t bench_plan_ramp_turn(const bench_plan_ramp_t *r, unsigned proc, unsigned thread)
+{
+    unsigned procs = r->procs ? r->procs : 1;
+    unsigned threads = r->threads ? r->threads : 1;
+    uint64_t all = (uint64_t)procs * threads;
+    uint64_t q = r->connections / all;
+    uint64_t above = 0; /* threads with q + 1 before this one */
+    for (unsigned i = 0; i < proc; i++)
+        above += threads_above(bench_plan_part(r->connections, procs, i), threads, q);
+    uint64_t mine = bench_plan_part(r->connections, procs, proc);
+    uint64_t mine_above = threads_above(mine, threads, q);
+    uint64_t before = (uint64_t)proc * threads + thread; /* threads before this one */
+    if (bench_plan_part(mine, threads, thread) > q)
+        return above + thread; /* the first threads of a process are the larger */
+    /* after every larger thread: r->connections % all of them */
+    return r->connections % all + (before - above - mine_above);
 }

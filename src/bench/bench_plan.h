@@ -23,7 +23,14 @@
  * second) at p50 0.68 ms, p99 2.2 ms, 80% of a core; 100,000 a second at
  * 57% of a core. A connection start costs ~90 us of the client's CPU
  * (socket, connect, handshake): 2,000 connections asked at 20,000 a
- * second ramped at ~9,700/s on one thread, ~12,900/s on two. */
+ * second ramped at ~9,700/s on one thread, ~12,900/s on two.
+ *
+ * It also splits the connections over processes and threads
+ * (bench_plan_part) and gives each thread its turns of the ramp
+ * (bench_plan_ramp_turn): --connect-rate N is one connection every 1/N s
+ * over all of them, each thread in turn, not each thread at its share of N
+ * from the same start (which started them in bunches: -t 2 at 10/s opened
+ * two every 0.2 s, and the rate reached read 10.7/s for 16). */
 #ifndef EVCAT_BENCH_PLAN_H
 #define EVCAT_BENCH_PLAN_H
 
@@ -50,5 +57,26 @@ typedef struct bench_plan_load {
  * 5000, no ramp to speak of), 2 cores". */
 unsigned bench_plan_threads(const bench_plan_load_t *load, unsigned max_threads, char *why,
                             size_t whylen);
+
+/* Part i of `total` split n ways as evenly as may be: the first total % n
+ * parts one more than the others (n >= 1). Connections go to worker
+ * processes, and a process's to its threads, this way. */
+uint64_t bench_plan_part(uint64_t total, unsigned n, unsigned i);
+
+/* The ramp of every worker process together. */
+typedef struct bench_plan_ramp {
+    uint64_t connections; /* in all (-c, or a --shard's part) */
+    unsigned procs;       /* worker processes (>= 1), each given its bench_plan_part */
+    unsigned threads;     /* threads in each (>= 1), each given its part of that */
+} bench_plan_ramp_t;
+
+/* The turn of thread `thread` of process `proc` among the J = procs x
+ * threads: the ramp's connection slots j, j + J, j + 2J, ... are its own,
+ * as many as its part of the connections. Those parts are all q or q + 1,
+ * q = connections / J; the threads with q + 1 come first, so the slots
+ * taken are 0 .. connections - 1 with none left out, and a thread with one
+ * fewer just ends a turn sooner. In one process the turn is the thread's
+ * number. */
+uint64_t bench_plan_ramp_turn(const bench_plan_ramp_t *r, unsigned proc, unsigned thread);
 
 #endif

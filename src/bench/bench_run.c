@@ -427,8 +427,13 @@ int bench_run(const bench_config_t *cfg, const bench_driver_t *drv, const bench_
 
     double cpu0 = bench_cpu_seconds();
     uint64_t base_rss = current_rss_bytes();
-    run.t_start = mono_ns();
-    run.started_at_ns = real_ns();
+    /* Worker processes start from the moment the first was forked, so that
+     * their threads' turns of the ramp interleave and their times add up. */
+    uint64_t now = mono_ns();
+    run.t_start = cfg->ramp_procs && cfg->ramp_start_ns && cfg->ramp_start_ns <= now
+                      ? cfg->ramp_start_ns
+                      : now;
+    run.started_at_ns = real_ns() - (now - run.t_start);
     run.t_next_progress = run.t_start + PROGRESS_NS;
     set_phase(&run, BENCH_RAMP);
     if (cfg->streams.on) {

@@ -1,6 +1,7 @@
 /* bench_thread: a worker's thread: ramp, close, grace and abort on the
  * worker's own loop (see bench_thread.h). */
 #include "bench_thread.h"
+#include "bench_plan.h"
 #include "diag.h"
 
 #include <errno.h>
@@ -103,6 +104,34 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* The thread's turns of the ramp: one connection every 1 / rate over the
+ * threads of every worker process, each in turn (bench_plan_ramp_turn). */
+static void init_ramp(bench_thread_t *t, const bench_config_t *cfg, unsigned id, unsigned n,
+                      uint64_t t_start)
+{
+    if (cfg->streams.on && cfg->streams.arrival_rate > 0) {
+        /* Open loop: the slots are there at once, the arrivals pace the load. */
+        rate_init_ramp(&t->ramp, RATE_MAX, t_start, t->w.nconns);
+        return;
+    }
+    bench_plan_ramp_t whole = {.connections = cfg->connections, .procs = 1, .threads = n};
+    double rate = cfg->connect_rate;
+    unsigned proc = 0;
+    if (cfg->ramp_procs > 0) {
+        whole.connections = cfg->ramp_connections;
+        whole.procs = cfg->ramp_procs;
+        rate = cfg->ramp_rate;
+        proc = cfg->ramp_proc;
+    }
+    if (!(rate >= RATE_MIN)) /* NaN too */
+        rate = RATE_MIN;
+    if (rate > RATE_MAX)
+        rate = RATE_MAX;
+    /* cannot fail: the last turn, (nconns - 1) * J + turn, is below connections + J */
+    rate_init_ramp_every(&t->ramp, rate, t_start, t->w.nconns, (uint64_t)whole.procs * n,
+                         bench_plan_ramp_turn(&whole, proc, id));
+}
+
 int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_driver_t *drv,
                       const bench_control_t *ctl, unsigned id, unsigned n, uint64_t t_start,
                       char *err, size_t errlen)
@@ -113,7 +142,7 @@ int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_
     w->ctl = ctl;
     w->id = id;
     t->wake_fd = -1;
-    w->nconns = cfg->connections / n + (id < cfg->connections % n ? 1 : 0);
+    w->nconns = bench_plan_part(cfg->connections, n, id);
     hist_init(&w->latency);
     hist_init(&w->connect);
     w->t_start = t_start;
@@ -129,16 +158,8 @@ int bench_thread_init(bench_thread_t *t, const bench_config_t *cfg, const bench_
     }
     loop_timer_init(&t->ramp_timer, ramp_fire, t);
     loop_timer_init(&t->grace_timer, grace_fire, t);
-    if (w->nconns > 0) {
-        /* Open loop: the slots are there at once, the arrivals pace the load. */
-        double share =
-            cfg->streams.on && cfg->streams.arrival_rate > 0 ? RATE_MAX : cfg->connect_rate / n;
-        if (share < RATE_MIN)
-            share = RATE_MIN;
-        if (share > RATE_MAX)
-            share = RATE_MAX;
-        rate_init_ramp(&t->ramp, share, t_start, w->nconns);
-    }
+    if (w->nconns > 0)
+        init_ramp(t, cfg, id, n, t_start);
     return 0;
 }
 

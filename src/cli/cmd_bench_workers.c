@@ -2,10 +2,12 @@
  * more descriptors than one process may open (or with -p), the parent forks
  * worker processes before any thread exists; each runs bench_run() on its
  * shard (a contiguous range of connection indices, its share of the connect
- * rate) and reports over a pipe: a progress line a second ("P ...") and at
+ * rate, its threads' turns of the one ramp of them all, from the moment the
+ * first was forked) and reports over a pipe: a progress line a second ("P ...") and at
  * the end its whole result in the shard JSON form ("R {...}"), which the
  * parent merges exactly. The parent runs the publisher, if any. */
 #include "cmd_bench.h"
+#include "bench_plan.h"
 #include "bench_pub.h"
 #include "buf.h"
 #include "clock.h"
@@ -209,12 +211,18 @@ static void sharded_signal(loop_t *l, int signo, void *ud)
 /* A worker process: runs its shard of the load and reports over wfd (see
  * the top of this file). Never returns. */
 static void worker_main(const bench_config_t *cfg, const bench_driver_t *drv, unsigned i,
-                        uint64_t share, uint64_t first, int wfd)
+                        unsigned nprocs, uint64_t t0, uint64_t share, uint64_t first, int wfd)
 {
     bench_config_t c = *cfg;
     c.connections = share;
     c.first_index = first;
     c.connect_rate = cfg->connect_rate * (double)share / (double)cfg->connections;
+    /* The ramp is one over every process: its threads take turns with theirs. */
+    c.ramp_proc = i;
+    c.ramp_procs = nprocs;
+    c.ramp_connections = cfg->connections;
+    c.ramp_rate = cfg->connect_rate;
+    c.ramp_start_ns = t0;
     /* Streams as requests: this process's part of --requests and
      * --arrival-rate, with its part of the connections. */
     c.streams.requests =
@@ -253,11 +261,12 @@ static void start_workers(struct sharded *S, const bench_config_t *cfg, const be
                           char *err, size_t errlen)
 {
     uint64_t first = cfg->first_index;
+    uint64_t t0 = mono_ns(); /* the start of every worker's run */
     fflush(stdout);
     fflush(stderr);
     for (unsigned i = 0; i < S->n; i++) {
         struct shard *sh = &S->s[i];
-        uint64_t share = cfg->connections / S->n + (i < cfg->connections % S->n ? 1 : 0);
+        uint64_t share = bench_plan_part(cfg->connections, S->n, i);
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0) {
             snprintf(err, errlen, "cannot create a pipe for worker process %u: %s", i,
@@ -276,7 +285,7 @@ static void start_workers(struct sharded *S, const bench_config_t *cfg, const be
             for (unsigned j = 0; j < i; j++)
                 if (S->s[j].fd >= 0)
                     close(S->s[j].fd);
-            worker_main(cfg, drv, i, share, first, p[1]);
+            worker_main(cfg, drv, i, S->n, t0, share, first, p[1]);
         }
         close(p[1]);
         sh->pid = pid;

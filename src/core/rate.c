@@ -7,16 +7,27 @@
 
 typedef unsigned __int128 u128;
 
-int rate_init_ramp(rate_t *r, double per_second, uint64_t start_ns, uint64_t total)
+int rate_init_ramp_every(rate_t *r, double per_second, uint64_t start_ns, uint64_t total,
+                         uint64_t stride, uint64_t phase)
 {
     if (!(per_second >= RATE_MIN && per_second <= RATE_MAX) || total == 0) /* NaN fails too */
+        return -1;
+    /* the last turn fits in 64 bits: rate_due's product stays below 2^115 */
+    if (stride == 0 || phase >= stride || total - 1 > (UINT64_MAX - phase) / stride)
         return -1;
     r->start_ns = start_ns;
     r->uhz = (uint64_t)llround(per_second * UHZ_PER_HZ);
     r->next = 0;
     r->limit = total;
+    r->stride = stride;
+    r->phase = phase;
     r->due_ns = rate_due(r, 0);
     return 0;
+}
+
+int rate_init_ramp(rate_t *r, double per_second, uint64_t start_ns, uint64_t total)
+{
+    return rate_init_ramp_every(r, per_second, start_ns, total, 1, 0);
 }
 
 int rate_init(rate_t *r, double per_second, uint64_t start_ns)
@@ -28,7 +39,8 @@ uint64_t rate_due(const rate_t *r, uint64_t k)
 {
     if (k >= r->limit)
         return UINT64_MAX;
-    u128 t = (u128)k * NS_TIMES_UHZ / r->uhz + r->start_ns; /* k < 2^64: no overflow */
+    u128 turn = (u128)k * r->stride + r->phase; /* < 2^64: rate_init_ramp_every checked */
+    u128 t = turn * NS_TIMES_UHZ / r->uhz + r->start_ns;
     return t >= UINT64_MAX ? UINT64_MAX : (uint64_t)t;
 }
 
@@ -45,18 +57,23 @@ uint64_t rate_delay_ns(const rate_t *r, uint64_t now_ns)
     return due > now_ns ? due - now_ns : 0;
 }
 
-/* How many messages are due at now_ns in all, taken or not: the number of k
- * with floor(k * P / u) <= d, i.e. k * P < (d + 1) * u, where d = now - start
- * and P = NS_TIMES_UHZ. */
+/* Of the first `turns` turns of the schedule at uhz, how many are this
+ * one's (k * stride + phase < turns), at most the limit. */
+static uint64_t own_turns(const rate_t *r, u128 turns)
+{
+    u128 n = turns > r->phase ? (turns - r->phase + r->stride - 1) / r->stride : 0;
+    return n > r->limit ? r->limit : (uint64_t)n;
+}
+
+/* How many messages are due at now_ns in all, taken or not: of the turns
+ * g with floor(g * P / u) <= d, i.e. g * P < (d + 1) * u, where d = now -
+ * start and P = NS_TIMES_UHZ, those that are this schedule's. */
 static uint64_t due_total(const rate_t *r, uint64_t now_ns)
 {
     if (now_ns < r->start_ns)
         return 0;
     u128 d1 = (u128)(now_ns - r->start_ns) + 1;
-    u128 n = (d1 * r->uhz - 1) / NS_TIMES_UHZ + 1;
-    if (n > r->limit)
-        n = r->limit;
-    return (uint64_t)n;
+    return own_turns(r, (d1 * r->uhz - 1) / NS_TIMES_UHZ + 1);
 }
 
 uint64_t rate_take(rate_t *r, uint64_t now_ns, uint64_t max_batch, uint64_t *first_seq)
@@ -99,11 +116,11 @@ uint64_t rate_ramp_end_ns(const rate_t *r)
     return r->limit == UINT64_MAX ? UINT64_MAX : rate_due(r, r->limit - 1);
 }
 
-/* floor(k * P / u) < span  <=>  k * P < span * u  <=>  k < ceil(span * u / P). */
+/* floor(g * P / u) < span  <=>  g * P < span * u  <=>  g < ceil(span * u / P),
+ * for the turns g that are this schedule's. */
 uint64_t rate_due_within(const rate_t *r, uint64_t span_ns)
 {
-    u128 n = ((u128)span_ns * r->uhz + NS_TIMES_UHZ - 1) / NS_TIMES_UHZ; /* < 2^115 */
-    return n > r->limit ? r->limit : (uint64_t)n;
+    return own_turns(r, ((u128)span_ns * r->uhz + NS_TIMES_UHZ - 1) / NS_TIMES_UHZ); /* < 2^115 */
 }
 
 uint64_t rate_count_within(double per_second, uint64_t span_ns)

@@ -10,7 +10,8 @@
  * exact; a rate must lie in [RATE_MIN, RATE_MAX] per second.
  *
  * The same scheduler paces connection starts (--connect-rate N with
- * -c CONNECTIONS): rate_init_ramp bounds it to `total` messages.
+ * -c CONNECTIONS): rate_init_ramp bounds it to `total` messages, and
+ * rate_init_ramp_every gives one of several threads its turns of one ramp.
  *
  * Pure: no clock of its own (the caller passes now_ns, e.g. mono_ns()), no
  * I/O, no allocation. */
@@ -30,6 +31,8 @@ typedef struct rate {
     uint64_t next;     /* sequence number of the next message to hand out */
     uint64_t limit;    /* messages in all; UINT64_MAX: unbounded */
     uint64_t due_ns;   /* rate_due(next), kept: pacing asks for it every message */
+    uint64_t stride;   /* message k is message k * stride + phase of the schedule */
+    uint64_t phase;    /* at uhz (1 and 0 but for rate_init_ramp_every) */
 } rate_t;
 
 /* per_second messages a second from start_ns on, unbounded. Returns 0, or
@@ -37,6 +40,15 @@ typedef struct rate {
 int rate_init(rate_t *r, double per_second, uint64_t start_ns);
 /* The same for exactly `total` messages (connections), total >= 1. */
 int rate_init_ramp(rate_t *r, double per_second, uint64_t start_ns, uint64_t total);
+/* Every stride-th turn of a ramp at per_second from start_ns, from turn
+ * `phase` on, `total` of them: message k is due when turn k * stride + phase
+ * is. The schedules of phases 0 .. stride - 1 make that one ramp between
+ * them, one turn each in turn (--connect-rate paced over several threads
+ * and processes), with no rounding of per_second / stride. Returns -1 (r
+ * untouched) as rate_init_ramp does, and when phase >= stride or the last
+ * turn, (total - 1) * stride + phase, is past UINT64_MAX. */
+int rate_init_ramp_every(rate_t *r, double per_second, uint64_t start_ns, uint64_t total,
+                         uint64_t stride, uint64_t phase);
 
 /* The intended time of message k; UINT64_MAX when k is past the limit (or
  * past the year 2554). */
