@@ -807,6 +807,25 @@ static void test_proxy_refusals(void **state)
     server_stop(&px);
 }
 
+/* -x's syntax, checked when the option is read: libcurl's schemes pass
+ * (dial refuses all but http later, when it must use one). */
+static void test_proxy_syntax(void **state)
+{
+    (void)state;
+    char why[160];
+    const char *good[] = {"127.0.0.1:3128", "http://u:p@h:1/", "HTTPS://h", "socks5h://[::1]:1080",
+                          "socks4a://h:1", "http://u@h"};
+    for (size_t i = 0; i < ARRAY_LEN(good); i++)
+        assert_int_equal(dial_proxy_syntax(good[i], why, sizeof(why)), 0);
+    const char *badurl[] = {"ftp://u:pw@h:1", "http://u:pw@:3128", "http://h:99999", "http://h:",
+                            "http://[::1", "socks9://h"};
+    for (size_t i = 0; i < ARRAY_LEN(badurl); i++) {
+        assert_int_equal(dial_proxy_syntax(badurl[i], why, sizeof(why)), -1);
+        assert_null(strstr(why, "pw"));
+        assert_true(why[0] != '\0');
+    }
+}
+
 /* ---- TLS -------------------------------------------------------------------- */
 
 static void test_tls(void **state)
@@ -1155,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_proxy_tunnel),
         cmocka_unit_test(test_proxy_env_and_auth),
         cmocka_unit_test(test_proxy_refusals),
+        cmocka_unit_test(test_proxy_syntax),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_verify_hint),
         cmocka_unit_test(test_tls_options),

@@ -5,6 +5,7 @@
 #include "bench.h"
 #include "buf.h"
 #include "clock.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,7 +215,13 @@ void bench_examples_note_exchange(bench_examples_t *e, uint64_t at_ns, const cha
     if (!at_ns || (e->exchange_at_ns && e->exchange_at_ns <= at_ns))
         return;
     e->exchange_at_ns = at_ns;
-    copy_line(e->exchange, BENCH_EXCHANGE_MAX, text, len, true);
+    /* request and response heads: no secret is kept (a shard's JSON
+     * carries it, -v shows it) */
+    buf_t b;
+    buf_init(&b);
+    redact_lines(&b, text, len, true);
+    copy_line(e->exchange, BENCH_EXCHANGE_MAX, b.p ? b.p : "", b.len, true);
+    buf_free(&b);
 }
 
 void bench_examples_merge(bench_examples_t *dst, const bench_examples_t *src)

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "text.h"
+#include "dial.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -158,6 +159,7 @@ bool verbosity_handle(const opt_hit_t *h)
 int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
 {
     const char *arg = h->arg;
+    char why[160];
     if (verbosity_handle(h))
         return 1;
     switch (h->id) {
@@ -202,6 +204,10 @@ int conn_opts_handle(conn_opts_t *o, const char *cmd, const opt_hit_t *h)
         o->net.insecure = true;
         return 1;
     case OPT_PROXY:
+        if (*arg && dial_proxy_syntax(arg, why, sizeof(why)) < 0) {
+            diag_error("%s: -x: %s", cmd, why);
+            return -1;
+        }
         o->net.proxy = arg;
         return 1;
     case OPT_CONNECT_TIMEOUT:

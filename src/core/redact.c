@@ -70,10 +70,20 @@ static bool secret_header(const char *line, size_t n)
     return false;
 }
 
-void verbose_lines(const char *prefix, const char *data, size_t size, bool headers)
+/* One line (no line end) as it may be shown: see redact_lines. */
+static void redact_line(buf_t *out, const char *line, size_t len, bool headers)
 {
-    if (diag_level < 1)
-        return;
+    if (headers && secret_header(line, len)) {
+        const char *colon = memchr(line, ':', len);
+        buf_append(out, line, (size_t)(colon - line));
+        buf_puts(out, ": [redacted]");
+    } else {
+        append_masked(out, line, len);
+    }
+}
+
+void redact_lines(buf_t *out, const char *data, size_t size, bool headers)
+{
     size_t pos = 0;
     while (pos < size) {
         size_t end = pos;
@@ -82,16 +92,22 @@ void verbose_lines(const char *prefix, const char *data, size_t size, bool heade
         size_t len = end - pos;
         if (len && data[pos + len - 1] == '\r')
             len--;
-        if (headers && len && secret_header(data + pos, len)) {
-            const char *colon = memchr(data + pos, ':', len);
-            diag_verbose("%s%.*s: [redacted]", prefix, (int)(colon - (data + pos)), data + pos);
-        } else if (len) {
-            buf_t b;
-            buf_init(&b);
-            append_masked(&b, data + pos, len);
-            diag_verbose("%s%.*s", prefix, (int)b.len, b.p);
-            buf_free(&b);
-        }
+        redact_line(out, data + pos, len, headers);
+        buf_putc(out, '\n');
         pos = end + 1;
     }
+}
+
+void verbose_lines(const char *prefix, const char *data, size_t size, bool headers)
+{
+    if (diag_level < 1)
+        return;
+    buf_t b;
+    buf_init(&b);
+    redact_lines(&b, data, size, headers);
+    const char *p = b.p, *end = b.p + b.len, *nl;
+    for (; p && p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1)
+        if (nl > p)
+            diag_verbose("%s%.*s", prefix, (int)(nl - p), p);
+    buf_free(&b);
 }

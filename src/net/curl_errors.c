@@ -1,6 +1,7 @@
 /* curl_errors: the class, transience and detail of a libcurl result (see
  * curl_errors.h). */
 #include "curl_errors.h"
+#include "redact.h"
 #include "connect_error.h"
 #include "dial.h"
 
@@ -131,8 +132,11 @@ const char *curlerr_message(CURLcode r, const char *errbuf, long os_errno,
 {
     if (r == CURLE_COULDNT_CONNECT && c && c->addr[0] && os_errno > 0)
         connect_error_format(out, n, (int)os_errno, c->addr, c->via_proxy, c->tried);
-    else
-        snprintf(out, n, "%s", curlerr_detail(r, errbuf));
+    else { /* libcurl's words may quote a URL (a proxy's), password and all */
+        char *shown = redact_url(curlerr_detail(r, errbuf));
+        snprintf(out, n, "%s", shown);
+        free(shown);
+    }
     return out;
 }
 

@@ -947,3 +947,34 @@ void dial_free(dial_t *nc)
     release(nc);
     free(nc);
 }
+
+int dial_proxy_syntax(const char *url, char *why, size_t n)
+{
+    static const char *const schemes[] = {"http", "https", "socks4", "socks4a", "socks5",
+                                          "socks5h"};
+    const char *rest = url, *sep = strstr(url, "://");
+    if (sep) {
+        size_t sl = (size_t)(sep - url), i;
+        for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+            if (strlen(schemes[i]) == sl && ascii_ieq(url, schemes[i], sl))
+                break;
+        if (i == sizeof(schemes) / sizeof(schemes[0])) {
+            snprintf(why, n, "the proxy's scheme is none of http, https, socks4, socks4a, "
+                             "socks5, socks5h");
+            return -1;
+        }
+        rest = sep + 3;
+    }
+    dial_t tmp; /* the parse of an http:// one, then thrown away */
+    memset(&tmp, 0, sizeof(tmp));
+    buf_t u;
+    buf_init(&u);
+    buf_printf(&u, "http://%s", rest);
+    int rc = parse_proxy(&tmp, u.p);
+    wipe_buf(&u);
+    secret_free(tmp.proxy_auth);
+    free(tmp.proxy_host);
+    if (rc < 0)
+        snprintf(why, n, "%s", tmp.why);
+    return rc;
+}

@@ -44,6 +44,12 @@ void dial_take(dial_t *nc, transport_t *out);
 /* Cancels an attempt in progress (done is not called) and frees. */
 void dial_free(dial_t *nc);
 
+/* Whether a -x value is a proxy URL at all: [SCHEME://][user[:password]@]
+ * host[:port][/], SCHEME one of http, https, socks4, socks4a, socks5,
+ * socks5h (libcurl's; dial itself speaks http only). 0, or -1 with a reason
+ * in why that does not quote the value (it may hold a password). */
+int dial_proxy_syntax(const char *url, char *why, size_t n);
+
 /* For tests and -v: which proxy (URL) would be used for t, or NULL. */
 const char *dial_proxy_for(const dial_target_t *t, const conn_settings_t *co);
 

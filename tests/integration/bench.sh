@@ -228,6 +228,12 @@ for drv in native curl; do
     grep -q "no connection could be established: http_status: 404, Content-Type text/plain" "$TMP/404.err" &&
         pass "sse $drv: the last line says why" || fail "sse $drv: the last line says why: $(tail -1 "$TMP/404.err")"
 done
+# The first failed exchange keeps no secret: not on -v, not in a shard's JSON.
+B -v -c 2 -d 300ms --shard 0/2 --json "$TMP/sec.json" --bearer BSECRET -H 'Cookie: CSECRET' \
+    "$WS/nosuch" >/dev/null 2>"$TMP/sec.err"
+grep -q "^> Authorization: \[redacted\]" "$TMP/sec.err" && grep -q "^> Cookie: \[redacted\]" "$TMP/sec.err" &&
+    ! grep -q SECRET "$TMP/sec.err" "$TMP/sec.json" && pass "bench -v: the failed exchange's secrets are redacted" ||
+    fail "bench -v: the failed exchange's secrets are redacted: $(grep -h SECRET "$TMP/sec.err" "$TMP/sec.json")"
 B -c 3 -d 300ms "$WS/nosuch" >/dev/null 2>"$TMP/ws404.err"
 grep -q "no connection could be established: handshake: server answered HTTP 404" "$TMP/ws404.err" &&
     pass "ws 404: the last line says why" || fail "ws 404: the last line says why: $(cat "$TMP/ws404.err")"

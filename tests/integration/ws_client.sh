@@ -215,5 +215,17 @@ expect_usage "bad --ping-interval" listen --ping-interval never "$U/drip"
 expect_usage "bad --max-message" listen --max-message 1Q "$U/drip"
 expect_usage "bad ws URL" listen 'ws://[::1'
 expect_usage "a ws URL without host" send ws:// hi
+# -x that is no proxy URL: a usage error on every path, naming the problem
+# without the value (it may hold a password); libcurl's own words quoting a
+# proxy URL have its password masked.
+for c in "send -n 1 $U/echo hi" "listen -n 1 http://127.0.0.1:1/sse"; do
+    # shellcheck disable=SC2086 # a command line on purpose
+    expect_usage "${c%% *}: -x with a bad port" ${c%% *} -x 'http://u:PXSECRET@127.0.0.1:99999' ${c#* }
+    check "  the password is not shown" bash -c "! grep -q PXSECRET '$TMP/err'"
+done
+expect_usage "-x with an unknown scheme" listen -x 'ftp://u:PXSECRET@h:1' http://127.0.0.1:1/sse
+http_proxy='http://u:PXSECRET@[bad' "$EVCAT" listen -n 1 http://127.0.0.1:1/sse >/dev/null 2>"$TMP/err"
+expect_eq "a bad http_proxy: exit 1" 1 "$?"
+check "  libcurl's words about it mask the password" bash -c "grep -q 'u:\*\*\*@' '$TMP/err' && ! grep -q PXSECRET '$TMP/err'"
 
 finish
