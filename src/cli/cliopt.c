@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "text.h"
 #include "dial.h"
+#include "transport.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -254,8 +255,22 @@ both_auth: /* each sets Authorization: curl would send only one of them */
     return -1;
 }
 
-void conn_opts_finish(conn_opts_t *o, const char *cmd)
+int conn_opts_finish(conn_opts_t *o, const char *cmd)
 {
+    /* The TLS files, judged once and alike for every path (libcurl's
+     * would take a --key without --cert, or see a bad file only when it
+     * connects): what the WebSocket path and bench build. */
+    const conn_settings_t *n = &o->net;
+    if (n->cacert || n->cert || n->key) {
+        char err[300];
+        SSL_CTX *ctx = transport_tls_client_ctx(n->cacert, n->cert, n->key, n->insecure, err,
+                                                sizeof(err));
+        if (!ctx) {
+            diag_error("%s: %s", cmd, err);
+            return -1;
+        }
+        SSL_CTX_free(ctx);
+    }
     if (!o->format_set)
         o->format = out_default_format(STDOUT_FILENO);
     diag_color = out_use_color(o->color, STDERR_FILENO);
@@ -268,6 +283,7 @@ void conn_opts_finish(conn_opts_t *o, const char *cmd)
     if (o->indent && o->format != OUT_PRETTY)
         diag_warn("%s: --indent applies to -o pretty; the output here is %s", cmd,
                   names[o->format]);
+    return 0;
 }
 
 int run_limits_handle(run_limits_t *l, const char *cmd, const opt_hit_t *h)

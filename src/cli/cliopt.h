@@ -66,7 +66,7 @@ bool verbosity_handle(const opt_hit_t *h);
 
 /* After parsing: resolves the output format and colour for stdout/stderr,
  * and warns (naming cmd) of options the format makes do nothing. */
-void conn_opts_finish(conn_opts_t *o, const char *cmd);
+int conn_opts_finish(conn_opts_t *o, const char *cmd);
 
 /* -n/--count N and --timeout DUR: how much of a session to wait for. */
 typedef struct run_limits {

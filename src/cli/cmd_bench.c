@@ -708,7 +708,8 @@ int cmd_bench(int argc, char **argv)
             goto out;
         }
     }
-    conn_opts_finish(&a.co, "bench");
+    if (conn_opts_finish(&a.co, "bench") < 0)
+        goto out;
 
     progress_t pr;
     memset(&pr, 0, sizeof(pr));

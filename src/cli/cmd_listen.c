@@ -586,7 +586,8 @@ int cmd_listen(int argc, char **argv)
     const char *url = argv[first];
     if (url_typo_check("listen", NULL, url, URL_ANY) < 0)
         goto out;
-    conn_opts_finish(&a.co, "listen");
+    if (conn_opts_finish(&a.co, "listen") < 0)
+        goto out;
     if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0)
         rc = listen_ws(&a, url);
     else

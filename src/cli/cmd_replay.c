@@ -578,7 +578,8 @@ int cmd_replay(int argc, char **argv)
     }
     if (replay_check(&a, url) != 0 || replay_load(&a, path, &rec) != 0)
         goto out;
-    conn_opts_finish(&a.co, "replay");
+    if (conn_opts_finish(&a.co, "replay") < 0)
+        goto out;
     rc = replay_play(&a, path, &rec, url);
 out:
     rec_free(&rec);

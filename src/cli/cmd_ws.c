@@ -92,7 +92,8 @@ static int ws_command(int argc, char **argv, bool is_send)
     int nmsgs = argc - first - 1;
     if (ws_check_operands(&a, is_send, url, nmsgs, msgs) < 0)
         goto out;
-    conn_opts_finish(&a.co, a.cmd);
+    if (conn_opts_finish(&a.co, a.cmd) < 0)
+        goto out;
     rc = ws_run(is_send ? WS_RUN_SEND : WS_RUN_PIPE, url, &a.co, &a.w, a.lim.count, a.lim.timeout_ms,
                 msgs, nmsgs);
 out:

@@ -97,8 +97,10 @@ void conn_settings_apply_curl(const conn_settings_t *s, CURL *e)
         curl_easy_setopt(e, CURLOPT_USERPWD, s->userpwd);
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     }
-    if (s->cacert)
+    if (s->cacert) { /* instead of the system's: its directory too */
         curl_easy_setopt(e, CURLOPT_CAINFO, s->cacert);
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    }
     if (s->cert)
         curl_easy_setopt(e, CURLOPT_SSLCERT, s->cert);
     if (s->key)

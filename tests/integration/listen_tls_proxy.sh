@@ -37,6 +37,25 @@ for spec in "$TMP/none.pem|$TMP/key.pem|$TMP/none.pem: No such file or directory
     check "  says '$want'" grep -qF "serve: --tls: $want" "$TMP/err"
 done
 
+# The client's TLS files, judged alike on every path before connecting
+# (libcurl's would take --key without --cert, and see a bad file only when
+# it connects): exit 2, in the same words.
+for cmd in "listen -n 1 https://127.0.0.1:1/sse" "listen -n 1 wss://127.0.0.1:1/ws" \
+    "bench -c 1 -d 100ms https://127.0.0.1:1/sse" "bench -c 1 -d 100ms --sse-driver curl https://127.0.0.1:1/sse"; do
+    for spec in "--key $TMP/key.pem|--key $TMP/key.pem: needs --cert" \
+        "--cert $TMP/cert.pem --key $TMP/key2.pem|does not match the certificate" \
+        "--cacert $TMP/junk.pem|--cacert $TMP/junk.pem: no certificate"; do
+        IFS='|' read -r opts want <<<"$spec"
+        # shellcheck disable=SC2086 # command lines on purpose
+        expect_usage "${cmd% *} $opts" ${cmd%% *} $opts ${cmd#* }
+        check "  says '$want'" grep -qF -- "$want" "$TMP/err"
+    done
+done
+# --cacert is instead of the system's store: libcurl looks in no directory
+# of it either (-v shows CApath when it does).
+"$EVCAT" listen -v -n 1 --cacert "$TMP/cert.pem" "$S" >/dev/null 2>"$TMP/err"
+check "--cacert on libcurl's path: no CApath" bash -c "! grep -q 'CApath: /' '$TMP/err'"
+
 # https:// and wss:// to a server without TLS: one line that says so.
 start_serve --tick 100ms -q
 for u in "https://127.0.0.1:$SERVE_PORT/sse" "wss://127.0.0.1:$SERVE_PORT/ws"; do
