@@ -88,6 +88,20 @@ static void test_build_request(void **state)
     assert_null(strstr(b.p, "Origin"));
     assert_null(strstr(b.p, "Protocol"));
     assert_null(strstr(b.p, "Authorization"));
+
+    /* -H in curl's forms: a header of ours named is sent once, the user's;
+     * "Name:" removes ours; "Name;" is sent empty. */
+    const char *forms[] = {"Host: example.test", "Origin:", "User-Agent;", "Authorization:"};
+    ws_client_request_t f = {.host_header = "h:1", .origin = "http://o", .headers = forms,
+                             .nheaders = 4, .basic_auth = "u:p"};
+    buf_reset(&b);
+    ws_build_request(&b, &f, RFC_KEY);
+    assert_non_null(strstr(b.p, "\r\nHost: example.test\r\n"));
+    assert_null(strstr(b.p, "Host: h:1"));
+    assert_null(strstr(b.p, "Origin"));
+    assert_non_null(strstr(b.p, "\r\nUser-Agent:\r\n"));
+    assert_null(strstr(b.p, "evcat/"));
+    assert_null(strstr(b.p, "Authorization"));
     buf_free(&b);
 }
 

@@ -22,6 +22,7 @@
  * reconnect (a retry: field is parsed and has no effect). */
 #include "bench_worker.h"
 #include "bench_sock.h"
+#include "http_request.h"
 #include "transport.h"
 #include "http_response.h"
 #include "sse_parser.h"
@@ -96,19 +97,8 @@ static void build_request(const bench_config_t *cfg, buf_t *b)
         buf_puts(b, "Accept: text/event-stream\r\n");
     if (!user_has(cfg, "Cache-Control"))
         buf_puts(b, "Cache-Control: no-cache\r\n");
-    for (const struct curl_slist *h = cfg->co ? cfg->co->headers : NULL; h; h = h->next) {
-        /* curl's forms: "Name:" removes a header (none here to remove),
-         * "Name;" sends it empty. */
-        size_t n = strlen(h->data);
-        const char *colon = strchr(h->data, ':');
-        if (colon && colon[1 + strspn(colon + 1, " \t")] == '\0')
-            continue;
-        if (!colon && n && h->data[n - 1] == ';') {
-            buf_printf(b, "%.*s:\r\n", (int)(n - 1), h->data);
-            continue;
-        }
-        buf_printf(b, "%s\r\n", h->data);
-    }
+    for (const struct curl_slist *h = cfg->co ? cfg->co->headers : NULL; h; h = h->next)
+        http_put_user_header(b, h->data);
     buf_puts(b, "\r\n");
 }
 

@@ -42,7 +42,7 @@ void conn_settings_set_bearer(conn_settings_t *s, const char *token)
 bool conn_settings_header_named(const char *line, const char *name)
 {
     size_t n = strlen(name);
-    return ascii_ieq(line, name, n) && line[n] == ':';
+    return ascii_ieq(line, name, n) && (line[n] == ':' || line[n] == ';'); /* curl: "Name;" too */
 }
 
 bool conn_settings_has_header(const conn_settings_t *s, const char *name)

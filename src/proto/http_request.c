@@ -913,3 +913,15 @@ bool http_next_line(const char *p, size_t end, size_t *pos, const char **line, s
     *n = l;
     return true;
 }
+
+void http_put_user_header(buf_t *out, const char *h)
+{
+    size_t n = strlen(h);
+    const char *colon = strchr(h, ':');
+    if (colon && colon[1 + strspn(colon + 1, " \t")] == '\0')
+        return;
+    if (!colon && n && h[n - 1] == ';')
+        buf_printf(out, "%.*s:\r\n", (int)(n - 1), h);
+    else
+        buf_printf(out, "%s\r\n", h);
+}

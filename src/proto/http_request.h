@@ -180,4 +180,9 @@ bool http_next_line(const char *p, size_t end, size_t *pos, const char **line, s
  * methods are made of. */
 bool http_is_tchar(unsigned char c);
 
+/* A -H header onto a request head as it goes on the wire, in curl's forms:
+ * "Name: value" as it is, "Name:" (it removes a header of ours) nothing,
+ * "Name;" as "Name:" with an empty value. */
+void http_put_user_header(buf_t *out, const char *h);
+
 #endif

@@ -74,22 +74,29 @@ static void printable(char *out, size_t cap, const char *s, size_t n)
 
 /* ---- client ---- */
 
+/* Whether a -H header names name, in any of curl's forms: "Name: value"
+ * (sent instead of ours), "Name:" (ours removed, nothing sent), "Name;"
+ * (sent with an empty value). */
 static bool has_header(const char *const *headers, size_t n, const char *name)
 {
     size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (strlen(headers[i]) > len && headers[i][len] == ':' && ascii_ieq(headers[i], name, len))
+        if (strlen(headers[i]) > len && (headers[i][len] == ':' || headers[i][len] == ';') &&
+            ascii_ieq(headers[i], name, len))
             return true;
     return false;
 }
 
 void ws_build_request(buf_t *out, const ws_client_request_t *r, const char *key)
 {
+    buf_printf(out, "GET %s HTTP/1.1\r\n", r->target && r->target[0] ? r->target : "/");
+    if (!has_header(r->headers, r->nheaders, "Host"))
+        buf_printf(out, "Host: %s\r\n", r->host_header);
     buf_printf(out,
-               "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n",
-               r->target && r->target[0] ? r->target : "/", r->host_header, key);
-    if (r->origin)
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+               "Sec-WebSocket-Version: 13\r\n",
+               key);
+    if (r->origin && !has_header(r->headers, r->nheaders, "Origin"))
         buf_printf(out, "Origin: %s\r\n", r->origin);
     if (r->nprotocols) {
         buf_puts(out, "Sec-WebSocket-Protocol: ");
@@ -110,7 +117,7 @@ void ws_build_request(buf_t *out, const ws_client_request_t *r, const char *key)
     if (!has_header(r->headers, r->nheaders, "User-Agent"))
         buf_puts(out, "User-Agent: evcat/" EVCAT_VERSION "\r\n");
     for (size_t i = 0; i < r->nheaders; i++)
-        buf_printf(out, "%s\r\n", r->headers[i]);
+        http_put_user_header(out, r->headers[i]);
     buf_puts(out, "\r\n");
 }
 

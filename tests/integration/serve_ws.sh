@@ -17,6 +17,10 @@ check "listening line names the WebSocket endpoints" grep -q "serving WebSocket 
 out=$(timeout 60 "${PEER[@]}" echo "$WS1/echo" 2>&1)
 expect_eq "echo: every check passed" "" "$(printf '%s\n' "$out" | grep -v '^ok ')"
 expect_eq "echo: 20 checks ran" 20 "$(printf '%s\n' "$out" | grep -c '^ok ')"
+# -H Host replaces evcat's own: one Host header, which serve takes (two
+# would be a 400, RFC 9112).
+expect_eq "send -H Host: one Host header, the echo comes back" "hi" \
+    "$(timeout 10 "$EVCAT" send -n 1 -o raw -H "Host: localhost:$W1" "$WS1/echo" hi 2>/dev/null)"
 
 for code in 1000 1001 1012 4000; do
     got=$(timeout 10 "${PEER[@]}" close "$WS1/echo" "$code" "reason $code" 2>&1)
