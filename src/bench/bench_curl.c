@@ -2,6 +2,7 @@
  * bench's libcurl drivers share (see bench_curl.h). */
 #include "bench_curl.h"
 #include "curl_errors.h"
+#include "transport.h"
 #include "buf.h"
 #include "sse_parser.h"
 
@@ -131,6 +132,19 @@ void bench_curl_xfer_release(bench_curl_xfer_t *t)
     curlm_remove(t->m, &t->x);
     curl_easy_cleanup(t->x.easy);
     t->x.easy = NULL;
+}
+
+void bench_curl_tls_example(bench_worker_t *w, CURL *e, CURLcode r)
+{
+    if (!bench_example_wanted(w, BERR_TLS))
+        return;
+    long vr = 0;
+    char why[BENCH_ERR_EXAMPLE_MAX];
+    if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &vr) == CURLE_OK &&
+        transport_verify_words(vr, w->cfg->host, why, sizeof(why)))
+        bench_example(w, BERR_TLS, "%s", why);
+    else
+        bench_example(w, BERR_TLS, "TLS: %s", curl_easy_strerror(r));
 }
 
 bench_err_t bench_curl_connect_kind(CURL *e, CURLcode r, int sock_err)

@@ -104,6 +104,9 @@ bench_head_t bench_curl_head_line(CURL *e, const char *p, size_t len, bool *head
  * sock_err is the errno of a socket the open-socket callback could not
  * make (0: none). */
 bench_err_t bench_curl_connect_kind(CURL *e, CURLcode r, int sock_err);
+/* The worker's first BERR_TLS example from a transfer that failed its
+ * handshake, in listen's words (the certificate's verification result). */
+void bench_curl_tls_example(bench_worker_t *w, CURL *e, CURLcode r);
 /* The kind of a transfer that ended after its response head. */
 bench_err_t bench_curl_lost_kind(CURLcode r);
 

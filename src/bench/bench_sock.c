@@ -174,6 +174,11 @@ static int tls_step(bench_sock_t *s, bench_err_t *kind)
         return 0;
     }
     *kind = BERR_TLS;
+    if (bench_example_wanted(s->w, BERR_TLS)) { /* in listen's words: why it failed */
+        char why[BENCH_ERR_EXAMPLE_MAX];
+        bench_example(s->w, BERR_TLS, "%s",
+                      transport_tls_client_error(s->tls, s->w->cfg->host, why, sizeof(why)));
+    }
     return -1;
 }
 

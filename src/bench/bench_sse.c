@@ -198,8 +198,12 @@ static void on_done(curlm_xfer_t *x, CURLcode r)
         stream_end(s, END_LOST, BERR_TOO_BIG);
     else if (s->established)
         stream_end(s, END_LOST, bench_curl_lost_kind(r));
-    else
-        stream_end(s, END_FAILED, bench_curl_connect_kind(s->t.x.easy, r, s->t.sock_err));
+    else {
+        bench_err_t kind = bench_curl_connect_kind(s->t.x.easy, r, s->t.sock_err);
+        if (kind == BERR_TLS)
+            bench_curl_tls_example(stream_sw(s)->pool.w, s->t.x.easy, r);
+        stream_end(s, END_FAILED, kind);
+    }
 }
 
 /* ---- the connect deadline ---------------------------------------------- */

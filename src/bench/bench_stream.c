@@ -393,8 +393,11 @@ static bool undecided_kind(const slot_t *s, CURLcode r, bench_err_t *kind)
         *kind = BERR_HTTP_STATUS;
     else if (s->abort == AB_TOO_BIG)
         *kind = BERR_TOO_BIG;
-    else if (!s->head_done)
+    else if (!s->head_done) {
         *kind = bench_curl_connect_kind(s->t.x.easy, r, s->t.sock_err);
+        if (*kind == BERR_TLS)
+            bench_curl_tls_example(slot_sw(s)->pool.w, s->t.x.easy, r);
+    }
     else if (r != CURLE_OK)
         *kind = bench_curl_lost_kind(r);
     else if (slot_sw(s)->end_len)

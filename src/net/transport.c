@@ -114,16 +114,25 @@ const char *transport_plain_hint(const char *detail, bool ws)
               : " (the server does not speak TLS there: http:// instead of https://?)";
 }
 
+const char *transport_verify_words(long vr, const char *host, char *out, size_t outlen)
+{
+    if (vr == X509_V_OK)
+        return NULL;
+    if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
+        snprintf(out, outlen, "TLS: host name mismatch: certificate is not for '%s'", host);
+    else
+        snprintf(out, outlen, "TLS: certificate verify failed: %s%s",
+                 X509_verify_cert_error_string(vr), transport_verify_hint(vr));
+    return out;
+}
+
 const char *transport_tls_client_error(const transport_t *io, const char *host, char *out, size_t outlen)
 {
     long vr = io->ssl ? SSL_get_verify_result(io->ssl) : X509_V_OK;
     bool verifying = io->ssl && (SSL_get_verify_mode(io->ssl) & SSL_VERIFY_PEER);
-    if (verifying && (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH))
-        snprintf(out, outlen, "TLS: host name mismatch: certificate is not for '%s'", host);
-    else if (verifying && vr != X509_V_OK)
-        snprintf(out, outlen, "TLS: certificate verify failed: %s%s",
-                 X509_verify_cert_error_string(vr), transport_verify_hint(vr));
-    else if (strncmp(io->error, "TLS ", 4) == 0)
+    if (verifying && transport_verify_words(vr, host, out, outlen))
+        return out;
+    if (strncmp(io->error, "TLS ", 4) == 0)
         snprintf(out, outlen, "TLS: %s%s", io->error + 4, transport_plain_hint(io->error, true));
     else
         snprintf(out, outlen, "TLS: %s", io->error[0] ? io->error : "handshake failed");

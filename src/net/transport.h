@@ -81,6 +81,9 @@ SSL_CTX *transport_tls_client_ctx(const char *cacert, const char *cert, const ch
  * problem ("certificate verify failed: ..." or "host name mismatch: ..."),
  * or io->error. Writes into out and returns it. */
 const char *transport_tls_client_error(const transport_t *io, const char *host, char *out, size_t outlen);
+/* The words of a failed certificate verification (OpenSSL's result vr) for
+ * host, as above; NULL when vr is X509_V_OK. */
+const char *transport_verify_words(long vr, const char *host, char *out, size_t outlen);
 
 /* What may help after a failed certificate verification with OpenSSL's
  * verify result vr: " (use --cacert FILE or -k)" when the issuer is not

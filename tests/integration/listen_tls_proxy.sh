@@ -16,6 +16,14 @@ expect_eq "an untrusted certificate: exit 1, no retry" 1 "$rc"
 check "the certificate problem is named on one line" \
     bash -c "[ \$(grep -c '^evcat: ' '$TMP/err') -eq 1 ] && grep -qi 'certificate' '$TMP/err'"
 expect_rc "-k accepts it" 0 "$EVCAT" listen -k -n 1 "$S"
+# bench says why the handshakes failed, in listen's words, on each path.
+for a in "$S" "--sse-driver curl $S" "wss://localhost:$SERVE_PORT/echo"; do
+    # shellcheck disable=SC2086 # options and URL on purpose
+    "$EVCAT" bench -q -c 2 -d 300ms $a >"$TMP/out" 2>"$TMP/err"
+    check "bench ${a%% *}: the TLS failure in words" bash -c \
+        "grep -q 'tls 2 (first: TLS: certificate verify failed: self-signed certificate (use --cacert FILE or -k))' '$TMP/out' &&
+         grep -q 'no connection could be established: tls: TLS: certificate verify failed' '$TMP/err'"
+done
 # A certificate for another name, trusted: the name check alone must fail it.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key2.pem" -out "$TMP/cert2.pem" -days 2 \
     -subj /CN=other.test -addext "subjectAltName=DNS:other.test" 2>/dev/null
