@@ -44,11 +44,27 @@ static void test_colour_codes_are_ours_only(void **state)
     diag_set_hook(NULL, NULL);
 }
 
+/* A URL quoted with its password, by us or by a library: masked. */
+static void test_url_passwords_are_masked(void **state)
+{
+    (void)state;
+    diag_set_hook(capture, NULL);
+    diag_color = false;
+    diag_error("'%s' is not a ws:// URL; proxy %s", "http://bob:PASSWD@h:1/sse",
+               "socks5://u:p@x");
+    assert_string_equal(seen, "evcat: 'http://bob:***@h:1/sse' is not a ws:// URL; proxy "
+                              "socks5://u:***@x");
+    diag_warn("%s", "ws://user@h/ and :// alone");
+    assert_string_equal(seen, "evcat: warning: ws://user@h/ and :// alone");
+    diag_set_hook(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_control_characters_become_question_marks),
         cmocka_unit_test(test_colour_codes_are_ours_only),
+        cmocka_unit_test(test_url_passwords_are_masked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,16 +117,22 @@ void conn_opts_free(conn_opts_t *o)
 
 
 /* "Name: value" with a token name and no CR/LF anywhere (header injection). */
+/* -H: "Name: value", or curl's "Name:" (removes) and "Name;" (empty). An
+ * error quotes the name only: the rest may be a secret. */
 static int check_header(const char *cmd, const char *h)
 {
+    size_t n = strlen(h);
     const char *colon = strchr(h, ':');
-    if (!colon || colon == h) {
-        diag_error("%s: --header '%s' is not of the form 'Name: value'", cmd, h);
+    const char *end = colon ? colon : (n && h[n - 1] == ';' ? h + n - 1 : NULL);
+    if (!end || end == h) {
+        diag_error("%s: --header '%.*s...' is not of the form 'Name: value'", cmd,
+                   (int)strcspn(h, " \t:;"), h);
         return -1;
     }
-    for (const char *p = h; p < colon; p++) {
+    for (const char *p = h; p < end; p++) {
         if (!http_is_tchar((unsigned char)*p)) {
-            diag_error("%s: --header '%s' has an invalid character in its name", cmd, h);
+            diag_error("%s: --header '%.*s' has an invalid character in its name", cmd,
+                       (int)(end - h), h);
             return -1;
         }
     }

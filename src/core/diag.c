@@ -1,8 +1,11 @@
 #include "diag.h"
+#include "redact.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int diag_level = 0;
 bool diag_color = false;
@@ -44,6 +47,11 @@ static void vline(const char *color, const char *prefix, const char *fmt, va_lis
     char text[2048];
     vsnprintf(text, sizeof(text), fmt, ap);
     defang(text);
+    if (strstr(text, "://")) { /* a URL quoted with its password: masked, whoever quoted it */
+        char *masked = redact_url(text);
+        snprintf(text, sizeof(text), "%s", masked);
+        free(masked);
+    }
     if (hook) {
         char line[2100];
         if (diag_color && color)

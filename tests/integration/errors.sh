@@ -159,4 +159,15 @@ for args in "-u a:b --bearer t" "--bearer t -u a:b"; do
         "evcat: listen: --user and --bearer both set Authorization; give one" listen $args "$SERVE_URL/sse"
 done
 
+# A malformed -H is named by its name only (the rest may be a secret);
+# curl's "Name;" (sent empty) is taken.
+expect_line "-H without a colon: the name only" \
+    "evcat: listen: --header 'Authorization...' is not of the form 'Name: value'" \
+    listen -H 'Authorization HDRSECRET' "$SERVE_URL/sse"
+expect_rc "-H 'Name;' is taken" 0 "$EVCAT" listen -n 1 -H 'X-Empty;' "$SERVE_URL/sse"
+# Every error line masks a URL's password, whoever quotes it.
+expect_line "send to an SSE URL with a password: masked" \
+    "evcat: send: 'http://bob:***@127.0.0.1:1/sse' is an SSE URL; SSE is server-to-client, so there is nothing to send: use 'evcat listen' for it, or a ws:// or wss:// URL" \
+    send http://bob:PASSWD@127.0.0.1:1/sse x
+
 finish
