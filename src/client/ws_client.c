@@ -498,8 +498,9 @@ static void on_connected(dial_t *nc, int ok, const char *why, void *ud)
 {
     ws_client_t *c = ud;
     if (ok < 0) {
-        /* why lives in nc: report before freeing it (over() frees c->nc). */
-        fail(c, true, why);
+        /* why lives in nc: report before freeing it (over() frees c->nc).
+         * A certificate that does not verify is final, as for SSE. */
+        fail(c, !dial_cert_refused(nc), why);
         return;
     }
     dial_take(nc, &c->io);

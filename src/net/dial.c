@@ -312,6 +312,7 @@ struct dial {
     buf_t pbuf;       /* owned: the CONNECT request, then the answer's head */
     size_t psent;
     char addr[INET6_ADDRSTRLEN + 8]; /* the address being tried, printable */
+    bool cert_refused; /* the server's certificate failed verification */
     char why[384];
 };
 
@@ -442,6 +443,8 @@ static void tls_step(dial_t *nc)
     }
     char why[sizeof(nc->why)];
     transport_tls_client_error(&nc->io, nc->t.host, why, sizeof(why));
+    nc->cert_refused = nc->io.ssl && (SSL_get_verify_mode(nc->io.ssl) & SSL_VERIFY_PEER) &&
+                       SSL_get_verify_result(nc->io.ssl) != X509_V_OK;
     fail(nc, "%s", why);
 }
 
@@ -977,4 +980,9 @@ int dial_proxy_syntax(const char *url, char *why, size_t n)
     if (rc < 0)
         snprintf(why, n, "%s", tmp.why);
     return rc;
+}
+
+bool dial_cert_refused(const dial_t *nc)
+{
+    return nc->cert_refused;
 }

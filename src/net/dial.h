@@ -50,6 +50,10 @@ void dial_free(dial_t *nc);
  * in why that does not quote the value (it may hold a password). */
 int dial_proxy_syntax(const char *url, char *why, size_t n);
 
+/* After a failed attempt: whether it failed because the server's
+ * certificate did not verify, which trying again would not change. */
+bool dial_cert_refused(const dial_t *nc);
+
 /* For tests and -v: which proxy (URL) would be used for t, or NULL. */
 const char *dial_proxy_for(const dial_target_t *t, const conn_settings_t *co);
 

@@ -16,6 +16,12 @@ expect_eq "an untrusted certificate: exit 1, no retry" 1 "$rc"
 check "the certificate problem is named on one line" \
     bash -c "[ \$(grep -c '^evcat: ' '$TMP/err') -eq 1 ] && grep -qi 'certificate' '$TMP/err'"
 expect_rc "-k accepts it" 0 "$EVCAT" listen -k -n 1 "$S"
+# A certificate that does not verify is final for WebSocket too: no
+# reconnecting (waiting would not fix it), as SSE does.
+t0=$(date +%s%N)
+timeout 20 "$EVCAT" listen --reconnect "wss://localhost:$SERVE_PORT/echo" >/dev/null 2>"$TMP/err"
+expect_eq "wss --reconnect, an untrusted certificate: exit 1" 1 "$?"
+check "  at once, not retried" bash -c "[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt $(slow 3000) ] && ! grep -q reconnecting '$TMP/err'"
 # bench says why the handshakes failed, in listen's words, on each path.
 for a in "$S" "--sse-driver curl $S" "wss://localhost:$SERVE_PORT/echo"; do
     # shellcheck disable=SC2086 # options and URL on purpose
