@@ -138,7 +138,11 @@ static void report_bad_response(sse_client_t *c)
         buf_putc(&why, ch < 0x20 || ch == 0x7f ? ' ' : (char)ch);
     }
     const char *sep = why.len ? ": " : "";
-    if (code != 200)
+    if (code == 407) /* the proxy's answer, not the server's */
+        diag_error("%s: the proxy answered HTTP 407: it wants credentials "
+                   "(-x http://USER:PASSWORD@host:port)",
+                   c->shown_url);
+    else if (code != 200)
         diag_error("%s: server answered HTTP %ld, not an event stream%s%s", c->shown_url, code,
                   sep, why.len ? why.p : "");
     else

@@ -103,6 +103,18 @@ CONF
     out=$(http_proxy="http://127.0.0.1:$PPORT" no_proxy=127.0.0.1 "$EVCAT" listen -o raw -n 1 "$SERVE_URL/sse" 2>/dev/null)
     check "no_proxy bypasses it" bash -c "! grep -q 'GET http' '$TMP/tinyproxy.log'"
     expect_eq "and the stream still arrives" 1 "$(echo "$out" | grep -c seq)"
+    # A proxy that wants credentials: its 407 is named as the proxy's.
+    APORT=$(free_port)
+    sed -e "s/^Port .*/Port $APORT/" -e "s#tinyproxy.log#tinyproxy-auth.log#" \
+        -e "s#tinyproxy.pid#tinyproxy-auth.pid#" "$TMP/tinyproxy.conf" >"$TMP/tinyproxy-auth.conf"
+    echo "BasicAuth pxuser pxpass" >>"$TMP/tinyproxy-auth.conf"
+    bg tinyproxy -d -c "$TMP/tinyproxy-auth.conf"
+    wait_port "$APORT"
+    "$EVCAT" listen -n 1 -x "http://127.0.0.1:$APORT" "$SERVE_URL/sse" >/dev/null 2>"$TMP/err"
+    expect_eq "a proxy's 407: exit 1" 1 "$?"
+    check "  named as the proxy's, with what to give" grep -q "the proxy answered HTTP 407: it wants credentials" "$TMP/err"
+    out=$("$EVCAT" listen -o raw -n 1 -x "http://pxuser:pxpass@127.0.0.1:$APORT" "$SERVE_URL/sse" 2>/dev/null)
+    expect_eq "  with -x user:password: the stream arrives" 1 "$(echo "$out" | grep -c seq)"
 else
     fail "tinyproxy is not installed (scripts/test installs it)"
 fi
