@@ -254,69 +254,22 @@ static void shard_text(const bench_result_t *r, buf_t *out)
     bench_result_to_shard_json(r, out);
 }
 
-/* The connect rate reached: n connections paced at N/s span (n - 1) / N
- * seconds between the first and the last to settle, so 15 at 10/s read
- * 10/s (established / ramp_s read 10.7/s); unknown (-1) without two
- * connections or a span. The first settle time goes through the shard
- * form and merges as the earliest; a form without it (older evcat) parses,
- * with the rate unknown; one after ramp_s is refused. */
+/* The connect rate reached: (established - 1) / ramp_s, -1 without two
+ * connections or a ramp. */
 static void test_connect_rate_reached(void **state)
 {
     (void)state;
     bench_result_t r;
     bench_result_init(&r);
     r.c.established = 15;
-    r.ramp_first_s = 0.0005;
-    r.ramp_s = 1.4005;
+    r.ramp_s = 1.4;
     assert_float_equal(bench_report_connect_rate(&r), 10.0, 1e-9);
     r.c.established = 1;
     assert_true(bench_report_connect_rate(&r) == -1);
     r.c.established = 15;
-    r.ramp_first_s = 0;
-    assert_true(bench_report_connect_rate(&r) == -1);
-    r.ramp_first_s = r.ramp_s;
+    r.ramp_s = 0;
     assert_true(bench_report_connect_rate(&r) == -1);
     bench_result_free(&r);
-
-    bench_result_t a, b, back;
-    sample_result(&a, 0, 2, 1);
-    sample_result(&b, 1, 2, 2);
-    a.ramp_first_s = 0.25;
-    b.ramp_first_s = 0.125;
-    buf_t j;
-    shard_text(&a, &j);
-    char err[200] = "";
-    bench_result_init(&back);
-    assert_int_equal(bench_result_parse_shard(j.p, j.len, &back, err, sizeof(err)), 0);
-    assert_true(back.ramp_first_s == 0.25);
-    bench_result_merge(&back, &b);
-    assert_true(back.ramp_first_s == 0.125);
-    bench_result_t none;
-    bench_result_init(&none); /* a shard where nothing settled */
-    bench_result_merge(&back, &none);
-    assert_true(back.ramp_first_s == 0.125);
-    bench_result_free(&none);
-    bench_result_free(&back);
-
-    const char *key = ",\"ramp_first_s\":0.25";
-    char *at = strstr(j.p, key);
-    assert_non_null(at);
-    memmove(at, at + strlen(key), strlen(at + strlen(key)) + 1);
-    bench_result_init(&back);
-    assert_int_equal(bench_result_parse_shard(j.p, strlen(j.p), &back, err, sizeof(err)), 0);
-    assert_true(back.ramp_first_s == 0 && bench_report_connect_rate(&back) == -1);
-    bench_result_free(&back);
-    buf_free(&j);
-
-    a.ramp_first_s = 2; /* after the ramp's end (1.25 s) */
-    shard_text(&a, &j);
-    bench_result_init(&back);
-    assert_int_equal(bench_result_parse_shard(j.p, j.len, &back, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "ramp_first_s"));
-    bench_result_free(&back);
-    buf_free(&j);
-    bench_result_free(&a);
-    bench_result_free(&b);
 }
 
 static void test_shard_roundtrip(void **state)

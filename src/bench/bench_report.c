@@ -20,10 +20,9 @@ static double rate_of(uint64_t n, double secs)
 
 double bench_report_connect_rate(const bench_result_t *r)
 {
-    double span = r->ramp_s - r->ramp_first_s;
-    if (r->c.established < 2 || !(r->ramp_first_s > 0) || !(span > 0))
+    if (r->c.established < 2 || !(r->ramp_s > 0))
         return -1;
-    return (double)(r->c.established - 1) / span;
+    return (double)(r->c.established - 1) / r->ramp_s;
 }
 
 void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m)

@@ -18,13 +18,13 @@ typedef struct bench_report {
 
 void bench_report_metrics(const bench_result_t *r, bench_metrics_t *m);
 
-/* The connect rate the ramp reached: n connections paced at N/s span
- * (n - 1) / N seconds, so it is the intervals between the established
- * connections over the time from the ramp's first settled attempt to its
- * last, (established - 1) / (ramp_s - ramp_first_s) (not established /
- * ramp_s, which reads 10.7/s for 15 at 10/s). -1 when that cannot be told:
- * fewer than two established, no span, or a shard form without
- * ramp_first_s. */
+/* The connect rate the ramp reached: n connections paced at N/s start over
+ * (n - 1) / N seconds, so it is the intervals between them over the ramp,
+ * (established - 1) / ramp_s (not established / ramp_s, which reads
+ * 10.7/s for 15 at 10/s). The ramp runs from the first attempt's start to
+ * the last one's settling, so the last handshake's time counts against it
+ * (it reads a little under N) but a slow first handshake does not raise
+ * it. -1 with fewer than two established or no ramp. */
 double bench_report_connect_rate(const bench_result_t *r);
 
 /* The text summary of n (1 or 2) runs. */

@@ -57,8 +57,6 @@ void bench_result_merge(bench_result_t *dst, const bench_result_t *src)
     hist_merge(&dst->connect, &src->connect);
     if (src->ramp_s > dst->ramp_s)
         dst->ramp_s = src->ramp_s;
-    if (src->ramp_first_s > 0 && (dst->ramp_first_s == 0 || src->ramp_first_s < dst->ramp_first_s))
-        dst->ramp_first_s = src->ramp_first_s;
     if (src->measure_s > dst->measure_s)
         dst->measure_s = src->measure_s;
     dst->cpu_seconds += src->cpu_seconds;
@@ -183,8 +181,8 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
                "\",\"m_bytes_received\":\"%" PRIu64 "\"",
                r->m_sent, r->m_received, r->m_bytes_sent, r->m_bytes_received);
     buf_printf(out,
-               ",\"ramp_s\":%.9g,\"ramp_first_s\":%.9g,\"measure_s\":%.9g,\"cpu_seconds\":%.9g",
-               r->ramp_s, r->ramp_first_s, r->measure_s, r->cpu_seconds);
+               ",\"ramp_s\":%.9g,\"measure_s\":%.9g,\"cpu_seconds\":%.9g", r->ramp_s,
+               r->measure_s, r->cpu_seconds);
     buf_printf(out, ",\"peak_rss_bytes\":\"%" PRIu64 "\",\"base_rss_bytes\":\"%" PRIu64
                     "\",\"procs\":%u,\"threads\":%u,\"interrupted\":%s",
                r->peak_rss_bytes, r->base_rss_bytes, r->procs, r->threads,
@@ -325,10 +323,6 @@ static int parse_totals(const cJSON *o, bench_result_t *t, char *err, size_t err
         return -1;
     t->procs = (unsigned)procs;
     t->threads = (unsigned)threads;
-    /* not in the shard forms of evcat before it: the reached rate is then unknown */
-    if (cJSON_GetObjectItemCaseSensitive(o, "ramp_first_s") &&
-        get_num(o, "ramp_first_s", t->ramp_s, false, &t->ramp_first_s, err, errlen) < 0)
-        return -1;
     const cJSON *intr = cJSON_GetObjectItemCaseSensitive(o, "interrupted");
     if (!cJSON_IsBool(intr))
         return bad(err, errlen, "interrupted", "is missing or not true or false");

@@ -46,7 +46,6 @@ typedef struct bench_result {
     hist_t latency;       /* ns */
     hist_t connect;       /* ns */
     double ramp_s;        /* first start to the end of the ramp phase */
-    double ramp_first_s;  /* first start to the ramp's first attempt settled (0: none) */
     double measure_s;     /* length of the measurement window */
     double cpu_seconds;   /* user + system, this process (or all shards) */
     uint64_t peak_rss_bytes; /* sum over processes */

@@ -144,19 +144,6 @@ static void report_progress(struct bench_run *run, uint64_t now, bool phase_chan
     run->progress(&p, run->progress_ud);
 }
 
-/* When the ramp's first attempt settled, in seconds from the start; 0
- * when none did. */
-static double ramp_first_s(const struct bench_run *run)
-{
-    uint64_t first = 0;
-    for (unsigned i = 0; i < run->nworkers; i++) {
-        uint64_t t = __atomic_load_n(&run->workers[i].w.first_settle_ns, __ATOMIC_RELAXED);
-        if (t > run->t_start && (!first || t < first))
-            first = t;
-    }
-    return first && first <= run->t_ramp_end ? secs(first - run->t_start) : 0;
-}
-
 /* When the ramp's last attempt settled (established or failed), read
  * from the workers; `now` (the check that saw it) when none did. */
 static uint64_t ramp_end(const struct bench_run *run, uint64_t now)
@@ -373,7 +360,6 @@ static void add_result(const struct bench_run *run, bench_result_t *out, double 
         out->streams.arrival_rate += run->cfg->streams.arrival_rate;
     }
     out->ramp_s = secs(run->t_ramp_end - run->t_start);
-    out->ramp_first_s = ramp_first_s(run);
     out->measure_s = secs(run->t_close - run->t_measure);
     out->cpu_seconds += bench_cpu_seconds() - cpu0;
     struct rusage ru;

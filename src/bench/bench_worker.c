@@ -54,8 +54,6 @@ static void settled(bench_worker_t *w)
         return;
     uint64_t now = mono_ns();
     __atomic_store_n(&w->last_settle_ns, now, __ATOMIC_RELAXED);
-    if (!w->first_settle_ns) /* this thread is its only writer */
-        __atomic_store_n(&w->first_settle_ns, now, __ATOMIC_RELAXED);
 }
 
 void bench_connected(bench_worker_t *w, uint64_t connect_ns)

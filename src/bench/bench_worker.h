@@ -54,7 +54,6 @@ struct bench_worker {
     hist_t latency;         /* ns, measure phase only */
     hist_t connect;         /* ns, start to established */
     uint64_t last_settle_ns; /* mono ns the ramp's last attempt settled (bench_add/bench_load) */
-    uint64_t first_settle_ns; /* mono ns its first one did (0: none yet; the same access) */
     bench_examples_t ex;    /* the first example of each error kind */
     uint64_t t_start;       /* mono ns the run started (second 0 of latsec) */
     bench_latsec_t latsec;  /* latency per second, measure phase only */
