@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "text.h"
 #include "redact.h"
+#include "http_request.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -348,7 +349,7 @@ static int start_attempt(sse_client_t *c)
     curl_slist_free_all(c->hdrs);
     c->hdrs = NULL;
     for (const struct curl_slist *h = co->headers; h; h = h->next)
-        if (!conn_settings_header_named(h->data, "Last-Event-ID")) /* see sse_client_new */
+        if (!http_user_header_named(h->data, "Last-Event-ID")) /* see sse_client_new */
             c->hdrs = curl_slist_append(c->hdrs, h->data);
     if (!conn_settings_has_header(co, "Accept"))
         c->hdrs = curl_slist_append(c->hdrs, "Accept: text/event-stream");

@@ -1,6 +1,7 @@
 #include "conn_settings.h"
 #include "buf.h"
 #include "diag.h"
+#include "http_request.h"
 #include "redact.h"
 #include "text.h"
 
@@ -39,16 +40,10 @@ void conn_settings_set_bearer(conn_settings_t *s, const char *token)
     buf_free(&h);
 }
 
-bool conn_settings_header_named(const char *line, const char *name)
-{
-    size_t n = strlen(name);
-    return ascii_ieq(line, name, n) && (line[n] == ':' || line[n] == ';'); /* curl: "Name;" too */
-}
-
 bool conn_settings_has_header(const conn_settings_t *s, const char *name)
 {
     for (const struct curl_slist *h = s->headers; h; h = h->next)
-        if (conn_settings_header_named(h->data, name))
+        if (http_user_header_named(h->data, name))
             return true;
     return false;
 }
@@ -57,7 +52,7 @@ const char *conn_settings_header_value(const conn_settings_t *s, const char *nam
 {
     const char *v = NULL;
     for (const struct curl_slist *h = s->headers; h; h = h->next)
-        if (conn_settings_header_named(h->data, name))
+        if (http_user_header_named(h->data, name))
             v = h->data + strlen(name) + 1;
     if (v)
         v += strspn(v, " \t");

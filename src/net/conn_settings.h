@@ -30,11 +30,8 @@ void conn_settings_set_userpwd(conn_settings_t *s, const char *userpwd);
 /* --bearer TOKEN: kept, and added as an Authorization header in order. */
 void conn_settings_set_bearer(conn_settings_t *s, const char *token);
 
-/* Whether the header line has this name (case-insensitive), in any of
- * curl's forms: "Name: value", "Name:" (removes), "Name;" (empty). */
-bool conn_settings_header_named(const char *line, const char *name);
-
-/* Whether the user gave a header of this name (case-insensitive). */
+/* Whether the user gave a header of this name (case-insensitive), in any of
+ * curl's forms (http_user_header_named). */
 bool conn_settings_has_header(const conn_settings_t *s, const char *name);
 
 /* The value of the last header of this name the user gave, leading blanks

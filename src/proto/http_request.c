@@ -914,6 +914,12 @@ bool http_next_line(const char *p, size_t end, size_t *pos, const char **line, s
     return true;
 }
 
+bool http_user_header_named(const char *line, const char *name)
+{
+    size_t n = strlen(name);
+    return ascii_ieq(line, name, n) && (line[n] == ':' || line[n] == ';');
+}
+
 void http_put_user_header(buf_t *out, const char *h)
 {
     size_t n = strlen(h);

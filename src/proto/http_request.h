@@ -180,6 +180,10 @@ bool http_next_line(const char *p, size_t end, size_t *pos, const char **line, s
  * methods are made of. */
 bool http_is_tchar(unsigned char c);
 
+/* Whether a -H header line has this name (case-insensitive), in any of
+ * curl's forms: "Name: value", "Name:" (removes ours), "Name;" (empty). */
+bool http_user_header_named(const char *line, const char *name);
+
 /* A -H header onto a request head as it goes on the wire, in curl's forms:
  * "Name: value" as it is, "Name:" (it removes a header of ours) nothing,
  * "Name;" as "Name:" with an empty value. */

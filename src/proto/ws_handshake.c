@@ -79,10 +79,8 @@ static void printable(char *out, size_t cap, const char *s, size_t n)
  * (sent with an empty value). */
 static bool has_header(const char *const *headers, size_t n, const char *name)
 {
-    size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (strlen(headers[i]) > len && (headers[i][len] == ':' || headers[i][len] == ';') &&
-            ascii_ieq(headers[i], name, len))
+        if (http_user_header_named(headers[i], name))
             return true;
     return false;
 }
