@@ -8,7 +8,6 @@
 #include "clock.h"
 #include "text.h"
 #include "dial.h"
-#include "transport.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -265,17 +264,12 @@ int conn_opts_finish(conn_opts_t *o, const char *cmd)
 {
     /* The TLS files, judged once and alike for every path (libcurl's
      * would take a --key without --cert, or see a bad file only when it
-     * connects): what the WebSocket path and bench build. */
+     * connects); the WebSocket path then uses the context built here. */
     const conn_settings_t *n = &o->net;
-    if (n->cacert || n->cert || n->key) {
-        char err[300];
-        SSL_CTX *ctx = transport_tls_client_ctx(n->cacert, n->cert, n->key, n->insecure, err,
-                                                sizeof(err));
-        if (!ctx) {
-            diag_error("%s: %s", cmd, err);
-            return -1;
-        }
-        SSL_CTX_free(ctx);
+    char err[300];
+    if ((n->cacert || n->cert || n->key) && dial_tls_check(n, err, sizeof(err)) < 0) {
+        diag_error("%s: %s", cmd, err);
+        return -1;
     }
     if (!o->format_set)
         o->format = out_default_format(STDOUT_FILENO);

@@ -443,8 +443,7 @@ static void tls_step(dial_t *nc)
     }
     char why[sizeof(nc->why)];
     transport_tls_client_error(&nc->io, nc->t.host, why, sizeof(why));
-    nc->cert_refused = nc->io.ssl && (SSL_get_verify_mode(nc->io.ssl) & SSL_VERIFY_PEER) &&
-                       SSL_get_verify_result(nc->io.ssl) != X509_V_OK;
+    nc->cert_refused = transport_verify_failure(&nc->io) != X509_V_OK;
     fail(nc, "%s", why);
 }
 
@@ -951,6 +950,11 @@ void dial_free(dial_t *nc)
     free(nc);
 }
 
+int dial_tls_check(const conn_settings_t *co, char *err, size_t errlen)
+{
+    return client_ctx(co, err, errlen) ? 0 : -1;
+}
+
 int dial_proxy_syntax(const char *url, char *why, size_t n)
 {
     static const char *const schemes[] = {"http", "https", "socks4", "socks4a", "socks5",
@@ -958,10 +962,10 @@ int dial_proxy_syntax(const char *url, char *why, size_t n)
     const char *rest = url, *sep = strstr(url, "://");
     if (sep) {
         size_t sl = (size_t)(sep - url), i;
-        for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        for (i = 0; i < ARRAY_LEN(schemes); i++)
             if (strlen(schemes[i]) == sl && ascii_ieq(url, schemes[i], sl))
                 break;
-        if (i == sizeof(schemes) / sizeof(schemes[0])) {
+        if (i == ARRAY_LEN(schemes)) {
             snprintf(why, n, "the proxy's scheme is none of http, https, socks4, socks4a, "
                              "socks5, socks5h");
             return -1;

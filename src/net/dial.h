@@ -44,6 +44,11 @@ void dial_take(dial_t *nc, transport_t *out);
 /* Cancels an attempt in progress (done is not called) and frees. */
 void dial_free(dial_t *nc);
 
+/* Builds (and keeps, for the connections to come) the TLS context of co's
+ * --cacert, --cert, --key and -k: 0, or -1 with the file and what is wrong
+ * with it in err. */
+int dial_tls_check(const conn_settings_t *co, char *err, size_t errlen);
+
 /* Whether a -x value is a proxy URL at all: [SCHEME://][user[:password]@]
  * host[:port][/], SCHEME one of http, https, socks4, socks4a, socks5,
  * socks5h (libcurl's; dial itself speaks http only). 0, or -1 with a reason

@@ -126,11 +126,16 @@ const char *transport_verify_words(long vr, const char *host, char *out, size_t 
     return out;
 }
 
+long transport_verify_failure(const transport_t *io)
+{
+    if (!io->ssl || !(SSL_get_verify_mode(io->ssl) & SSL_VERIFY_PEER))
+        return X509_V_OK;
+    return SSL_get_verify_result(io->ssl);
+}
+
 const char *transport_tls_client_error(const transport_t *io, const char *host, char *out, size_t outlen)
 {
-    long vr = io->ssl ? SSL_get_verify_result(io->ssl) : X509_V_OK;
-    bool verifying = io->ssl && (SSL_get_verify_mode(io->ssl) & SSL_VERIFY_PEER);
-    if (verifying && transport_verify_words(vr, host, out, outlen))
+    if (transport_verify_words(transport_verify_failure(io), host, out, outlen))
         return out;
     if (strncmp(io->error, "TLS ", 4) == 0)
         snprintf(out, outlen, "TLS: %s%s", io->error + 4, transport_plain_hint(io->error, true));

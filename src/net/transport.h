@@ -81,6 +81,9 @@ SSL_CTX *transport_tls_client_ctx(const char *cacert, const char *cert, const ch
  * problem ("certificate verify failed: ..." or "host name mismatch: ..."),
  * or io->error. Writes into out and returns it. */
 const char *transport_tls_client_error(const transport_t *io, const char *host, char *out, size_t outlen);
+/* OpenSSL's verification result of a client handshake that verified the
+ * peer (X509_V_OK when it passed, or nothing was verified: -k). */
+long transport_verify_failure(const transport_t *io);
 /* The words of a failed certificate verification (OpenSSL's result vr) for
  * host, as above; NULL when vr is X509_V_OK. */
 const char *transport_verify_words(long vr, const char *host, char *out, size_t outlen);
