@@ -69,21 +69,20 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
     char *user = NULL, *password = NULL;
-    char *shown = redact_url(url); /* the URL may hold a password */
     int rc = -1;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "'%s' is not a valid URL: %s", shown, curl_url_strerror(uc));
+        snprintf(err, errlen, "'%s' is not a valid URL: %s", url, curl_url_strerror(uc));
         goto out;
     }
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
     if (!scheme || (strcmp(scheme, "ws") != 0 && strcmp(scheme, "wss") != 0)) {
-        snprintf(err, errlen, "'%s' is not a ws:// or wss:// URL", shown);
+        snprintf(err, errlen, "'%s' is not a ws:// or wss:// URL", url);
         goto out;
     }
     out->tls = strcmp(scheme, "wss") == 0;
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-        snprintf(err, errlen, "'%s' has no host", shown);
+        snprintf(err, errlen, "'%s' has no host", url);
         goto out;
     }
     unsigned long portnum = out->tls ? 443 : 80;
@@ -91,7 +90,7 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
         char *end;
         portnum = strtoul(port, &end, 10);
         if (*end || portnum == 0 || portnum > 65535) {
-            snprintf(err, errlen, "'%s' has an invalid port", shown);
+            snprintf(err, errlen, "'%s' has an invalid port", url);
             goto out;
         }
     }
@@ -129,7 +128,6 @@ int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen)
     }
     rc = 0;
 out:
-    free(shown);
     if (password)
         explicit_bzero(password, strlen(password));
     curl_free(password);

@@ -30,7 +30,8 @@ typedef struct ws_url {
     char *userpwd;     /* "user:password" from the URL (decoded), or NULL; owned, wiped */
 } ws_url_t;
 
-/* Parses a ws:// or wss:// URL. Returns 0, or -1 with a one-line reason. */
+/* Parses a ws:// or wss:// URL. Returns 0, or -1 with a one-line reason
+ * that quotes the URL as given: shown through diag, which masks a password. */
 int ws_url_parse(const char *url, ws_url_t *out, char *err, size_t errlen);
 void ws_url_free(ws_url_t *u);
 
