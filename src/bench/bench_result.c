@@ -180,8 +180,7 @@ void bench_result_to_shard_json(const bench_result_t *r, buf_t *out)
                "},\"m_sent\":\"%" PRIu64 "\",\"m_received\":\"%" PRIu64 "\",\"m_bytes_sent\":\"%" PRIu64
                "\",\"m_bytes_received\":\"%" PRIu64 "\"",
                r->m_sent, r->m_received, r->m_bytes_sent, r->m_bytes_received);
-    buf_printf(out,
-               ",\"ramp_s\":%.9g,\"measure_s\":%.9g,\"cpu_seconds\":%.9g", r->ramp_s,
+    buf_printf(out, ",\"ramp_s\":%.9g,\"measure_s\":%.9g,\"cpu_seconds\":%.9g", r->ramp_s,
                r->measure_s, r->cpu_seconds);
     buf_printf(out, ",\"peak_rss_bytes\":\"%" PRIu64 "\",\"base_rss_bytes\":\"%" PRIu64
                     "\",\"procs\":%u,\"threads\":%u,\"interrupted\":%s",

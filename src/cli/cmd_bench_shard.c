@@ -5,6 +5,7 @@
 #include "bench_merge.h"
 #include "clock.h"
 #include "cmd_bench.h"
+#include "bench_plan.h"
 #include "diag.h"
 #include "exitcode.h"
 #include "options.h"
@@ -112,8 +113,7 @@ int shard_plan(bench_opts_t *o, const ws_cli_opts_t *wo, const target_t *tg, siz
         return -1;
     }
     test_id(o, wo, tg, ntg, mode, o->test_id);
-    uint64_t share = o->connections / o->shard_count +
-                     (o->shard_index < o->connections % o->shard_count ? 1 : 0);
+    uint64_t share = bench_plan_part(o->connections, o->shard_count, o->shard_index);
     if (share == 0) {
         diag_error("bench: --shard %u/%u of %" PRIu64 " connections leaves this shard none",
                    o->shard_index, o->shard_count, o->connections);
